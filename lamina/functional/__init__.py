@@ -1,0 +1,1 @@
+"""Tier 1: pure forward/backward kernels, one op family per file."""

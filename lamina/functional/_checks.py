@@ -1,0 +1,24 @@
+"""Input checks shared by the kernels: clear lamina errors instead of NumPy tracebacks."""
+
+import numpy as np
+
+from lamina.errors import DTypeError, ShapeError
+
+
+def check_float(op, **arrays):
+    """Each named array must be a floating NumPy array (None is allowed and skipped)."""
+    for name, array in arrays.items():
+        if array is None:
+            continue
+        if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+            kind = type(array).__name__ if not isinstance(array, np.ndarray) else array.dtype
+            raise DTypeError(f"{op} expects {name} as a floating NumPy array. Received: {kind}")
+
+
+def check_rank(op, name, array, rank, layout=None):
+    """array.ndim must equal rank (layout such as '(N, C, H, W)' is named in the message)."""
+    if array.ndim != rank:
+        layout = f" {layout}" if layout else ""
+        raise ShapeError(
+            f"{op} expects {name} with {rank} dimensions{layout}. Received: {name}.shape={array.shape}"
+        )
