@@ -11,6 +11,8 @@ directions v: ``<grad, v> ~ (L(x + eps*v) - L(x - eps*v)) / (2*eps)``. Inputs sh
 off kinks (ReLU at 0, max-pool ties); ``distinct_values`` draws such inputs.
 """
 
+import json
+
 import numpy as np
 
 __all__ = ["numerical_gradient", "check_kernel", "check_layer", "distinct_values", "GradcheckError"]
@@ -133,8 +135,10 @@ def check_layer(layer, input_shape, x=None, eps=1e-6, rtol=1e-5, atol=1e-7, mode
     """Check a Layer's input gradient and every parameter's gradient in float64.
 
     The layer is converted to float64 in place (``layer.astype``). The output shape must
-    equal ``layer.output_shape(input_shape)``. Returns True or raises GradcheckError.
+    equal ``layer.output_shape(input_shape)``, and ``get_config()`` must survive JSON and
+    rebuild an equal layer. Returns True or raises GradcheckError.
     """
+    _check_config_round_trip(layer)
     rng = np.random.default_rng(seed)
     x = distinct_values(input_shape, rng) if x is None else np.array(x, dtype=np.float64)
     if not getattr(layer, "built", True):
@@ -164,3 +168,13 @@ def check_layer(layer, input_shape, x=None, eps=1e-6, rtol=1e-5, atol=1e-7, mode
     _check(loss, [x] + [p.data for p in params], [dx] + param_grads, labels, eps, rtol, atol,
            mode, directions, rng)
     return True
+
+
+def _check_config_round_trip(layer):
+    config = layer.get_config()
+    rebuilt_config = json.loads(json.dumps(config))
+    rebuilt = type(layer).from_config(rebuilt_config) if hasattr(type(layer), "from_config") \
+        else type(layer)(**rebuilt_config)
+    if json.loads(json.dumps(rebuilt.get_config())) != rebuilt_config:
+        raise GradcheckError(f"{layer.name}: get_config() does not rebuild the same layer: "
+                             f"{config} -> {rebuilt.get_config()}")

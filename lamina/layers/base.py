@@ -1,0 +1,130 @@
+"""Layer: the tier-2 base class. A layer owns Parameters and delegates its math to tier 1."""
+
+import inspect
+import re
+
+import numpy as np
+
+from lamina.errors import DTypeError, ShapeError
+from lamina.parameter import Parameter
+
+
+def snake_case(name):
+    """'Conv2D' -> 'conv2d', 'BatchNorm1D' -> 'batch_norm1d' (default layer names)."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
+
+
+class Layer:
+    """Base class of every layer.
+
+    forward(x) -> y caches what backward needs; backward(dout) -> dx adds each parameter's
+    gradient into Parameter.grad. Subclasses list their Parameter attributes in
+    `param_names` and non-trainable arrays (running statistics) in `buffer_names`.
+    A layer whose input size is None builds its weights on first sight of a shape (`build`).
+    """
+
+    param_names = ()
+    buffer_names = ()
+
+    def __init__(self, name=None):
+        self.name = name if name is not None else snake_case(type(self).__name__)
+        self.training = True
+        self.built = True
+        self.index = None  # position in the parent container, for error messages
+
+    # -- computation -------------------------------------------------------------------
+    def forward(self, x):
+        raise NotImplementedError(f"{type(self).__name__}.forward")
+
+    def backward(self, dout):
+        raise NotImplementedError(f"{type(self).__name__}.backward")
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def build(self, input_shape):
+        """Create weights for an input of `input_shape` (batch first). No-op for most layers."""
+        self.built = True
+
+    def output_shape(self, input_shape):
+        """Shape of forward's output for an input of `input_shape` (batch first, may be None)."""
+        return tuple(input_shape)
+
+    # -- state -------------------------------------------------------------------------
+    def parameters(self):
+        """The trainable Parameters, in a fixed order (weight before bias, scale before shift)."""
+        return [p for name in self.param_names if (p := getattr(self, name, None)) is not None]
+
+    def named_parameters(self, prefix=""):
+        return [(prefix + name, p) for name in self.param_names
+                if (p := getattr(self, name, None)) is not None]
+
+    def buffers(self, prefix=""):
+        """Non-trainable state arrays (e.g. running statistics) by name."""
+        return {prefix + name: getattr(self, name) for name in self.buffer_names}
+
+    def set_buffer(self, name, value):
+        setattr(self, name, value)
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.zero_grad()
+
+    def train(self, mode=True):
+        self.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def astype(self, dtype):
+        """Convert parameters (and their gradients) and buffers to `dtype` in place; returns self."""
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            p.grad = None if p.grad is None else p.grad.astype(dtype)
+        for name, value in self.buffers().items():
+            self.set_buffer(name, value.astype(dtype))
+        return self
+
+    def count_params(self):
+        return sum(p.size for p in self.parameters())
+
+    # -- description -------------------------------------------------------------------
+    def get_config(self):
+        """Constructor arguments by name, so that ``type(layer)(**config)`` rebuilds the layer."""
+        config = {}
+        for arg in inspect.signature(type(self).__init__).parameters:
+            if arg == "self":
+                continue
+            value = getattr(self, arg)
+            if isinstance(value, Parameter) or (arg == "bias" and value is None):
+                value = value is not None
+            config[arg] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    def describe(self):
+        """"Conv2D 'conv1' (layer 0)": how error messages name this layer."""
+        where = f" (layer {self.index})" if self.index is not None else ""
+        return f"{type(self).__name__} '{self.name}'{where}"
+
+    def check_input(self, x, rank=None, layout=None, dim=None, size=None):
+        """Raise a clear error unless x is a floating array of `rank` with x.shape[dim] == size."""
+        if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+            received = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+            raise DTypeError(f"{self.describe()} expects a floating NumPy array. Received: {received}")
+        if rank is not None and x.ndim != rank:
+            raise ShapeError(
+                f"{self.describe()} expects input with {rank} dimensions {layout or ''}. "
+                f"Received: x.shape={x.shape}".replace("  ", " ")
+            )
+        if dim is not None and x.shape[dim] != size:
+            raise ShapeError(
+                f"{self.describe()} expects {size} {'channels' if dim == 1 and x.ndim == 4 else 'features'} "
+                f"on axis {dim}. Received: x.shape={x.shape}"
+            )
+        if x.shape[:1] == (0,):
+            raise ShapeError(f"{self.describe()} received an empty batch. Received: x.shape={x.shape}")
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"

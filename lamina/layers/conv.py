@@ -1,0 +1,137 @@
+"""Convolution layers: Conv2D and ConvTranspose2D (alias Deconv2D), NCHW."""
+
+from lamina import init
+from lamina.errors import ConfigError
+from lamina.functional import conv as F
+from lamina.functional._windows import output_hw, pair
+from lamina.layers.base import Layer
+from lamina.parameter import Parameter
+
+
+class _ConvBase(Layer):
+    """Shared construction, lazy build and parameter bookkeeping of the two convolutions."""
+
+    param_names = ("weight", "bias")
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                 bias, weight_init, bias_init, name):
+        super().__init__(name)
+        op = type(self).__name__
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = pair(kernel_size, "kernel_size", 1, op)
+        self.stride = pair(stride, "stride", 1, op)
+        self.padding = pair(padding, "padding", 0, op)
+        self.dilation = pair(dilation, "dilation", 1, op)
+        self.weight_init, self.bias_init = weight_init, bias_init
+        self.weight, self.bias = None, bias
+        if not isinstance(groups, int) or groups < 1 or out_channels % groups:
+            raise ConfigError(
+                f"{op} expects out_channels divisible by groups. "
+                f"Received: out_channels={out_channels}, groups={groups}"
+            )
+        if in_channels is None:
+            self.built = False
+        else:
+            self.build((None, in_channels))
+
+    def build(self, input_shape):
+        if self.in_channels is None:
+            self.in_channels = int(input_shape[1])
+        if self.in_channels % self.groups:
+            raise ConfigError(
+                f"{self.describe()} expects in_channels divisible by groups. "
+                f"Received: in_channels={self.in_channels}, groups={self.groups}"
+            )
+        shape, fan_in, fan_out = self.weight_shape()
+        fans = dict(fan_in=fan_in, fan_out=fan_out)
+        self.weight = Parameter(init.get(self.weight_init)(shape, **fans), "weight")
+        if self.bias:
+            self.bias = Parameter(init.get(self.bias_init)((self.out_channels,), **fans), "bias")
+        else:
+            self.bias = None
+        self.built = True
+
+    def _prepare(self, x):
+        if not self.built:
+            self.build(x.shape)
+        self.check_input(x, 4, "(N, C, H, W)", 1, self.in_channels)
+        return self.weight.data, None if self.bias is None else self.bias.data
+
+    def backward(self, dout):
+        dx, dw, db = self.backward_kernel(dout, self._cache)
+        self.weight.accumulate(dw)
+        if self.bias is not None:
+            self.bias.accumulate(db)
+        return dx
+
+
+class Conv2D(_ConvBase):
+    """2-D convolution (cross-correlation as PyTorch). x (N, C, H, W) -> (N, F, OH, OW).
+
+    weight: (out_channels, in_channels/groups, KH, KW); bias: (out_channels,).
+    OH = (H + 2*ph - dh*(KH-1) - 1) // sh + 1. See functional.conv2d_forward for the math.
+    """
+
+    backward_kernel = staticmethod(F.conv2d_backward)
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, weight_init="glorot_uniform", bias_init="zeros", name=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, weight_init, bias_init, name)
+
+    def weight_shape(self):
+        kh, kw = self.kernel_size
+        fan_in = self.in_channels // self.groups * kh * kw
+        return (self.out_channels, self.in_channels // self.groups, kh, kw), fan_in, self.out_channels * kh * kw
+
+    def forward(self, x):
+        w, b = self._prepare(x)
+        out, self._cache = F.conv2d_forward(x, w, b, self.stride, self.padding, self.dilation,
+                                            self.groups)
+        return out
+
+    def output_shape(self, input_shape):
+        oh, ow = output_hw(input_shape[2:], self.kernel_size, self.stride, self.padding,
+                           self.dilation, self.describe())
+        return (input_shape[0], self.out_channels, oh, ow)
+
+
+class ConvTranspose2D(_ConvBase):
+    """Transposed convolution (the adjoint of Conv2D). x (N, C, H, W) -> (N, F, OH, OW).
+
+    weight: (in_channels, out_channels/groups, KH, KW) as PyTorch;
+    OH = (H-1)*sh - 2*ph + dh*(KH-1) + output_padding_h + 1.
+    """
+
+    backward_kernel = staticmethod(F.conv_transpose2d_backward)
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, dilation=1, groups=1, bias=True, weight_init="glorot_uniform",
+                 bias_init="zeros", name=None):
+        self.output_padding = pair(output_padding, "output_padding", 0, type(self).__name__)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, weight_init, bias_init, name)
+
+    def weight_shape(self):
+        kh, kw = self.kernel_size
+        per_group = self.out_channels // self.groups
+        return ((self.in_channels, per_group, kh, kw), per_group * kh * kw,
+                self.in_channels * kh * kw)
+
+    def forward(self, x):
+        w, b = self._prepare(x)
+        out, self._cache = F.conv_transpose2d_forward(x, w, b, self.stride, self.padding,
+                                                      self.output_padding, self.dilation,
+                                                      self.groups)
+        return out
+
+    def output_shape(self, input_shape):
+        size = [
+            (input_shape[2 + i] - 1) * self.stride[i] - 2 * self.padding[i]
+            + self.dilation[i] * (self.kernel_size[i] - 1) + self.output_padding[i] + 1
+            for i in range(2)
+        ]
+        return (input_shape[0], self.out_channels, size[0], size[1])
+
+
+Deconv2D = ConvTranspose2D

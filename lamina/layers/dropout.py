@@ -1,0 +1,27 @@
+"""Dropout layer: inverted dropout in training, identity in eval mode."""
+
+from lamina.errors import ConfigError
+from lamina.functional import dropout as F
+from lamina.layers.base import Layer
+
+
+class Dropout(Layer):
+    """Zero each unit with probability p while training, scaling survivors by 1/(1-p).
+
+    In eval mode it is the identity (the weight-scaling inference rule, folded into training).
+    Randomness comes from lamina's global generator (``lamina.seed``).
+    """
+
+    def __init__(self, p=0.5, name=None):
+        super().__init__(name)
+        if not 0.0 <= p <= 1.0:
+            raise ConfigError(f"Dropout expects 0 <= p <= 1. Received: p={p!r}")
+        self.p = p
+
+    def forward(self, x):
+        self.check_input(x)
+        out, self._cache = F.dropout_forward(x, self.p, train=self.training)
+        return out
+
+    def backward(self, dout):
+        return F.dropout_backward(dout, self._cache)

@@ -1,0 +1,70 @@
+"""Linear (alias Dense): y = x.reshape(N, D) @ weight + bias, weight kept as (in, out)."""
+
+import numpy as np
+
+from lamina import init
+from lamina.errors import ShapeError
+from lamina.functional import linear as F
+from lamina.layers.base import Layer
+from lamina.parameter import Parameter
+
+
+class Linear(Layer):
+    """Fully connected layer. x: (N, d1..dk) with d1*...*dk == in_features -> (N, out_features).
+
+    weight: (in_features, out_features), bias: (out_features,). in_features=None is inferred
+    from the first input shape. See functional.affine_forward for the math.
+    """
+
+    param_names = ("weight", "bias")
+
+    def __init__(self, in_features, out_features, bias=True, weight_init="glorot_uniform",
+                 bias_init="zeros", name=None):
+        super().__init__(name)
+        self.in_features, self.out_features = in_features, out_features
+        self.weight_init, self.bias_init = weight_init, bias_init
+        self.weight, self.bias = None, bias
+        if in_features is None:
+            self.built = False
+        else:
+            self.build((None, in_features))
+
+    def build(self, input_shape):
+        features = int(np.prod(input_shape[1:]))
+        if self.in_features is None:
+            self.in_features = features
+        shape = (self.in_features, self.out_features)
+        fans = dict(fan_in=self.in_features, fan_out=self.out_features)
+        self.weight = Parameter(init.get(self.weight_init)(shape, **fans), "weight")
+        if self.bias:
+            self.bias = Parameter(init.get(self.bias_init)((self.out_features,), **fans), "bias")
+        else:
+            self.bias = None
+        self.built = True
+
+    def forward(self, x):
+        if not self.built:
+            self.build(x.shape)
+        self.check_input(x)
+        features = int(np.prod(x.shape[1:]))
+        if x.ndim < 2 or features != self.in_features:
+            raise ShapeError(
+                f"{self.describe()} expects {self.in_features} input features per example. "
+                f"Received: x.shape={x.shape} ({features} features)"
+            )
+        out, self._cache = F.affine_forward(x, self.weight.data,
+                                            None if self.bias is None else self.bias.data)
+        return out
+
+    def backward(self, dout):
+        dx, dw, db = F.affine_backward(dout, self._cache)
+        self.weight.accumulate(dw)
+        if self.bias is not None:
+            self.bias.accumulate(db)
+        return dx
+
+    def output_shape(self, input_shape):
+        return (input_shape[0], self.out_features)
+
+
+Dense = Linear

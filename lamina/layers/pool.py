@@ -1,0 +1,54 @@
+"""Pooling layers: MaxPool2D and AvgPool2D (alias MeanPool2D), NCHW."""
+
+from lamina.functional import pool as F
+from lamina.functional._windows import output_hw, pair
+from lamina.layers.base import Layer
+
+
+class _Pool2D(Layer):
+    """Window geometry shared by the pooling layers; stride None means stride = kernel_size."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, name=None):
+        super().__init__(name)
+        op = type(self).__name__
+        self.kernel_size = pair(kernel_size, "kernel_size", 1, op)
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride", 1, op)
+        self.padding = pair(padding, "padding", 0, op)
+
+    def output_shape(self, input_shape):
+        oh, ow = output_hw(input_shape[2:], self.kernel_size, self.stride, self.padding,
+                           (1, 1), self.describe())
+        return (input_shape[0], input_shape[1], oh, ow)
+
+    def backward(self, dout):
+        return self.backward_kernel(dout, self._cache)
+
+
+class MaxPool2D(_Pool2D):
+    """Max over each KHxKW window. With return_index=True, forward returns (out, indices),
+    indices flat within each H*W plane as PyTorch's return_indices."""
+
+    backward_kernel = staticmethod(F.max_pool2d_backward)
+
+    def __init__(self, kernel_size, stride=None, padding=0, return_index=False, name=None):
+        super().__init__(kernel_size, stride, padding, name)
+        self.return_index = return_index
+
+    def forward(self, x):
+        self.check_input(x, 4, "(N, C, H, W)")
+        out, self._cache = F.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        return (out, F.max_pool2d_indices(self._cache)) if self.return_index else out
+
+
+class AvgPool2D(_Pool2D):
+    """Mean over each KHxKW window; zero padding counts in the divisor (PyTorch's default)."""
+
+    backward_kernel = staticmethod(F.avg_pool2d_backward)
+
+    def forward(self, x):
+        self.check_input(x, 4, "(N, C, H, W)")
+        out, self._cache = F.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        return out
+
+
+MeanPool2D = AvgPool2D

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from lamina import layers as L
+from lamina.errors import ConfigError, ShapeError
+from lamina.gradcheck import check_layer
+
+CONV_CASES = [
+    (dict(in_channels=2, out_channels=3, kernel_size=3), (2, 2, 5, 6)),
+    (dict(in_channels=3, out_channels=4, kernel_size=(3, 2), stride=2, padding=1), (1, 3, 7, 6)),
+    (dict(in_channels=4, out_channels=4, kernel_size=3, dilation=2, padding=2, groups=4), (2, 4, 7, 7)),
+    (dict(in_channels=4, out_channels=6, kernel_size=2, stride=3, groups=2, bias=False), (3, 4, 8, 7)),
+]
+
+
+@pytest.mark.parametrize("kwargs, shape", CONV_CASES)
+def test_conv2d_check_layer(kwargs, shape):
+    check_layer(L.Conv2D(**kwargs), shape)
+
+
+@pytest.mark.parametrize("kwargs, shape", [
+    (dict(in_channels=2, out_channels=3, kernel_size=3, stride=2, output_padding=1), (2, 2, 3, 4)),
+    (dict(in_channels=4, out_channels=2, kernel_size=(2, 3), stride=(2, 1), padding=1, groups=2), (1, 4, 4, 3)),
+    (dict(in_channels=3, out_channels=3, kernel_size=3, dilation=2, bias=False), (2, 3, 3, 3)),
+])
+def test_conv_transpose2d_check_layer(kwargs, shape):
+    check_layer(L.ConvTranspose2D(**kwargs), shape)
+
+
+def test_weight_layouts_alias_and_lazy_channels():
+    assert L.Conv2D(6, 8, 3, groups=2).weight.shape == (8, 3, 3, 3)
+    assert L.ConvTranspose2D(6, 8, (3, 2), groups=2).weight.shape == (6, 4, 3, 2)
+    assert L.Deconv2D is L.ConvTranspose2D
+    layer = L.Conv2D(None, 5, 3, padding=1)
+    out = layer.forward(np.ones((2, 3, 6, 6), np.float32))
+    assert layer.in_channels == 3 and out.shape == (2, 5, 6, 6) and out.dtype == np.float32
+    assert layer.output_shape((None, 3, 6, 6)) == (None, 5, 6, 6)
+
+
+def test_config_round_trip_keys_are_constructor_args():
+    layer = L.Conv2D(3, 4, (3, 2), stride=2, padding=(1, 0), bias=False, name="c")
+    config = layer.get_config()
+    assert config == {"in_channels": 3, "out_channels": 4, "kernel_size": [3, 2], "stride": [2, 2],
+                      "padding": [1, 0], "dilation": [1, 1], "groups": 1, "bias": False,
+                      "weight_init": "glorot_uniform", "bias_init": "zeros", "name": "c"}
+    assert L.Conv2D(**config).get_config() == config
+
+
+def test_clear_errors():
+    layer = L.Conv2D(3, 4, 3, name="conv1")
+    with pytest.raises(ShapeError, match=r"Conv2D 'conv1' expects 3 channels.*Received: x.shape=\(2, 4, 8, 8\)"):
+        layer.forward(np.ones((2, 4, 8, 8), np.float32))
+    with pytest.raises(ShapeError, match=r"4 dimensions.*Received: x.shape=\(2, 3, 8\)"):
+        layer.forward(np.ones((2, 3, 8), np.float32))
+    with pytest.raises(ShapeError, match="does not fit"):
+        layer.forward(np.ones((1, 3, 2, 2), np.float32))
+    with pytest.raises(ConfigError, match="divisible by groups"):
+        L.Conv2D(3, 4, 3, groups=2)
+    with pytest.raises(ConfigError, match="kernel_size"):
+        L.Conv2D(3, 4, 0)

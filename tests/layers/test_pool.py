@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+from lamina import layers as L
+from lamina.gradcheck import check_layer, distinct_values
+
+
+@pytest.mark.parametrize("cls", [L.MaxPool2D, L.AvgPool2D])
+@pytest.mark.parametrize("kwargs, shape", [
+    (dict(kernel_size=2), (2, 3, 6, 6)),
+    (dict(kernel_size=3, stride=2, padding=1), (1, 2, 7, 5)),
+    (dict(kernel_size=(3, 2), stride=1), (2, 2, 5, 4)),
+])
+def test_check_layer(cls, kwargs, shape):
+    check_layer(cls(**kwargs), shape)
+
+
+def test_return_index_gives_pytorch_flat_indices():
+    x = distinct_values((2, 3, 4, 4), 0)
+    out, indices = L.MaxPool2D(2, return_index=True).forward(x)
+    assert indices.shape == out.shape and indices.dtype == np.int64
+    flat = x.reshape(2, 3, 16)
+    np.testing.assert_array_equal(np.take_along_axis(flat, indices.reshape(2, 3, -1), 2), out.reshape(2, 3, -1))
+
+
+def test_stride_defaults_to_kernel_and_alias():
+    layer = L.MeanPool2D(2)
+    assert L.MeanPool2D is L.AvgPool2D
+    assert layer.stride == (2, 2) and layer.output_shape((None, 3, 8, 6)) == (None, 3, 4, 3)
+    np.testing.assert_allclose(layer.forward(np.arange(16.0).reshape(1, 1, 4, 4)),
+                               [[[[2.5, 4.5], [10.5, 12.5]]]])
