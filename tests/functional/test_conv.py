@@ -1,0 +1,236 @@
+"""conv2d and conv_transpose2d kernels: gradients, dtypes, purity, errors, hand-computed values."""
+
+import numpy as np
+import pytest
+
+from lamina.errors import ConfigError, DTypeError, ShapeError
+from lamina.functional.conv import (
+    conv2d_backward,
+    conv2d_forward,
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+)
+from lamina.gradcheck import check_kernel, distinct_values
+
+# (x shape, w shape, hyper, with bias); w is (F, C/groups, KH, KW)
+CONV2D_CASES = {
+    "plain": ((2, 3, 5, 5), (4, 3, 3, 3), {}, True),
+    "odd-3x2-stride2-pad1": ((2, 3, 7, 6), (4, 3, 3, 2), dict(stride=2, padding=1), True),
+    "stride3-pad-pair": ((1, 2, 8, 7), (3, 2, 2, 3), dict(stride=3, padding=(2, 1)), True),
+    "dilation2": ((2, 2, 7, 7), (3, 2, 3, 3), dict(dilation=2, padding=2), True),
+    "groups2-no-bias": ((2, 4, 5, 6), (6, 2, 3, 3), dict(padding=1, groups=2), False),
+    "depthwise": ((2, 3, 6, 5), (3, 1, 3, 3), dict(stride=2, groups=3), True),
+    "depthwise-x2": ((1, 2, 5, 5), (4, 1, 2, 2), dict(dilation=(2, 1), groups=2), True),
+    "1x1-no-bias": ((3, 2, 3, 4), (5, 2, 1, 1), {}, False),
+    "all-non-square": (
+        (3, 4, 9, 8), (2, 2, 3, 2), dict(stride=(2, 3), padding=(1, 2), dilation=(2, 1), groups=2),
+        True,
+    ),
+}
+
+# w is (C, F/groups, KH, KW)
+TRANSPOSE_CASES = {
+    "plain": ((2, 3, 4, 4), (3, 2, 3, 3), {}, True),
+    "3x2-stride2-pad1-outpad1": (
+        (2, 2, 3, 4), (2, 3, 3, 2), dict(stride=2, padding=1, output_padding=1), True,
+    ),
+    "stride3-outpad-pair": (
+        (1, 2, 3, 4), (2, 2, 2, 3), dict(stride=3, output_padding=(2, 1)), True,
+    ),
+    "dilation2-outpad1": ((2, 2, 4, 3), (2, 2, 3, 3), dict(dilation=2, output_padding=1), True),
+    "groups2": ((2, 4, 3, 3), (4, 3, 3, 3), dict(padding=1, groups=2), True),
+    "depthwise-no-bias": ((2, 3, 4, 3), (3, 1, 3, 3), dict(stride=2, groups=3), False),
+    "all-non-square": (
+        (3, 4, 3, 4), (4, 1, 3, 2),
+        dict(stride=(2, 3), padding=(1, 2), output_padding=(1, 0), dilation=(1, 2), groups=2), True,
+    ),
+}
+
+
+def _arrays(x_shape, w_shape, with_bias, bias_size, seed=0):
+    rng = np.random.default_rng(seed)
+    x = distinct_values(x_shape, rng)
+    w = distinct_values(w_shape, rng)
+    b = distinct_values((bias_size,), rng) if with_bias else None
+    return x, w, b
+
+
+@pytest.mark.parametrize("case", CONV2D_CASES.values(), ids=list(CONV2D_CASES))
+def test_conv2d_gradcheck(case):
+    x_shape, w_shape, hyper, with_bias = case
+    arrays = _arrays(x_shape, w_shape, with_bias, w_shape[0])
+    assert check_kernel(conv2d_forward, conv2d_backward, list(arrays), hyper)
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_CASES.values(), ids=list(TRANSPOSE_CASES))
+def test_conv_transpose2d_gradcheck(case):
+    x_shape, w_shape, hyper, with_bias = case
+    groups = hyper.get("groups", 1)
+    arrays = _arrays(x_shape, w_shape, with_bias, w_shape[1] * groups)
+    assert check_kernel(conv_transpose2d_forward, conv_transpose2d_backward, list(arrays), hyper)
+
+
+def test_bias_none_gives_db_none():
+    x, w, _ = _arrays((1, 2, 4, 4), (3, 2, 3, 3), False, 3)
+    out, cache = conv2d_forward(x, w, None)
+    assert conv2d_backward(np.ones_like(out), cache)[2] is None
+    out, cache = conv_transpose2d_forward(x, w.transpose(1, 0, 2, 3), None)
+    assert conv_transpose2d_backward(np.ones_like(out), cache)[2] is None
+
+
+@pytest.mark.parametrize("case", CONV2D_CASES.values(), ids=list(CONV2D_CASES))
+def test_transpose_is_adjoint_of_conv2d(case):
+    """<conv2d(x, w), y> == <x, conv_transpose2d(y, w)> with output_padding restoring H, W."""
+    x_shape, w_shape, hyper, _ = case
+    x, w, _ = _arrays(x_shape, w_shape, False, 0)
+    out, _ = conv2d_forward(x, w, None, **hyper)
+    y = np.random.default_rng(1).standard_normal(out.shape)
+    stride = np.broadcast_to(hyper.get("stride", 1), 2)
+    padding = np.broadcast_to(hyper.get("padding", 0), 2)
+    dilation = np.broadcast_to(hyper.get("dilation", 1), 2)
+    extra = tuple(
+        int((x_shape[2 + i] + 2 * padding[i] - dilation[i] * (w_shape[2 + i] - 1) - 1) % stride[i])
+        for i in range(2)
+    )
+    back, _ = conv_transpose2d_forward(y, w, None, output_padding=extra, **hyper)
+    assert back.shape == x.shape
+    np.testing.assert_allclose(np.sum(out * y), np.sum(x * back), rtol=1e-12)
+
+
+def test_conv2d_hand_computed():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    w = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    out, cache = conv2d_forward(x, w, np.array([0.5]), stride=2)
+    # window at (0, 0) is [[0, 1], [4, 5]] -> 0*1 + 1*2 + 4*3 + 5*4 = 34; each step right +2
+    # in every entry (+20 in total), each step down +8 (+80 in total)
+    np.testing.assert_array_equal(out, [[[[34.5, 54.5], [114.5, 134.5]]]])
+    dx, dw, db = conv2d_backward(np.ones_like(out), cache)
+    np.testing.assert_array_equal(dx[0, 0], np.tile(w[0, 0], (2, 2)))
+    # dw[p, q] sums x[2i + p, 2j + q] over the four windows
+    np.testing.assert_array_equal(
+        dw, [[[[0 + 2 + 8 + 10, 1 + 3 + 9 + 11], [4 + 6 + 12 + 14, 5 + 7 + 13 + 15]]]]
+    )
+    np.testing.assert_array_equal(db, [4.0])
+
+
+def test_conv_transpose2d_hand_computed():
+    x = np.array([[[[1.0, 2.0]]]])
+    w = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    out, cache = conv_transpose2d_forward(x, w, None)
+    # each input pixel stamps x * w at its position; the stamps overlap in the middle column
+    np.testing.assert_array_equal(out, [[[[1.0, 2 + 2, 4.0], [3.0, 4 + 6, 8.0]]]])
+    out, _ = conv_transpose2d_forward(x, w, np.array([-1.0]), stride=2, output_padding=1)
+    np.testing.assert_array_equal(
+        out, [[[[0.0, 1.0, 1.0, 3.0, -1.0], [2.0, 3.0, 5.0, 7.0, -1.0], [-1.0] * 5]]]
+    )
+    dx, dw, db = conv_transpose2d_backward(np.ones((1, 1, 2, 3)), cache)
+    np.testing.assert_array_equal(dx, [[[[10.0, 10.0]]]])
+    np.testing.assert_array_equal(dw, [[[[3.0, 3.0], [3.0, 3.0]]]])
+    assert db is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transpose", [False, True], ids=["conv2d", "conv_transpose2d"])
+def test_dtype_preserved(dtype, transpose):
+    forward, backward = (
+        (conv_transpose2d_forward, conv_transpose2d_backward) if transpose
+        else (conv2d_forward, conv2d_backward)
+    )
+    x, w, b = (a.astype(dtype) for a in _arrays((2, 4, 5, 5), (4, 2, 3, 3), True, 4))
+    out, cache = forward(x, w, b, stride=2, padding=1, groups=2)
+    assert out.dtype == dtype
+    grads = backward(np.ones_like(out), cache)
+    assert [g.dtype for g in grads] == [dtype] * 3
+    assert all(g.flags.c_contiguous for g in (out,) + grads)
+
+
+def test_mixed_dtypes_compute_in_result_type_and_keep_gradient_dtypes():
+    x, w, b = _arrays((1, 2, 4, 4), (3, 2, 2, 2), True, 3)
+    out, cache = conv2d_forward(x.astype(np.float32), w, b.astype(np.float32))
+    assert out.dtype == np.float64
+    dx, dw, db = conv2d_backward(np.ones_like(out), cache)
+    assert (dx.dtype, dw.dtype, db.dtype) == (np.float32, np.float64, np.float32)
+
+
+@pytest.mark.parametrize("transpose", [False, True], ids=["conv2d", "conv_transpose2d"])
+def test_inputs_not_mutated(transpose):
+    forward, backward = (
+        (conv_transpose2d_forward, conv_transpose2d_backward) if transpose
+        else (conv2d_forward, conv2d_backward)
+    )
+    arrays = _arrays((2, 4, 5, 5), (4, 2, 3, 3), True, 4)
+    copies = [a.copy() for a in arrays]
+    out, cache = forward(*arrays, stride=2, padding=1, groups=2)
+    dout = np.random.default_rng(0).standard_normal(out.shape)
+    dout_copy = dout.copy()
+    backward(dout, cache)
+    for array, copy in zip(arrays + (dout,), copies + [dout_copy]):
+        np.testing.assert_array_equal(array, copy)
+
+
+X, W = np.zeros((2, 4, 5, 5)), np.zeros((6, 2, 3, 3))
+
+CONV2D_ERRORS = {
+    "x-rank": (ShapeError,
+               r"conv2d_forward expects x with 4 dimensions .*Received: x.shape=\(4, 5, 5\)",
+               (X[0], W, None), {}),
+    "w-rank": (ShapeError, r"expects w with 4 dimensions \(F, C/groups, KH, KW\)",
+               (X, W[0], None), {}),
+    "channels": (ShapeError,
+                 r"w.shape\[1\] \* groups = 2 channels. Received: x.shape=\(2, 4, 5, 5\)",
+                 (X, W, None), {}),
+    "groups-divide": (ConfigError, r"divisible by groups. .*groups=4", (X, W[:, :1], None),
+                      dict(groups=4)),
+    "groups-zero": (ConfigError, r"groups as an int >= 1. Received: groups=0", (X, W, None),
+                    dict(groups=0)),
+    "bias": (ShapeError, r"b of shape \(6,\).*Received: b.shape=\(4,\)", (X, W, np.zeros(4)),
+             dict(groups=2)),
+    "int-x": (DTypeError, r"conv2d_forward expects x as a floating NumPy array. Received: int64",
+              (X.astype(np.int64), W, None), dict(groups=2)),
+    "list-w": (DTypeError, r"expects w as a floating NumPy array. Received: list",
+               (X, W.tolist(), None), dict(groups=2)),
+    "window": (ShapeError, r"window .* does not fit the padded input 5x5",
+               (X, np.zeros((6, 2, 3, 3)), None), dict(groups=2, dilation=3)),
+    "stride": (ConfigError, r"stride >= 1. Received: stride=0", (X, W, None),
+               dict(groups=2, stride=0)),
+    "padding": (ConfigError, r"padding >= 0", (X, W, None), dict(groups=2, padding=(1, -1))),
+}
+
+
+@pytest.mark.parametrize("case", CONV2D_ERRORS.values(), ids=list(CONV2D_ERRORS))
+def test_conv2d_errors(case):
+    error, message, arrays, hyper = case
+    with pytest.raises(error, match=message):
+        conv2d_forward(*arrays, **hyper)
+
+
+XT, WT = np.zeros((2, 4, 3, 3)), np.zeros((4, 3, 3, 3))
+
+TRANSPOSE_ERRORS = {
+    "channels": (ShapeError, r"conv_transpose2d_forward expects x with w.shape\[0\] = 3 channels. "
+                 r"Received: x.shape=\(2, 4, 3, 3\)", (XT, WT[:3], None), {}),
+    "groups-divide": (ConfigError, r"in channels divisible by groups. .*groups=3", (XT, WT, None),
+                      dict(groups=3)),
+    "bias": (ShapeError, r"b of shape \(6,\)", (XT, WT, np.zeros(3)), dict(groups=2)),
+    "output-padding": (ConfigError, r"output_padding smaller than stride or dilation. Received: "
+                       r"output_padding=\(2, 0\), stride=\(2, 2\)", (XT, WT, None),
+                       dict(stride=2, output_padding=(2, 0))),
+    "output-padding-stride1": (ConfigError, r"output_padding smaller", (XT, WT, None),
+                               dict(output_padding=1)),
+    "crop": (ShapeError, r"padding \(3, 3\) crops away the whole 5x5 output", (XT, WT, None),
+             dict(padding=3)),
+    "int-w": (DTypeError, r"expects w as a floating NumPy array. Received: int32",
+                             (XT.astype(np.float16), WT.astype(np.int32), None), {}),
+}
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_ERRORS.values(), ids=list(TRANSPOSE_ERRORS))
+def test_conv_transpose2d_errors(case):
+    error, message, arrays, hyper = case
+    with pytest.raises(error, match=message):
+        conv_transpose2d_forward(*arrays, **hyper)
+
+
+def test_output_padding_allowed_below_dilation():
+    out, _ = conv_transpose2d_forward(XT, WT, None, output_padding=1, dilation=2)
+    assert out.shape == (2, 3, 3 + 4 + 1, 3 + 4 + 1)

@@ -1,0 +1,123 @@
+"""conv2d / conv_transpose2d against torch.nn.functional: forward and every gradient."""
+
+import numpy as np
+import pytest
+import torch
+
+from lamina.functional.conv import (
+    conv2d_backward,
+    conv2d_forward,
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+)
+
+# (x shape, w shape, hyper, with bias); w is (F, C/groups, KH, KW)
+CONV2D_CASES = {
+    "plain": ((2, 3, 8, 8), (4, 3, 3, 3), {}, True),
+    "batch1-no-bias": ((1, 3, 7, 9), (5, 3, 3, 3), dict(padding=1), False),
+    "odd-batch-3x2": ((3, 2, 9, 7), (4, 2, 3, 2), dict(stride=2, padding=1), True),
+    "stride3": ((5, 3, 11, 10), (2, 3, 3, 3), dict(stride=3, padding=(2, 1)), True),
+    "stride-pair": ((2, 4, 10, 9), (3, 4, 2, 3), dict(stride=(3, 2)), True),
+    "dilation2": ((2, 2, 9, 9), (3, 2, 3, 3), dict(dilation=2, padding=2), True),
+    "dilation-pair-stride2": ((3, 3, 12, 10), (4, 3, 3, 2), dict(stride=2, dilation=(2, 3)), True),
+    "groups2": ((2, 4, 7, 8), (6, 2, 3, 3), dict(padding=1, groups=2), True),
+    "groups3-no-bias": ((1, 6, 6, 7), (9, 2, 2, 3), dict(stride=(1, 2), groups=3), False),
+    "depthwise": ((3, 5, 8, 7), (5, 1, 3, 3), dict(stride=2, padding=1, groups=5), True),
+    "depthwise-multiplier": ((2, 3, 7, 7), (6, 1, 3, 2), dict(dilation=2, groups=3), True),
+    "1x1": ((4, 6, 5, 3), (2, 6, 1, 1), {}, True),
+    "kernel-equals-input": ((2, 2, 4, 3), (3, 2, 4, 3), {}, True),
+    "all-non-square": (
+        (3, 4, 13, 11), (6, 2, 3, 2),
+        dict(stride=(2, 3), padding=(1, 2), dilation=(2, 1), groups=2), True,
+    ),
+}
+
+# w is (C, F/groups, KH, KW)
+TRANSPOSE_CASES = {
+    "plain": ((2, 3, 5, 5), (3, 4, 3, 3), {}, True),
+    "batch1-no-bias": ((1, 3, 4, 6), (3, 2, 3, 3), dict(padding=1), False),
+    "odd-batch-stride2-outpad1": (
+        (3, 2, 4, 5), (2, 3, 3, 2), dict(stride=2, padding=1, output_padding=1), True,
+    ),
+    "stride3-outpad2": ((5, 3, 3, 4), (3, 2, 3, 3), dict(stride=3, output_padding=2), True),
+    "stride-pair-outpad-pair": (
+        (2, 2, 4, 3), (2, 3, 2, 3), dict(stride=(3, 2), output_padding=(2, 1)), True,
+    ),
+    "dilation2": ((2, 2, 5, 5), (2, 3, 3, 3), dict(dilation=2, padding=2), True),
+    "dilation2-outpad1-stride1": (
+        (2, 3, 4, 4), (3, 2, 3, 3), dict(dilation=2, output_padding=1), True,
+    ),
+    "groups2": ((2, 4, 4, 5), (4, 3, 3, 3), dict(padding=1, groups=2), True),
+    "groups3-no-bias": ((1, 6, 3, 4), (6, 2, 2, 3), dict(stride=(1, 2), groups=3), False),
+    "depthwise": ((3, 5, 4, 5), (5, 1, 3, 3), dict(stride=2, padding=1, groups=5), True),
+    "depthwise-multiplier": ((2, 3, 4, 4), (3, 2, 3, 2), dict(dilation=2, groups=3), True),
+    "1x1": ((4, 6, 3, 3), (6, 2, 1, 1), {}, True),
+    "all-non-square": (
+        (3, 4, 5, 4), (4, 3, 3, 2),
+        dict(stride=(2, 3), padding=(1, 2), output_padding=(1, 2), dilation=(2, 1), groups=2), True,
+    ),
+}
+
+
+def _arrays(x_shape, w_shape, bias_size, with_bias, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(bias_size).astype(dtype) if with_bias else None
+    return x, w, b
+
+
+def _compare(lamina_forward, lamina_backward, torch_op, arrays, hyper, rtol, atol, seed):
+    """Forward and all gradients (for a random upstream gradient) of lamina vs torch."""
+    out, cache = lamina_forward(*arrays, **hyper)
+    dout = np.random.default_rng(seed + 1).standard_normal(out.shape).astype(out.dtype)
+    grads = lamina_backward(dout, cache)
+
+    tensors = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
+    reference = torch_op(*tensors, **hyper)
+    reference.backward(torch.from_numpy(dout))
+
+    assert out.dtype == arrays[0].dtype
+    np.testing.assert_allclose(out, reference.detach().numpy(), rtol=rtol, atol=atol,
+                               err_msg="forward (lamina vs torch)")
+    for name, grad, tensor in zip(["dx", "dw", "db"], grads, tensors):
+        if tensor is None:
+            assert grad is None, f"{name} should be None without a bias"
+            continue
+        assert grad.dtype == arrays[0].dtype
+        np.testing.assert_allclose(grad, tensor.grad.numpy(), rtol=rtol, atol=atol,
+                                   err_msg=f"{name} (lamina vs torch)")
+
+
+def _transpose_bias_size(w_shape, hyper):
+    return w_shape[1] * hyper.get("groups", 1)
+
+
+@pytest.mark.parametrize("case", CONV2D_CASES.values(), ids=list(CONV2D_CASES))
+def test_conv2d_matches_torch(case):
+    x_shape, w_shape, hyper, with_bias = case
+    arrays = _arrays(x_shape, w_shape, w_shape[0], with_bias, np.float64, seed=0)
+    _compare(conv2d_forward, conv2d_backward, torch.nn.functional.conv2d, arrays, hyper,
+             rtol=1e-6, atol=1e-10, seed=0)
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_CASES.values(), ids=list(TRANSPOSE_CASES))
+def test_conv_transpose2d_matches_torch(case):
+    x_shape, w_shape, hyper, with_bias = case
+    arrays = _arrays(x_shape, w_shape, _transpose_bias_size(w_shape, hyper), with_bias,
+                     np.float64, seed=1)
+    _compare(conv_transpose2d_forward, conv_transpose2d_backward,
+             torch.nn.functional.conv_transpose2d, arrays, hyper, rtol=1e-6, atol=1e-10, seed=1)
+
+
+@pytest.mark.parametrize("name", ["all-non-square", "depthwise"])
+def test_float32_matches_torch(name):
+    x_shape, w_shape, hyper, with_bias = CONV2D_CASES[name]
+    arrays = _arrays(x_shape, w_shape, w_shape[0], with_bias, np.float32, seed=2)
+    _compare(conv2d_forward, conv2d_backward, torch.nn.functional.conv2d, arrays, hyper,
+             rtol=1e-4, atol=1e-5, seed=2)
+    x_shape, w_shape, hyper, with_bias = TRANSPOSE_CASES[name]
+    arrays = _arrays(x_shape, w_shape, _transpose_bias_size(w_shape, hyper), with_bias,
+                     np.float32, seed=3)
+    _compare(conv_transpose2d_forward, conv_transpose2d_backward,
+             torch.nn.functional.conv_transpose2d, arrays, hyper, rtol=1e-4, atol=1e-5, seed=3)
