@@ -5,7 +5,7 @@ Tiers: ``lamina.functional`` (pure kernels) -> ``lamina.layers`` -> ``lamina.Seq
 
 __version__ = "0.1.0"
 
-from lamina import errors, functional, gradcheck, init, layers, losses, metrics, optim
+from lamina import datasets, errors, functional, gradcheck, init, layers, losses, metrics, optim
 from lamina.backend import floatx, seed, set_floatx
 from lamina.callbacks import History
 from lamina.layers.base import Layer
@@ -13,6 +13,6 @@ from lamina.model import Sequential
 from lamina.parameter import Parameter
 
 __all__ = [
-    "__version__", "errors", "functional", "gradcheck", "init", "layers", "losses", "metrics",
+    "__version__", "datasets", "errors", "functional", "gradcheck", "init", "layers", "losses", "metrics",
     "optim", "floatx", "seed", "set_floatx", "History", "Layer", "Sequential", "Parameter",
 ]

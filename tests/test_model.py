@@ -1,0 +1,159 @@
+import json
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina import layers as L
+from lamina.errors import ConfigError, ShapeError
+from lamina.gradcheck import check_layer
+from lamina.model import Sequential, deserialize, serialize
+
+
+def small_cnn(final_softmax=False):
+    stack = [L.Conv2D(1, 4, 3, padding=1), L.BatchNorm2D(4), L.ReLU(), L.MaxPool2D(2),
+             L.Flatten(), L.Linear(None, 10)]
+    return Sequential(stack + ([L.Softmax()] if final_softmax else []))
+
+
+def digits(n=None):
+    (x, y), (xt, yt) = lamina.datasets.load_digits()
+    return (x[:n, None] / np.float32(16), y[:n]), (xt[:, None] / np.float32(16), yt)
+
+
+def test_sequential_is_a_layer_and_gradchecks():
+    inner = Sequential([L.Conv2D(2, 3, 3, stride=2, padding=1), L.BatchNorm2D(3), L.Tanh()])
+    model = Sequential([inner, L.AvgPool2D(2), L.Flatten(), L.Linear(None, 4), L.Softmax()])
+    model.build((None, 2, 7, 7))
+    check_layer(model, (3, 2, 7, 7))
+    assert len(model.parameters()) == 6
+    assert [name for name, _ in model.named_parameters()] == [
+        "0.0.weight", "0.0.bias", "0.1.gamma", "0.1.beta", "3.weight", "3.bias"]
+    assert set(model.buffers()) == {"0.1.running_mean", "0.1.running_var"}
+
+
+def test_add_alias_names_and_build_infers_sizes():
+    model = Sequential().add(L.Conv2D(None, 3, 3)).add_layer(L.ReLU()).add(L.ReLU())
+    model.add(L.Flatten()).add(L.Linear(None, 2))
+    assert [layer.name for layer in model.layers] == ["conv2d", "re_lu", "re_lu_1", "flatten", "linear"]
+    assert model.build((None, 2, 6, 6)) == (None, 2)
+    assert model.layers[0].in_channels == 2 and model.layers[-1].in_features == 48
+    with pytest.raises(ConfigError, match="expects a lamina Layer"):
+        model.add("relu")
+
+
+def test_config_round_trip_through_json():
+    model = small_cnn(final_softmax=True)
+    model.build((None, 1, 8, 8))
+    rebuilt = deserialize(json.loads(json.dumps(serialize(model))))
+    assert serialize(rebuilt) == serialize(model)
+    assert rebuilt.output_shape((5, 1, 8, 8)) == (5, 10)
+
+
+def test_build_reports_the_layer_that_does_not_fit():
+    model = Sequential([L.Conv2D(1, 2, 5, name="big"), L.Flatten()])
+    with pytest.raises(ShapeError, match=r"Conv2D 'big' \(layer 0\).*does not fit"):
+        model.build((None, 1, 3, 3))
+
+
+def test_fit_learns_digits_and_reports_history(capsys):
+    lamina.seed(0)
+    (x, y), (xt, yt) = digits()
+    model = small_cnn()
+    model.compile(loss="cross_entropy", optimizer=lamina.optim.Adam(lr=3e-3), metrics=["accuracy"])
+    history = model.fit(x, y, epochs=8, batch_size=32, validation_split=0.2, verbose=2)
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert history.history["loss"][-1] < history.history["loss"][0] / 3
+    assert model.evaluate(xt, yt)["accuracy"] > 0.9
+    out = capsys.readouterr().out
+    assert "Epoch 8/8" in out and "val_accuracy" in out
+
+
+def test_final_softmax_is_fused_into_cross_entropy():
+    (x, y), _ = digits(256)
+    results = []
+    for final_softmax in (False, True):
+        lamina.seed(1)
+        model = small_cnn(final_softmax)
+        model.compile("cross_entropy", lamina.optim.SGD(lr=0.1), ["accuracy"])
+        history = model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+        results.append((history.history["loss"], [p.data for p in model.parameters()], model))
+    (loss_a, params_a, logits_model), (loss_b, params_b, softmax_model) = results
+    np.testing.assert_allclose(loss_a, loss_b, rtol=1e-6)
+    for a, b in zip(params_a, params_b):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    probabilities = softmax_model.predict(x[:5])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_predict_is_batched_eval_mode_and_restores_mode():
+    (x, _), _ = digits(100)
+    model = Sequential([L.Flatten(), L.Linear(64, 16), L.Dropout(0.5), L.Linear(16, 3)])
+    full = model.predict(x, batch_size=1000)
+    # float32 GEMMs may block differently per batch size: equal to float32 rounding
+    np.testing.assert_allclose(model.predict(x, batch_size=7), full, rtol=1e-5, atol=1e-6)
+    assert model.training and full.dtype == np.float32 and full.shape == (100, 3)
+
+
+def test_hand_written_loop_matches_fit_without_shuffle():
+    (x, y), _ = digits(64)
+    models = []
+    for _ in range(2):
+        lamina.seed(2)
+        models.append(small_cnn())
+        models[-1].build((None, 1, 8, 8))
+    model, manual = models
+    model.compile("cross_entropy", lamina.optim.SGD(lr=0.05, momentum=0.9))
+    optimizer = lamina.optim.SGD(lr=0.05, momentum=0.9)
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    loss_fn = lamina.losses.get("cross_entropy")
+    for i in range(0, 64, 16):
+        loss, dout = loss_fn(manual.forward(x[i:i + 16]), y[i:i + 16])
+        manual.zero_grad()
+        manual.backward(dout)
+        optimizer.step(manual.parameters())
+    for a, b in zip(model.parameters(), manual.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_other_losses_train():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 5)).astype(np.float32)
+    y = (x @ rng.standard_normal((5, 3))).astype(np.float32)
+    lamina.seed(0)
+    model = Sequential([L.Linear(5, 3)])
+    model.compile("mse", lamina.optim.Adam(lr=0.05))
+    history = model.fit(x, y, epochs=30, batch_size=50, verbose=0)
+    assert history.history["loss"][-1] < 1e-2 * history.history["loss"][0]
+    labels = np.argmax(x[:, :3], axis=1)
+    model = Sequential([L.Linear(5, 3)])
+    model.compile("hinge", lamina.optim.SGD(lr=0.1), ["accuracy"])
+    assert model.fit(x, labels, epochs=20, verbose=0).history["accuracy"][-1] > 0.9
+
+
+def test_fit_errors():
+    model = small_cnn()
+    with pytest.raises(ConfigError, match="compiled"):
+        model.fit(np.zeros((4, 1, 8, 8)), np.zeros(4, int))
+    model.compile()
+    with pytest.raises(ShapeError, match=r"as many labels.*x.shape=\(4, 1, 8, 8\), y.shape=\(3,\)"):
+        model.fit(np.zeros((4, 1, 8, 8)), np.zeros(3, int))
+    with pytest.raises(ShapeError, match="non-empty"):
+        model.predict(np.zeros((0, 1, 8, 8)))
+
+
+def test_summary_lists_layers_and_counts(capsys):
+    model = small_cnn()
+    model.build((None, 1, 8, 8))
+    model.summary((None, 1, 8, 8))
+    out = capsys.readouterr().out
+    assert "conv2d (Conv2D)" in out and "(None, 4, 8, 8)" in out
+    assert f"Total params: {model.count_params()}" in out and model.count_params() == 40 + 8 + 650
+
+
+@pytest.mark.slow
+def test_main_job_reaches_97_percent():
+    from lamina.examples import digits as example
+
+    result = example.main(["--verbose", "0"])
+    assert result["accuracy"] >= 0.97
