@@ -1,0 +1,140 @@
+"""Batch normalisation over (N, D) features and over (N, C, H, W) channels (seed 004 contract).
+
+One core serves both layouts: statistics are reduced over ``axes`` ((0,) for (N, D),
+(0, 2, 3) for (N, C, H, W)) and the per-feature arrays are broadcast along axis 1, so the
+formulas are written once and nothing is transposed to (N*H*W, C).
+
+``bn_param`` keys: 'mode' ('train' or 'test', required), 'eps' (1e-5), 'momentum' (0.9, the
+fraction of the running statistic KEPT at each step), 'running_mean' / 'running_var'
+(zeros(D) when absent), 'unbiased' (False). Training stores new running arrays in x's dtype
+back into the dict:
+
+    running_mean = momentum * running_mean + (1 - momentum) * mean
+    running_var  = momentum * running_var  + (1 - momentum) * var * (M / (M - 1) if unbiased)
+
+with M values per feature. 'unbiased': True gives torch.nn.BatchNorm's running variance
+(torch's momentum is 1 - ours); normalisation always uses the biased batch variance.
+"""
+
+import numpy as np
+
+from lamina.errors import ConfigError, ShapeError
+from lamina.functional._checks import check_float, check_rank
+
+__all__ = [
+    "batchnorm_forward", "batchnorm_backward",
+    "spatial_batchnorm_forward", "spatial_batchnorm_backward",
+]
+
+
+def _running_stat(op, bn_param, key, features, dtype):
+    """bn_param[key] as a (features,) array of dtype (zeros when absent); never modified."""
+    stat = bn_param.get(key)
+    if stat is None:
+        return np.zeros(features, dtype)
+    stat = np.asarray(stat)
+    if stat.shape != (features,):
+        raise ShapeError(f"{op} expects bn_param['{key}'] of shape ({features},). "
+                         f"Received: shape {stat.shape}")
+    return stat.astype(dtype, copy=False)
+
+
+def _batchnorm_forward(op, x, gamma, beta, bn_param, layout):
+    """The shared forward; statistics over every axis of x but axis 1 (the features)."""
+    check_float(op, x=x, gamma=gamma, beta=beta)
+    check_rank(op, "x", x, len(layout), "(" + ", ".join(layout) + ")")
+    features = x.shape[1]
+    for name, param in (("gamma", gamma), ("beta", beta)):
+        if param.shape != (features,):
+            raise ShapeError(f"{op} expects {name} of shape ({features},) for x.shape={x.shape}. "
+                             f"Received: {name}.shape={param.shape}")
+    mode = bn_param.get("mode")
+    if mode not in ("train", "test"):
+        raise ConfigError(f"{op} expects bn_param['mode'] 'train' or 'test'. Received: {mode!r}")
+    eps, momentum = float(bn_param.get("eps", 1e-5)), float(bn_param.get("momentum", 0.9))
+    running_mean = _running_stat(op, bn_param, "running_mean", features, x.dtype)
+    running_var = _running_stat(op, bn_param, "running_var", features, x.dtype)
+    axes = (0,) + tuple(range(2, x.ndim))
+    per_feature = (1, features) + (1,) * (x.ndim - 2)  # broadcasts a (features,) array over x
+    if mode == "train":
+        count = x.size // features
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        var = np.square(centered).mean(axis=axes, keepdims=True)
+        if bn_param.get("unbiased", False):
+            if count < 2:
+                raise ShapeError(f"{op} needs more than one value per feature for an unbiased "
+                                 f"running variance. Received: x.shape={x.shape}")
+            batch_var = var.ravel() * (count / (count - 1))
+        else:
+            batch_var = var.ravel()
+        running_mean = momentum * running_mean + (1 - momentum) * mean.ravel()
+        running_var = momentum * running_var + (1 - momentum) * batch_var
+    else:
+        var = running_var.reshape(per_feature)
+        centered = x - running_mean.reshape(per_feature)
+    bn_param["running_mean"] = running_mean.astype(x.dtype, copy=False)
+    bn_param["running_var"] = running_var.astype(x.dtype, copy=False)
+    inv_std = 1 / np.sqrt(var + eps)
+    xhat = centered  # a fresh array in both modes: normalise it in place
+    xhat *= inv_std
+    gamma = gamma.astype(x.dtype, copy=False).reshape(per_feature)
+    out = gamma * xhat
+    out += beta.astype(x.dtype, copy=False).reshape(per_feature)
+    return out, (xhat, gamma * inv_std, axes, mode == "train")
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    """Normalise each feature of x to zero mean and unit variance, then scale and shift.
+
+    x: (N, D), gamma, beta: (D,) -> out: (N, D). bn_param: see the module docstring (its
+    running statistics are replaced, in x's dtype).
+    Train:  mu = mean_n x, var = mean_n (x - mu)^2 (biased), xhat = (x - mu) / sqrt(var + eps).
+    Test:   mu, var = running_mean, running_var.
+    out = gamma * xhat + beta. Unknown mode -> ConfigError (a ValueError).
+
+    >>> out, _ = batchnorm_forward(np.array([[1.0], [3.0]]), np.ones(1), np.zeros(1),
+    ...                            {"mode": "train", "eps": 0.0})
+    >>> out.ravel()
+    array([-1.,  1.])
+    """
+    return _batchnorm_forward("batchnorm_forward", x, gamma, beta, bn_param, ("N", "D"))
+
+
+def batchnorm_backward(dout, cache):
+    """Gradients of batchnorm_forward (and of spatial_batchnorm_forward: same cache).
+
+    dout: like x -> (dx like x, dgamma (D,), dbeta (D,)). With M values per feature and sums
+    over them: dbeta = sum dout, dgamma = sum dout * xhat, and
+    train: dx = gamma / (M * sqrt(var + eps)) * (M * dout - sum dout - xhat * sum dout * xhat)
+    test:  dx = gamma / sqrt(running_var + eps) * dout  (the statistics are constants).
+    """
+    xhat, scale, axes, train = cache
+    dout = np.asarray(dout)
+    dbeta = dout.sum(axis=axes, keepdims=True)
+    dgamma = (dout * xhat).sum(axis=axes, keepdims=True)
+    if train:
+        count = dout.size // dbeta.size
+        # The compact formula, evaluated in place in one buffer.
+        dx = xhat * (-dgamma / count)
+        dx += dout
+        dx -= dbeta / count
+        dx *= scale
+    else:
+        dx = dout * scale
+    return dx, dgamma.ravel(), dbeta.ravel()
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch normalisation per channel of an image batch, statistics over (N, H, W).
+
+    x: (N, C, H, W), gamma, beta: (C,) -> out: (N, C, H, W); otherwise as batchnorm_forward
+    with the C channels as the D features and N*H*W values per feature.
+    """
+    return _batchnorm_forward("spatial_batchnorm_forward", x, gamma, beta, bn_param,
+                              ("N", "C", "H", "W"))
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """(dx (N, C, H, W), dgamma (C,), dbeta (C,)); the math of batchnorm_backward."""
+    return batchnorm_backward(dout, cache)

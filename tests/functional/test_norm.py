@@ -1,0 +1,186 @@
+"""Batch normalisation kernels: gradients, modes, running statistics, dtype, purity, errors."""
+
+import numpy as np
+import pytest
+
+from lamina.errors import ConfigError, DTypeError, ShapeError
+from lamina.functional.norm import (
+    batchnorm_backward,
+    batchnorm_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+)
+from lamina.gradcheck import check_kernel
+
+FLAT_SHAPES = [(4, 3), (7, 5), (2, 1), (3, 8)]
+SPATIAL_SHAPES = [(3, 2, 4, 5), (2, 3, 3, 1), (1, 2, 3, 3), (4, 1, 2, 7)]
+KERNELS = {
+    2: (batchnorm_forward, batchnorm_backward),
+    4: (spatial_batchnorm_forward, spatial_batchnorm_backward),
+}
+
+
+def make_inputs(rng, shape, dtype=np.float64):
+    features = shape[1]
+    x = rng.standard_normal(shape) * 2.0 + 0.5
+    gamma, beta = rng.standard_normal(features), rng.standard_normal(features)
+    return x.astype(dtype), gamma.astype(dtype), beta.astype(dtype)
+
+
+def per_feature(array, ndim):
+    return array.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+@pytest.mark.parametrize("shape", FLAT_SHAPES + SPATIAL_SHAPES)
+def test_train_gradcheck(shape, rng):
+    forward, backward = KERNELS[len(shape)]
+    x, gamma, beta = make_inputs(rng, shape)
+    bn_param = {"mode": "train", "eps": 1e-3}
+    assert check_kernel(forward, backward, [x, gamma, beta], {"bn_param": bn_param}, rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", FLAT_SHAPES + SPATIAL_SHAPES)
+def test_test_mode_gradcheck(shape, rng):
+    forward, backward = KERNELS[len(shape)]
+    x, gamma, beta = make_inputs(rng, shape)
+    features = shape[1]
+    bn_param = {"mode": "test", "running_mean": rng.standard_normal(features),
+                "running_var": rng.random(features) + 0.5}
+    assert check_kernel(forward, backward, [x, gamma, beta], {"bn_param": bn_param})
+
+
+@pytest.mark.parametrize("shape", FLAT_SHAPES[:2] + SPATIAL_SHAPES[:2])
+def test_train_output_is_normalised_per_feature(shape, rng):
+    forward, _ = KERNELS[len(shape)]
+    x, _, _ = make_inputs(rng, shape)
+    features = shape[1]
+    out, _ = forward(x, np.ones(features), np.zeros(features), {"mode": "train", "eps": 0.0})
+    axes = (0,) + tuple(range(2, len(shape)))
+    np.testing.assert_allclose(out.mean(axis=axes), 0.0, atol=1e-12)
+    np.testing.assert_allclose(out.var(axis=axes), 1.0, rtol=1e-10)
+
+
+@pytest.mark.parametrize("unbiased", [False, True])
+@pytest.mark.parametrize("shape", [(6, 3), (3, 2, 4, 5)])
+def test_running_stats_update(shape, unbiased, rng):
+    forward, _ = KERNELS[len(shape)]
+    x, gamma, beta = make_inputs(rng, shape)
+    features, axes = shape[1], (0,) + tuple(range(2, len(shape)))
+    running_mean, running_var = rng.standard_normal(features), rng.random(features) + 0.5
+    given_mean, given_var = running_mean.copy(), running_var.copy()
+    bn_param = {"mode": "train", "momentum": 0.7, "running_mean": running_mean,
+                "running_var": running_var}
+    if unbiased:
+        bn_param["unbiased"] = True
+    forward(x, gamma, beta, bn_param)
+    count = x.size // features
+    batch_var = x.var(axis=axes) * (count / (count - 1) if unbiased else 1.0)
+    np.testing.assert_allclose(bn_param["running_mean"],
+                               0.7 * given_mean + 0.3 * x.mean(axis=axes), rtol=1e-12)
+    np.testing.assert_allclose(bn_param["running_var"], 0.7 * given_var + 0.3 * batch_var,
+                               rtol=1e-12)
+    # The caller's arrays are replaced in the dict, never written to.
+    np.testing.assert_array_equal(running_mean, given_mean)
+    np.testing.assert_array_equal(running_var, given_var)
+    assert bn_param["running_mean"] is not running_mean
+
+
+def test_defaults_seed_004(rng):
+    x, gamma, beta = make_inputs(rng, (5, 4))
+    bn_param = {"mode": "train"}
+    out, _ = batchnorm_forward(x, gamma, beta, bn_param)
+    mean, var = x.mean(axis=0), x.var(axis=0)
+    np.testing.assert_allclose(out, gamma * (x - mean) / np.sqrt(var + 1e-5) + beta, rtol=1e-12)
+    np.testing.assert_allclose(bn_param["running_mean"], 0.1 * mean, rtol=1e-12)
+    np.testing.assert_allclose(bn_param["running_var"], 0.1 * var, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4, 4)])
+def test_test_mode_uses_running_stats(shape, rng):
+    forward, backward = KERNELS[len(shape)]
+    x, gamma, beta = make_inputs(rng, shape)
+    features, ndim = shape[1], len(shape)
+    mean, var = rng.standard_normal(features), rng.random(features) + 0.5
+    bn_param = {"mode": "test", "eps": 1e-3, "running_mean": mean, "running_var": var}
+    out, cache = forward(x, gamma, beta, bn_param)
+    scale = per_feature(gamma / np.sqrt(var + 1e-3), ndim)
+    np.testing.assert_allclose(out, scale * (x - per_feature(mean, ndim)) + per_feature(beta, ndim),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(bn_param["running_mean"], mean)
+    dout = rng.standard_normal(shape)
+    dx, _, dbeta = backward(dout, cache)
+    np.testing.assert_allclose(dx, dout * scale, rtol=1e-12)
+    np.testing.assert_allclose(dbeta, dout.sum(axis=(0,) + tuple(range(2, ndim))), rtol=1e-12)
+
+
+def test_spatial_equals_flat_on_channels_last_rows(rng):
+    x, gamma, beta = make_inputs(rng, (3, 4, 5, 2))
+    out, cache = spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, 4)
+    flat_out, flat_cache = batchnorm_forward(rows, gamma, beta, {"mode": "train"})
+    np.testing.assert_allclose(out.transpose(0, 2, 3, 1).reshape(-1, 4), flat_out, rtol=1e-12)
+    dout = rng.standard_normal(x.shape)
+    grads = spatial_batchnorm_backward(dout, cache)
+    flat_grads = batchnorm_backward(dout.transpose(0, 2, 3, 1).reshape(-1, 4), flat_cache)
+    np.testing.assert_allclose(grads[0].transpose(0, 2, 3, 1).reshape(-1, 4), flat_grads[0],
+                               rtol=1e-10, atol=1e-12)
+    for grad, flat_grad in zip(grads[1:], flat_grads[1:]):
+        np.testing.assert_allclose(grad, flat_grad, rtol=1e-10)
+
+
+@pytest.mark.parametrize("mode", ["train", "test"])
+@pytest.mark.parametrize("shape", [(6, 3), (2, 3, 4, 4)])
+def test_float32_preserved(shape, mode, rng):
+    forward, backward = KERNELS[len(shape)]
+    x, gamma, beta = make_inputs(rng, shape, np.float32)
+    # float64 running statistics come back in x's dtype.
+    bn_param = {"mode": mode, "running_mean": np.zeros(3), "running_var": np.ones(3)}
+    out, cache = forward(x, gamma, beta, bn_param)
+    assert out.dtype == np.float32
+    assert bn_param["running_mean"].dtype == np.float32
+    assert bn_param["running_var"].dtype == np.float32
+    for grad in backward(np.ones_like(out), cache):
+        assert grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("mode", ["train", "test"])
+def test_inputs_not_mutated(mode, rng):
+    x, gamma, beta = make_inputs(rng, (2, 3, 4, 4))
+    copies = [a.copy() for a in (x, gamma, beta)]
+    out, cache = spatial_batchnorm_forward(x, gamma, beta, {"mode": mode})
+    dout = rng.standard_normal(out.shape)
+    dout_copy = dout.copy()
+    spatial_batchnorm_backward(dout, cache)
+    for array, copy in zip((x, gamma, beta, dout), copies + [dout_copy]):
+        np.testing.assert_array_equal(array, copy)
+
+
+@pytest.mark.parametrize("mode", ["foo", None, "eval"])
+def test_unknown_mode_is_value_error(mode, rng):
+    x, gamma, beta = make_inputs(rng, (4, 3))
+    with pytest.raises(ValueError, match=repr(mode)) as info:
+        batchnorm_forward(x, gamma, beta, {"mode": mode})
+    assert isinstance(info.value, ConfigError) and "Received" in str(info.value)
+
+
+@pytest.mark.parametrize("forward, x, gamma, param, error, fragment", [
+    (batchnorm_forward, np.zeros((2, 3, 4)), np.ones(3), {}, ShapeError, "2 dimensions"),
+    (spatial_batchnorm_forward, np.zeros((4, 3)), np.ones(3), {}, ShapeError, "4 dimensions"),
+    (batchnorm_forward, np.zeros((4, 3)), np.ones(2), {}, ShapeError, "gamma of shape"),
+    (spatial_batchnorm_forward, np.zeros((2, 3, 2, 2)), np.ones(4), {}, ShapeError, "gamma"),
+    (batchnorm_forward, np.zeros((4, 3), np.int32), np.ones(3), {}, DTypeError, "floating"),
+    (batchnorm_forward, np.zeros((4, 3)), np.ones(3), {"running_mean": np.zeros(4)}, ShapeError,
+     "running_mean"),
+    (batchnorm_forward, np.zeros((1, 3)), np.ones(3), {"unbiased": True}, ShapeError,
+     "more than one value"),
+])
+def test_errors(forward, x, gamma, param, error, fragment):
+    bn_param = {"mode": "train", **param}
+    with pytest.raises(error, match=fragment) as info:
+        forward(x, gamma, np.zeros_like(gamma), bn_param)
+    assert forward.__name__ in str(info.value) and "Received" in str(info.value)
+
+
+def test_beta_shape_error():
+    with pytest.raises(ShapeError, match="beta"):
+        batchnorm_forward(np.zeros((4, 3)), np.ones(3), np.zeros(5), {"mode": "train"})

@@ -1,0 +1,165 @@
+"""Max and average pooling kernels: gradients, indices, ties, dtype, purity and errors."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from lamina.errors import ConfigError, DTypeError, ShapeError
+from lamina.functional.pool import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+    max_pool2d_indices,
+)
+from lamina.gradcheck import check_kernel, distinct_values
+
+# (x shape, kernel_size, stride, padding): odd sizes, non-square kernels, strides 1/2/3,
+# padding, windows that overlap (stride < kernel) and windows with gaps (stride > kernel).
+GEOMETRIES = [
+    ((2, 3, 4, 4), 2, None, 0),
+    ((2, 2, 5, 7), 2, None, 0),
+    ((1, 2, 7, 6), (3, 2), (2, 1), (1, 1)),
+    ((2, 1, 6, 5), 3, 1, 1),
+    ((1, 2, 9, 8), (3, 3), 3, (1, 0)),
+    ((2, 2, 7, 7), (2, 3), (3, 2), (1, 0)),
+    ((1, 1, 4, 11), (1, 4), (1, 3), (0, 2)),
+    ((1, 3, 7, 5), (3, 1), 2, 0),
+    ((1, 1, 8, 8), 2, 3, 0),
+    ((1, 2, 3, 3), 3, 1, 1),
+]
+IDS = [f"x{s}-k{k}-s{st}-p{p}" for s, k, st, p in GEOMETRIES]
+
+
+def reference_pool(x, kernel_size, stride, padding, reduce):
+    """Pixel-by-pixel loops (tests only): out and, for max, torch-style flat indices."""
+    kh, kw = (kernel_size,) * 2 if isinstance(kernel_size, int) else kernel_size
+    sh, sw = (kh, kw) if stride is None else ((stride,) * 2 if isinstance(stride, int) else stride)
+    ph, pw = (padding,) * 2 if isinstance(padding, int) else padding
+    n, c, h, w = x.shape
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    out, index = np.zeros((n, c, oh, ow)), np.zeros((n, c, oh, ow), np.int64)
+    for b, ch, i, j in itertools.product(range(n), range(c), range(oh), range(ow)):
+        cells = [(i * sh - ph + di, j * sw - pw + dj) for di in range(kh) for dj in range(kw)]
+        real = [(r, q) for r, q in cells if 0 <= r < h and 0 <= q < w]
+        if reduce == "avg":
+            out[b, ch, i, j] = sum(x[b, ch, r, q] for r, q in real) / (kh * kw)
+        else:
+            best = max(real, key=lambda cell: x[b, ch, cell[0], cell[1]])  # first of ties
+            out[b, ch, i, j], index[b, ch, i, j] = x[b, ch, best[0], best[1]], best[0] * w + best[1]
+    return out, index
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", GEOMETRIES, ids=IDS)
+def test_max_pool_gradcheck(shape, kernel, stride, padding):
+    x = distinct_values(shape, rng=0)
+    assert check_kernel(max_pool2d_forward, max_pool2d_backward, [x],
+                        dict(kernel_size=kernel, stride=stride, padding=padding))
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", GEOMETRIES, ids=IDS)
+def test_avg_pool_gradcheck(shape, kernel, stride, padding, rng):
+    x = rng.standard_normal(shape)
+    assert check_kernel(avg_pool2d_forward, avg_pool2d_backward, [x],
+                        dict(kernel_size=kernel, stride=stride, padding=padding))
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", GEOMETRIES, ids=IDS)
+def test_forward_and_indices_match_loops(shape, kernel, stride, padding):
+    x = distinct_values(shape, rng=1)
+    out, cache = max_pool2d_forward(x, kernel, stride, padding)
+    expected_out, expected_index = reference_pool(x, kernel, stride, padding, "max")
+    np.testing.assert_array_equal(out, expected_out)
+    indices = max_pool2d_indices(cache)
+    assert indices.dtype == np.int64
+    np.testing.assert_array_equal(indices, expected_index)
+    out, _ = avg_pool2d_forward(x, kernel, stride, padding)
+    np.testing.assert_allclose(out, reference_pool(x, kernel, stride, padding, "avg")[0],
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_ties_route_gradient_to_first_element():
+    x = np.array([[[[0.0, 5.0, 5.0],
+                    [5.0, 5.0, 1.0],
+                    [2.0, 2.0, 2.0]]]])
+    out, cache = max_pool2d_forward(x, 2, stride=1)
+    np.testing.assert_array_equal(max_pool2d_indices(cache)[0, 0], [[1, 1], [3, 4]])
+    dx = max_pool2d_backward(np.array([[[[1.0, 10.0], [100.0, 1000.0]]]]), cache)
+    np.testing.assert_array_equal(dx[0, 0], [[0, 11, 0], [100, 1000, 0], [0, 0, 0]])
+    # Constant input, disjoint windows: every window's gradient lands on its top-left pixel.
+    dx = max_pool2d_backward(np.ones((1, 1, 2, 2)), max_pool2d_forward(np.ones((1, 1, 4, 4)), 2)[1])
+    np.testing.assert_array_equal(dx[0, 0], np.kron(np.ones((2, 2)), [[1, 0], [0, 0]]))
+
+
+def test_all_negative_infinity_window_points_at_first_real_pixel():
+    x = np.full((1, 1, 4, 4), -np.inf)
+    out, cache = max_pool2d_forward(x, 3, stride=2, padding=1)
+    assert np.all(out == -np.inf)
+    np.testing.assert_array_equal(max_pool2d_indices(cache)[0, 0], [[0, 1], [4, 5]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stride", [None, 1])
+def test_dtype_preserved(dtype, stride, rng):
+    x = rng.standard_normal((2, 3, 6, 6)).astype(dtype)
+    for forward, backward in [(max_pool2d_forward, max_pool2d_backward),
+                              (avg_pool2d_forward, avg_pool2d_backward)]:
+        out, cache = forward(x, 3, stride, 1)
+        dx = backward(np.ones_like(out), cache)
+        assert out.dtype == dtype and dx.dtype == dtype and dx.shape == x.shape
+
+
+@pytest.mark.parametrize("stride", [None, 1])
+def test_inputs_not_mutated(stride, rng):
+    x = rng.standard_normal((2, 2, 5, 5))
+    x_copy = x.copy()
+    for forward, backward in [(max_pool2d_forward, max_pool2d_backward),
+                              (avg_pool2d_forward, avg_pool2d_backward)]:
+        out, cache = forward(x, 2, stride, 1)
+        dout = rng.standard_normal(out.shape)
+        dout_copy = dout.copy()
+        backward(dout, cache)
+        np.testing.assert_array_equal(x, x_copy)
+        np.testing.assert_array_equal(dout, dout_copy)
+
+
+def test_overlapping_windows_accumulate():
+    x = np.zeros((1, 1, 3, 3))
+    x[0, 0, 1, 1] = 1.0  # the centre wins all four 2x2 windows
+    dx = max_pool2d_backward(np.full((1, 1, 2, 2), 2.0), max_pool2d_forward(x, 2, 1)[1])
+    assert dx[0, 0, 1, 1] == 8.0 and dx.sum() == 8.0
+    dx = avg_pool2d_backward(np.ones((1, 1, 2, 2)), avg_pool2d_forward(x, 2, 1)[1])
+    np.testing.assert_allclose(dx[0, 0], [[0.25, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.25]])
+
+
+def test_avg_padding_counts_in_divisor():
+    out, _ = avg_pool2d_forward(np.ones((1, 1, 2, 2)), 2, padding=1)
+    np.testing.assert_allclose(out[0, 0], [[0.25, 0.25], [0.25, 0.25]])
+
+
+@pytest.mark.parametrize("forward", [max_pool2d_forward, avg_pool2d_forward])
+@pytest.mark.parametrize("x, kwargs, error, fragment", [
+    (np.zeros((2, 4, 4)), {}, ShapeError, "4 dimensions"),
+    (np.zeros((1, 1, 4, 4), np.int64), {}, DTypeError, "floating"),
+    (np.zeros((1, 1, 3, 3)), {"kernel_size": 5}, ShapeError, "does not fit"),
+    (np.zeros((1, 1, 8, 8)), {"kernel_size": 3, "padding": 2}, ConfigError, "half"),
+    (np.zeros((1, 1, 8, 8)), {"kernel_size": (3, 2), "padding": (1, 2)}, ConfigError, "half"),
+    (np.zeros((1, 1, 8, 8)), {"kernel_size": 0}, ConfigError, "kernel_size"),
+    (np.zeros((1, 1, 8, 8)), {"kernel_size": 2, "stride": "2"}, ConfigError, "stride"),
+    (np.zeros((1, 1, 8, 8)), {"kernel_size": 2, "padding": -1}, ConfigError, "padding"),
+])
+def test_errors(forward, x, kwargs, error, fragment):
+    kwargs = {"kernel_size": 2, **kwargs}
+    with pytest.raises(error, match=fragment) as info:
+        forward(x, **kwargs)
+    message = str(info.value)
+    assert forward.__name__ in message and "Received" in message
+
+
+@pytest.mark.parametrize("forward, backward", [(max_pool2d_forward, max_pool2d_backward),
+                                               (avg_pool2d_forward, avg_pool2d_backward)])
+def test_backward_rejects_wrong_dout_shape(forward, backward):
+    out, cache = forward(np.zeros((1, 2, 4, 4)), 2)
+    with pytest.raises(ShapeError, match=r"Received: dout.shape=\(1, 2, 2\)"):
+        backward(np.zeros((1, 2, 2)), cache)
