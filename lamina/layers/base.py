@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 
+from lamina import init
 from lamina.errors import DTypeError, ShapeError
 from lamina.parameter import Parameter
 
@@ -124,6 +125,18 @@ class Layer:
             )
         if x.shape[:1] == (0,):
             raise ShapeError(f"{self.describe()} received an empty batch. Received: x.shape={x.shape}")
+
+    # -- weight and bias, for the layers that have them (Linear, the convolutions) -----------
+    def init_weight_and_bias(self, shape, bias_size, fan_in, fan_out):
+        """Create `weight` with self.weight_init and, if self.bias is truthy, `bias` (bias_size,)."""
+        fans = dict(fan_in=fan_in, fan_out=fan_out)
+        self.weight = Parameter(init.get(self.weight_init)(shape, **fans), "weight")
+        self.bias = Parameter(init.get(self.bias_init)((bias_size,), **fans), "bias") if self.bias else None
+
+    def accumulate_weight_and_bias(self, dw, db):
+        self.weight.accumulate(dw)
+        if self.bias is not None:
+            self.bias.accumulate(db)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")

@@ -1,11 +1,9 @@
 """Convolution layers: Conv2D and ConvTranspose2D (alias Deconv2D), NCHW."""
 
-from lamina import init
 from lamina.errors import ConfigError
 from lamina.functional import conv as F
 from lamina.functional._windows import output_hw, pair
 from lamina.layers.base import Layer
-from lamina.parameter import Parameter
 
 
 class _ConvBase(Layer):
@@ -43,12 +41,7 @@ class _ConvBase(Layer):
                 f"Received: in_channels={self.in_channels}, groups={self.groups}"
             )
         shape, fan_in, fan_out = self.weight_shape()
-        fans = dict(fan_in=fan_in, fan_out=fan_out)
-        self.weight = Parameter(init.get(self.weight_init)(shape, **fans), "weight")
-        if self.bias:
-            self.bias = Parameter(init.get(self.bias_init)((self.out_channels,), **fans), "bias")
-        else:
-            self.bias = None
+        self.init_weight_and_bias(shape, self.out_channels, fan_in, fan_out)
         self.built = True
 
     def _prepare(self, x):
@@ -59,9 +52,7 @@ class _ConvBase(Layer):
 
     def backward(self, dout):
         dx, dw, db = self.backward_kernel(dout, self._cache)
-        self.weight.accumulate(dw)
-        if self.bias is not None:
-            self.bias.accumulate(db)
+        self.accumulate_weight_and_bias(dw, db)
         return dx
 
 

@@ -2,11 +2,9 @@
 
 import numpy as np
 
-from lamina import init
 from lamina.errors import ShapeError
 from lamina.functional import linear as F
 from lamina.layers.base import Layer
-from lamina.parameter import Parameter
 
 
 class Linear(Layer):
@@ -33,13 +31,8 @@ class Linear(Layer):
         features = int(np.prod(input_shape[1:]))
         if self.in_features is None:
             self.in_features = features
-        shape = (self.in_features, self.out_features)
-        fans = dict(fan_in=self.in_features, fan_out=self.out_features)
-        self.weight = Parameter(init.get(self.weight_init)(shape, **fans), "weight")
-        if self.bias:
-            self.bias = Parameter(init.get(self.bias_init)((self.out_features,), **fans), "bias")
-        else:
-            self.bias = None
+        self.init_weight_and_bias((self.in_features, self.out_features), self.out_features,
+                                  self.in_features, self.out_features)
         self.built = True
 
     def forward(self, x):
@@ -58,9 +51,7 @@ class Linear(Layer):
 
     def backward(self, dout):
         dx, dw, db = F.affine_backward(dout, self._cache)
-        self.weight.accumulate(dw)
-        if self.bias is not None:
-            self.bias.accumulate(db)
+        self.accumulate_weight_and_bias(dw, db)
         return dx
 
     def output_shape(self, input_shape):
