@@ -1,0 +1,75 @@
+"""Adam and AdamW: bias-corrected first and second moment estimates."""
+
+import numpy as np
+
+from lamina.errors import ConfigError
+from lamina.optim.optimizer import Optimizer, check_flag, check_hyper
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam as torch.optim.Adam (same defaults and operations); t counts from 1.
+
+        g = grad + weight_decay * p            (Adam: L2 penalty in the gradient)
+        p = p * (1 - lr * weight_decay)        (AdamW instead: decoupled decay)
+        m = m + (1 - beta1) * (g - m)
+        v = beta2 * v + (1 - beta2) * g^2
+        v_max = max(v_max, v)                  (amsgrad: v_max replaces v below)
+        p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+        super().__init__(lr)
+        name = type(self).__name__
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ConfigError(f"{name} expects betas as a pair (beta1, beta2). "
+                              f"Received: betas={betas!r}")
+        self.betas = (check_hyper(name, "betas[0]", betas[0], 0.0, 1.0),
+                      check_hyper(name, "betas[1]", betas[1], 0.0, 1.0))
+        self.eps = check_hyper(name, "eps", eps)
+        self.weight_decay = check_hyper(name, "weight_decay", weight_decay)
+        self.amsgrad = check_flag(name, "amsgrad", amsgrad)
+
+    def _init_state(self, data):
+        state = {"step": 0, "exp_avg": np.zeros_like(data), "exp_avg_sq": np.zeros_like(data)}
+        if self.amsgrad:
+            state["max_exp_avg_sq"] = np.zeros_like(data)
+        return state
+
+    def _update(self, data, grad, state):
+        beta1, beta2 = self.betas
+        state["step"] += 1
+        step = state["step"]
+        if self.weight_decay != 0:
+            if self.decoupled_weight_decay:
+                data *= 1 - self.lr * self.weight_decay
+            else:
+                grad = grad + self.weight_decay * data
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg += (1 - beta1) * (grad - exp_avg)
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * (grad * grad)
+        if self.amsgrad:
+            second_moment = np.maximum(state["max_exp_avg_sq"], exp_avg_sq,
+                                       out=state["max_exp_avg_sq"])
+        else:
+            second_moment = exp_avg_sq
+        step_size = self.lr / (1 - beta1**step)
+        denom = np.sqrt(second_moment) / (1 - beta2**step) ** 0.5 + self.eps
+        data -= step_size * (exp_avg / denom)
+
+    def get_config(self):
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps,
+                "weight_decay": self.weight_decay, "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (torch.optim.AdamW): p *= 1 - lr * weight_decay first."""
+
+    decoupled_weight_decay = True
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
+        super().__init__(lr, betas, eps, weight_decay, amsgrad)

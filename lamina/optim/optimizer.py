@@ -1,0 +1,138 @@
+"""Optimizer: the shared machinery of every update rule.
+
+An optimizer is built without parameters and updates whatever list it is given:
+``opt.step(model.parameters())`` changes each trainable Parameter that has a gradient in
+place (``p.data`` keeps its dtype and identity), keeping per-parameter state (moments, step
+counts) in ``opt.state``, a dict keyed by the Parameter object. A subclass supplies only
+``_init_state(data)`` and ``_update(data, grad, state)``; the rules follow torch.optim's
+single-tensor code operation by operation, so the numbers match PyTorch's.
+"""
+
+import numbers
+
+import numpy as np
+
+from lamina.errors import ConfigError, ShapeError
+
+__all__ = ["Optimizer"]
+
+
+def check_hyper(op, name, value, low=0.0, high=None, high_inclusive=False):
+    """value must be a real number in [low, high) (or [low, high]); else a ConfigError."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value):
+        raise ConfigError(f"{op} expects {name} as a finite real number. "
+                          f"Received: {name}={value!r}")
+    above = high is not None and (value > high if high_inclusive else value >= high)
+    if value < low or above:
+        upper = "" if high is None else f", {high}{']' if high_inclusive else ')'}"
+        expected = f"in [{low}{upper}" if high is not None else f">= {low}"
+        raise ConfigError(f"{op} expects {name} {expected}. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_flag(op, name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{op} expects {name} as a bool. Received: {name}={value!r}")
+    return bool(value)
+
+
+class Optimizer:
+    """Base class. ``lr`` is a plain attribute: schedules may change it between steps."""
+
+    def __init__(self, lr):
+        self.lr = check_hyper(type(self).__name__, "lr", lr)
+        self.state = {}
+        self._positions = {}  # parameter -> index in the order first passed to step()
+        self._pending = {}    # loaded state waiting for its parameter to be passed to step()
+
+    # -- what a subclass supplies -------------------------------------------------------
+    def _init_state(self, data):
+        """The fresh state of a parameter whose value is ``data`` (a dict of arrays/numbers)."""
+        return {}
+
+    def _update(self, data, grad, state):
+        """Change ``data`` in place from ``grad`` (same shape and dtype), updating ``state``."""
+        raise NotImplementedError
+
+    def get_config(self):
+        """The constructor's arguments (current values): ``type(opt)(**opt.get_config())``."""
+        raise NotImplementedError
+
+    # -- shared machinery ---------------------------------------------------------------
+    def step(self, parameters):
+        """Update, in place, every Parameter that is trainable and has a gradient (not None)."""
+        parameters = list(parameters)
+        self._register(parameters)
+        for param in parameters:
+            if param.grad is None or not param.trainable:
+                continue
+            if np.shape(param.grad) != param.data.shape:
+                raise ShapeError(
+                    f"{type(self).__name__} expects each gradient in its parameter's shape. "
+                    f"Received: {param!r} with grad.shape={np.shape(param.grad)}"
+                )
+            state = self.state.get(param)
+            if state is None:
+                state = self.state[param] = self._init_state(param.data)
+            grad = np.asarray(param.grad, dtype=param.data.dtype)
+            self._update(param.data, grad, state)
+
+    @staticmethod
+    def zero_grad(parameters):
+        """Clear the gradient of each parameter (``p.grad = None``)."""
+        for param in parameters:
+            param.zero_grad()
+
+    def _register(self, parameters):
+        for param in parameters:
+            if param not in self._positions:
+                position = self._positions[param] = len(self._positions)
+                state = self._pending.pop(position, None)
+                if state is not None:
+                    self.state[param] = self._adopt(param, state)
+
+    def _adopt(self, param, state):
+        numbers_in_state = {key: type(value) for key, value in self._init_state(param.data).items()
+                            if isinstance(value, numbers.Number)}
+        adopted = {}
+        for key, value in state.items():
+            if key in numbers_in_state:
+                value = numbers_in_state[key](np.asarray(value).item())
+            else:
+                value = np.asarray(value)
+                if value.shape != param.data.shape:
+                    raise ShapeError(
+                        f"{type(self).__name__}.load_state_dict expects state {key!r} in the "
+                        f"shape of {param!r}. Received: {key}.shape={value.shape}"
+                    )
+                value = value.astype(param.data.dtype, copy=True)
+            adopted[key] = value
+        return adopted
+
+    def state_dict(self):
+        """``{"lr": lr, "state": {position: {name: array or number}}}`` (copies).
+
+        position is the parameter's index in the list passed to step() (with several lists,
+        in the order parameters were first seen); parameters without state are left out.
+        """
+        entries = {position: self.state[param] for param, position in self._positions.items()
+                   if param in self.state}
+        entries.update(self._pending)
+        state = {position: {key: np.copy(value) if isinstance(value, np.ndarray) else value
+                            for key, value in entry.items()}
+                 for position, entry in sorted(entries.items())}
+        return {"lr": self.lr, "state": state}
+
+    def load_state_dict(self, state_dict, parameters=None):
+        """Restore a ``state_dict()``; pass ``parameters`` (the list step() will get) or let
+        the next step() bind each entry to the parameter at its position."""
+        self.lr = check_hyper(type(self).__name__, "lr", state_dict["lr"])
+        self.state, self._positions = {}, {}
+        self._pending = {int(position): dict(entry)
+                         for position, entry in state_dict["state"].items()}
+        if parameters is not None:
+            self._register(list(parameters))
+
+    def __repr__(self):
+        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,43 @@
+"""Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay."""
+
+from lamina.errors import ConfigError
+from lamina.optim.optimizer import Optimizer, check_flag, check_hyper
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """SGD as torch.optim.SGD (same defaults, same order of operations).
+
+        g = grad + weight_decay * p
+        b = g  (first step),  b = momentum * b + (1 - dampening) * g  (later steps)
+        g = g + momentum * b  (nesterov)  or  g = b  (momentum > 0)
+        p = p - lr * g
+    """
+
+    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        super().__init__(lr)
+        self.momentum = check_hyper("SGD", "momentum", momentum, 0.0, 1.0)
+        self.dampening = check_hyper("SGD", "dampening", dampening, 0.0, 1.0, high_inclusive=True)
+        self.weight_decay = check_hyper("SGD", "weight_decay", weight_decay)
+        self.nesterov = check_flag("SGD", "nesterov", nesterov)
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ConfigError(f"SGD expects momentum > 0 and dampening == 0 with nesterov=True. "
+                              f"Received: momentum={momentum!r}, dampening={dampening!r}")
+
+    def _update(self, data, grad, state):
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * data
+        if self.momentum != 0:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = state["momentum_buffer"] = grad.copy()
+            else:
+                buffer *= self.momentum
+                buffer += (1 - self.dampening) * grad
+            grad = grad + self.momentum * buffer if self.nesterov else buffer
+        data -= self.lr * grad
+
+    def get_config(self):
+        return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
+                "weight_decay": self.weight_decay, "nesterov": self.nesterov}
