@@ -27,7 +27,6 @@ class Sequential(Layer):
         for layer in layers or []:
             self.add(layer)
         self.loss, self.optimizer, self.metrics = None, None, []
-        self._fused_softmax = False
 
     # -- structure ---------------------------------------------------------------------
     def add(self, layer):
@@ -37,9 +36,13 @@ class Sequential(Layer):
                 f"{self.describe()}.add expects a lamina Layer. Received: {type(layer).__name__}"
             )
         names = {existing.name for existing in self.layers}
-        base, k = layer.name, 1
-        while layer.name in names:
-            layer.name, k = f"{base}_{k}", k + 1
+        if layer.name in names:
+            if not layer.auto_named:
+                raise ConfigError(f"{self.describe()} already holds a layer named {layer.name!r}; "
+                                  f"layer names must be unique. Received: {layer!r}")
+            base, k = layer.name, 1
+            while layer.name in names:
+                layer.name, k = f"{base}_{k}", k + 1
         layer.index = len(self.layers)
         self.layers.append(layer)
         return self
@@ -74,17 +77,38 @@ class Sequential(Layer):
         return shape
 
     # -- computation -------------------------------------------------------------------
-    def forward(self, x, upto=None):
-        for layer in self.layers[:upto]:
+    def forward(self, x, skip_final_softmax=False):
+        """Apply the layers in order. skip_final_softmax stops before a final Softmax (looking
+        inside a nested final container too), so a loss can take the logits."""
+        for i, layer in enumerate(self.layers):
+            if skip_final_softmax and i == len(self.layers) - 1:
+                if isinstance(layer, Softmax):
+                    break
+                if isinstance(layer, Sequential):
+                    return layer.forward(x, True)
             x = layer.forward(x)
             if isinstance(x, tuple):  # MaxPool2D(return_index=True): pass the values on
                 x = x[0]
         return x
 
-    def backward(self, dout, upto=None):
-        for layer in reversed(self.layers[:upto]):
+    def backward(self, dout, skip_final_softmax=False):
+        """Backward through the layers in reverse; skip_final_softmax mirrors forward's."""
+        layers = self.layers
+        if skip_final_softmax and layers:
+            if isinstance(layers[-1], Softmax):
+                layers = layers[:-1]
+            elif isinstance(layers[-1], Sequential):
+                dout, layers = layers[-1].backward(dout, True), layers[:-1]
+        for layer in reversed(layers):
             dout = layer.backward(dout)
         return dout
+
+    def ends_in_softmax(self):
+        """True when the last layer (inside nested containers too) is a Softmax over axis 1."""
+        last = self.layers[-1] if self.layers else None
+        if isinstance(last, Sequential):
+            return last.ends_in_softmax()
+        return isinstance(last, Softmax) and last.axis in (1, -1)
 
     # -- state -------------------------------------------------------------------------
     def parameters(self):
@@ -128,21 +152,17 @@ class Sequential(Layer):
 
         With cross-entropy on logits and a final Softmax layer, the softmax is fused into the
         loss during training and evaluation (no double softmax; predict still returns
-        probabilities).
+        probabilities). This is decided at every step, so layers added later count too.
         """
         self.loss = losses_module.get(loss)
         self.optimizer = optim_module.get(optimizer)
         self.metrics = list(metrics or [])
         self._metric_fns = [(metrics_module.name_of(m), metrics_module.get(m)) for m in self.metrics]
-        self._fused_softmax = (
-            isinstance(self.loss, losses_module.CrossEntropy) and self.loss.from_logits
-            and bool(self.layers) and isinstance(self.layers[-1], Softmax)
-            and self.layers[-1].axis in (1, -1)
-        )
         return self
 
-    def _loss_upto(self):
-        return -1 if self._fused_softmax else None
+    def _fuse_softmax(self):
+        return (isinstance(self.loss, losses_module.CrossEntropy) and self.loss.from_logits
+                and self.ends_in_softmax())
 
     def _prepare(self, x, y=None, caller="fit"):
         x = np.asarray(x)
@@ -166,11 +186,11 @@ class Sequential(Layer):
         """One optimisation step on a batch: forward, loss, backward, optimizer.step.
 
         Returns (loss, outputs fed to the loss)."""
-        upto = self._loss_upto()
-        outputs = self.forward(x, upto)
+        fused = self._fuse_softmax()
+        outputs = self.forward(x, fused)
         loss, dout = self.loss(outputs, y)
         self.zero_grad()
-        self.backward(dout, upto)
+        self.backward(dout, fused)
         self.optimizer.step(self.parameters())
         return loss, outputs
 
@@ -183,11 +203,19 @@ class Sequential(Layer):
         if self.loss is None:
             raise ConfigError(f"{self.describe()} must be compiled before fit: call "
                               f"model.compile(loss=..., optimizer=...)")
+        for name, value, minimum in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+                raise ConfigError(f"fit expects {name} as an int >= {minimum}. "
+                                  f"Received: {name}={value!r}")
         x, y = self._prepare(x, y)
         if validation_data is None and validation_split:
             if not 0.0 < validation_split < 1.0:
                 raise ConfigError(f"validation_split must be in (0, 1). Received: {validation_split}")
             split = int(round(len(x) * (1.0 - validation_split)))
+            if split == len(x) or split == 0:
+                raise ConfigError(f"validation_split={validation_split} of {len(x)} examples leaves "
+                                  f"{len(x) - split} for validation and {split} for training; "
+                                  f"both need at least one.")
             x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
         history, n = History(), len(x)
         steps = -(-n // batch_size)
@@ -221,20 +249,21 @@ class Sequential(Layer):
         if self.loss is None:
             raise ConfigError(f"{self.describe()} must be compiled before evaluate.")
         x, y = self._prepare(x, y, "evaluate")
-        outputs = self._batched(x, batch_size, self._loss_upto())
+        outputs = self._batched(x, batch_size, self._fuse_softmax())
         loss, _ = self.loss(outputs, y)
         return {"loss": loss, **self._metric_values(outputs, y)}
 
     def predict(self, x, batch_size=256):
         """Outputs of the whole chain for x, in eval mode, in batches of `batch_size`."""
         x, _ = self._prepare(x, caller="predict")
-        return self._batched(x, batch_size, None)
+        return self._batched(x, batch_size, False)
 
-    def _batched(self, x, batch_size, upto):
+    def _batched(self, x, batch_size, skip_final_softmax):
         was_training = self.training
         self.eval()
         try:
-            parts = [self.forward(x[i:i + batch_size], upto) for i in range(0, len(x), batch_size)]
+            parts = [self.forward(x[i:i + batch_size], skip_final_softmax)
+                     for i in range(0, len(x), batch_size)]
         finally:
             self.train(was_training)
         return np.concatenate(parts)

@@ -7,33 +7,44 @@ class Parameter:
     """A trainable array. `data` holds the value, `grad` the accumulated gradient (or None).
 
     Layers add into `grad` on every backward (a parameter used twice gets both
-    contributions); optimizers read it; `zero_grad()` clears it before the next step.
+    contributions); optimizers update `data` in place; `zero_grad()` clears `grad`.
+    Constructing or assigning `data` takes a private copy, so an optimizer step never writes
+    into an array the caller still holds (say, a torch tensor's memory behind `.numpy()`).
     """
 
-    __slots__ = ("data", "grad", "name", "trainable")
+    __slots__ = ("_data", "grad", "name", "trainable")
 
     def __init__(self, data, name=None, trainable=True):
-        self.data = np.asarray(data)
+        self._data = np.array(data, copy=True)
         self.grad = None
         self.name = name
         self.trainable = trainable
 
     @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        if value is not self._data:  # `p.data -= step` updates in place and re-assigns itself
+            self._data = np.array(value, copy=True)
+
+    @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def size(self):
-        return self.data.size
+        return self._data.size
 
     def accumulate(self, grad):
         """Add `grad` into `.grad` (allocating it on first use)."""
         if self.grad is None:
-            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)
+            self.grad = np.array(grad, dtype=self._data.dtype, copy=True)
         else:
             self.grad += grad
 
@@ -42,4 +53,4 @@ class Parameter:
 
     def __repr__(self):
         label = f" {self.name!r}" if self.name else ""
-        return f"Parameter{label}(shape={self.data.shape}, dtype={self.data.dtype})"
+        return f"Parameter{label}(shape={self._data.shape}, dtype={self._data.dtype})"

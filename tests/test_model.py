@@ -157,3 +157,45 @@ def test_main_job_reaches_97_percent():
 
     result = example.main(["--verbose", "0"])
     assert result["accuracy"] >= 0.97
+
+
+def _logits_and_softmax_models():
+    lamina.seed(5)
+    flat = Sequential([L.Linear(4, 3)])
+    nested = Sequential([Sequential([L.Linear(4, 3), L.Softmax()])])
+    nested.layers[0].layers[0].weight.data = flat.layers[0].weight.data
+    return flat, nested
+
+
+def test_fusion_looks_inside_nested_containers_and_at_layers_added_after_compile():
+    x = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    flat, nested = _logits_and_softmax_models()
+    for model in (flat, nested):
+        model.compile("cross_entropy", lamina.optim.SGD(lr=0.5))
+    np.testing.assert_allclose(nested.evaluate(x, y)["loss"], flat.evaluate(x, y)["loss"], rtol=1e-6)
+    flat.train_step(x, y)
+    nested.train_step(x, y)
+    np.testing.assert_allclose(nested.layers[0].layers[0].weight.data, flat.layers[0].weight.data, rtol=1e-6)
+    late = Sequential([L.Linear(4, 3)])
+    late.layers[0].weight.data = flat.layers[0].weight.data
+    late.layers[0].bias.data = flat.layers[0].bias.data
+    late.compile("cross_entropy")
+    late.add(L.Softmax())
+    np.testing.assert_allclose(late.evaluate(x, y)["loss"], flat.evaluate(x, y)["loss"], rtol=1e-6)
+    np.testing.assert_allclose(late.predict(x).sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_duplicate_explicit_names_are_rejected():
+    model = Sequential([L.ReLU(name="act")])
+    with pytest.raises(ConfigError, match="named 'act'"):
+        model.add(L.Tanh(name="act"))
+
+
+def test_fit_argument_checks_happen_before_training():
+    model = Sequential([L.Linear(4, 2)]).compile()
+    x, y = np.ones((10, 4), np.float32), np.zeros(10, int)
+    with pytest.raises(ConfigError, match="leaves 0 for validation"):
+        model.fit(x, y, validation_split=0.01, verbose=0)
+    with pytest.raises(ConfigError, match=r"batch_size as an int >= 1. Received: batch_size=0"):
+        model.fit(x, y, batch_size=0)

@@ -15,6 +15,15 @@ def check_float(op, **arrays):
             raise DTypeError(f"{op} expects {name} as a floating NumPy array. Received: {kind}")
 
 
+def check_dout(op, dout, shape):
+    """dout must have the forward output's shape: no silent broadcasting into wrong gradients."""
+    dout = np.asarray(dout)
+    if dout.shape != tuple(shape):
+        raise ShapeError(f"{op} expects dout of the forward output's shape {tuple(shape)}. "
+                         f"Received: dout.shape={dout.shape}")
+    return dout
+
+
 def check_rank(op, name, array, rank, layout=None):
     """array.ndim must equal rank (layout such as '(N, C, H, W)' is named in the message)."""
     if array.ndim != rank:

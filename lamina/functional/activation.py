@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from lamina.functional._checks import check_float
+from lamina.functional._checks import check_dout, check_float
 
 
 def relu_forward(x):
@@ -14,7 +14,7 @@ def relu_forward(x):
 
 def relu_backward(dout, cache):
     """dx = dout * [x > 0]."""
-    return dout * cache
+    return check_dout("relu_backward", dout, cache.shape) * cache
 
 
 def sigmoid_forward(x):
@@ -29,7 +29,7 @@ def sigmoid_forward(x):
 def sigmoid_backward(dout, cache):
     """dx = dout * y * (1 - y)."""
     y = cache
-    return dout * y * (1 - y)
+    return check_dout("sigmoid_backward", dout, y.shape) * y * (1 - y)
 
 
 def tanh_forward(x):
@@ -42,7 +42,7 @@ def tanh_forward(x):
 def tanh_backward(dout, cache):
     """dx = dout * (1 - y^2)."""
     y = cache
-    return dout * (1 - y * y)
+    return check_dout("tanh_backward", dout, y.shape) * (1 - y * y)
 
 
 def softmax_forward(x, axis=1):
@@ -60,4 +60,5 @@ def softmax_forward(x, axis=1):
 def softmax_backward(dout, cache):
     """dx = y * (dout - sum(dout * y, axis)) — the Jacobian (diag(y) - y y^T) applied to dout."""
     y, axis = cache
+    dout = check_dout("softmax_backward", dout, y.shape)
     return y * (dout - np.sum(dout * y, axis=axis, keepdims=True))

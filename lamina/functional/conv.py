@@ -9,7 +9,7 @@ way round. Groups split channels in the leading axis, so they cost no copy.
 
 from lamina.backend import xp
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_float, check_rank
+from lamina.functional._checks import check_dout, check_float, check_rank
 from lamina.functional._windows import col2im, im2col, output_hw, pad2d, pair, unpad2d
 
 
@@ -113,7 +113,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1):
     cols, out = _gather(x_padded, w_mat, geometry, out_hw)
     out = _finish(_from_groups(out, x.shape[0], out_hw), dtype, b)
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
-    return out, (x_padded.shape, w_mat, cols, geometry, dtypes)
+    return out, (x_padded.shape, w_mat, cols, geometry, dtypes, out.shape)
 
 
 def conv2d_backward(dout, cache):
@@ -123,7 +123,8 @@ def conv2d_backward(dout, cache):
         dW_g = dout_g @ cols_g^T,   dcols_g = W_g^T @ dout_g,   db[f] = sum_{n,i,j} dout[n, f, i, j]
     and dx = crop(col2im(dcols)): each window's gradient is summed back where it was read.
     """
-    padded_shape, w_mat, cols, geometry, (x_dtype, w_dtype, b_dtype) = cache
+    padded_shape, w_mat, cols, geometry, (x_dtype, w_dtype, b_dtype), out_shape = cache
+    dout = check_dout("conv2d_backward", dout, out_shape)
     dout_mat = _to_groups(dout.astype(w_mat.dtype, copy=False), w_mat.shape[0])
     dx = _finish(_scatter(w_mat, dout_mat, padded_shape, geometry, dout.shape[2:]), x_dtype)
     dw = _weight_grad(dout_mat, cols, w_mat, geometry[0], w_dtype)
@@ -179,7 +180,7 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
     out = _scatter(w_mat, x_mat, (x.shape[0], filters) + full_hw, geometry, in_hw)
     out = _finish(out, dtype, b)
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
-    return out, (in_hw, x_mat, w_mat, geometry, dtypes)
+    return out, (in_hw, x_mat, w_mat, geometry, dtypes, out.shape)
 
 
 def conv_transpose2d_backward(dout, cache):
@@ -189,7 +190,8 @@ def conv_transpose2d_backward(dout, cache):
     forced to the input's (H, W) (output_padding rows are never read). Per group:
         dx_g = W_g @ cols_g,   dW_g = x_g @ cols_g^T,   db[f] = sum_{n,i,j} dout[n, f, i, j]
     """
-    in_hw, x_mat, w_mat, geometry, (x_dtype, w_dtype, b_dtype) = cache
+    in_hw, x_mat, w_mat, geometry, (x_dtype, w_dtype, b_dtype), out_shape = cache
+    dout = check_dout("conv_transpose2d_backward", dout, out_shape)
     dout_padded = pad2d(dout.astype(w_mat.dtype, copy=False), geometry[2])
     cols, dx = _gather(dout_padded, w_mat, geometry, in_hw)
     dx = _finish(_from_groups(dx, dout.shape[0], in_hw), x_dtype)

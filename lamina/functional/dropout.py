@@ -4,7 +4,7 @@ import numpy as np
 
 from lamina.backend import get_rng
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_float
+from lamina.functional._checks import check_dout, check_float
 
 
 def dropout_forward(x, p, train=True, rng=None):
@@ -18,7 +18,7 @@ def dropout_forward(x, p, train=True, rng=None):
     if not 0.0 <= p <= 1.0:
         raise ConfigError(f"dropout_forward expects 0 <= p <= 1. Received: p={p!r}")
     if not train or p == 0.0:
-        return x.copy(), None
+        return x.copy(), x.shape
     if p == 1.0:
         mask = np.zeros_like(x)
     else:
@@ -28,6 +28,10 @@ def dropout_forward(x, p, train=True, rng=None):
 
 
 def dropout_backward(dout, cache):
-    """dx = dout * mask (the same mask and scale as forward); dout itself when dropout was off."""
-    mask = cache
-    return dout.copy() if mask is None else dout * mask
+    """dx = dout * mask (the same mask and scale as forward); dout itself when dropout was off.
+
+    cache: the mask, or the input's shape when dropout was off.
+    """
+    if isinstance(cache, tuple):
+        return check_dout("dropout_backward", dout, cache).copy()
+    return check_dout("dropout_backward", dout, cache.shape) * cache

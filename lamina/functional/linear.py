@@ -3,7 +3,7 @@
 import numpy as np
 
 from lamina.errors import ShapeError
-from lamina.functional._checks import check_float
+from lamina.functional._checks import check_dout, check_float
 
 
 def affine_forward(x, w, b):
@@ -13,7 +13,7 @@ def affine_forward(x, w, b):
     out: (N, M) = x2d @ w + b.
     """
     check_float("affine_forward", x=x, w=w, b=b)
-    if x.ndim < 1 or w.ndim != 2:
+    if x.ndim < 1 or w.ndim != 2:  # x of shape (N,) is N examples of one feature
         raise ShapeError(
             f"affine_forward expects x (N, d1, ..., dk) and w (D, M). "
             f"Received: x.shape={x.shape}, w.shape={w.shape}"
@@ -40,6 +40,7 @@ def affine_backward(dout, cache):
     Gradients are sums over the batch; only the loss divides by N.
     """
     x2d, w, x_shape, has_bias = cache
+    dout = check_dout("affine_backward", dout, (x2d.shape[0], w.shape[1]))
     dx = (dout @ w.T).reshape(x_shape)
     dw = x2d.T @ dout
     db = dout.sum(axis=0) if has_bias else None

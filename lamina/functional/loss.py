@@ -24,12 +24,15 @@ def _check_scores(op, name, scores):
 def _labels(op, y, scores, name, rows_allowed="any"):
     """Validate labels against (N, C) scores.
 
-    Class ids (N,) -- integers, or floats with integral values -- come back as an intp array.
+    Class ids (N,) or (N, 1) -- integers, or floats with integral values -- come back as an
+    intp array (N,).
     Rows (N, C) come back in the scores' dtype when rows_allowed="any"; with
     rows_allowed="one-hot" they must be one-hot and come back as class ids.
     """
     N, C = scores.shape
     y = np.asarray(y)
+    if y.ndim == 2 and y.shape == (N, 1) and C > 1:  # Keras-style sparse labels (N, 1)
+        y = y[:, 0]
     if y.dtype.kind not in "biuf" or (y.ndim == 1 and y.dtype.kind == "b"):
         raise DTypeError(f"{op} expects y as integer class ids (N,) or numeric rows (N, C). "
                          f"Received: y.dtype={y.dtype}")

@@ -19,7 +19,7 @@ with M values per feature. 'unbiased': True gives torch.nn.BatchNorm's running v
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_float, check_rank
+from lamina.functional._checks import check_dout, check_float, check_rank
 
 __all__ = [
     "batchnorm_forward", "batchnorm_backward",
@@ -109,8 +109,13 @@ def batchnorm_backward(dout, cache):
     train: dx = gamma / (M * sqrt(var + eps)) * (M * dout - sum dout - xhat * sum dout * xhat)
     test:  dx = gamma / sqrt(running_var + eps) * dout  (the statistics are constants).
     """
+    return _batchnorm_backward("batchnorm_backward", dout, cache)
+
+
+def _batchnorm_backward(op, dout, cache):
+    """The shared backward of both layouts (see batchnorm_backward)."""
     xhat, scale, axes, train = cache
-    dout = np.asarray(dout)
+    dout = check_dout(op, dout, xhat.shape)
     dbeta = dout.sum(axis=axes, keepdims=True)
     dgamma = (dout * xhat).sum(axis=axes, keepdims=True)
     if train:
@@ -137,4 +142,4 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
 
 def spatial_batchnorm_backward(dout, cache):
     """(dx (N, C, H, W), dgamma (C,), dbeta (C,)); the math of batchnorm_backward."""
-    return batchnorm_backward(dout, cache)
+    return _batchnorm_backward("spatial_batchnorm_backward", dout, cache)

@@ -9,7 +9,7 @@ padding may be at most half the kernel, as in PyTorch.
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_float, check_rank
+from lamina.functional._checks import check_dout, check_float, check_rank
 from lamina.functional._windows import kernel_positions, output_hw, pad2d, pair, unpad2d
 
 __all__ = [
@@ -33,15 +33,6 @@ def _geometry(op, x, kernel_size, stride, padding):
             f"Received: padding={padding}, kernel_size={kernel}"
         )
     return kernel, stride, padding, output_hw(x.shape[2:], kernel, stride, padding, op=op)
-
-
-def _check_dout(op, dout, out_shape):
-    """dout must have the forward output's shape (no silent broadcasting)."""
-    dout = np.asarray(dout)
-    if dout.shape != tuple(out_shape):
-        raise ShapeError(f"{op} expects dout of the forward output's shape {tuple(out_shape)}. "
-                         f"Received: dout.shape={dout.shape}")
-    return dout
 
 
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
@@ -104,7 +95,7 @@ def max_pool2d_backward(dout, cache):
     then one pixel may collect several gradients, summed with np.bincount.
     """
     x_shape, argmax, (kernel, stride, _, _) = cache
-    dout = _check_dout("max_pool2d_backward", dout, argmax.shape)
+    dout = check_dout("max_pool2d_backward", dout, argmax.shape)
     planes, plane_size = x_shape[0] * x_shape[1], x_shape[2] * x_shape[3]
     flat_index = (argmax.reshape(planes, -1) + np.arange(planes)[:, None] * plane_size).ravel()
     if stride[0] >= kernel[0] and stride[1] >= kernel[1]:
@@ -146,7 +137,7 @@ def avg_pool2d_backward(dout, cache):
     dout[n, c, i, j] / (KH*KW); the share that fell on padding is dropped.
     """
     x_shape, (kernel, stride, padding, out_hw) = cache
-    dout = _check_dout("avg_pool2d_backward", dout, x_shape[:2] + out_hw)
+    dout = check_dout("avg_pool2d_backward", dout, x_shape[:2] + out_hw)
     share = dout / (kernel[0] * kernel[1])
     padded_hw = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
     dx_padded = np.zeros(x_shape[:2] + padded_hw, share.dtype)

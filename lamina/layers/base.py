@@ -6,7 +6,7 @@ import re
 import numpy as np
 
 from lamina import init
-from lamina.errors import DTypeError, ShapeError
+from lamina.errors import ConfigError, DTypeError, LaminaError, ShapeError
 from lamina.parameter import Parameter
 
 
@@ -28,6 +28,9 @@ class Layer:
     buffer_names = ()
 
     def __init__(self, name=None):
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"{type(self).__name__} expects name as a string. Received: {name!r}")
+        self.auto_named = name is None
         self.name = name if name is not None else snake_case(type(self).__name__)
         self.training = True
         self.built = True
@@ -42,6 +45,29 @@ class Layer:
 
     def __call__(self, x):
         return self.forward(x)
+
+    @property
+    def _cache(self):
+        """What forward saved for backward; a clear error when backward comes first."""
+        try:
+            return self.__dict__["_forward_cache"]
+        except KeyError:
+            raise LaminaError(f"{self.describe()}: backward was called before forward. "
+                              f"Run forward on the batch first.") from None
+
+    @_cache.setter
+    def _cache(self, value):
+        self.__dict__["_forward_cache"] = value
+
+    def check_size(self, name, value, allow_none=False, minimum=1):
+        """Constructor check: value must be an int >= minimum (or None where it is inferred)."""
+        if value is None and allow_none:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            expected = f"an int >= {minimum}" + (" or None (inferred)" if allow_none else "")
+            raise ConfigError(f"{type(self).__name__} expects {name} as {expected}. "
+                              f"Received: {name}={value!r}")
+        return int(value)
 
     def build(self, input_shape):
         """Create weights for an input of `input_shape` (batch first). No-op for most layers."""

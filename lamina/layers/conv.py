@@ -15,14 +15,16 @@ class _ConvBase(Layer):
                  bias, weight_init, bias_init, name):
         super().__init__(name)
         op = type(self).__name__
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.in_channels = self.check_size("in_channels", in_channels, allow_none=True)
+        self.out_channels = self.check_size("out_channels", out_channels)
+        self.groups = self.check_size("groups", groups)
         self.kernel_size = pair(kernel_size, "kernel_size", 1, op)
         self.stride = pair(stride, "stride", 1, op)
         self.padding = pair(padding, "padding", 0, op)
         self.dilation = pair(dilation, "dilation", 1, op)
         self.weight_init, self.bias_init = weight_init, bias_init
         self.weight, self.bias = None, bias
-        if not isinstance(groups, int) or groups < 1 or out_channels % groups:
+        if out_channels % groups:
             raise ConfigError(
                 f"{op} expects out_channels divisible by groups. "
                 f"Received: out_channels={out_channels}, groups={groups}"

@@ -14,7 +14,7 @@ class Dropout(Layer):
 
     def __init__(self, p=0.5, name=None):
         super().__init__(name)
-        if not 0.0 <= p <= 1.0:
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
             raise ConfigError(f"Dropout expects 0 <= p <= 1. Received: p={p!r}")
         self.p = p
 

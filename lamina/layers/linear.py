@@ -19,7 +19,8 @@ class Linear(Layer):
     def __init__(self, in_features, out_features, bias=True, weight_init="glorot_uniform",
                  bias_init="zeros", name=None):
         super().__init__(name)
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = self.check_size("in_features", in_features, allow_none=True)
+        self.out_features = self.check_size("out_features", out_features)
         self.weight_init, self.bias_init = weight_init, bias_init
         self.weight, self.bias = None, bias
         if in_features is None:

@@ -20,15 +20,18 @@ class _BatchNorm(Layer):
 
     param_names = ("gamma", "beta")
     buffer_names = ("running_mean", "running_var")
-    rank, layout = None, None
+    ranks, layout = (), None
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, name=None):
         super().__init__(name)
-        if not 0.0 <= momentum <= 1.0:
-            raise ConfigError(f"{type(self).__name__} expects 0 <= momentum <= 1. Received: {momentum!r}")
-        if eps <= 0:
-            raise ConfigError(f"{type(self).__name__} expects eps > 0. Received: {eps!r}")
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        name_ = type(self).__name__
+        if not isinstance(momentum, (int, float)) or not 0.0 <= momentum <= 1.0:
+            raise ConfigError(f"{name_} expects momentum as a number in [0, 1] (the fraction of the "
+                              f"new batch statistic, as PyTorch). Received: momentum={momentum!r}")
+        if not isinstance(eps, (int, float)) or eps <= 0:
+            raise ConfigError(f"{name_} expects eps > 0. Received: eps={eps!r}")
+        self.num_features = self.check_size("num_features", num_features, allow_none=True)
+        self.eps, self.momentum = eps, momentum
         if num_features is None:
             self.built = False
         else:
@@ -47,7 +50,10 @@ class _BatchNorm(Layer):
     def forward(self, x):
         if not self.built:
             self.build(x.shape)
-        self.check_input(x, self.rank, self.layout, 1, self.num_features)
+        self.check_input(x, dim=1, size=self.num_features)
+        if x.ndim not in self.ranks:
+            raise ShapeError(f"{self.describe()} expects input {self.layout}. "
+                             f"Received: x.shape={x.shape}")
         if self.training and x.size // x.shape[1] < 2:
             raise ShapeError(
                 f"{self.describe()} needs more than one value per channel in training mode. "
@@ -58,28 +64,34 @@ class _BatchNorm(Layer):
             "momentum": 1.0 - self.momentum, "unbiased": True,
             "running_mean": self.running_mean, "running_var": self.running_var,
         }
-        out, self._cache = self.forward_kernel(x, self.gamma.data, self.beta.data, bn_param)
+        # (N, C, L) runs as the (N, C, L, 1) view through the spatial kernel
+        as_image = x.ndim != 2
+        kernel = F.spatial_batchnorm_forward if as_image else F.batchnorm_forward
+        view = x.reshape(x.shape + (1,) * (4 - x.ndim)) if as_image else x
+        out, cache = kernel(view, self.gamma.data, self.beta.data, bn_param)
+        self._cache = (cache, x.shape, as_image)
         self.running_mean, self.running_var = bn_param["running_mean"], bn_param["running_var"]
-        return out
+        return out.reshape(x.shape)
 
     def backward(self, dout):
-        dx, dgamma, dbeta = self.backward_kernel(dout, self._cache)
+        cache, shape, as_image = self._cache
+        kernel = F.spatial_batchnorm_backward if as_image else F.batchnorm_backward
+        dx, dgamma, dbeta = kernel(dout.reshape(cache[0].shape), cache)
         self.gamma.accumulate(dgamma)
         self.beta.accumulate(dbeta)
-        return dx
+        return dx.reshape(shape)
 
 
 class BatchNorm1D(_BatchNorm):
-    """Batch norm over (N, D) inputs. See functional.batchnorm_forward for the math."""
+    """Batch norm over (N, D) or (N, C, L) inputs, statistics per feature / channel.
 
-    rank, layout = 2, "(N, D)"
-    forward_kernel = staticmethod(F.batchnorm_forward)
-    backward_kernel = staticmethod(F.batchnorm_backward)
+    See functional.batchnorm_forward for the math.
+    """
+
+    ranks, layout = (2, 3), "(N, D) or (N, C, L)"
 
 
 class BatchNorm2D(_BatchNorm):
     """Batch norm over (N, C, H, W), statistics per channel over (N, H, W)."""
 
-    rank, layout = 4, "(N, C, H, W)"
-    forward_kernel = staticmethod(F.spatial_batchnorm_forward)
-    backward_kernel = staticmethod(F.spatial_batchnorm_backward)
+    ranks, layout = (4,), "(N, C, H, W)"

@@ -13,11 +13,11 @@ class Flatten(Layer):
 
     def forward(self, x):
         self.check_input(x)
-        self._input_shape = x.shape
+        self._cache = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout):
-        return dout.reshape(self._input_shape)
+        return dout.reshape(self._cache)
 
     def output_shape(self, input_shape):
         return (input_shape[0], int(np.prod(input_shape[1:])))

@@ -9,13 +9,16 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     """SGD as torch.optim.SGD (same defaults, same order of operations).
 
+    Argument order as DESIGN.md: ``SGD(lr, momentum, nesterov, weight_decay, dampening)``
+    (torch puts dampening before weight_decay and nesterov; pass them by keyword to be safe).
+
         g = grad + weight_decay * p
         b = g  (first step),  b = momentum * b + (1 - dampening) * g  (later steps)
         g = g + momentum * b  (nesterov)  or  g = b  (momentum > 0)
         p = p - lr * g
     """
 
-    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    def __init__(self, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0, dampening=0.0):
         super().__init__(lr)
         self.momentum = check_hyper("SGD", "momentum", momentum, 0.0, 1.0)
         self.dampening = check_hyper("SGD", "dampening", dampening, 0.0, 1.0, high_inclusive=True)
@@ -39,5 +42,5 @@ class SGD(Optimizer):
         data -= self.lr * grad
 
     def get_config(self):
-        return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
-                "weight_decay": self.weight_decay, "nesterov": self.nesterov}
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay, "dampening": self.dampening}

@@ -199,3 +199,10 @@ def test_bad_scores(loss_fn, scores, error):
 def test_mse_loss_errors(pred, target, error):
     with pytest.raises(error, match="mse_loss.*Received: "):
         mse_loss(pred, target)
+
+
+def test_keras_style_column_labels_are_class_ids():
+    logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+    flat = softmax_cross_entropy(logits, np.array([0, 2]))
+    column = softmax_cross_entropy(logits, np.array([[0], [2]]))
+    assert flat[0] == column[0] and np.array_equal(flat[1], column[1])

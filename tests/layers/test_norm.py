@@ -40,3 +40,11 @@ def test_errors():
         L.BatchNorm2D(3, name="bn").forward(np.ones((2, 4, 5, 5), np.float32))
     with pytest.raises(ShapeError, match="more than one value per channel"):
         L.BatchNorm1D(3).forward(np.ones((1, 3), np.float32))
+
+
+def test_batchnorm1d_takes_channels_and_length(rng):
+    layer = L.BatchNorm1D(3)
+    check_layer(layer, (4, 3, 5))
+    assert layer.output_shape((None, 3, 5)) == (None, 3, 5)
+    with pytest.raises(ShapeError, match=r"\(N, D\) or \(N, C, L\)"):
+        L.BatchNorm1D(3).forward(np.ones((2, 3, 4, 4), np.float32))

@@ -178,6 +178,11 @@ def test_zero_grad(rng):
     assert all(p.grad is None for p in parameters)
 
 
+def test_sgd_positional_order_follows_design():
+    opt = optim.SGD(0.1, 0.9, True, 1e-4)
+    assert (opt.lr, opt.momentum, opt.nesterov, opt.weight_decay, opt.dampening) == (0.1, 0.9, True, 1e-4, 0.0)
+
+
 def test_defaults_match_torch():
     assert optim.SGD().get_config() == dict(lr=1e-3, momentum=0.0, dampening=0.0,
                                             weight_decay=0.0, nesterov=False)

@@ -230,6 +230,7 @@ BN_CASES = {  # (lamina class, torch class, x shape)
     "1d": (L.BatchNorm1D, nn.BatchNorm1d, (6, 5)),
     "1d-odd-batch": (L.BatchNorm1D, nn.BatchNorm1d, (3, 7)),
     "1d-batch2": (L.BatchNorm1D, nn.BatchNorm1d, (2, 4)),
+    "1d-channels-length": (L.BatchNorm1D, nn.BatchNorm1d, (3, 4, 5)),
     "2d": (L.BatchNorm2D, nn.BatchNorm2d, (4, 3, 5, 6)),
     "2d-batch1": (L.BatchNorm2D, nn.BatchNorm2d, (1, 4, 3, 5)),
     "2d-odd": (L.BatchNorm2D, nn.BatchNorm2d, (3, 2, 7, 3)),
