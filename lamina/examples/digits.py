@@ -1,7 +1,7 @@
 """Train a small CNN on the embedded 8x8 digits: ``python -m lamina.examples.digits``.
 
-Needs no network: the data ships inside the package. Reaches ~98.5% test accuracy (98.3-98.9% over seeds 0-5) in a few
-seconds on two CPU cores.
+Needs no network: the data ships inside the package. Reaches about 98.5% test accuracy
+(98.3-98.9% over seeds 0-5) in about five seconds on two CPU cores.
 """
 
 import argparse
