@@ -7,7 +7,8 @@ import lamina
 from lamina import layers as L
 from lamina.errors import ConfigError, ShapeError
 from lamina.gradcheck import check_layer
-from lamina.model import Sequential, deserialize, serialize
+from lamina.layers.container import deserialize, serialize
+from lamina.model import Sequential
 
 
 def small_cnn(final_softmax=False):

@@ -1,0 +1,127 @@
+"""Containers: layers made of layers (Sequential here; Residual, Concat build on the same base).
+
+A container owns an ordered list of children. Parameters, buffers, train/eval and get_config
+all recurse into them, with names such as "0.weight" (the child's position, then its own name).
+"""
+
+from lamina.errors import ConfigError
+from lamina.layers.base import Layer
+
+
+class Container(Layer):
+    """A layer whose parameters are those of its children, in order."""
+
+    def __init__(self, layers=None, name=None):
+        super().__init__(name)
+        self.layers = []
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        """Append a layer (alias add_layer, as in the seeds); returns self for chaining."""
+        if not isinstance(layer, Layer):
+            raise ConfigError(
+                f"{self.describe()}.add expects a lamina Layer. Received: {type(layer).__name__}"
+            )
+        names = {existing.name for existing in self.layers}
+        if layer.name in names:
+            if not layer.auto_named:
+                raise ConfigError(f"{self.describe()} already holds a layer named {layer.name!r}; "
+                                  f"layer names must be unique. Received: {layer!r}")
+            base, k = layer.name, 1
+            while layer.name in names:
+                layer.name, k = f"{base}_{k}", k + 1
+        layer.index = len(self.layers)
+        self.layers.append(layer)
+        return self
+
+    add_layer = add
+
+    @property
+    def built(self):
+        return all(layer.built for layer in self.layers)
+
+    @built.setter
+    def built(self, value):
+        pass  # derived from the children
+
+    # -- state -------------------------------------------------------------------------
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def named_parameters(self, prefix=""):
+        return [item for i, layer in enumerate(self.layers)
+                for item in layer.named_parameters(f"{prefix}{i}.")]
+
+    def buffers(self, prefix=""):
+        result = {}
+        for i, layer in enumerate(self.layers):
+            result.update(layer.buffers(f"{prefix}{i}."))
+        return result
+
+    def set_buffer(self, name, value):
+        index, rest = name.split(".", 1)
+        self.layers[int(index)].set_buffer(rest, value)
+
+    def train(self, mode=True):
+        self.training = mode
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def get_config(self):
+        return {"layers": [serialize(layer) for layer in self.layers], "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls([deserialize(spec) for spec in config["layers"]], name=config.get("name"))
+
+    def ends_in_softmax(self):
+        """Whether the output is a Softmax over axis 1 (so a loss may take the logits instead)."""
+        return False
+
+    def summary(self, input_shape=None, print_fn=print):
+        """Print each layer's name, type, output shape and parameter count."""
+        shape = tuple(input_shape) if input_shape is not None else None
+        rows = []
+        for layer in self.layers:
+            if shape is not None:
+                shape = tuple(layer.output_shape(shape))
+            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape or "?"),
+                         str(layer.count_params() if layer.built else "?")))
+        widths = [max(len(r[i]) for r in rows + [("Layer (type)", "Output shape", "Params")]) + 2
+                  for i in range(3)]
+        line = "".join(h.ljust(w) for h, w in zip(("Layer (type)", "Output shape", "Params"), widths))
+        print_fn(line)
+        print_fn("-" * len(line))
+        for row in rows:
+            print_fn("".join(c.ljust(w) for c, w in zip(row, widths)))
+        print_fn(f"Total params: {self.count_params()}")
+
+
+def serialize(layer):
+    """{"class_name": ..., "config": ...}: a JSON-ready description of a layer."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def _layer_classes(cls=Layer):
+    for sub in cls.__subclasses__():
+        if not sub.__name__.startswith("_"):
+            yield sub
+        yield from _layer_classes(sub)
+
+
+def deserialize(spec):
+    """Rebuild a layer from serialize()'s output (weights are fresh; load them separately).
+
+    Every imported Layer subclass is found by its class name, user-defined layers included.
+    """
+    from lamina import layers  # noqa: F401  (importing registers the built-in layers)
+
+    registry = {cls.__name__: cls for cls in _layer_classes()}
+    cls = registry.get(spec.get("class_name"))
+    if cls is None:
+        raise ConfigError(f"Unknown layer class {spec.get('class_name')!r}. "
+                          f"Expected one of {sorted(registry)}")
+    config = dict(spec["config"])
+    return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
