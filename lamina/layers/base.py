@@ -73,6 +73,13 @@ class Layer:
         """Create weights for an input of `input_shape` (batch first). No-op for most layers."""
         self.built = True
 
+    def build_when_known(self, input_size):
+        """Build now for an input of `input_size` features/channels, or lazily if it is None."""
+        if input_size is None:
+            self.built = False
+        else:
+            self.build((None, input_size))
+
     def output_shape(self, input_shape):
         """Shape of forward's output for an input of `input_shape` (batch first, may be None)."""
         return tuple(input_shape)

@@ -29,10 +29,7 @@ class _ConvBase(Layer):
                 f"{op} expects out_channels divisible by groups. "
                 f"Received: out_channels={out_channels}, groups={groups}"
             )
-        if in_channels is None:
-            self.built = False
-        else:
-            self.build((None, in_channels))
+        self.build_when_known(self.in_channels)
 
     def build(self, input_shape):
         if self.in_channels is None:

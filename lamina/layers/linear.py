@@ -23,10 +23,7 @@ class Linear(Layer):
         self.out_features = self.check_size("out_features", out_features)
         self.weight_init, self.bias_init = weight_init, bias_init
         self.weight, self.bias = None, bias
-        if in_features is None:
-            self.built = False
-        else:
-            self.build((None, in_features))
+        self.build_when_known(self.in_features)
 
     def build(self, input_shape):
         features = int(np.prod(input_shape[1:]))

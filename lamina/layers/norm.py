@@ -32,10 +32,7 @@ class _BatchNorm(Layer):
             raise ConfigError(f"{name_} expects eps > 0. Received: eps={eps!r}")
         self.num_features = self.check_size("num_features", num_features, allow_none=True)
         self.eps, self.momentum = eps, momentum
-        if num_features is None:
-            self.built = False
-        else:
-            self.build((None, num_features))
+        self.build_when_known(self.num_features)
 
     def build(self, input_shape):
         if self.num_features is None:
