@@ -147,15 +147,13 @@ class Layer:
             received = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
             raise DTypeError(f"{self.describe()} expects a floating NumPy array. Received: {received}")
         if rank is not None and x.ndim != rank:
-            raise ShapeError(
-                f"{self.describe()} expects input with {rank} dimensions {layout or ''}. "
-                f"Received: x.shape={x.shape}".replace("  ", " ")
-            )
-        if dim is not None and x.shape[dim] != size:
-            raise ShapeError(
-                f"{self.describe()} expects {size} {'channels' if dim == 1 and x.ndim == 4 else 'features'} "
-                f"on axis {dim}. Received: x.shape={x.shape}"
-            )
+            layout = f" {layout}" if layout else ""
+            raise ShapeError(f"{self.describe()} expects input with {rank} dimensions{layout}. "
+                             f"Received: x.shape={x.shape}")
+        if dim is not None and (x.ndim <= dim or x.shape[dim] != size):
+            what = "channels" if dim == 1 and x.ndim >= 3 else "features"
+            raise ShapeError(f"{self.describe()} expects {size} {what} on axis {dim}. "
+                             f"Received: x.shape={x.shape}")
         if x.shape[:1] == (0,):
             raise ShapeError(f"{self.describe()} received an empty batch. Received: x.shape={x.shape}")
 

@@ -32,3 +32,10 @@ def test_layer_basics():
     layer = L.Linear(2, 3, name="fc")
     assert layer.describe() == "Linear 'fc'" and repr(layer).startswith("Linear(in_features=2")
     assert layer.count_params() == 9 and layer.train() is layer and layer.eval().training is False
+
+
+def test_too_few_dimensions_is_a_clear_error():
+    from lamina.errors import ShapeError
+
+    with pytest.raises(ShapeError, match=r"BatchNorm1D 'batch_norm1d' expects 3 features on axis 1. Received: x.shape=\(4,\)"):
+        L.BatchNorm1D(3).forward(np.ones(4, np.float32))
