@@ -61,31 +61,18 @@ def assert_all_close(names, ours, theirs, rtol, atol):
                                    err_msg=f"{name}: lamina (actual) vs torch (desired)")
 
 
+@pytest.mark.parametrize("mode", ["train", "test"])
 @pytest.mark.parametrize("dtype, rtol, atol", PRECISIONS)
 @pytest.mark.parametrize("shape, eps, momentum", CASES, ids=IDS)
-def test_train_matches_torch(shape, eps, momentum, dtype, rtol, atol, rng):
+def test_matches_torch(shape, eps, momentum, dtype, rtol, atol, mode, rng):
+    """Output, running statistics and all three gradients; 'test' uses the running stats."""
     forward, backward = kernels(len(shape))
     x, gamma, beta, running_mean, running_var, dout = make_case(rng, shape, dtype)
-    bn_param = {"mode": "train", "eps": eps, "momentum": momentum, "unbiased": True,
+    bn_param = {"mode": mode, "eps": eps, "momentum": momentum, "unbiased": True,
                 "running_mean": running_mean, "running_var": running_var}
     out, cache = forward(x, gamma, beta, bn_param)
     ours = (out, bn_param["running_mean"], bn_param["running_var"]) + backward(dout, cache)
-    theirs = torch_batch_norm(x, gamma, beta, running_mean, running_var, dout, True, eps,
-                              1.0 - momentum)
-    names = ("out", "running_mean", "running_var", "dx", "dgamma", "dbeta")
-    assert_all_close(names, ours, theirs, rtol, atol)
-
-
-@pytest.mark.parametrize("dtype, rtol, atol", PRECISIONS)
-@pytest.mark.parametrize("shape, eps, momentum", CASES, ids=IDS)
-def test_eval_matches_torch(shape, eps, momentum, dtype, rtol, atol, rng):
-    forward, backward = kernels(len(shape))
-    x, gamma, beta, running_mean, running_var, dout = make_case(rng, shape, dtype)
-    bn_param = {"mode": "test", "eps": eps, "momentum": momentum,
-                "running_mean": running_mean, "running_var": running_var}
-    out, cache = forward(x, gamma, beta, bn_param)
-    ours = (out, bn_param["running_mean"], bn_param["running_var"]) + backward(dout, cache)
-    theirs = torch_batch_norm(x, gamma, beta, running_mean, running_var, dout, False, eps,
-                              1.0 - momentum)
+    theirs = torch_batch_norm(x, gamma, beta, running_mean, running_var, dout, mode == "train",
+                              eps, 1.0 - momentum)
     names = ("out", "running_mean", "running_var", "dx", "dgamma", "dbeta")
     assert_all_close(names, ours, theirs, rtol, atol)
