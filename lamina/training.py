@@ -137,6 +137,12 @@ class Trainable:
         x, _ = self._prepare(x, caller="predict")
         return self._batched(x, batch_size, False)
 
+    def save(self, path, include_optimizer=True):
+        """Write the model to one file: safetensors weights + JSON architecture (lamina.io)."""
+        from lamina.io import save_model
+
+        save_model(self, path, include_optimizer=include_optimizer)
+
     def _batched(self, x, batch_size, skip_final_softmax):
         was_training = self.training
         self.eval()
