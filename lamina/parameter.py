@@ -12,13 +12,14 @@ class Parameter:
     into an array the caller still holds (say, a torch tensor's memory behind `.numpy()`).
     """
 
-    __slots__ = ("_data", "grad", "name", "trainable")
+    __slots__ = ("_data", "grad", "name", "trainable", "regularizer")
 
-    def __init__(self, data, name=None, trainable=True):
+    def __init__(self, data, name=None, trainable=True, regularizer=None):
         self._data = np.array(data, copy=True)
         self.grad = None
         self.name = name
         self.trainable = trainable
+        self.regularizer = regularizer  # a lamina.regularizers penalty added to the loss, or None
 
     @property
     def data(self):

@@ -1,49 +1,106 @@
-"""A one-line progress display for training: step count, running metrics, samples/s, ETA."""
+"""What fit prints: a live progress bar per epoch and a table with one row per epoch.
+
+    Epoch 3/10  21/45 [=============>................]  4210 samples/s  ETA 1s  loss 0.4123  accuracy 0.8812
+
+is redrawn in place on a terminal; when the epoch ends it gives way to the epoch's row:
+
+    epoch     loss  accuracy  val_loss  val_accuracy   time
+     1/10   1.1032    0.6995    0.5311        0.8958   0.3s
+     2/10   0.4123    0.8812    0.3120        0.9201   0.3s
+
+verbose: 0 silent; 1 bar + table; 2 table only; "auto" (fit's default) is 1 on a terminal and
+2 elsewhere (logs, CI, notebooks' captured output). verbose=1 asked for explicitly on a
+non-terminal prints the bar as a plain line every 10 seconds instead of redrawing it.
+"""
 
 import sys
 import time
 
+from lamina.callbacks.base import Callback
 
-def _format_logs(logs):
-    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+BAR_WIDTH = 30
 
 
-class ProgressLine:
-    """Redraws one line per update on a terminal; prints only the final line elsewhere.
+def bar(step, total, width=BAR_WIDTH):
+    """'[=====>....]' for step of total."""
+    done = width * step // max(total, 1)
+    return "[" + "=" * done + (">" if done < width else "") + "." * max(0, width - done - 1) + "]"
 
-    verbose=1: live bar (terminal) + epoch summary; verbose=2: epoch summary only; 0: silent.
-    """
 
-    def __init__(self, total_steps, epoch, epochs, verbose=1, stream=None):
+def format_seconds(seconds):
+    if seconds < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def format_value(value):
+    value = float(value)
+    return f"{value:.4f}" if 1e-3 <= abs(value) < 1e5 or value == 0 else f"{value:.3e}"
+
+
+def is_terminal(stream):
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+class ProgressLogger(Callback):
+    """The callback behind fit's output (see the module docstring)."""
+
+    def __init__(self, verbose="auto", stream=None, interval=10.0):
         self.stream = stream or sys.stdout
-        self.total, self.epoch, self.epochs, self.verbose = total_steps, epoch, epochs, verbose
-        self.live = verbose == 1 and getattr(self.stream, "isatty", lambda: False)()
-        self.start = time.perf_counter()
-        self.last_draw = 0.0
+        self.terminal = is_terminal(self.stream)
+        if verbose == "auto":
+            verbose = 1 if self.terminal else 2
+        if verbose not in (0, 1, 2):
+            from lamina.errors import ConfigError
+            raise ConfigError(f"fit expects verbose as 0, 1, 2 or 'auto'. Received: {verbose!r}")
+        self.verbose, self.interval = verbose, interval if not self.terminal else 0.1
+        self.columns = None
 
-    def update(self, step, samples, logs):
-        if not self.live:
+    def _write(self, text):
+        self.stream.write(text)
+        self.stream.flush()
+
+    def on_train_begin(self, logs=None):
+        self.columns = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.start, self.drawn = epoch, time.perf_counter(), False
+        self.last_draw = self.start
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.verbose != 1:
             return
+        step, total = batch + 1, self.params["steps"]
         now = time.perf_counter()
-        if step < self.total and now - self.last_draw < 0.1:
+        if now - self.last_draw < self.interval and step < total or \
+                (not self.terminal and step == total):
             return
         self.last_draw = now
         elapsed = now - self.start
-        done = int(30 * step / self.total)
-        eta = elapsed / step * (self.total - step) if step else 0.0
-        bar = "=" * done + (">" if done < 30 else "") + "." * max(0, 29 - done)
-        self.stream.write(
-            f"\rEpoch {self.epoch}/{self.epochs} {step}/{self.total} [{bar}] "
-            f"{samples / max(elapsed, 1e-9):.0f} samples/s - ETA {eta:.0f}s - {_format_logs(logs)}"
-        )
-        self.stream.flush()
+        samples = min(step * self.params["batch_size"], self.params["samples"])
+        eta = elapsed / step * (total - step)
+        metrics = "  ".join(f"{key} {format_value(value)}" for key, value in (logs or {}).items())
+        line = (f"Epoch {self.epoch + 1}/{self.params['epochs']}  {step}/{total} {bar(step, total)}"
+                f"  {samples / max(elapsed, 1e-9):.0f} samples/s  ETA {format_seconds(eta)}"
+                f"  {metrics}")
+        self._write(f"\r\033[K{line}" if self.terminal else line + "\n")
+        self.drawn = self.terminal
 
-    def finish(self, logs):
+    def on_epoch_end(self, epoch, logs=None):
         if self.verbose == 0:
             return
-        elapsed = time.perf_counter() - self.start
-        prefix = "\r\033[K" if self.live else ""
-        self.stream.write(
-            f"{prefix}Epoch {self.epoch}/{self.epochs} - {elapsed:.1f}s - {_format_logs(logs)}\n"
-        )
-        self.stream.flush()
+        logs = dict(logs or {})
+        elapsed = format_seconds(time.perf_counter() - self.start)
+        if self.drawn:
+            self._write("\r\033[K")
+        epochs = self.params["epochs"]
+        if self.columns is None:
+            self.columns = [("epoch", max(5, 2 * len(str(epochs)) + 1))]
+            self.columns += [(key, max(len(key), 9)) for key in logs]
+            self.columns.append(("time", 6))
+            self._write("  ".join(name.rjust(width) for name, width in self.columns) + "\n")
+        cells = {"epoch": f"{epoch + 1}/{epochs}", "time": elapsed}
+        cells.update({key: format_value(value) for key, value in logs.items()})
+        self._write("  ".join(cells.get(name, "-").rjust(width)
+                              for name, width in self.columns) + "\n")

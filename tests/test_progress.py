@@ -1,7 +1,9 @@
 import io
 
-from lamina.callbacks import History
-from lamina.progress import ProgressLine
+import pytest
+
+from lamina.errors import ConfigError
+from lamina.progress import ProgressLogger, bar, format_seconds, format_value
 
 
 class Terminal(io.StringIO):
@@ -9,24 +11,55 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_live_line_on_a_terminal_and_summary_only_elsewhere():
-    terminal, pipe = Terminal(), io.StringIO()
-    for stream in (terminal, pipe):
-        line = ProgressLine(4, 1, 3, verbose=1, stream=stream)
-        line.update(4, 128, {"loss": 0.5})
-        line.finish({"loss": 0.5, "accuracy": 0.75})
-    assert "4/4 [" in terminal.getvalue() and "samples/s" in terminal.getvalue()
-    assert pipe.getvalue().startswith("Epoch 1/3 - ") and "loss: 0.5000 - accuracy: 0.7500" in pipe.getvalue()
-    assert "[" not in pipe.getvalue()
+PARAMS = {"epochs": 3, "steps": 4, "batch_size": 32, "samples": 128, "verbose": 1}
 
 
-def test_silent_and_history():
-    stream = Terminal()
-    line = ProgressLine(2, 1, 1, verbose=0, stream=stream)
-    line.update(1, 10, {"loss": 1.0})
-    line.finish({"loss": 1.0})
-    assert stream.getvalue() == ""
-    history = History()
-    history.record(0, {"loss": 2.0})
-    history.record(1, {"loss": 1.0})
-    assert history.history == {"loss": [2.0, 1.0]} and history.epoch == [0, 1]
+def run_epochs(logger, epochs=2, logs=None):
+    logger.set_params(PARAMS)
+    logger.on_train_begin()
+    for epoch in range(epochs):
+        logger.on_epoch_begin(epoch)
+        for step in range(PARAMS["steps"]):
+            logger.on_train_batch_end(step, {"loss": 0.5, "accuracy": 0.75})
+        logger.on_epoch_end(epoch, logs or {"loss": 0.5, "accuracy": 0.75, "val_loss": 0.25})
+    return logger.stream.getvalue()
+
+
+def test_terminal_draws_a_live_bar_then_one_table_row_per_epoch():
+    out = run_epochs(ProgressLogger("auto", stream=Terminal()))
+    assert "4/4 [" + "=" * 30 + "]" in out and "samples/s" in out and "ETA" in out
+    assert "\r\033[K" in out  # the bar is erased before the row
+    rows = [line.split("\r\033[K")[-1] for line in out.split("\n")]
+    assert rows[0].split() == ["epoch", "loss", "accuracy", "val_loss", "time"]
+    assert rows[1].split()[:4] == ["1/3", "0.5000", "0.7500", "0.2500"]
+    assert rows[2].split()[0] == "2/3"
+
+
+def test_auto_off_a_terminal_is_the_table_only():
+    out = run_epochs(ProgressLogger("auto", stream=io.StringIO()))
+    assert "[" not in out and "\r" not in out
+    assert [line.split()[0] for line in out.splitlines()] == ["epoch", "1/3", "2/3"]
+
+
+def test_verbose_1_asked_off_a_terminal_prints_plain_progress_lines():
+    logger = ProgressLogger(1, stream=io.StringIO(), interval=0.0)
+    out = run_epochs(logger, epochs=1)
+    lines = out.splitlines()
+    assert "\r" not in out
+    assert sum("samples/s" in line for line in lines) == 3  # the last step gives way to the row
+    assert lines[-1].split()[0] == "1/3"
+
+
+def test_silent_and_bad_verbose():
+    assert run_epochs(ProgressLogger(0, stream=Terminal())) == ""
+    with pytest.raises(ConfigError, match="verbose as 0, 1, 2 or 'auto'.*Received: 3"):
+        ProgressLogger(3)
+
+
+def test_formatting_helpers():
+    assert bar(0, 4, 10) == "[>.........]" and bar(4, 4, 10) == "[==========]"
+    assert bar(2, 4, 10) == "[=====>....]"
+    assert format_seconds(3.21) == "3.2s" and format_seconds(75) == "1m15s"
+    assert format_seconds(7300) == "2h01m"
+    assert format_value(0.5) == "0.5000" and format_value(1e-5) == "1.000e-05"
+    assert format_value(0) == "0.0000"

@@ -17,8 +17,9 @@ class AdaGrad(Optimizer):
     """
 
     def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-                 eps=1e-10):
-        super().__init__(lr)
+                 eps=1e-10, *, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        super().__init__(lr, clipvalue=clipvalue, clipnorm=clipnorm,
+                         global_clipnorm=global_clipnorm)
         self.lr_decay = check_hyper("AdaGrad", "lr_decay", lr_decay)
         self.weight_decay = check_hyper("AdaGrad", "weight_decay", weight_decay)
         self.initial_accumulator_value = check_hyper(
@@ -36,6 +37,6 @@ class AdaGrad(Optimizer):
         state["sum"] += grad * grad
         data -= step_lr * (grad / (np.sqrt(state["sum"]) + self.eps))
 
-    def get_config(self):
-        return {"lr": self.lr, "lr_decay": self.lr_decay, "weight_decay": self.weight_decay,
+    def _config(self):
+        return {"lr_decay": self.lr_decay, "weight_decay": self.weight_decay,
                 "initial_accumulator_value": self.initial_accumulator_value, "eps": self.eps}

@@ -21,8 +21,10 @@ class Adam(Optimizer):
 
     decoupled_weight_decay = False
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
-        super().__init__(lr)
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                 *, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        super().__init__(lr, clipvalue=clipvalue, clipnorm=clipnorm,
+                         global_clipnorm=global_clipnorm)
         name = type(self).__name__
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ConfigError(f"{name} expects betas as a pair (beta1, beta2). "
@@ -61,8 +63,8 @@ class Adam(Optimizer):
         denom = np.sqrt(second_moment) / (1 - beta2**step) ** 0.5 + self.eps
         data -= step_size * (exp_avg / denom)
 
-    def get_config(self):
-        return {"lr": self.lr, "betas": self.betas, "eps": self.eps,
+    def _config(self):
+        return {"betas": self.betas, "eps": self.eps,
                 "weight_decay": self.weight_decay, "amsgrad": self.amsgrad}
 
 
@@ -71,5 +73,7 @@ class AdamW(Adam):
 
     decoupled_weight_decay = True
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
-        super().__init__(lr, betas, eps, weight_decay, amsgrad)
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
+                 *, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        super().__init__(lr, betas, eps, weight_decay, amsgrad, clipvalue=clipvalue,
+                         clipnorm=clipnorm, global_clipnorm=global_clipnorm)

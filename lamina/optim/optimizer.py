@@ -13,6 +13,9 @@ import numbers
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
+from lamina.optim import schedules
+from lamina.optim.clipping import clip_arrays
+from lamina.optim.schedules import LearningRateSchedule
 
 __all__ = ["Optimizer"]
 
@@ -36,11 +39,40 @@ def check_flag(op, name, value):
     return bool(value)
 
 
-class Optimizer:
-    """Base class. ``lr`` is a plain attribute: schedules may change it between steps."""
+def _clip_setting(op, name, value):
+    """None (no clipping) or a finite number > 0."""
+    if value is None:
+        return None
+    value = check_hyper(op, name, value)
+    if value == 0:
+        raise ConfigError(f"{op} expects {name} > 0, or None for no clipping. Received: {name}=0")
+    return value
 
-    def __init__(self, lr):
-        self.lr = check_hyper(type(self).__name__, "lr", lr)
+
+class Optimizer:
+    """Base class. ``lr`` is a number or a ``lamina.optim.schedules`` schedule.
+
+    With a schedule, ``self.lr`` is set to ``schedule(iterations)`` before each update
+    (``iterations`` counts the steps taken); otherwise ``lr`` is a plain attribute that
+    callbacks may change between steps. clipvalue / clipnorm / global_clipnorm clip the
+    gradients used for the update (``Parameter.grad`` itself is left as it is); see
+    ``lamina.optim.clipping``.
+    """
+
+    def __init__(self, lr, *, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        op = type(self).__name__
+        if isinstance(lr, dict):  # a serialized schedule, from get_config
+            lr = schedules.get(lr)
+        if isinstance(lr, LearningRateSchedule):
+            self.schedule = lr
+            lr = lr(0)
+        else:
+            self.schedule = None
+        self.lr = check_hyper(op, "lr", lr)
+        self.iterations = 0
+        self.clipvalue = _clip_setting(op, "clipvalue", clipvalue)
+        self.clipnorm = _clip_setting(op, "clipnorm", clipnorm)
+        self.global_clipnorm = _clip_setting(op, "global_clipnorm", global_clipnorm)
         self.state = {}
         self._positions = {}  # parameter -> index in the order first passed to step()
         self._pending = {}    # loaded state waiting for its parameter to be passed to step()
@@ -54,28 +86,46 @@ class Optimizer:
         """Change ``data`` in place from ``grad`` (same shape and dtype), updating ``state``."""
         raise NotImplementedError
 
-    def get_config(self):
-        """The constructor's arguments (current values): ``type(opt)(**opt.get_config())``."""
+    def _config(self):
+        """The subclass's own constructor arguments, without lr and clipping."""
         raise NotImplementedError
+
+    def get_config(self):
+        """The constructor's arguments (current values): ``type(opt)(**opt.get_config())``.
+
+        A schedule appears as its serialized dict; ``lamina.optim.get`` accepts it back.
+        """
+        lr = self.lr if self.schedule is None else schedules.serialize(self.schedule)
+        config = {"lr": lr, **self._config()}
+        for name in ("clipvalue", "clipnorm", "global_clipnorm"):
+            if getattr(self, name) is not None:
+                config[name] = getattr(self, name)
+        return config
 
     # -- shared machinery ---------------------------------------------------------------
     def step(self, parameters):
         """Update, in place, every Parameter that is trainable and has a gradient (not None)."""
         parameters = list(parameters)
         self._register(parameters)
-        for param in parameters:
-            if param.grad is None or not param.trainable:
-                continue
+        active = [p for p in parameters if p.grad is not None and p.trainable]
+        for param in active:
             if np.shape(param.grad) != param.data.shape:
                 raise ShapeError(
                     f"{type(self).__name__} expects each gradient in its parameter's shape. "
                     f"Received: {param!r} with grad.shape={np.shape(param.grad)}"
                 )
+        grads = [np.asarray(p.grad, dtype=p.data.dtype) for p in active]
+        if self.clipvalue is not None or self.clipnorm is not None \
+                or self.global_clipnorm is not None:
+            grads = clip_arrays(grads, self.clipvalue, self.clipnorm, self.global_clipnorm)
+        if self.schedule is not None:
+            self.lr = float(self.schedule(self.iterations))
+        for param, grad in zip(active, grads):
             state = self.state.get(param)
             if state is None:
                 state = self.state[param] = self._init_state(param.data)
-            grad = np.asarray(param.grad, dtype=param.data.dtype)
             self._update(param.data, grad, state)
+        self.iterations += 1
 
     @staticmethod
     def zero_grad(parameters):
@@ -121,12 +171,13 @@ class Optimizer:
         state = {position: {key: np.copy(value) if isinstance(value, np.ndarray) else value
                             for key, value in entry.items()}
                  for position, entry in sorted(entries.items())}
-        return {"lr": self.lr, "state": state}
+        return {"lr": self.lr, "iterations": self.iterations, "state": state}
 
     def load_state_dict(self, state_dict, parameters=None):
         """Restore a ``state_dict()``; pass ``parameters`` (the list step() will get) or let
         the next step() bind each entry to the parameter at its position."""
         self.lr = check_hyper(type(self).__name__, "lr", state_dict["lr"])
+        self.iterations = int(state_dict.get("iterations", 0))
         self.state, self._positions = {}, {}
         self._pending = {int(position): dict(entry)
                          for position, entry in state_dict["state"].items()}

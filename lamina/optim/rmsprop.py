@@ -19,8 +19,9 @@ class RMSProp(Optimizer):
     """
 
     def __init__(self, lr=1e-2, rho=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False):
-        super().__init__(lr)
+                 centered=False, *, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        super().__init__(lr, clipvalue=clipvalue, clipnorm=clipnorm,
+                         global_clipnorm=global_clipnorm)
         self.rho = check_hyper("RMSProp", "rho", rho, 0.0, 1.0)
         self.eps = check_hyper("RMSProp", "eps", eps)
         self.weight_decay = check_hyper("RMSProp", "weight_decay", weight_decay)
@@ -58,6 +59,6 @@ class RMSProp(Optimizer):
         else:
             data -= self.lr * (grad / avg)
 
-    def get_config(self):
-        return {"lr": self.lr, "rho": self.rho, "eps": self.eps, "weight_decay": self.weight_decay,
+    def _config(self):
+        return {"rho": self.rho, "eps": self.eps, "weight_decay": self.weight_decay,
                 "momentum": self.momentum, "centered": self.centered}

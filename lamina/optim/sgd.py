@@ -18,8 +18,10 @@ class SGD(Optimizer):
         p = p - lr * g
     """
 
-    def __init__(self, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0, dampening=0.0):
-        super().__init__(lr)
+    def __init__(self, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0, dampening=0.0,
+                 *, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        super().__init__(lr, clipvalue=clipvalue, clipnorm=clipnorm,
+                         global_clipnorm=global_clipnorm)
         self.momentum = check_hyper("SGD", "momentum", momentum, 0.0, 1.0)
         self.dampening = check_hyper("SGD", "dampening", dampening, 0.0, 1.0, high_inclusive=True)
         self.weight_decay = check_hyper("SGD", "weight_decay", weight_decay)
@@ -41,6 +43,6 @@ class SGD(Optimizer):
             grad = grad + self.momentum * buffer if self.nesterov else buffer
         data -= self.lr * grad
 
-    def get_config(self):
-        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
+    def _config(self):
+        return {"momentum": self.momentum, "nesterov": self.nesterov,
                 "weight_decay": self.weight_decay, "dampening": self.dampening}

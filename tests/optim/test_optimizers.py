@@ -113,7 +113,7 @@ def test_state_dict_round_trip_continues_identically(rng, cls, kwargs):
         opt.step(parameters)
     opt.lr *= 0.5
     saved = opt.state_dict()
-    assert set(saved) == {"lr", "state"} and saved["lr"] == opt.lr
+    assert set(saved) == {"lr", "iterations", "state"} and saved["lr"] == opt.lr
     assert set(saved["state"]) == {0, 1, 2}
     for entry in saved["state"].values():
         assert all(isinstance(v, (np.ndarray, int, float)) for v in entry.values())

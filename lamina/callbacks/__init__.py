@@ -1,0 +1,18 @@
+"""Training callbacks: hooks that fit calls around epochs and batches.
+
+    model.fit(x, y, epochs=50, validation_split=0.1, callbacks=[
+        EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True),
+        ModelCheckpoint("best.lamina", save_best_only=True),
+        ReduceLROnPlateau(factor=0.5, patience=2),
+        CSVLogger("training.csv"),
+    ])
+"""
+
+from lamina.callbacks.base import Callback, CallbackList, History, Monitor
+from lamina.callbacks.checkpoint import ModelCheckpoint
+from lamina.callbacks.early_stopping import EarlyStopping
+from lamina.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
+from lamina.callbacks.logging import CSVLogger, TerminateOnNaN
+
+__all__ = ["Callback", "CallbackList", "History", "Monitor", "EarlyStopping", "ModelCheckpoint",
+           "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN"]

@@ -1,0 +1,43 @@
+"""ModelCheckpoint: save the model (one atomic file) every epoch or when it improves."""
+
+import os
+
+from lamina.callbacks.base import Callback, Monitor
+
+
+class ModelCheckpoint(Callback):
+    """Save the model to `filepath` at the end of epochs.
+
+    filepath may hold format fields filled from the epoch (from 1) and its logs, e.g.
+    "ckpt/model-{epoch:02d}-{val_loss:.3f}.lamina". With save_best_only, a file is written only
+    when `monitor` improves on the best so far (so a fixed filepath always holds the best
+    model). Files are written atomically by ``model.save``: a crash never leaves half a file.
+    include_optimizer stores the optimizer state so training can resume from the file.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto",
+                 include_optimizer=True, verbose=0):
+        self.filepath = os.fspath(filepath)
+        self.monitor = Monitor("ModelCheckpoint", monitor, mode) if save_best_only else None
+        self.save_best_only, self.include_optimizer, self.verbose = \
+            save_best_only, include_optimizer, verbose
+        self.best = None
+
+    def on_train_begin(self, logs=None):
+        if self.monitor is not None and self.best is None:
+            self.best = self.monitor.worst
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.monitor is not None:
+            current = self.monitor.value(logs)
+            if not self.monitor.improved(current, self.best):
+                return
+            self.best = current
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        self.model.save(path, include_optimizer=self.include_optimizer)
+        if self.verbose:
+            print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}")

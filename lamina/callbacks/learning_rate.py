@@ -1,0 +1,91 @@
+"""Learning-rate callbacks: a per-epoch schedule, and a cut when a metric plateaus.
+
+Both act on ``model.optimizer.lr`` and log the rate in use as "lr". An optimizer that
+already has a per-step schedule (``Adam(lr=CosineDecay(...))``) cannot also be driven by
+these: a clear error says so.
+"""
+
+import inspect
+
+from lamina.callbacks.base import Callback, Monitor
+from lamina.errors import ConfigError
+from lamina.optim.schedules import LearningRateSchedule
+
+
+def _optimizer(callback):
+    optimizer = callback.model.optimizer
+    if getattr(optimizer, "schedule", None) is not None:
+        raise ConfigError(f"{type(callback).__name__} sets the learning rate per epoch, but the "
+                          f"optimizer already follows the per-step schedule "
+                          f"{optimizer.schedule!r}. Use one or the other.")
+    return optimizer
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch (from 0).
+
+    schedule: a ``lamina.optim`` schedule evaluated at the epoch number (``StepDecay(0.1, 30)``
+    is torch's StepLR), or a function ``schedule(epoch, lr) -> new lr`` (Keras) or
+    ``schedule(epoch) -> lr``.
+    """
+
+    def __init__(self, schedule, verbose=0):
+        if not callable(schedule):
+            raise ConfigError(f"LearningRateScheduler expects a schedule or a function. "
+                              f"Received: {schedule!r}")
+        self.schedule, self.verbose = schedule, verbose
+        takes_lr = not isinstance(schedule, LearningRateSchedule) and \
+            len(inspect.signature(schedule).parameters) >= 2
+        self._call = (lambda epoch, lr: schedule(epoch, lr)) if takes_lr else \
+            (lambda epoch, lr: schedule(epoch))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = _optimizer(self)
+        lr = float(self._call(epoch, optimizer.lr))
+        if not lr >= 0:
+            raise ConfigError(f"LearningRateScheduler: the schedule returned lr={lr!r} for epoch "
+                              f"{epoch}; a learning rate must be a number >= 0.")
+        if self.verbose and lr != optimizer.lr:
+            print(f"LearningRateScheduler: epoch {epoch + 1}: lr = {lr:.6g}")
+        optimizer.lr = lr
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["lr"] = self.model.optimizer.lr
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` after `patience` epochs without improvement.
+
+    As Keras: improvement beats the best by more than min_delta; after a cut, `cooldown`
+    epochs pass before counting again; the rate never goes below min_lr.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0, verbose=0):
+        if not 0.0 < factor < 1.0:
+            raise ConfigError(f"ReduceLROnPlateau expects factor in (0, 1). Received: "
+                              f"factor={factor!r}")
+        self.monitor = Monitor("ReduceLROnPlateau", monitor, mode, min_delta)
+        self.factor, self.patience, self.cooldown, self.min_lr, self.verbose = \
+            float(factor), patience, cooldown, float(min_lr), verbose
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_counter = self.monitor.worst, 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        optimizer = _optimizer(self)
+        current = self.monitor.value(logs)
+        logs["lr"] = optimizer.lr
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.monitor.improved(current, self.best):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience and optimizer.lr > self.min_lr:
+                optimizer.lr = max(optimizer.lr * self.factor, self.min_lr)
+                self.cooldown_counter, self.wait = self.cooldown, 0
+                if self.verbose:
+                    print(f"ReduceLROnPlateau: epoch {epoch + 1}: lr reduced to {optimizer.lr:.6g}")
