@@ -5,10 +5,19 @@
     history = model.fit(x, y, epochs=5, batch_size=64, validation_split=0.1)
 """
 
+import functools
+import inspect
+
 from lamina.errors import LaminaError, ShapeError
 from lamina.layers.activation import Softmax
 from lamina.layers.container import Container
 from lamina.training import Trainable
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_input_grad(layer_class):
+    """Whether layer_class.backward accepts input_grad=False (to skip its input gradient)."""
+    return "input_grad" in inspect.signature(layer_class.backward).parameters
 
 
 class Sequential(Container, Trainable):
@@ -25,6 +34,7 @@ class Sequential(Container, Trainable):
             except LaminaError as error:
                 raise ShapeError(f"{self.describe()} cannot be built for input {tuple(input_shape)}: "
                                  f"{error}") from error
+        self.input_shape = tuple(input_shape)  # kept in model files (lamina.io)
         return shape
 
     def output_shape(self, input_shape):
@@ -48,17 +58,29 @@ class Sequential(Container, Trainable):
                 x = x[0]
         return x
 
-    def backward(self, dout, skip_final_softmax=False):
-        """Backward through the layers in reverse; skip_final_softmax mirrors forward's."""
-        layers = self.layers
+    def backward(self, dout, skip_final_softmax=False, input_grad=True):
+        """Backward through the layers in reverse; skip_final_softmax mirrors forward's.
+
+        Returns d loss / d input. input_grad=False (what training uses) returns None instead
+        and skips work nobody needs: the layers before the first one with parameters, and
+        that layer's own input gradient where its backward takes ``input_grad`` (Conv2D,
+        ConvTranspose2D, Linear and Sequential do; a user-defined layer may too).
+        """
+        layers, nested_final = self.layers, False
         if skip_final_softmax and layers:
             if isinstance(layers[-1], Softmax):
                 layers = layers[:-1]
-            elif isinstance(layers[-1], Sequential):
-                dout, layers = layers[-1].backward(dout, True), layers[:-1]
-        for layer in reversed(layers):
-            dout = layer.backward(dout)
-        return dout
+            else:
+                nested_final = isinstance(layers[-1], Sequential)
+        first = 0
+        if not input_grad:
+            first = next((i for i, layer in enumerate(layers) if layer.parameters()), len(layers))
+        for i in range(len(layers) - 1, first - 1, -1):
+            options = {"skip_final_softmax": True} if nested_final and i == len(layers) - 1 else {}
+            if i == first and not input_grad and _takes_input_grad(type(layers[i])):
+                options["input_grad"] = False
+            dout = layers[i].backward(dout, **options)
+        return dout if input_grad else None
 
     def ends_in_softmax(self):
         """True when the last layer (inside nested containers too) is a Softmax over axis 1."""

@@ -5,8 +5,8 @@ import re
 
 import numpy as np
 
-from lamina import init
-from lamina.errors import ConfigError, DTypeError, LaminaError, ShapeError
+from lamina import init, regularizers
+from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
 from lamina.parameter import Parameter
 
 
@@ -87,11 +87,11 @@ class Layer:
     # -- state -------------------------------------------------------------------------
     def parameters(self):
         """The trainable Parameters, in a fixed order (weight before bias, scale before shift)."""
-        return [p for name in self.param_names if (p := getattr(self, name, None)) is not None]
+        return [p for name in self.param_names if isinstance(p := getattr(self, name, None), Parameter)]
 
     def named_parameters(self, prefix=""):
         return [(prefix + name, p) for name in self.param_names
-                if (p := getattr(self, name, None)) is not None]
+                if isinstance(p := getattr(self, name, None), Parameter)]
 
     def buffers(self, prefix=""):
         """Non-trainable state arrays (e.g. running statistics) by name."""
@@ -123,6 +123,71 @@ class Layer:
     def count_params(self):
         return sum(p.size for p in self.parameters())
 
+    # -- saving and loading state ----------------------------------------------------------
+    def state_dict(self):
+        """Copies of every parameter, then every buffer, by name ("0.weight", "1.running_mean")."""
+        self._require_built("state_dict")
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update((name, np.array(value, copy=True)) for name, value in self.buffers().items())
+        return state
+
+    def load_state_dict(self, state, strict=True):
+        """Copy the arrays of `state` (name -> array) into the parameters and buffers.
+
+        All or nothing: every check runs before anything changes. The names must be those
+        of state_dict() (strict=False skips missing and unexpected names), and each array
+        must have its entry's shape and dtype exactly: nothing is cast, so convert the layer
+        (astype) or the arrays first. Returns (missing names, unexpected names).
+        """
+        self._require_built("load_state_dict")
+        if not isinstance(state, dict):
+            raise ConfigError(f"{self.describe()}.load_state_dict expects a dict of name -> array. "
+                              f"Received: {type(state).__name__}")
+        params = dict(self.named_parameters())
+        current = {name: p.data for name, p in params.items()} | self.buffers()
+        missing = [name for name in current if name not in state]
+        unexpected = [name for name in state if name not in current]
+        where = f"{self.describe()}.load_state_dict"
+        if strict and (missing or unexpected):
+            raise ConfigError(f"{where} expects the entries of state_dict(): {list(current)}. "
+                              f"Missing: {missing}; unexpected: {unexpected}")
+        arrays = {name: np.asarray(state[name]) for name in current if name in state}
+        for what, error, attr in (("shape", ShapeError, "shape"), ("dtype", DTypeError, "dtype")):
+            wrong = [f"{name}: expected {getattr(current[name], attr)}, received "
+                     f"{getattr(array, attr)}" for name, array in arrays.items()
+                     if getattr(array, attr) != getattr(current[name], attr)]
+            if wrong:
+                hint = "; convert with astype first" if what == "dtype" else ""
+                raise error(f"{where}: {len(wrong)} of {len(arrays)} entries have the wrong "
+                            f"{what} (nothing was loaded{hint}). Received: {'; '.join(wrong)}")
+        for name, array in arrays.items():
+            if name in params:
+                params[name].data = array  # Parameter takes a private copy
+            else:
+                self.set_buffer(name, array.copy())
+        return missing, unexpected
+
+    def get_weights(self):
+        """state_dict()'s arrays as a list (copies), Keras-style."""
+        return list(self.state_dict().values())
+
+    def set_weights(self, weights):
+        """Load a list of arrays in get_weights() order (checked as load_state_dict)."""
+        self._require_built("set_weights")
+        names = [name for name, _ in self.named_parameters()] + list(self.buffers())
+        if not isinstance(weights, (list, tuple)) or len(weights) != len(names):
+            received = (len(weights) if isinstance(weights, (list, tuple))
+                        else type(weights).__name__)
+            raise ConfigError(f"{self.describe()}.set_weights expects a list of {len(names)} "
+                              f"arrays ({names}). Received: {received}")
+        self.load_state_dict(dict(zip(names, weights)))
+
+    def _require_built(self, what):
+        if not self.built:
+            raise NotBuiltError(f"{self.describe()} has no weights yet: its input size is inferred "
+                                f"when it is built. Call build(input_shape) or run it on a batch "
+                                f"before {what}().")
+
     # -- description -------------------------------------------------------------------
     def get_config(self):
         """Constructor arguments by name, so that ``type(layer)(**config)`` rebuilds the layer."""
@@ -133,6 +198,8 @@ class Layer:
             value = getattr(self, arg)
             if isinstance(value, Parameter) or (arg == "bias" and value is None):
                 value = value is not None
+            elif isinstance(value, regularizers.Regularizer):
+                value = regularizers.serialize(value)
             config[arg] = list(value) if isinstance(value, tuple) else value
         return config
 
@@ -161,8 +228,10 @@ class Layer:
     def init_weight_and_bias(self, shape, bias_size, fan_in, fan_out):
         """Create `weight` with self.weight_init and, if self.bias is truthy, `bias` (bias_size,)."""
         fans = dict(fan_in=fan_in, fan_out=fan_out)
-        self.weight = Parameter(init.get(self.weight_init)(shape, **fans), "weight")
-        self.bias = Parameter(init.get(self.bias_init)((bias_size,), **fans), "bias") if self.bias else None
+        self.weight = Parameter(init.get(self.weight_init)(shape, **fans), "weight",
+                                regularizer=getattr(self, "kernel_regularizer", None))
+        self.bias = Parameter(init.get(self.bias_init)((bias_size,), **fans), "bias",
+                              regularizer=getattr(self, "bias_regularizer", None)) if self.bias else None
 
     def accumulate_weight_and_bias(self, dw, db):
         self.weight.accumulate(dw)

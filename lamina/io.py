@@ -1,0 +1,478 @@
+"""Model files: the safetensors format, written and read by hand, and lamina's models in it.
+
+A safetensors file is an 8-byte little-endian header size N, N bytes of UTF-8 JSON (padded
+with spaces to a multiple of 8, so that every tensor starts aligned), then the tensors' raw
+little-endian C-order bytes, back to back. The header maps each tensor name to
+``{"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}`` (offsets count from the
+first byte after the header, and the tensors tile that buffer exactly) and the optional key
+"__metadata__" to a str -> str dict. The official safetensors library reads these files.
+
+A lamina model file (save_model / load_model) keeps state_dict()'s arrays under their names,
+the optimizer's arrays under "optimizer/<position>/<key>", and JSON strings in the metadata:
+"lamina.format", "lamina.format_version", "lamina.version", "lamina.architecture" (from
+layers.container.serialize), and where they apply "lamina.input_shape", "lamina.frozen",
+"lamina.compile" (loss, optimizer, metrics) and "lamina.optimizer" (the optimizer's numbers).
+Nothing is ever pickled.
+"""
+
+import contextlib
+import json
+import math
+import os
+import secrets
+import struct
+
+import numpy as np
+
+from lamina import init, losses, metrics
+from lamina.backend import get_rng
+from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError
+from lamina.layers.base import Layer
+from lamina.layers.container import deserialize, serialize
+from lamina.optim.optimizer import Optimizer
+
+__all__ = ["ModelFileError", "save_safetensors", "load_safetensors", "save_model", "load_model"]
+
+MAX_HEADER_SIZE = 100_000_000  # the official reader's limit
+FORMAT, FORMAT_VERSION = "lamina-model", "1"
+OPTIMIZER_PREFIX = "optimizer/"
+
+# The safetensors dtypes NumPy holds, in the official order (increasing alignment).
+_DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "I16": "<i2", "U16": "<u2", "F16": "<f2",
+           "I32": "<i4", "U32": "<u4", "F32": "<f4", "F64": "<f8", "I64": "<i8", "U64": "<u8"}
+_RANK = {code: rank for rank, code in enumerate(_DTYPES)}
+_CODE_OF = {(np.dtype(s).kind, np.dtype(s).itemsize): code for code, s in _DTYPES.items()}
+_REQUIRED = object()
+
+
+class ModelFileError(LaminaError, ValueError):
+    """A file is not a valid safetensors or lamina model file (truncated, corrupted, foreign)."""
+
+
+# -- safetensors ----------------------------------------------------------------------------
+def save_safetensors(path, tensors, metadata=None):
+    """Write `tensors` (name -> array) and `metadata` (str -> str, or None) to `path`.
+
+    Tensors are laid out as the official writer lays them out (largest alignment first, then
+    by name), so the bytes equal its bytes for the same input. The write is atomic: a
+    temporary file beside `path`, flushed and fsynced, then os.replace'd onto it.
+    """
+    header, arrays = _encode_header(tensors, metadata)
+    with _atomic_write(path) as file:
+        file.write(struct.pack("<Q", len(header)))
+        file.write(header)
+        for array in arrays:
+            _write_array(file, array)
+
+
+def _write_array(file, array):
+    file.write(array.reshape(-1).view(np.uint8))
+
+
+def _encode_header(tensors, metadata):
+    """(padded header bytes, the arrays in file order, little-endian and C-contiguous)."""
+    if not isinstance(tensors, dict):
+        raise ConfigError(f"save_safetensors expects tensors as a dict of name -> array. "
+                          f"Received: {type(tensors).__name__}")
+    entries = []
+    for name, value in tensors.items():
+        if not isinstance(name, str) or name == "__metadata__":
+            raise ConfigError(f"save_safetensors expects tensor names as strings other than "
+                              f"'__metadata__'. Received: {name!r}")
+        array = np.asarray(value)
+        code = _CODE_OF.get((array.dtype.kind, array.dtype.itemsize))
+        if code is None:
+            raise DTypeError(f"save_safetensors cannot store tensor {name!r}: the format holds "
+                             f"bool, int8-64, uint8-64 and float16/32/64. Received: {array.dtype}")
+        entries.append((name, code, array.astype(_DTYPES[code], order="C", copy=False)))
+    entries.sort(key=lambda entry: (-_RANK[entry[1]], entry[0]))
+    header = {}
+    if metadata is not None:
+        bad = (type(metadata).__name__ if not isinstance(metadata, dict) else
+               next((f"{k!r}: {_short(v)}" for k, v in metadata.items()
+                     if not (isinstance(k, str) and isinstance(v, str))), None))
+        if bad is not None:
+            raise ConfigError(f"save_safetensors expects metadata as a dict of str -> str (the "
+                              f"format holds nothing else: json.dumps other values). "
+                              f"Received: {bad}")
+        header["__metadata__"] = dict(metadata)
+    offset = 0
+    for name, code, array in entries:
+        header[name] = {"dtype": code, "shape": list(array.shape),
+                        "data_offsets": [offset, offset + array.nbytes]}
+        offset += array.nbytes
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    if len(text) > MAX_HEADER_SIZE:
+        raise ConfigError(f"save_safetensors: the header would take {len(text)} bytes, over the "
+                          f"format's {MAX_HEADER_SIZE}-byte limit")
+    return text, [array for _, _, array in entries]
+
+
+@contextlib.contextmanager
+def _atomic_write(path):
+    """A binary file that replaces `path` only once it is complete and on disk.
+
+    Writes go to a temporary file in the same directory; on success it is flushed, fsynced
+    and os.replace'd onto `path`. On any failure it is removed and `path` is left as it was.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(temporary, flags, 0o666)  # 0o666 less the umask, as open() would give
+    try:
+        with os.fdopen(fd, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable, where the OS allows
+        directory_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(directory_fd)
+        finally:
+            os.close(directory_fd)
+
+
+def load_safetensors(path):
+    """Read a safetensors file: (tensors, name -> array in file order and native byte order,
+    metadata, str -> str).
+
+    The whole header is checked before any tensor is allocated: its size against the file,
+    JSON syntax, known dtypes, shape * itemsize == end - begin for each tensor, and offsets
+    that tile the data buffer exactly (no overlap, no gap, nothing missing or trailing).
+    Any problem raises ModelFileError naming it; nothing is returned half-read.
+    """
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        entries, metadata = _read_header(file, size, path)
+        tensors = {}
+        for name, dtype, shape, begin, end in entries:
+            array = np.empty(shape, dtype)
+            if end > begin and file.readinto(array.reshape(-1).view(np.uint8)) != end - begin:
+                raise _file_error(path, f"the file ended inside tensor {name!r} (did it change "
+                                        f"while being read?)")
+            tensors[name] = array.astype(dtype.newbyteorder("="), copy=False)
+    return tensors, metadata
+
+
+def _file_error(path, reason):
+    return ModelFileError(f"'{os.fspath(path)}' is not a valid safetensors file: {reason}")
+
+
+def _read_header(file, size, path):
+    """Check the header; returns ([(name, dtype, shape, begin, end)] by offset, metadata)."""
+    if size < 8:
+        raise _file_error(path, f"it holds {size} bytes, fewer than the 8-byte header size "
+                                f"that starts the format")
+    (header_size,) = struct.unpack("<Q", file.read(8))
+    if header_size > MAX_HEADER_SIZE:
+        raise _file_error(path, f"its header size field says {header_size} bytes, over the "
+                                f"{MAX_HEADER_SIZE}-byte limit")
+    if 8 + header_size > size:
+        raise _file_error(path, f"its header size field says {header_size} bytes but only "
+                                f"{size - 8} follow (truncated file?)")
+    try:
+        text = file.read(header_size).decode("utf-8")
+        if not text.startswith("{"):
+            raise ValueError("it does not start with '{'")
+        header = json.loads(text, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as error:
+        raise _file_error(path, f"its header is not a UTF-8 JSON object: {error}") from None
+    metadata = header.pop("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise _file_error(path, f"its __metadata__ must map strings to strings. "
+                                f"Received: {_short(metadata)}")
+    entries = sorted((_check_entry(name, info, path) for name, info in header.items()),
+                     key=lambda entry: entry[3:])
+    position, previous = 0, None
+    for name, _, _, begin, end in entries:
+        if begin < position:
+            raise _file_error(path, f"tensor {name!r} (data_offsets [{begin}, {end}]) overlaps "
+                                    f"tensor {previous!r}, which ends at {position}")
+        if begin > position:
+            raise _file_error(path, f"bytes {position} to {begin} of the data belong to no tensor "
+                                    f"(a gap before {name!r}); the tensors must tile the data")
+        position, previous = end, name
+    data_size = size - 8 - header_size
+    if position != data_size:
+        what = "truncated file?" if position > data_size else "trailing bytes"
+        raise _file_error(path, f"its tensors span {position} bytes but {data_size} follow the "
+                                f"header ({what})")
+    return entries, metadata
+
+
+def _check_entry(name, info, path):
+    if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+        raise _file_error(path, f"tensor {name!r} must be described by exactly dtype, shape "
+                                f"and data_offsets. Received: {_short(info)}")
+    code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if code not in _DTYPES:
+        raise _file_error(path, f"tensor {name!r} has dtype {_short(code)}; lamina reads "
+                                f"{', '.join(_DTYPES)}")
+    if not isinstance(shape, list) or not all(map(_is_count, shape)):
+        raise _file_error(path, f"tensor {name!r} has shape {_short(shape)}; expected a list "
+                                f"of ints >= 0")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))
+            and offsets[0] <= offsets[1]):
+        raise _file_error(path, f"tensor {name!r} has data_offsets {_short(offsets)}; expected "
+                                f"[begin, end] with 0 <= begin <= end")
+    dtype = np.dtype(_DTYPES[code])
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes != offsets[1] - offsets[0]:
+        raise _file_error(path, f"tensor {name!r} of shape {shape} and dtype {code} takes "
+                                f"{nbytes} bytes, but its data_offsets {offsets} span "
+                                f"{offsets[1] - offsets[0]}")
+    return name, dtype, tuple(shape), offsets[0], offsets[1]
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _unique_keys(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _short(value, limit=80):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# -- lamina model files -----------------------------------------------------------------------
+def save_model(model, path, include_optimizer=True):
+    """Write `model` to one safetensors file at `path`, atomically (see the module docstring).
+
+    The file holds state_dict() (weights and buffers in their own dtypes), the architecture
+    as JSON and, when the model is compiled, its loss, optimizer and metrics; with
+    include_optimizer also the optimizer's state, so that load_model resumes training
+    exactly. An initialiser given as a lamina.init function is stored by its name; any other
+    value JSON cannot hold (a user-defined function, say) is a ConfigError, raised before
+    the file is touched.
+    """
+    from lamina import __version__
+
+    if not isinstance(model, Layer):
+        raise ConfigError(f"save_model expects a lamina Layer, such as a Sequential. "
+                          f"Received: {type(model).__name__}")
+    if not model.built:
+        raise NotBuiltError(f"save_model: {model.describe()} is not built yet, so it has no "
+                            f"weights. Call model.build(input_shape) or run it on a batch first.")
+    tensors = model.state_dict()
+    metadata = {"lamina.format": FORMAT, "lamina.format_version": FORMAT_VERSION,
+                "lamina.version": __version__,
+                "lamina.architecture": _to_json(serialize(model), "architecture")}
+    input_shape = getattr(model, "input_shape", None)
+    if input_shape is not None:
+        metadata["lamina.input_shape"] = _to_json(list(input_shape), "input_shape")
+    frozen = [name for name, p in model.named_parameters() if not p.trainable]
+    if frozen:
+        metadata["lamina.frozen"] = json.dumps(frozen)
+    if getattr(model, "loss", None) is not None:
+        metadata["lamina.compile"] = _to_json(_compile_settings(model), "compile settings")
+        if include_optimizer:
+            state, arrays = _split_optimizer_state(model.optimizer.state_dict())
+            metadata["lamina.optimizer"] = _to_json(state, "optimizer state")
+            tensors.update(arrays)
+    save_safetensors(path, tensors, metadata)
+
+
+def _to_json(value, where):
+    return json.dumps(_json_ready(value, where))
+
+
+def _json_ready(value, where):
+    """`value` with lamina.init functions replaced by their names; an error for non-JSON values."""
+    if isinstance(value, dict):
+        if set(value) == {"class_name", "config"} and isinstance(value["config"], dict):
+            name = value["config"].get("name")
+            where = f"{value['class_name']} {name!r}" if name else str(value["class_name"])
+        bad_key = next((key for key in value if not isinstance(key, str)), None)
+        if bad_key is not None:
+            raise ConfigError(f"save_model: JSON keys must be strings. Received: {bad_key!r} "
+                              f"in {where}")
+        return {key: _json_ready(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        return value.item()
+    if callable(value) and init.INITIALIZERS.get(getattr(value, "__name__", None)) is value:
+        return value.__name__
+    hint = (f" Pass an initializer by name, one of {sorted(init.INITIALIZERS)}"
+            if callable(value) else " Use str, number, bool, None, list or dict values")
+    raise ConfigError(f"save_model cannot write {where}={_short(value)} to the file's JSON.{hint}.")
+
+
+def _compile_settings(model):
+    """{"loss", "optimizer", "metrics"}: what compile() needs to be called again."""
+    loss = model.loss
+    if not isinstance(loss, losses.Loss):
+        raise ConfigError(f"save_model cannot store the loss {_short(loss)}: a plain function "
+                          f"cannot go into a file. Compile with a named loss or an instance of "
+                          f"a lamina.losses.Loss subclass (found again by class name on load).")
+    names = []
+    for metric in model.metrics:
+        name = metric if isinstance(metric, str) else metrics.name_of(metric)
+        if metrics.METRICS.get(name) is not metrics.get(metric):
+            raise ConfigError(f"save_model cannot store the metric {_short(metric)}: a file "
+                              f"holds only named metrics, one of {sorted(metrics.METRICS)}")
+        names.append(name)
+    return {"loss": {"class_name": type(loss).__name__, "config": loss.get_config()},
+            "optimizer": {"class_name": type(model.optimizer).__name__,
+                          "config": model.optimizer.get_config()},
+            "metrics": names}
+
+
+def _split_optimizer_state(state_dict):
+    """Optimizer.state_dict() -> (its numbers, JSON-ready; {"optimizer/<pos>/<key>": array})."""
+    numbers = {key: value for key, value in state_dict.items() if key != "state"}
+    numbers["state"], arrays = {}, {}
+    for position, entry in state_dict["state"].items():
+        numbers["state"][str(position)] = {}
+        for key, value in entry.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"{OPTIMIZER_PREFIX}{position}/{key}"] = value
+            else:
+                numbers["state"][str(position)][key] = value
+    return numbers, arrays
+
+
+def load_model(path, compile=True):
+    """Rebuild a model written by save_model.
+
+    Restores the architecture, the weights and buffers (bit for bit, in their saved dtypes)
+    and, with compile=True, the loss, metrics, optimizer and optimizer state, so that fit
+    goes on exactly where it stopped. Loading draws no random numbers: lamina's global
+    generator is left as it was. A corrupted, truncated or foreign file raises
+    ModelFileError. Import the modules defining user-defined layers, losses and optimizers
+    before loading: they are found by class name.
+    """
+    tensors, metadata = load_safetensors(path)
+
+    def fail(reason):
+        return ModelFileError(f"'{os.fspath(path)}' cannot be loaded as a lamina model: {reason}")
+
+    if metadata.get("lamina.format") != FORMAT:
+        raise fail("its metadata has no lamina.format entry (a plain safetensors file? "
+                   "read those with load_safetensors)")
+    if metadata.get("lamina.format_version") != FORMAT_VERSION:
+        raise fail(f"it has format version {metadata.get('lamina.format_version')!r}; this "
+                   f"lamina reads version {FORMAT_VERSION}")
+    weights = {name: a for name, a in tensors.items() if not name.startswith(OPTIMIZER_PREFIX)}
+    rng = get_rng()
+    rng_state = rng.bit_generator.state  # building a layer draws initial weights
+    try:
+        model = _rebuild(metadata, weights, fail)
+        if compile and "lamina.compile" in metadata:
+            _restore_training(model, metadata, tensors, fail)
+    finally:
+        rng.bit_generator.state = rng_state
+    return model
+
+
+def _json_entry(metadata, key, fail, default=_REQUIRED):
+    if key not in metadata:
+        if default is _REQUIRED:
+            raise fail(f"its metadata has no {key} entry")
+        return default
+    try:
+        return json.loads(metadata[key])
+    except ValueError as error:
+        raise fail(f"its {key} entry is not valid JSON: {error}") from None
+
+
+def _rebuild(metadata, weights, fail):
+    """The architecture, built, holding the file's weights and buffers in the file's dtypes."""
+    architecture = _json_entry(metadata, "lamina.architecture", fail)
+    input_shape = _json_entry(metadata, "lamina.input_shape", fail, None)
+    frozen = _json_entry(metadata, "lamina.frozen", fail, [])
+    try:
+        model = deserialize(architecture)
+        if not model.built:
+            if input_shape is None:
+                raise NotBuiltError(f"{model.describe()} has layers whose size is inferred when "
+                                    f"it is built, and the file records no input shape")
+            model.build(tuple(input_shape))
+    except (LaminaError, TypeError, KeyError, ValueError, AttributeError) as error:
+        raise fail(f"cannot rebuild the architecture it describes: {error}") from error
+    params = dict(model.named_parameters())
+    for name, p in params.items():
+        if name in weights and p.dtype != weights[name].dtype:
+            p.data = p.data.astype(weights[name].dtype)
+    for name, value in model.buffers().items():
+        if name in weights and value.dtype != weights[name].dtype:
+            model.set_buffer(name, value.astype(weights[name].dtype))
+    try:
+        model.load_state_dict(weights)
+    except LaminaError as error:
+        raise fail(f"its weights do not fit the architecture it describes: {error}") from error
+    unknown = [name for name in frozen if name not in params]
+    if unknown:
+        raise fail(f"it marks parameters {unknown} as frozen, which the model does not have")
+    for name in frozen:
+        params[name].trainable = False
+    return model
+
+
+def _restore_training(model, metadata, tensors, fail):
+    """compile() the model as it was and give the optimizer its saved state."""
+    settings = _json_entry(metadata, "lamina.compile", fail)
+    state = _json_entry(metadata, "lamina.optimizer", fail, None)
+    try:
+        optimizer = _instantiate(Optimizer, settings["optimizer"])
+        model.compile(loss=_instantiate(losses.Loss, settings["loss"]), optimizer=optimizer,
+                      metrics=settings["metrics"])
+        if state is not None:
+            parameters = model.parameters()
+            state = _join_optimizer_state(state, tensors, len(parameters))
+            for position, entry in state["state"].items():
+                missing = set(optimizer._init_state(parameters[position].data)) - set(entry)
+                if missing:
+                    raise ValueError(f"the optimizer state of parameter {position} lacks "
+                                     f"{sorted(missing)}")
+            optimizer.load_state_dict(state, parameters=parameters)
+    except (LaminaError, TypeError, KeyError, ValueError, AttributeError) as error:
+        raise fail(f"cannot restore its compile settings and optimizer state: {error}") from error
+
+
+def _instantiate(base, spec):
+    """An instance of the subclass of `base` named spec["class_name"], user-defined ones too."""
+    classes, pending = {}, [base]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            classes.setdefault(sub.__name__, sub)
+            pending.append(sub)
+    cls = classes.get(spec["class_name"])
+    if cls is None:
+        raise ConfigError(f"unknown {base.__name__} class {spec['class_name']!r}: import the "
+                          f"module that defines it before load_model. Known: {sorted(classes)}")
+    return cls(**spec["config"])
+
+
+def _join_optimizer_state(numbers, tensors, count):
+    """The inverse of _split_optimizer_state, checking positions against `count` parameters."""
+    entries = {}
+    for position, scalars in numbers["state"].items():
+        if not position.isdigit() or int(position) >= count:
+            raise ValueError(f"optimizer state for parameter {position!r}, but the model has "
+                             f"{count} parameters")
+        entries[int(position)] = dict(scalars)
+    for name, array in tensors.items():
+        if name.startswith(OPTIMIZER_PREFIX):
+            position, _, key = name[len(OPTIMIZER_PREFIX):].partition("/")
+            if not (position.isdigit() and int(position) in entries and key):
+                raise ValueError(f"tensor {name!r} belongs to no parameter's optimizer state")
+            entries[int(position)][key] = array
+    return {**{key: value for key, value in numbers.items() if key != "state"}, "state": entries}
