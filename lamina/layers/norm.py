@@ -1,10 +1,12 @@
-"""Batch normalisation layers: BatchNorm1D for (N, D), BatchNorm2D for (N, C, H, W)."""
+"""Normalisation layers: batch norm (BatchNorm1D, BatchNorm2D) and the per-sample norms
+(LayerNorm, GroupNorm, InstanceNorm2D), whose statistics never mix the examples of a batch."""
 
 import numpy as np
 
 from lamina.backend import floatx
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import norm as F
+from lamina.functional import sample_norm as SF
 from lamina.layers.base import Layer
 from lamina.parameter import Parameter
 
@@ -92,3 +94,172 @@ class BatchNorm2D(_BatchNorm):
     """Batch norm over (N, C, H, W), statistics per channel over (N, H, W)."""
 
     ranks, layout = (4,), "(N, C, H, W)"
+
+
+# -- per-sample normalisation ------------------------------------------------------------------
+class _SampleNorm(Layer):
+    """Shared checks and affine bookkeeping: optional `gamma` (ones) and `beta` (zeros)."""
+
+    param_names = ("gamma", "beta")
+
+    def check_flag(self, name, value):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ConfigError(f"{type(self).__name__} expects {name} as True or False. "
+                              f"Received: {name}={value!r}")
+        return bool(value)
+
+    def check_number(self, name, value, valid, expected):
+        """A hyper-parameter as a Python float (JSON-ready; keeps float32 math in float32)."""
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
+                or not valid(value):
+            raise ConfigError(f"{type(self).__name__} expects {name} {expected}. "
+                              f"Received: {name}={value!r}")
+        return float(value)
+
+    def check_eps(self, eps):
+        return self.check_number("eps", eps, lambda v: v > 0, "> 0")
+
+    def make_affine(self, shape, scale, shift):
+        self.gamma = Parameter(np.ones(shape, floatx()), "gamma") if scale else None
+        self.beta = Parameter(np.zeros(shape, floatx()), "beta") if shift else None
+
+    def affine_data(self):
+        return tuple(None if p is None else p.data for p in (self.gamma, self.beta))
+
+    def accumulate_affine(self, dgamma, dbeta):
+        for param, grad in ((self.gamma, dgamma), (self.beta, dbeta)):
+            if param is not None:
+                param.accumulate(grad)
+
+
+class LayerNorm(_SampleNorm):
+    """Normalise each example over its trailing `normalized_shape` axes, as torch.nn.LayerNorm.
+
+    x: (N, ..., *normalized_shape) -> same shape. gamma (with elementwise_affine) and beta
+    (with elementwise_affine and bias) have shape normalized_shape. Same in train and eval.
+    See functional.layer_norm_forward for the math.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, name=None):
+        super().__init__(name)
+        self.normalized_shape = SF.as_shape(normalized_shape, type(self).__name__)
+        self.eps = self.check_eps(eps)
+        self.elementwise_affine = self.check_flag("elementwise_affine", elementwise_affine)
+        self.bias = self.check_flag("bias", bias)
+        self.make_affine(self.normalized_shape, self.elementwise_affine,
+                         self.elementwise_affine and self.bias)
+
+    def forward(self, x):
+        self.check_input(x)
+        shape = self.normalized_shape
+        if x.ndim <= len(shape) or x.shape[-len(shape):] != shape:
+            layout = ", ".join(["N", "..."] + [str(d) for d in shape])
+            raise ShapeError(f"{self.describe()} expects input ({layout}) ending in "
+                             f"normalized_shape {shape}. Received: x.shape={x.shape}")
+        out, self._cache = SF.layer_norm_forward(x, *self.affine_data(), shape, self.eps)
+        return out
+
+    def backward(self, dout):
+        dx, dgamma, dbeta = SF.layer_norm_backward(dout, self._cache)
+        self.accumulate_affine(dgamma, dbeta)
+        return dx
+
+
+class GroupNorm(_SampleNorm):
+    """Normalise each example over groups of C / num_groups channels, as torch.nn.GroupNorm.
+
+    x: (N, C, *spatial) -> same shape; gamma, beta: (C,) with affine. num_channels=None is
+    inferred from the first input. Same in train and eval. See functional.group_norm_forward.
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, name=None):
+        super().__init__(name)
+        self.num_groups = self.check_size("num_groups", num_groups)
+        self.num_channels = self.check_size("num_channels", num_channels, allow_none=True)
+        self.eps = self.check_eps(eps)
+        self.affine = self.check_flag("affine", affine)
+        self.gamma = self.beta = None
+        self.build_when_known(self.num_channels)
+
+    def build(self, input_shape):
+        channels = self.num_channels if self.num_channels is not None else int(input_shape[1])
+        if channels % self.num_groups:
+            raise ConfigError(f"{self.describe()} expects num_channels divisible by num_groups. "
+                              f"Received: num_channels={channels}, num_groups={self.num_groups}")
+        self.num_channels = channels
+        self.make_affine(channels, self.affine, self.affine)
+        self.built = True
+
+    def forward(self, x):
+        self.check_input(x)
+        if x.ndim < 2:
+            raise ShapeError(f"{self.describe()} expects input (N, C, *spatial). "
+                             f"Received: x.shape={x.shape}")
+        if not self.built:
+            self.build(x.shape)
+        self.check_input(x, dim=1, size=self.num_channels)
+        out, self._cache = SF.group_norm_forward(x, *self.affine_data(), self.num_groups, self.eps)
+        return out
+
+    def backward(self, dout):
+        dx, dgamma, dbeta = SF.group_norm_backward(dout, self._cache)
+        self.accumulate_affine(dgamma, dbeta)
+        return dx
+
+
+class InstanceNorm2D(_SampleNorm):
+    """Normalise each (example, channel) plane over its H*W values, as torch.nn.InstanceNorm2d.
+
+    x: (N, C, H, W) -> same shape; gamma, beta: (C,) with affine (default off, as torch).
+    track_running_stats=False (torch's default): train and eval both use each plane's own
+    statistics. True: training also updates the buffers running_mean (zeros) and running_var
+    (ones) as torch does, running = (1 - momentum) * running + momentum * (batch average of the
+    planes' mean / unbiased variance), and eval normalises with them. num_features=None is
+    inferred from the first input. See functional.instance_norm_forward for the math.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, name=None):
+        super().__init__(name)
+        self.num_features = self.check_size("num_features", num_features, allow_none=True)
+        self.eps = self.check_eps(eps)
+        self.momentum = self.check_number(
+            "momentum", momentum, lambda v: 0 <= v <= 1,
+            "as a number in [0, 1] (the fraction of the new statistic, as PyTorch)")
+        self.affine = self.check_flag("affine", affine)
+        self.track_running_stats = self.check_flag("track_running_stats", track_running_stats)
+        self.gamma = self.beta = None
+        self.build_when_known(self.num_features)
+
+    def build(self, input_shape):
+        if self.num_features is None:
+            self.num_features = int(input_shape[1])
+        self.make_affine(self.num_features, self.affine, self.affine)
+        if self.track_running_stats:
+            self.buffer_names = ("running_mean", "running_var")
+            self.running_mean = np.zeros(self.num_features, floatx())
+            self.running_var = np.ones(self.num_features, floatx())
+        self.built = True
+
+    def forward(self, x):
+        self.check_input(x, 4, "(N, C, H, W)")
+        if not self.built:
+            self.build(x.shape)
+        self.check_input(x, dim=1, size=self.num_features)
+        use_running = self.track_running_stats and not self.training
+        if not use_running and x.shape[2] * x.shape[3] < 2:
+            raise ShapeError(f"{self.describe()} needs more than one spatial value per channel "
+                             f"to normalise with the input's statistics. "
+                             f"Received: x.shape={x.shape}")
+        running = dict(running_mean=self.running_mean, running_var=self.running_var) \
+            if use_running else {}
+        out, self._cache = SF.instance_norm_forward(x, *self.affine_data(), self.eps, **running)
+        if self.track_running_stats and self.training:
+            self.running_mean, self.running_var = SF.instance_norm_running_stats(
+                self._cache, self.running_mean, self.running_var, self.momentum)
+        return out
+
+    def backward(self, dout):
+        dx, dgamma, dbeta = SF.instance_norm_backward(dout, self._cache)
+        self.accumulate_affine(dgamma, dbeta)
+        return dx
