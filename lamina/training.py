@@ -10,15 +10,16 @@ from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import optim as optim_module
 from lamina.backend import as_float_array, floatx, get_rng
-from lamina.callbacks import History
+from lamina.callbacks import CallbackList, History
 from lamina.errors import ConfigError, ShapeError
-from lamina.progress import ProgressLine
+from lamina.progress import ProgressLogger
 
 
 class Trainable:
     """compile / train_step / fit / evaluate / predict, Keras-style."""
 
     loss, optimizer, metrics = None, None, ()
+    stop_training, history = False, None
 
     @property
     def dtype(self):
@@ -64,25 +65,46 @@ class Trainable:
     def train_step(self, x, y):
         """One optimisation step on a batch: forward, loss, backward, optimizer.step.
 
-        Returns (loss, outputs fed to the loss)."""
+        Weight penalties (``kernel_regularizer=...``) are added to the loss and their
+        gradients to the parameters' before the step. Returns (loss, outputs fed to the loss).
+        """
         fused = self._fuse_softmax()
         outputs = self.forward(x, fused)
         loss, dout = self.loss(outputs, y)
         self.zero_grad()
-        self.backward(dout, fused)
+        self.backward(dout, fused, input_grad=False)
+        loss += self._regularize()
         self.optimizer.step(self.parameters())
         return loss, outputs
 
+    def _regularize(self):
+        """Add each regularized parameter's penalty gradient into .grad; return the penalties."""
+        penalty = 0.0
+        for p in self.parameters():
+            if p.regularizer is not None and p.trainable:
+                penalty += p.regularizer(p.data)
+                p.accumulate(p.regularizer.gradient(p.data))
+        return penalty
+
+    def regularization_loss(self):
+        """The sum of every parameter's weight penalty (0.0 without regularizers)."""
+        return sum(p.regularizer(p.data) for p in self.parameters()
+                   if p.regularizer is not None and p.trainable)
+
     def fit(self, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0,
-            validation_data=None, verbose=1):
-        """Train for `epochs` passes over (x, y); returns a History of per-epoch metrics.
+            validation_data=None, verbose="auto", callbacks=None, initial_epoch=0):
+        """Train for epochs ``initial_epoch .. epochs-1`` over (x, y); returns a History.
 
         validation_split takes the last fraction of the data (before shuffling), as Keras.
+        verbose: "auto" (a live bar on a terminal, one table row per epoch elsewhere), 0, 1, 2;
+        see lamina.progress. callbacks: lamina.callbacks instances, called around epochs and
+        batches; any of them may stop training by setting ``model.stop_training = True``.
         """
         if self.loss is None:
             raise ConfigError(f"{self.describe()} must be compiled before fit: call "
                               f"model.compile(loss=..., optimizer=...)")
-        for name, value, minimum in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
+        for name, value, minimum in (("epochs", epochs, 0), ("batch_size", batch_size, 1),
+                                     ("initial_epoch", initial_epoch, 0)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
                 raise ConfigError(f"fit expects {name} as an int >= {minimum}. "
                                   f"Received: {name}={value!r}")
@@ -96,29 +118,46 @@ class Trainable:
                                   f"{len(x) - split} for validation and {split} for training; "
                                   f"both need at least one.")
             x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
-        history, n = History(), len(x)
+        n = len(x)
         steps = -(-n // batch_size)
+        self.history = History()
+        params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n,
+                  "verbose": verbose}
+        hooks = CallbackList([*(callbacks or []), ProgressLogger(verbose), self.history],
+                             self, params)
+        self.stop_training = False
         self.train()
-        for epoch in range(1, epochs + 1):
-            order = get_rng().permutation(n) if shuffle else np.arange(n)
-            progress = ProgressLine(steps, epoch, epochs, verbose)
-            totals, seen = {}, 0
-            for step in range(steps):
-                index = order[step * batch_size:(step + 1) * batch_size]
-                loss, outputs = self.train_step(x[index], y[index])
-                batch_logs = {"loss": loss, **self._metric_values(outputs, y[index])}
-                for key, value in batch_logs.items():
-                    totals[key] = totals.get(key, 0.0) + value * len(index)
-                seen += len(index)
-                progress.update(step + 1, seen, {k: v / seen for k, v in totals.items()})
-            logs = {k: v / seen for k, v in totals.items()}
+        hooks.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            hooks.on_epoch_begin(epoch)
+            logs = self._train_epoch(x, y, batch_size, shuffle, hooks)
             if validation_data is not None:
                 val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
                 logs.update({f"val_{k}": v for k, v in val.items()})
                 self.train()
-            history.record(epoch - 1, logs)
-            progress.finish(logs)
-        return history
+            hooks.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        hooks.on_train_end()
+        return self.history
+
+    def _train_epoch(self, x, y, batch_size, shuffle, hooks):
+        """One pass over (x, y) in batches; returns the epoch's mean loss and metrics."""
+        n = len(x)
+        order = get_rng().permutation(n) if shuffle else np.arange(n)
+        totals, seen = {}, 0
+        for step, start in enumerate(range(0, n, batch_size)):
+            hooks.on_train_batch_begin(step)
+            index = order[start:start + batch_size]
+            loss, outputs = self.train_step(x[index], y[index])
+            batch_logs = {"loss": loss, **self._metric_values(outputs, y[index])}
+            for key, value in batch_logs.items():
+                totals[key] = totals.get(key, 0.0) + value * len(index)
+            seen += len(index)
+            hooks.on_train_batch_end(step, {k: v / seen for k, v in totals.items()})
+            if self.stop_training:
+                break
+        return {k: v / seen for k, v in totals.items()}
 
     def _metric_values(self, outputs, y):
         return {name: fn(outputs, y) for name, fn in getattr(self, "_metric_fns", [])}
@@ -130,7 +169,7 @@ class Trainable:
         x, y = self._prepare(x, y, "evaluate")
         outputs = self._batched(x, batch_size, self._fuse_softmax())
         loss, _ = self.loss(outputs, y)
-        return {"loss": loss, **self._metric_values(outputs, y)}
+        return {"loss": loss + self.regularization_loss(), **self._metric_values(outputs, y)}
 
     def predict(self, x, batch_size=256):
         """Outputs of the whole chain for x, in eval mode, in batches of `batch_size`."""

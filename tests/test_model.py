@@ -67,7 +67,7 @@ def test_fit_learns_digits_and_reports_history(capsys):
     assert history.history["loss"][-1] < history.history["loss"][0] / 3
     assert model.evaluate(xt, yt)["accuracy"] > 0.9
     out = capsys.readouterr().out
-    assert "Epoch 8/8" in out and "val_accuracy" in out
+    assert "  8/8 " in out and "val_accuracy" in out
 
 
 def test_final_softmax_is_fused_into_cross_entropy():
@@ -146,10 +146,14 @@ def test_fit_errors():
 def test_summary_lists_layers_and_counts(capsys):
     model = small_cnn()
     model.build((None, 1, 8, 8))
-    model.summary((None, 1, 8, 8))
+    model.layers[0].bias.trainable = False  # frozen parameters count as non-trainable
+    model.summary()  # the shape the model was built for
     out = capsys.readouterr().out
-    assert "conv2d (Conv2D)" in out and "(None, 4, 8, 8)" in out
-    assert f"Total params: {model.count_params()}" in out and model.count_params() == 40 + 8 + 650
+    assert "conv2d (Conv2D)" in out and "(None, 4, 8, 8)" in out and "(None, 10)" in out
+    assert "batch_norm2d (BatchNorm2D)  (None, 4, 8, 8)  16" in out  # gamma, beta + 2 buffers
+    assert model.count_params() == 40 + 8 + 650
+    assert "Total params: 706\nTrainable params: 694\nNon-trainable params: 12\n" in out
+    small_cnn().summary(print_fn=lambda line: None)  # unbuilt, no shape: prints "?"
 
 
 @pytest.mark.slow

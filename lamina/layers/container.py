@@ -4,6 +4,8 @@ A container owns an ordered list of children. Parameters, buffers, train/eval an
 all recurse into them, with names such as "0.weight" (the child's position, then its own name).
 """
 
+import numpy as np
+
 from lamina.errors import ConfigError
 from lamina.layers.base import Layer
 
@@ -81,22 +83,38 @@ class Container(Layer):
         return False
 
     def summary(self, input_shape=None, print_fn=print):
-        """Print each layer's name, type, output shape and parameter count."""
+        """Print each layer's name, type, output shape and parameter count, then the totals.
+
+        Shapes come from `input_shape` (batch first, e.g. (None, 1, 28, 28)) or, once the
+        model has been built or trained, from the shape it was built for. Non-trainable
+        parameters are the buffers (batch-norm running statistics) and frozen parameters.
+        """
+        if input_shape is None:
+            input_shape = getattr(self, "input_shape", None)
         shape = tuple(input_shape) if input_shape is not None else None
         rows = []
         for layer in self.layers:
             if shape is not None:
                 shape = tuple(layer.output_shape(shape))
-            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape or "?"),
-                         str(layer.count_params() if layer.built else "?")))
-        widths = [max(len(r[i]) for r in rows + [("Layer (type)", "Output shape", "Params")]) + 2
-                  for i in range(3)]
-        line = "".join(h.ljust(w) for h, w in zip(("Layer (type)", "Output shape", "Params"), widths))
+            count = sum(p.size for p in layer.parameters()) + \
+                sum(np.size(b) for b in layer.buffers().values()) if layer.built else "?"
+            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape or "?"), str(count)))
+        header = ("Layer (type)", "Output shape", "Params")
+        widths = [max(len(r[i]) for r in rows + [header]) + 2 for i in range(3)]
+        line = "".join(h.ljust(w) for h, w in zip(header, widths))
+        print_fn(f"Model: {self.name!r}")
         print_fn(line)
-        print_fn("-" * len(line))
+        print_fn("=" * len(line))
         for row in rows:
             print_fn("".join(c.ljust(w) for c, w in zip(row, widths)))
-        print_fn(f"Total params: {self.count_params()}")
+        print_fn("=" * len(line))
+        trainable = sum(p.size for p in self.parameters() if p.trainable)
+        frozen = sum(p.size for p in self.parameters() if not p.trainable)
+        buffers = sum(np.size(b) for b in self.buffers().values())
+        total = trainable + frozen + buffers
+        print_fn(f"Total params: {total:,}")
+        print_fn(f"Trainable params: {trainable:,}")
+        print_fn(f"Non-trainable params: {frozen + buffers:,}")
 
 
 def serialize(layer):

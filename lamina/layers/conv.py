@@ -1,5 +1,6 @@
 """Convolution layers: Conv2D and ConvTranspose2D (alias Deconv2D), NCHW."""
 
+from lamina import regularizers
 from lamina.errors import ConfigError
 from lamina.functional import conv as F
 from lamina.functional._windows import output_hw, pair
@@ -12,8 +13,10 @@ class _ConvBase(Layer):
     param_names = ("weight", "bias")
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                 bias, weight_init, bias_init, name):
+                 bias, weight_init, bias_init, kernel_regularizer, bias_regularizer, name):
         super().__init__(name)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         op = type(self).__name__
         self.in_channels = self.check_size("in_channels", in_channels, allow_none=True)
         self.out_channels = self.check_size("out_channels", out_channels)
@@ -49,8 +52,9 @@ class _ConvBase(Layer):
         self.check_input(x, 4, "(N, C, H, W)", 1, self.in_channels)
         return self.weight.data, None if self.bias is None else self.bias.data
 
-    def backward(self, dout):
-        dx, dw, db = self.backward_kernel(dout, self._cache)
+    def backward(self, dout, input_grad=True):
+        """dx (None with input_grad=False: a model's first layer skips it); fills the grads."""
+        dx, dw, db = self.backward_kernel(dout, self._cache, input_grad)
         self.accumulate_weight_and_bias(dw, db)
         return dx
 
@@ -65,9 +69,11 @@ class Conv2D(_ConvBase):
     backward_kernel = staticmethod(F.conv2d_backward)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, weight_init="glorot_uniform", bias_init="zeros", name=None):
+                 groups=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, name=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, weight_init, bias_init, name)
+                         groups, bias, weight_init, bias_init, kernel_regularizer,
+                         bias_regularizer, name)
 
     def weight_shape(self):
         kh, kw = self.kernel_size
@@ -97,10 +103,11 @@ class ConvTranspose2D(_ConvBase):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, dilation=1, groups=1, bias=True, weight_init="glorot_uniform",
-                 bias_init="zeros", name=None):
+                 bias_init="zeros", kernel_regularizer=None, bias_regularizer=None, name=None):
         self.output_padding = pair(output_padding, "output_padding", 0, type(self).__name__)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, weight_init, bias_init, name)
+                         groups, bias, weight_init, bias_init, kernel_regularizer,
+                         bias_regularizer, name)
 
     def weight_shape(self):
         kh, kw = self.kernel_size

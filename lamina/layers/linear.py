@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from lamina import regularizers
 from lamina.errors import ShapeError
 from lamina.functional import linear as F
 from lamina.layers.base import Layer
@@ -17,8 +18,10 @@ class Linear(Layer):
     param_names = ("weight", "bias")
 
     def __init__(self, in_features, out_features, bias=True, weight_init="glorot_uniform",
-                 bias_init="zeros", name=None):
+                 bias_init="zeros", kernel_regularizer=None, bias_regularizer=None, name=None):
         super().__init__(name)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.in_features = self.check_size("in_features", in_features, allow_none=True)
         self.out_features = self.check_size("out_features", out_features)
         self.weight_init, self.bias_init = weight_init, bias_init
@@ -47,8 +50,9 @@ class Linear(Layer):
                                             None if self.bias is None else self.bias.data)
         return out
 
-    def backward(self, dout):
-        dx, dw, db = F.affine_backward(dout, self._cache)
+    def backward(self, dout, input_grad=True):
+        """dx (None with input_grad=False: a model's first layer skips it); fills the grads."""
+        dx, dw, db = F.affine_backward(dout, self._cache, input_grad)
         self.accumulate_weight_and_bias(dw, db)
         return dx
 

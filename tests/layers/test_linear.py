@@ -21,7 +21,8 @@ def test_weight_layout_init_and_alias():
     assert np.abs(layer.weight.data).max() <= limit
     assert [p.name for p in layer.parameters()] == ["weight", "bias"]
     assert layer.get_config() == {"in_features": 6, "out_features": 4, "bias": True,
-                                  "weight_init": "glorot_uniform", "bias_init": "zeros",
+                                  "weight_init": "glorot_uniform", "bias_init": "zeros", "kernel_regularizer": None,
+                                  "bias_regularizer": None,
                                   "name": "linear"}
 
 

@@ -1,0 +1,64 @@
+import pytest
+
+import lamina
+from lamina.callbacks import Callback, LearningRateScheduler, ReduceLROnPlateau
+from lamina.errors import ConfigError
+from lamina.optim import StepDecay
+
+from .conftest import drive
+
+
+class LrRecorder(Callback):
+    def __init__(self):
+        self.rates = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self.rates.append(self.model.optimizer.lr)
+
+
+@pytest.mark.parametrize("schedule", [
+    StepDecay(0.1, step_size=2, gamma=0.5),
+    lambda epoch, lr: lr * 0.5 if epoch in (2, 4) else lr,
+    lambda epoch: 0.1 * 0.5 ** (epoch // 2)])
+def test_scheduler_sets_lr_each_epoch_and_logs_it(regression, schedule):
+    model, x, y = regression
+    model.optimizer.lr = 0.1
+    recorder = LrRecorder()
+    history = model.fit(x, y, epochs=5, verbose=0,
+                        callbacks=[LearningRateScheduler(schedule), recorder])
+    assert recorder.rates == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
+    assert history.history["lr"] == pytest.approx(recorder.rates)
+
+
+def test_scheduler_refuses_an_optimizer_with_its_own_schedule(regression):
+    model, x, y = regression
+    model.compile(loss="mse", optimizer=lamina.optim.SGD(lr=StepDecay(0.1, 10)))
+    with pytest.raises(ConfigError, match="already follows the per-step schedule"):
+        model.fit(x, y, verbose=0, callbacks=[LearningRateScheduler(lambda e: 0.1)])
+
+
+def test_scheduler_rejects_a_bad_rate(regression):
+    model, x, y = regression
+    with pytest.raises(ConfigError, match="returned lr=nan for epoch 0"):
+        model.fit(x, y, verbose=0, callbacks=[LearningRateScheduler(lambda e: float("nan"))])
+
+
+def test_reduce_on_plateau_patience_cooldown_and_floor(fake_model):
+    reducer = ReduceLROnPlateau(factor=0.5, patience=1, cooldown=1, min_lr=0.3, min_delta=0.0)
+    rates = []
+    values = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    reducer.set_model(fake_model)
+    reducer.on_train_begin()
+    for epoch, value in enumerate(values):
+        logs = {"val_loss": value}
+        reducer.on_epoch_end(epoch, logs)
+        rates.append(fake_model.optimizer.lr)
+    # epoch 1: first plateau epoch -> cut to 0.5; epoch 2: cooldown; epoch 3: cut to 0.3 (floor)
+    assert rates == [1.0, 0.5, 0.5, 0.3, 0.3, 0.3, 0.3]
+    assert drive(ReduceLROnPlateau(), fake_model, [1.0]) == [0]
+
+
+def test_reduce_factor_must_shrink():
+    with pytest.raises(ConfigError, match=r"factor in \(0, 1\). Received: factor=2"):
+        ReduceLROnPlateau(factor=2)
