@@ -57,8 +57,9 @@ class LearningRateScheduler(Callback):
 class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by `factor` after `patience` epochs without improvement.
 
-    As Keras: improvement beats the best by more than min_delta; after a cut, `cooldown`
-    epochs pass before counting again; the rate never goes below min_lr.
+    As Keras: improvement beats the best by more than min_delta; the rate never goes below
+    min_lr. After a cut, `cooldown` epochs pass without counting (cooldown=1 skips one epoch;
+    Keras' own check makes cooldown=1 skip none).
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
@@ -77,12 +78,13 @@ class ReduceLROnPlateau(Callback):
         optimizer = _optimizer(self)
         current = self.monitor.value(logs)
         logs["lr"] = optimizer.lr
-        if self.cooldown_counter > 0:
+        cooling = self.cooldown_counter > 0
+        if cooling:
             self.cooldown_counter -= 1
             self.wait = 0
         if self.monitor.improved(current, self.best):
             self.best, self.wait = current, 0
-        elif self.cooldown_counter == 0:
+        elif not cooling:
             self.wait += 1
             if self.wait >= self.patience and optimizer.lr > self.min_lr:
                 optimizer.lr = max(optimizer.lr * self.factor, self.min_lr)
