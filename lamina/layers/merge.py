@@ -1,0 +1,188 @@
+"""Merge layers: branches applied to the same input, outputs combined (Add, Multiply, Concat).
+
+Each branch is any layer (an empty ``Sequential([])`` is the identity). The input fans out
+to every branch, so its gradient is the sum of theirs: dx = sum_k branch_k.backward(dy_k).
+Parameters and buffers are named by branch position, as in any container: "1.0.weight".
+
+    inception = Concat([Conv2D(8, 4, 1), Sequential([Conv2D(8, 4, 1), Conv2D(4, 6, 3, padding=1)])])
+    excite = Multiply([Sequential([]), Sequential([AvgPool2D(7), Conv2D(8, 8, 1), Sigmoid()])])
+"""
+
+import numpy as np
+
+from lamina.errors import ConfigError, ShapeError
+from lamina.functional._checks import check_dout
+from lamina.layers.container import Container, deserialize, serialize
+
+
+class Merge(Container):
+    """Base of the merge layers: y = combine(branch_1(x), ..., branch_K(x)), K >= 2.
+
+    A subclass defines merged_shape(shapes) (and raises a ShapeError naming the layer when
+    the branch shapes do not fit together), combine(outputs) -> (y, cache) and
+    split(dout, cache) -> one upstream gradient per branch.
+    """
+
+    def __init__(self, branches, name=None):
+        if not isinstance(branches, (list, tuple)) or len(branches) < 2:
+            raise ConfigError(f"{type(self).__name__} expects a list of at least 2 branch layers "
+                              f"(Sequential([]) is the identity). Received: {branches!r}")
+        super().__init__(branches, name)
+
+    @property
+    def branches(self):
+        return self.layers
+
+    def build(self, input_shape):
+        """Build each lazy branch for the shared input; returns (and so checks) the output shape."""
+        for branch in self.layers:
+            if not branch.built:
+                branch.build(tuple(input_shape))
+        return self.output_shape(input_shape)
+
+    def output_shape(self, input_shape):
+        return self.merged_shape([tuple(branch.output_shape(tuple(input_shape)))
+                                  for branch in self.layers])
+
+    def forward(self, x):
+        self.check_input(x)
+        outputs = []
+        for branch in self.layers:
+            out = branch.forward(x)
+            outputs.append(out[0] if isinstance(out, tuple) else out)  # (out, indices) of a pool
+        self.merged_shape([out.shape for out in outputs])
+        y, cache = self.combine(outputs)
+        self._cache = (y.shape, cache)
+        return y
+
+    def backward(self, dout):
+        shape, cache = self._cache
+        dout = check_dout(self.describe(), dout, shape)
+        dx = None
+        for branch, grad in zip(self.layers, self.split(dout, cache)):
+            dbranch = branch.backward(grad)
+            # `+` makes a new array: an identity branch hands back dout itself, never written to
+            dx = dbranch if dx is None else dx + dbranch
+        return dx
+
+    def get_config(self):
+        return {"branches": [serialize(branch) for branch in self.layers], "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["branches"] = [deserialize(spec) for spec in config["branches"]]
+        return cls(**config)
+
+    def _shape_error(self, expected, shapes):
+        return ShapeError(f"{self.describe()} expects branch outputs {expected}. "
+                          f"Received: branch output shapes {[tuple(s) for s in shapes]}")
+
+
+def sum_to_shape(grad, shape):
+    """Sum grad over the axes where `shape` has size 1 and grad does not (undoes broadcasting)."""
+    axes = tuple(i for i, (g, s) in enumerate(zip(grad.shape, shape)) if s == 1 and g != 1)
+    return grad.sum(axis=axes, keepdims=True) if axes else grad
+
+
+class _Broadcasting(Merge):
+    """Elementwise merges: branch outputs of one rank, each axis equal or 1 (NumPy broadcasting)."""
+
+    def merged_shape(self, shapes):
+        if len({len(shape) for shape in shapes}) > 1:
+            raise self._shape_error("of one rank", shapes)
+        result = []
+        for sizes in zip(*shapes):
+            known = {size for size in sizes if size not in (None, 1)}
+            if len(known) > 1:
+                raise self._shape_error("that broadcast (each axis equal or 1)", shapes)
+            result.append(known.pop() if known else (None if None in sizes else 1))
+        return tuple(result)
+
+
+class Add(_Broadcasting):
+    """y = sum_k branch_k(x), broadcasting size-1 axes as NumPy.
+
+    Backward: branch k receives dout summed over the axes its output was broadcast along.
+    For y = block(x) + x with equal shapes enforced, see Residual.
+    """
+
+    def combine(self, outputs):
+        y = outputs[0]
+        for out in outputs[1:]:
+            y = y + out
+        return y, [out.shape for out in outputs]
+
+    def split(self, dout, shapes):
+        return [sum_to_shape(dout, shape) for shape in shapes]
+
+
+class Multiply(_Broadcasting):
+    """y = prod_k branch_k(x), broadcasting size-1 axes as NumPy (e.g. an (N, C, 1, 1) gate
+    against (N, C, H, W) features: squeeze-and-excitation).
+
+    Backward: dy_k = dout * prod_{j != k} branch_j(x), summed back to branch k's shape. The
+    product of the others is formed directly (never y / y_k), so it is exact where y_k = 0.
+
+    >>> from lamina import Sequential
+    >>> Multiply([Sequential([]), Sequential([])]).forward(np.array([[1.0, -2.0]]))  # x * x
+    array([[1., 4.]])
+    """
+
+    def combine(self, outputs):
+        y = outputs[0]
+        for out in outputs[1:]:
+            y = y * out
+        return y, outputs
+
+    def split(self, dout, outputs):
+        grads = []
+        for k, out in enumerate(outputs):
+            grad = dout
+            for j, other in enumerate(outputs):
+                if j != k:
+                    grad = grad * other
+            grads.append(sum_to_shape(grad, out.shape))
+        return grads
+
+
+class Concat(Merge):
+    """Branch outputs joined along `axis` (default 1, the channels of NCHW), as torch.cat.
+
+    Shapes must agree on every other axis; the batch axis 0 cannot be joined.
+    Backward: dout is split along `axis` at the branches' sizes, one piece per branch.
+
+    >>> from lamina.layers import Conv2D
+    >>> Concat([Conv2D(3, 2, 1), Conv2D(3, 5, 3, padding=1)]).output_shape((None, 3, 8, 8))
+    (None, 7, 8, 8)
+    """
+
+    def __init__(self, branches, axis=1, name=None):
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ConfigError(f"Concat expects axis as an int. Received: axis={axis!r}")
+        self.axis = int(axis)
+        super().__init__(branches, name)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+    def merged_shape(self, shapes):
+        rank = len(shapes[0])
+        axis = self.axis + rank if self.axis < 0 else self.axis
+        if not 1 <= axis < rank:
+            raise ShapeError(f"{self.describe()} joins along axis {self.axis}, which is not a "
+                             f"non-batch axis of its branch outputs. Received: branch output "
+                             f"shapes {[tuple(s) for s in shapes]}")
+        rest = {tuple(s[:axis]) + tuple(s[axis + 1:]) for s in shapes}
+        if len(rest) > 1 or any(len(s) != rank for s in shapes):
+            raise self._shape_error(f"equal on every axis but {self.axis}", shapes)
+        sizes = [s[axis] for s in shapes]
+        joined = None if None in sizes else sum(sizes)
+        return tuple(shapes[0][:axis]) + (joined,) + tuple(shapes[0][axis + 1:])
+
+    def combine(self, outputs):
+        sizes = [out.shape[self.axis] for out in outputs]
+        return np.concatenate(outputs, axis=self.axis), np.cumsum(sizes)[:-1]
+
+    def split(self, dout, boundaries):
+        return np.split(dout, boundaries, axis=self.axis)
