@@ -6,14 +6,21 @@ from lamina.errors import ConfigError
 
 
 def _class_ids(y):
+    """(N,) class ids from (N,) ids, an (N, 1) column of ids, or (N, C) one-hot rows."""
     y = np.asarray(y)
-    return y.argmax(axis=1) if y.ndim == 2 else y
+    if y.ndim == 2:
+        return y[:, 0] if y.shape[1] == 1 else y.argmax(axis=1)
+    return y
 
 
 def accuracy(outputs, y):
     """Fraction of rows whose argmax over classes (axis 1) equals the label.
 
-    outputs: (N, C) logits or probabilities; y: (N,) class ids or (N, C) one-hot.
+    outputs: (N, C) logits or probabilities; y: (N,) class ids, an (N, 1) column of class
+    ids, or (N, C) one-hot rows.
+
+    >>> accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([[1], [0]]))
+    1.0
     """
     return float(np.mean(np.asarray(outputs).argmax(axis=1) == _class_ids(y)))
 
