@@ -11,7 +11,13 @@ from lamina.layers.base import Layer
 
 
 class Container(Layer):
-    """A layer whose parameters are those of its children, in order."""
+    """A layer whose parameters are those of its children, in order.
+
+    chained: True when each child takes the previous child's output (Sequential); False when
+    every child takes the container's own input (branches of Residual, Add, Concat, ...).
+    """
+
+    chained = True
 
     def __init__(self, layers=None, name=None):
         super().__init__(name)
@@ -91,11 +97,11 @@ class Container(Layer):
         """
         if input_shape is None:
             input_shape = getattr(self, "input_shape", None)
-        shape = tuple(input_shape) if input_shape is not None else None
-        rows = []
+        given = tuple(input_shape) if input_shape is not None else None
+        shape, rows = given, []
         for layer in self.layers:
-            if shape is not None:
-                shape = tuple(layer.output_shape(shape))
+            if shape is not None:  # a chain feeds each child the last output; branches share x
+                shape = tuple(layer.output_shape(shape if self.chained else given))
             count = sum(p.size for p in layer.parameters()) + \
                 sum(np.size(b) for b in layer.buffers().values()) if layer.built else "?"
             rows.append((f"{layer.name} ({type(layer).__name__})", str(shape or "?"), str(count)))

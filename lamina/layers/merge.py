@@ -23,6 +23,8 @@ class Merge(Container):
     split(dout, cache) -> one upstream gradient per branch.
     """
 
+    chained = False
+
     def __init__(self, branches, name=None):
         if not isinstance(branches, (list, tuple)) or len(branches) < 2:
             raise ConfigError(f"{type(self).__name__} expects a list of at least 2 branch layers "

@@ -20,6 +20,8 @@ class Residual(Container):
     (None, 8, 5, 5)
     """
 
+    chained = False
+
     def __init__(self, block, shortcut=None, name=None):
         for arg, value in (("block", block), ("shortcut", shortcut)):
             if not isinstance(value, Layer) and not (arg == "shortcut" and value is None):

@@ -46,3 +46,12 @@ def test_train_eval_and_buffers_recurse():
     model.astype(np.float64)
     assert all(p.dtype == np.float64 for p in model.parameters())
     assert inner.layers[0].running_var.dtype == np.float64
+
+
+def test_summary_of_branches_feeds_each_the_container_input():
+    from lamina import layers as L
+
+    lines = []
+    L.Concat([L.Conv2D(3, 4, 1), L.Conv2D(3, 6, 3, stride=2, padding=1)]).summary(
+        (None, 3, 5, 5), print_fn=lines.append)
+    assert "(None, 4, 5, 5)" in lines[3] and "(None, 6, 3, 3)" in lines[4]
