@@ -1,0 +1,119 @@
+"""Depthwise and depthwise-separable convolutions (MobileNet), thin layers over grouped conv2d."""
+
+from lamina import init, regularizers
+from lamina.functional import conv as F
+from lamina.functional._windows import output_hw, pair
+from lamina.layers.base import Layer
+from lamina.layers.conv import Conv2D
+from lamina.parameter import Parameter
+
+
+class DepthwiseConv2D(Conv2D):
+    """Each input channel convolved with its own depth_multiplier (m) filters: Conv2D with
+    groups = in_channels, as torch's Conv2d(C, C*m, k, groups=C).
+    x (N, C, H, W) -> (N, C*m, OH, OW), OH as Conv2D's.
+
+    weight: (C*m, 1, KH, KW), output channel c*m + j from input channel c; bias: (C*m,).
+    in_channels=None is inferred from the first input.
+    """
+
+    def __init__(self, in_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 depth_multiplier=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, name=None):
+        self.depth_multiplier = self.check_size("depth_multiplier", depth_multiplier)
+        channels = self.check_size("in_channels", in_channels, allow_none=True) or 1
+        # Lazy (in_channels=None): groups and out_channels are fixed in build().
+        super().__init__(in_channels, channels * self.depth_multiplier, kernel_size, stride,
+                         padding, dilation, groups=channels, bias=bias, weight_init=weight_init,
+                         bias_init=bias_init, kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer, name=name)
+
+    def build(self, input_shape):
+        if self.in_channels is None:
+            self.in_channels = int(input_shape[1])
+        self.groups, self.out_channels = self.in_channels, self.in_channels * self.depth_multiplier
+        super().build(input_shape)
+
+    def output_shape(self, input_shape):
+        shape = super().output_shape(input_shape)
+        channels = self.in_channels or input_shape[1]
+        return (shape[0], channels * self.depth_multiplier) + shape[2:]
+
+
+class SeparableConv2D(Layer):
+    """Depthwise convolution, then a 1x1 pointwise one mixing channels (Keras' SeparableConv2D;
+    in torch, Conv2d(C, C*m, k, groups=C, bias=False) then Conv2d(C*m, F, 1)).
+    x (N, C, H, W) -> (N, F, OH, OW), OH as Conv2D's for the depthwise geometry.
+
+    depthwise_weight: (C*m, 1, KH, KW); pointwise_weight: (F, C*m, 1, 1); bias: (F,), added
+    after the pointwise step only. kernel_regularizer applies to both weights.
+    """
+
+    param_names = ("depthwise_weight", "pointwise_weight", "bias")
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 depth_multiplier=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, name=None):
+        super().__init__(name)
+        op = type(self).__name__
+        self.in_channels = self.check_size("in_channels", in_channels, allow_none=True)
+        self.out_channels = self.check_size("out_channels", out_channels)
+        self.kernel_size = pair(kernel_size, "kernel_size", 1, op)
+        self.stride = pair(stride, "stride", 1, op)
+        self.padding = pair(padding, "padding", 0, op)
+        self.dilation = pair(dilation, "dilation", 1, op)
+        self.depth_multiplier = self.check_size("depth_multiplier", depth_multiplier)
+        self.weight_init, self.bias_init = weight_init, bias_init
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_weight = self.pointwise_weight = None
+        self.bias = bias
+        self.build_when_known(self.in_channels)
+
+    def build(self, input_shape):
+        if self.in_channels is None:
+            self.in_channels = int(input_shape[1])
+        kh, kw = self.kernel_size
+        middle = self.in_channels * self.depth_multiplier
+        weight_init = init.get(self.weight_init)
+        self.depthwise_weight = Parameter(
+            weight_init((middle, 1, kh, kw), fan_in=kh * kw, fan_out=middle * kh * kw),
+            "depthwise_weight", regularizer=self.kernel_regularizer)
+        self.pointwise_weight = Parameter(
+            weight_init((self.out_channels, middle, 1, 1), fan_in=middle,
+                        fan_out=self.out_channels),
+            "pointwise_weight", regularizer=self.kernel_regularizer)
+        if self.bias:
+            self.bias = Parameter(init.get(self.bias_init)((self.out_channels,), fan_in=middle,
+                                                           fan_out=self.out_channels),
+                                  "bias", regularizer=self.bias_regularizer)
+        else:
+            self.bias = None
+        self.built = True
+
+    def forward(self, x):
+        if not self.built:
+            self.build(x.shape)
+        self.check_input(x, 4, "(N, C, H, W)", 1, self.in_channels)
+        middle, depthwise_cache = F.conv2d_forward(
+            x, self.depthwise_weight.data, None, self.stride, self.padding, self.dilation,
+            groups=self.in_channels)
+        bias = None if self.bias is None else self.bias.data
+        out, pointwise_cache = F.conv2d_forward(middle, self.pointwise_weight.data, bias)
+        self._cache = depthwise_cache, pointwise_cache
+        return out
+
+    def backward(self, dout):
+        depthwise_cache, pointwise_cache = self._cache
+        dmiddle, dpointwise, dbias = F.conv2d_backward(dout, pointwise_cache)
+        dx, ddepthwise, _ = F.conv2d_backward(dmiddle, depthwise_cache)
+        self.depthwise_weight.accumulate(ddepthwise)
+        self.pointwise_weight.accumulate(dpointwise)
+        if self.bias is not None:
+            self.bias.accumulate(dbias)
+        return dx
+
+    def output_shape(self, input_shape):
+        oh, ow = output_hw(input_shape[2:], self.kernel_size, self.stride, self.padding,
+                           self.dilation, self.describe())
+        return (input_shape[0], self.out_channels, oh, ow)

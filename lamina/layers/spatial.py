@@ -1,0 +1,182 @@
+"""Spatial layers (NCHW): global and adaptive pooling, max unpooling, upsampling, zero padding,
+channel shuffle. The math lives in functional.spatial."""
+
+from lamina.errors import ConfigError, LaminaError, ShapeError
+from lamina.functional import spatial as F
+from lamina.layers.base import Layer
+from lamina.layers.pool import _Pool2D
+
+
+class _Spatial(Layer):
+    """A parameter-free layer over (N, C, H, W) whose forward is `kernel(x, **hyper)`."""
+
+    kernel = None
+
+    def hyper(self):
+        return {}
+
+    def forward(self, x):
+        self.check_input(x, 4, "(N, C, H, W)")
+        out, self._cache = self.kernel[0](x, **self.hyper())
+        return out
+
+    def backward(self, dout):
+        return self.kernel[1](dout, self._cache)
+
+
+class _GlobalPool2D(_Spatial):
+    def __init__(self, keepdims=False, name=None):
+        super().__init__(name)
+        if not isinstance(keepdims, bool):
+            raise ConfigError(f"{type(self).__name__} expects keepdims as True or False. "
+                              f"Received: keepdims={keepdims!r}")
+        self.keepdims = keepdims
+
+    def hyper(self):
+        return {"keepdims": self.keepdims}
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape[:2]) + ((1, 1) if self.keepdims else ())
+
+
+class GlobalAvgPool2D(_GlobalPool2D):
+    """Mean over H and W: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims=True (then it
+    equals torch's AdaptiveAvgPool2d(1)). The (N, C) default is Keras' and feeds a Linear."""
+
+    kernel = (F.global_avg_pool2d_forward, F.global_avg_pool2d_backward)
+
+
+class GlobalMaxPool2D(_GlobalPool2D):
+    """Max over H and W: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims=True (torch's
+    AdaptiveMaxPool2d(1)). The gradient goes to each plane's first maximum."""
+
+    kernel = (F.global_max_pool2d_forward, F.global_max_pool2d_backward)
+
+
+class AdaptiveAvgPool2D(_Spatial):
+    """Average pooling to a fixed (OH, OW) whatever the input size, as torch's AdaptiveAvgPool2d.
+
+    output_size: int or pair; None in the pair keeps that input size. Bins follow PyTorch:
+    row bin i = [floor(i*H/OH), ceil((i+1)*H/OH)). See functional.adaptive_avg_pool2d_forward.
+    """
+
+    kernel = (F.adaptive_avg_pool2d_forward, F.adaptive_avg_pool2d_backward)
+
+    def __init__(self, output_size, name=None):
+        super().__init__(name)
+        self.output_size = F.adaptive_output_size(output_size, type(self).__name__)
+
+    def hyper(self):
+        return {"output_size": self.output_size}
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape[:2]) + tuple(
+            input_shape[2 + k] if s is None else s for k, s in enumerate(self.output_size))
+
+
+class MaxUnpool2D(_Pool2D):
+    """Partial inverse of MaxPool2D: each value goes back to the position its max came from,
+    zeros elsewhere, as torch's MaxUnpool2d. (N, C, H, W) -> (N, C, (H-1)*sh - 2*ph + KH, ...).
+
+    Give it the pool's geometry and, at call time, the indices of MaxPool2D(return_index=True):
+
+        pool, unpool = MaxPool2D(2, return_index=True), MaxUnpool2D(2)
+        y, idx = pool(x)
+        up = unpool(y, idx)            # or unpool((y, idx)); output_size=... picks an odd size
+        dy = pool.backward(unpool.backward(dout))
+
+    Indices carry no gradient: backward returns dx only. A Sequential passes on only the
+    pooled values, never the indices, so inside one this layer raises a clear error: write
+    encoder-decoder nets (SegNet) by hand as above, or in a container that keeps the indices.
+    """
+
+    backward_kernel = staticmethod(F.max_unpool2d_backward)
+
+    def forward(self, x, indices=None, output_size=None):
+        if indices is None and isinstance(x, tuple) and len(x) == 2:
+            x, indices = x
+        if indices is None:
+            raise LaminaError(
+                f"{self.describe()} needs the indices of MaxPool2D(return_index=True): call "
+                f"unpool(y, indices) or unpool((y, indices)). Received: "
+                f"{type(x).__name__} without indices")
+        self.check_input(x, 4, "(N, C, H, W)")
+        if getattr(indices, "shape", None) != x.shape:
+            raise ShapeError(f"{self.describe()} expects indices of the input's shape {x.shape}. "
+                             f"Received: indices.shape={getattr(indices, 'shape', None)}")
+        out, self._cache = F.max_unpool2d_forward(x, indices, self.kernel_size, self.stride,
+                                                  self.padding, output_size)
+        return out
+
+    def __call__(self, x, indices=None, output_size=None):
+        return self.forward(x, indices, output_size)
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape[:2]) + F.unpool_output_hw(
+            input_shape[2:], self.kernel_size, self.stride, self.padding, op=self.describe())
+
+
+class Upsample2D(_Spatial):
+    """Resize H and W by an integer scale_factor or to a fixed size, as torch's nn.Upsample.
+
+    mode 'nearest' (PyTorch's index rule) or 'bilinear' (align_corners False by default, or
+    True). Exactly one of scale_factor / size. Upsample2D(2) doubles H and W, as Keras'
+    UpSampling2D(2) (so scale_factor comes first, unlike torch's positional size).
+    See functional.upsample2d_forward for the math.
+    """
+
+    kernel = (F.upsample2d_forward, F.upsample2d_backward)
+
+    def __init__(self, scale_factor=None, size=None, mode="nearest", align_corners=None,
+                 name=None):
+        super().__init__(name)
+        self.scale_factor, self.size, self.mode, self.align_corners = F.upsample_options(
+            scale_factor, size, mode, align_corners, type(self).__name__)
+
+    def hyper(self):
+        return {"scale_factor": self.scale_factor, "size": self.size, "mode": self.mode,
+                "align_corners": self.align_corners}
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape[:2]) + F.upsample_output_hw(input_shape[2:], self.scale_factor,
+                                                             self.size)
+
+
+class ZeroPad2D(_Spatial):
+    """Zero padding of H and W, as torch's ZeroPad2d: padding an int or (left, right, top,
+    bottom); negative widths crop. (N, C, H, W) -> (N, C, H + top + bottom, W + left + right)."""
+
+    kernel = (F.zero_pad2d_forward, F.zero_pad2d_backward)
+
+    def __init__(self, padding, name=None):
+        super().__init__(name)
+        self.padding = F.zero_pad_widths(padding, type(self).__name__)
+
+    def hyper(self):
+        return {"padding": self.padding}
+
+    def output_shape(self, input_shape):
+        left, right, top, bottom = self.padding
+        return tuple(input_shape[:2]) + (input_shape[2] + top + bottom,
+                                          input_shape[3] + left + right)
+
+
+class ChannelShuffle(Layer):
+    """ShuffleNet's channel shuffle, as torch's ChannelShuffle: channels read as a (groups,
+    C/groups) grid are transposed, so the next grouped convolution mixes every group.
+    x (N, C, *) -> same shape; C must be divisible by groups."""
+
+    def __init__(self, groups, name=None):
+        super().__init__(name)
+        self.groups = self.check_size("groups", groups)
+
+    def forward(self, x):
+        self.check_input(x)
+        if x.ndim < 3 or x.shape[1] % self.groups:
+            raise ShapeError(f"{self.describe()} expects input (N, C, *) with C divisible by "
+                             f"groups={self.groups}. Received: x.shape={x.shape}")
+        out, self._cache = F.channel_shuffle_forward(x, self.groups)
+        return out
+
+    def backward(self, dout):
+        return F.channel_shuffle_backward(dout, self._cache)
