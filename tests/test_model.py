@@ -156,14 +156,6 @@ def test_summary_lists_layers_and_counts(capsys):
     small_cnn().summary(print_fn=lambda line: None)  # unbuilt, no shape: prints "?"
 
 
-@pytest.mark.slow
-def test_main_job_reaches_97_percent():
-    from lamina.examples import digits as example
-
-    result = example.main(["--verbose", "0"])
-    assert result["accuracy"] >= 0.97
-
-
 def _logits_and_softmax_models():
     lamina.seed(5)
     flat = Sequential([L.Linear(4, 3)])

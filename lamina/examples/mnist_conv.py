@@ -21,7 +21,8 @@ def build_model():
 
 
 def main(argv=None):
-    args = parse_args(__doc__.splitlines()[0], argv, epochs=1, batch_size=32, lr=1e-3)
+    args = parse_args(__doc__.splitlines()[0], argv, epochs=1, batch_size=32, lr=1e-3,
+                      validation_split=0.0)  # one epoch: every example counts
     lamina.seed(args.seed)
     data = load_mnist_family(load_mnist, args, MNIST_MEAN, MNIST_STD)
     return run(args, build_model(), lamina.optim.Adam(lr=args.lr), data, "mnist_conv")
