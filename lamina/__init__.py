@@ -1,18 +1,23 @@
 """lamina: a readable NumPy deep-learning library with explicit forward and backward passes.
 
 Tiers: ``lamina.functional`` (pure kernels) -> ``lamina.layers`` -> ``lamina.Sequential``.
+``lamina.plot`` (matplotlib, the ``plot`` extra) is imported on demand.
 """
 
 __version__ = "0.1.0"
 
-from lamina import datasets, errors, functional, gradcheck, init, layers, losses, metrics, optim
+from lamina import (callbacks, datasets, errors, functional, gradcheck, init, io, layers, losses,
+                    metrics, optim, regularizers)
 from lamina.backend import floatx, seed, set_floatx
 from lamina.callbacks import History
+from lamina.ensemble import Ensemble
+from lamina.io import load_model, save_model
 from lamina.layers.base import Layer
 from lamina.model import Sequential
 from lamina.parameter import Parameter
 
 __all__ = [
-    "__version__", "datasets", "errors", "functional", "gradcheck", "init", "layers", "losses", "metrics",
-    "optim", "floatx", "seed", "set_floatx", "History", "Layer", "Sequential", "Parameter",
+    "__version__", "callbacks", "datasets", "errors", "functional", "gradcheck", "init", "io",
+    "layers", "losses", "metrics", "optim", "regularizers", "floatx", "seed", "set_floatx",
+    "History", "Layer", "Sequential", "Parameter", "Ensemble", "load_model", "save_model",
 ]
