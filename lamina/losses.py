@@ -1,29 +1,61 @@
 """Loss objects for models: ``loss, dpred = loss_obj(pred, y)``.
 
 Each object names itself and describes itself with ``get_config()`` (keys are exactly the
-constructor's arguments); the math lives in ``lamina.functional.loss``, written once.
+constructor's arguments, JSON-ready); the math lives in ``lamina.functional.loss``, written
+once. ``get`` finds a loss by name: ``model.compile(loss="bce_with_logits")``.
 """
+
+import inspect
+
+import numpy as np
 
 from lamina.errors import ConfigError
 from lamina.functional import loss as loss_kernels
+from lamina.functional._checks import check_number
 
-__all__ = ["Loss", "CrossEntropy", "Hinge", "MSE", "get"]
+__all__ = ["Loss", "CrossEntropy", "NLL", "Hinge", "BCE", "BCEWithLogits", "MSE", "L1",
+           "SmoothL1", "Huber", "KLDiv", "get"]
 
 
 class Loss:
-    """Base class: a callable ``(pred, y) -> (loss: float, dpred)`` with a name and a config."""
+    """Base class: a callable ``(pred, y) -> (loss: float, dpred)`` with a name and a config.
+
+    A subclass sets `kernel` to a function of lamina.functional.loss; its constructor
+    arguments are the kernel's keyword arguments and are kept as attributes of the same name.
+    """
 
     name = "loss"
+    kernel = None
 
     def __call__(self, pred, y):
-        raise NotImplementedError
+        if self.kernel is None:
+            raise NotImplementedError(f"{type(self).__name__}.__call__")
+        return type(self).kernel(pred, y, **self._kernel_options())
+
+    def _kernel_options(self):
+        return {arg: getattr(self, arg) for arg in self._arguments()}
+
+    @classmethod
+    def _arguments(cls):
+        return [name for name, p in inspect.signature(cls.__init__).parameters.items()
+                if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
     def get_config(self):
-        return {}
+        config = {}
+        for arg, value in self._kernel_options().items():
+            config[arg] = value.tolist() if isinstance(value, np.ndarray) else value
+        return config
 
     def __repr__(self):
         args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+    def _check_reduction(self, reduction, allowed=loss_kernels.REDUCTIONS):
+        return loss_kernels.check_reduction(type(self).__name__, reduction, allowed)
+
+
+def _as_array(weight):
+    return None if weight is None else np.asarray(weight, dtype=np.float64)
 
 
 class CrossEntropy(Loss):
@@ -32,42 +64,153 @@ class CrossEntropy(Loss):
     from_logits=True (default): pred are logits, see functional.softmax_cross_entropy
     (log-sum-exp, exact for any finite logits). from_logits=False: pred are probabilities,
     e.g. after a Softmax layer, see functional.cross_entropy_from_probs (clipped at 1e-12
-    only to keep log(0) away).
+    only to keep log(0) away). weight (C,), label_smoothing, ignore_index and reduction are
+    PyTorch's: the weighted mean divides by the summed weights of the target classes.
+
+    >>> loss, dlogits = CrossEntropy(label_smoothing=0.1)(np.array([[2.0, 0.0]]), [0])
+    >>> round(loss, 6)
+    0.226928
     """
 
     name = "cross_entropy"
 
-    def __init__(self, from_logits=True):
+    def __init__(self, from_logits=True, weight=None, label_smoothing=0.0, ignore_index=-100,
+                 reduction="mean"):
         if not isinstance(from_logits, bool):
             raise ConfigError(f"CrossEntropy expects from_logits as a bool. "
                               f"Received: from_logits={from_logits!r}")
         self.from_logits = from_logits
+        self.weight, self.label_smoothing, self.ignore_index = loss_kernels.check_class_options(
+            "CrossEntropy", weight, label_smoothing, ignore_index)
+        self.weight = _as_array(self.weight)
+        self.reduction = self._check_reduction(reduction)
 
     def __call__(self, pred, y):
-        if self.from_logits:
-            return loss_kernels.softmax_cross_entropy(pred, y)
-        return loss_kernels.cross_entropy_from_probs(pred, y)
+        options = self._kernel_options()
+        kernel = loss_kernels.softmax_cross_entropy if options.pop("from_logits") \
+            else loss_kernels.cross_entropy_from_probs
+        return kernel(pred, y, **options)
 
-    def get_config(self):
-        return {"from_logits": self.from_logits}
+
+class NLL(Loss):
+    """Negative log-likelihood of log-probabilities (pair with a LogSoftmax layer); class ids.
+
+    See functional.nll_loss. weight (C,) and ignore_index as PyTorch's NLLLoss.
+
+    >>> round(NLL()(np.log(np.array([[0.5, 0.5]])), [1])[0], 6)
+    0.693147
+    """
+
+    name = "nll"
+    kernel = staticmethod(loss_kernels.nll_loss)
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        weight, _, self.ignore_index = loss_kernels.check_class_options(
+            "NLL", weight, 0.0, ignore_index)
+        self.weight = _as_array(weight)
+        self.reduction = self._check_reduction(reduction)
 
 
 class Hinge(Loss):
     """Multiclass SVM loss, margin 1; see functional.hinge_loss."""
 
     name = "hinge"
+    kernel = staticmethod(loss_kernels.hinge_loss)
 
-    def __call__(self, pred, y):
-        return loss_kernels.hinge_loss(pred, y)
+
+class BCE(Loss):
+    """Binary cross-entropy on probabilities (after a Sigmoid), PyTorch's BCELoss.
+
+    Targets in [0, 1] of pred's shape (or (N,) for pred (N, 1)); weight rescales elements.
+    See functional.binary_cross_entropy; prefer BCEWithLogits, which is exact.
+    """
+
+    name = "binary_cross_entropy"
+    kernel = staticmethod(loss_kernels.binary_cross_entropy)
+
+    def __init__(self, weight=None, reduction="mean"):
+        self.weight = _as_array(weight)
+        self.reduction = self._check_reduction(reduction)
+
+
+class BCEWithLogits(Loss):
+    """Binary cross-entropy on logits (no Sigmoid layer), PyTorch's BCEWithLogitsLoss.
+
+    weight rescales elements; pos_weight (e.g. one per output column) weighs the positives.
+    See functional.binary_cross_entropy_with_logits.
+
+    >>> round(BCEWithLogits()(np.array([[0.0], [3.0]]), np.array([1, 1]))[0], 6)
+    0.370867
+    """
+
+    name = "binary_cross_entropy_with_logits"
+    kernel = staticmethod(loss_kernels.binary_cross_entropy_with_logits)
+
+    def __init__(self, weight=None, pos_weight=None, reduction="mean"):
+        self.weight, self.pos_weight = _as_array(weight), _as_array(pos_weight)
+        self.reduction = self._check_reduction(reduction)
 
 
 class MSE(Loss):
     """Mean squared error over all elements; see functional.mse_loss."""
 
     name = "mse"
+    kernel = staticmethod(loss_kernels.mse_loss)
 
-    def __call__(self, pred, y):
-        return loss_kernels.mse_loss(pred, y)
+    def __init__(self, reduction="mean"):
+        self.reduction = self._check_reduction(reduction)
+
+
+class L1(Loss):
+    """Mean absolute error over all elements; see functional.l1_loss."""
+
+    name = "l1"
+    kernel = staticmethod(loss_kernels.l1_loss)
+
+    def __init__(self, reduction="mean"):
+        self.reduction = self._check_reduction(reduction)
+
+
+class SmoothL1(Loss):
+    """Smooth L1 (quadratic below beta, slope 1 beyond), PyTorch's SmoothL1Loss."""
+
+    name = "smooth_l1"
+    kernel = staticmethod(loss_kernels.smooth_l1_loss)
+
+    def __init__(self, beta=1.0, reduction="mean"):
+        self.beta = check_number("SmoothL1", "beta", beta, lambda value: value >= 0,
+                                 "a finite number >= 0")
+        self.reduction = self._check_reduction(reduction)
+
+
+class Huber(Loss):
+    """Huber loss (quadratic below delta, slope delta beyond), PyTorch's HuberLoss."""
+
+    name = "huber"
+    kernel = staticmethod(loss_kernels.huber_loss)
+
+    def __init__(self, delta=1.0, reduction="mean"):
+        self.delta = check_number("Huber", "delta", delta, lambda value: value > 0,
+                                  "a finite number > 0")
+        self.reduction = self._check_reduction(reduction)
+
+
+class KLDiv(Loss):
+    """KL(target || pred) with pred as log-probabilities (pair with LogSoftmax), KLDivLoss.
+
+    Default reduction "batchmean" (the KL divergence per sample), not PyTorch's "mean";
+    see functional.kl_div_loss.
+    """
+
+    name = "kl_div"
+    kernel = staticmethod(loss_kernels.kl_div_loss)
+
+    def __init__(self, log_target=False, reduction="batchmean"):
+        if not isinstance(log_target, bool):
+            raise ConfigError(f"KLDiv expects log_target as a bool. "
+                              f"Received: log_target={log_target!r}")
+        self.log_target = log_target
+        self.reduction = self._check_reduction(reduction, ("batchmean", "mean", "sum"))
 
 
 _ALIASES = {
@@ -75,17 +218,36 @@ _ALIASES = {
     "categorical_crossentropy": CrossEntropy,
     "sparse_categorical_crossentropy": CrossEntropy,
     "softmax_cross_entropy": CrossEntropy,
+    "nll": NLL,
+    "nll_loss": NLL,
     "hinge": Hinge,
+    "binary_cross_entropy": BCE,
+    "binary_crossentropy": BCE,
+    "bce": BCE,
+    "binary_cross_entropy_with_logits": BCEWithLogits,
+    "bce_with_logits": BCEWithLogits,
     "mse": MSE,
     "mean_squared_error": MSE,
+    "l1": L1,
+    "mae": L1,
+    "mean_absolute_error": L1,
+    "smooth_l1": SmoothL1,
+    "huber": Huber,
+    "kl_div": KLDiv,
+    "kl_divergence": KLDiv,
+    "kld": KLDiv,
 }
 
 
 def get(identifier):
-    """A loss from a name ('cross_entropy', 'hinge', 'mse' and aliases), a Loss, or a callable.
+    """A loss from a name ('cross_entropy', 'bce_with_logits', 'huber', ... and aliases), a Loss,
+    or a callable.
 
     A Loss instance or any other callable ``(pred, y) -> (loss, dpred)`` comes back as is;
     a Loss subclass is instantiated with its defaults; names are case-insensitive.
+
+    >>> get("BCE_with_logits"), get("mae")
+    (BCEWithLogits(weight=None, pos_weight=None, reduction='mean'), L1(reduction='mean'))
     """
     if isinstance(identifier, str):
         cls = _ALIASES.get(identifier.strip().lower())

@@ -1,8 +1,10 @@
 """Input checks shared by the kernels: clear lamina errors instead of NumPy tracebacks."""
 
+import math
+
 import numpy as np
 
-from lamina.errors import DTypeError, ShapeError
+from lamina.errors import ConfigError, DTypeError, ShapeError
 
 
 def check_float(op, **arrays):
@@ -31,3 +33,14 @@ def check_rank(op, name, array, rank, layout=None):
         raise ShapeError(
             f"{op} expects {name} with {rank} dimensions{layout}. Received: {name}.shape={array.shape}"
         )
+
+
+def check_number(op, name, value, condition=None, expected="a finite number"):
+    """A scalar hyper-parameter: a finite real with condition(value) true -> a Python float.
+
+    A Python float, not a NumPy float64 scalar, so float32 arrays it multiplies stay float32.
+    """
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(value) or (condition is not None and not condition(value))):
+        raise ConfigError(f"{op} expects {name} as {expected}. Received: {name}={value!r}")
+    return float(value)

@@ -1,8 +1,26 @@
-"""Elementwise activations and softmax. Each backward keeps only what it needs."""
+"""Elementwise activations, softmax and log-softmax. Each backward keeps only what it needs.
+
+Sub-gradients at kinks are PyTorch's: ReLU 0 at 0, LeakyReLU the slope at 0, ELU alpha at 0,
+ReLU6 0 at 0 and 6, HardSigmoid 0 at +-3, HardSwish 0 at -3 and 1 at 3, Softplus sigmoid at
+the threshold.
+"""
+
+import math
 
 import numpy as np
 
-from lamina.functional._checks import check_dout, check_float
+from lamina.errors import ConfigError, ShapeError
+from lamina.functional._checks import check_dout, check_float, check_number
+from lamina.functional._special import erfc
+
+
+def _check_axis(op, x, axis):
+    """axis must name one of x's dimensions (negative counts from the end); -> int."""
+    if (isinstance(axis, bool) or not isinstance(axis, (int, np.integer))
+            or not -x.ndim <= axis < x.ndim):
+        raise ShapeError(f"{op} expects axis as an int in [{-x.ndim}, {x.ndim}) for an input with "
+                         f"{x.ndim} dimensions. Received: axis={axis!r}, x.shape={x.shape}")
+    return int(axis)
 
 
 def relu_forward(x):
@@ -17,12 +35,102 @@ def relu_backward(dout, cache):
     return check_dout("relu_backward", dout, cache.shape) * cache
 
 
+def relu6_forward(x):
+    """y = min(max(x, 0), 6). Backward keeps the mask 0 < x < 6 (gradient 0 at both kinks)."""
+    check_float("relu6_forward", x=x)
+    return np.clip(x, 0, 6), (x > 0) & (x < 6)
+
+
+def relu6_backward(dout, cache):
+    """dx = dout * [0 < x < 6]."""
+    return check_dout("relu6_backward", dout, cache.shape) * cache
+
+
+def leaky_relu_forward(x, negative_slope=0.01):
+    """y = x for x > 0, negative_slope * x otherwise. Backward keeps the mask x > 0.
+
+    >>> leaky_relu_forward(np.array([-2.0, 3.0]), 0.1)[0].tolist()
+    [-0.2, 3.0]
+    """
+    check_float("leaky_relu_forward", x=x)
+    slope = check_number("leaky_relu_forward", "negative_slope", negative_slope)
+    positive = x > 0
+    return np.where(positive, x, x * slope), (positive, slope)
+
+
+def leaky_relu_backward(dout, cache):
+    """dx = dout for x > 0, negative_slope * dout otherwise (so the slope at x == 0)."""
+    positive, slope = cache
+    dout = check_dout("leaky_relu_backward", dout, positive.shape)
+    return np.where(positive, dout, dout * slope)
+
+
+def elu_forward(x, alpha=1.0):
+    """y = x for x > 0, alpha (exp(x) - 1) otherwise (expm1: exact near 0). Backward keeps x.
+
+    >>> elu_forward(np.array([-1.0, 2.0]), alpha=0.5)[0].round(6).tolist()
+    [-0.31606, 2.0]
+    """
+    check_float("elu_forward", x=x)
+    alpha = check_number("elu_forward", "alpha", alpha)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))), (x, alpha)
+
+
+def elu_backward(dout, cache):
+    """dx = dout for x > 0, dout * alpha exp(x) otherwise (alpha at x == 0)."""
+    x, alpha = cache
+    dout = check_dout("elu_backward", dout, x.shape)
+    return np.where(x > 0, dout, dout * (alpha * np.exp(np.minimum(x, 0))))
+
+
+_GELU_TANH_SCALE, _GELU_TANH_CUBIC = math.sqrt(2 / math.pi), 0.044715
+
+
+def gelu_forward(x, approximate="none"):
+    """y = x Phi(x), Phi the standard normal CDF: exact, or PyTorch's tanh approximation.
+
+    approximate="none": Phi(x) = erfc(-x / sqrt 2) / 2 (accurate in the far left tail too).
+    approximate="tanh": Phi(x) ~ (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3).
+    Backward keeps x and Phi(x) (or tanh(u)).
+
+    >>> gelu_forward(np.array([-1.0, 0.0, 2.0]))[0].round(6).tolist()
+    [-0.158655, 0.0, 1.9545]
+    """
+    check_float("gelu_forward", x=x)
+    if approximate == "none":
+        cdf = 0.5 * erfc(x * -math.sqrt(0.5))
+        return x * cdf, (x, cdf, approximate)
+    if approximate == "tanh":
+        # tanh(u) is +-1 to the last bit beyond |x| = 100; clipping keeps x^3 from overflowing
+        clipped = np.clip(x, -100, 100)
+        tanh_u = np.tanh(_GELU_TANH_SCALE * (clipped + _GELU_TANH_CUBIC * clipped ** 3))
+        return 0.5 * x * (1 + tanh_u), (x, tanh_u, approximate)
+    raise ConfigError(f"gelu_forward expects approximate as 'none' or 'tanh'. "
+                      f"Received: approximate={approximate!r}")
+
+
+def gelu_backward(dout, cache):
+    """dx = dout (Phi(x) + x phi(x)), phi(x) = exp(-x^2/2) / sqrt(2 pi); with tanh:
+    dx = dout ((1 + t)/2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2), t = tanh(u)."""
+    x, kept, approximate = cache
+    dout = check_dout("gelu_backward", dout, x.shape)
+    clipped = np.clip(x, -100, 100)  # phi and 1 - t^2 are 0 out there; x^2 must not overflow
+    if approximate == "none":
+        return dout * (kept + clipped * np.exp(-0.5 * clipped * clipped) / math.sqrt(2 * math.pi))
+    du = _GELU_TANH_SCALE * (1 + 3 * _GELU_TANH_CUBIC * clipped * clipped)
+    return dout * (0.5 * (1 + kept) + 0.5 * clipped * (1 - kept * kept) * du)
+
+
+def _sigmoid(x):
+    # exp(-|x|) never overflows; the two branches are the same function rearranged.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
 def sigmoid_forward(x):
     """y = 1 / (1 + exp(-x)), computed without overflow for large |x|. Backward keeps y."""
     check_float("sigmoid_forward", x=x)
-    # exp(-|x|) never overflows; the two branches are the same function rearranged.
-    e = np.exp(-np.abs(x))
-    y = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    y = _sigmoid(x)
     return y, y
 
 
@@ -30,6 +138,75 @@ def sigmoid_backward(dout, cache):
     """dx = dout * y * (1 - y)."""
     y = cache
     return check_dout("sigmoid_backward", dout, y.shape) * y * (1 - y)
+
+
+def silu_forward(x):
+    """y = x sigmoid(x) (SiLU, also called Swish). Backward keeps x and s = sigmoid(x).
+
+    >>> silu_forward(np.array([-1.0, 0.0, 1.0]))[0].round(6).tolist()
+    [-0.268941, 0.0, 0.731059]
+    """
+    check_float("silu_forward", x=x)
+    s = _sigmoid(x)
+    return x * s, (x, s)
+
+
+def silu_backward(dout, cache):
+    """dx = dout * s (1 + x (1 - s))."""
+    x, s = cache
+    return check_dout("silu_backward", dout, x.shape) * (s * (1 + x * (1 - s)))
+
+
+def softplus_forward(x, beta=1.0, threshold=20.0):
+    """y = log(1 + exp(beta x)) / beta, and y = x where beta x > threshold (as PyTorch).
+
+    Computed as (max(z, 0) + log1p(exp(-|z|))) / beta, z = beta x: no overflow.
+    Backward keeps only the slope: sigmoid(beta x), or 1 where beta x > threshold.
+
+    >>> softplus_forward(np.array([0.0, 30.0]))[0].round(6).tolist()
+    [0.693147, 30.0]
+    """
+    check_float("softplus_forward", x=x)
+    beta = check_number("softplus_forward", "beta", beta, lambda b: b != 0,
+                        "a finite nonzero number")
+    threshold = check_number("softplus_forward", "threshold", threshold)
+    z = x * beta
+    linear = z > threshold
+    smooth = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
+    return np.where(linear, x, smooth), np.where(linear, 1, _sigmoid(z))
+
+
+def softplus_backward(dout, cache):
+    """dx = dout * sigmoid(beta x), or dout where beta x > threshold."""
+    return check_dout("softplus_backward", dout, cache.shape) * cache
+
+
+def hardsigmoid_forward(x):
+    """y = min(max(x + 3, 0), 6) / 6. Backward keeps the mask -3 < x < 3 (0 at the kinks)."""
+    check_float("hardsigmoid_forward", x=x)
+    return np.clip(x + 3, 0, 6) / 6, (x > -3) & (x < 3)
+
+
+def hardsigmoid_backward(dout, cache):
+    """dx = dout / 6 on -3 < x < 3, 0 elsewhere."""
+    return check_dout("hardsigmoid_backward", dout, cache.shape) * cache / 6
+
+
+def hardswish_forward(x):
+    """y = x min(max(x + 3, 0), 6) / 6. Backward keeps x.
+
+    >>> hardswish_forward(np.array([-4.0, 1.5, 4.0]))[0].tolist()
+    [-0.0, 1.125, 4.0]
+    """
+    check_float("hardswish_forward", x=x)
+    return x * np.clip(x + 3, 0, 6) / 6, x
+
+
+def hardswish_backward(dout, cache):
+    """dx = 0 for x <= -3, dout (2x + 3) / 6 for -3 < x < 3, dout for x >= 3 (as PyTorch)."""
+    x = cache
+    dout = check_dout("hardswish_backward", dout, x.shape)
+    return dout * np.where(x >= 3, 1, np.where(x > -3, x / 3 + 0.5, 0))
 
 
 def tanh_forward(x):
@@ -51,6 +228,7 @@ def softmax_forward(x, axis=1):
     Backward keeps y and computes the true Jacobian-vector product.
     """
     check_float("softmax_forward", x=x)
+    axis = _check_axis("softmax_forward", x, axis)
     shifted = x - x.max(axis=axis, keepdims=True)
     y = np.exp(shifted)
     y /= y.sum(axis=axis, keepdims=True)
@@ -62,3 +240,23 @@ def softmax_backward(dout, cache):
     y, axis = cache
     dout = check_dout("softmax_backward", dout, y.shape)
     return y * (dout - np.sum(dout * y, axis=axis, keepdims=True))
+
+
+def log_softmax_forward(x, axis=1):
+    """y = x - max - log sum exp(x - max) along `axis`: finite for any finite x. Backward keeps y.
+
+    >>> log_softmax_forward(np.array([[0.0, 0.0], [0.0, 1000.0]]))[0].round(6).tolist()
+    [[-0.693147, -0.693147], [-1000.0, 0.0]]
+    """
+    check_float("log_softmax_forward", x=x)
+    axis = _check_axis("log_softmax_forward", x, axis)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    y = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return y, (y, axis)
+
+
+def log_softmax_backward(dout, cache):
+    """dx = dout - exp(y) sum(dout, axis) — the Jacobian (I - 1 softmax^T) applied to dout."""
+    y, axis = cache
+    dout = check_dout("log_softmax_backward", dout, y.shape)
+    return dout - np.exp(y) * np.sum(dout, axis=axis, keepdims=True)

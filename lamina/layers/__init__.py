@@ -1,16 +1,29 @@
 """Tier 2: stateful layers that own Parameters and call the tier-1 kernels."""
 
-from lamina.layers.activation import ReLU, Sigmoid, Softmax, Tanh
+from lamina.layers.activation import (ELU, GELU, HardSigmoid, HardSwish, LeakyReLU, LogSoftmax,
+                                      ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Swish, Tanh)
 from lamina.layers.base import Layer
 from lamina.layers.conv import Conv2D, ConvTranspose2D, Deconv2D
+from lamina.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from lamina.layers.dropout import Dropout
 from lamina.layers.linear import Dense, Linear
-from lamina.layers.norm import BatchNorm1D, BatchNorm2D
+from lamina.layers.merge import Add, Concat, Multiply
+from lamina.layers.norm import (BatchNorm1D, BatchNorm2D, GroupNorm, InstanceNorm2D,
+                                 LayerNorm)
 from lamina.layers.pool import AvgPool2D, MaxPool2D, MeanPool2D
-from lamina.layers.reshape import Flatten
+from lamina.layers.reshape import Flatten, Reshape
+from lamina.layers.residual import Residual
+from lamina.layers.spatial import (AdaptiveAvgPool2D, ChannelShuffle, GlobalAvgPool2D,
+                                   GlobalMaxPool2D, MaxUnpool2D, Upsample2D, ZeroPad2D)
 
 __all__ = [
     "Layer", "Linear", "Dense", "Conv2D", "ConvTranspose2D", "Deconv2D", "MaxPool2D",
     "AvgPool2D", "MeanPool2D", "BatchNorm1D", "BatchNorm2D", "Dropout", "Flatten", "ReLU",
     "Sigmoid", "Tanh", "Softmax",
+    "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Swish", "Softplus", "HardSigmoid",
+    "HardSwish", "LogSoftmax",
+    "Residual", "Add", "Multiply", "Concat",
+    "LayerNorm", "GroupNorm", "InstanceNorm2D",
+    "GlobalAvgPool2D", "GlobalMaxPool2D", "AdaptiveAvgPool2D", "MaxUnpool2D", "Upsample2D",
+    "ZeroPad2D", "ChannelShuffle", "Reshape", "DepthwiseConv2D", "SeparableConv2D",
 ]

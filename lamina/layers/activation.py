@@ -1,11 +1,19 @@
-"""Activation layers: thin wrappers over functional.activation (no parameters)."""
+"""Activation layers: thin wrappers over functional.activation (no parameters).
 
+Each layer's constructor arguments (except name) are its kernel's keyword hyper-parameters,
+with PyTorch's defaults; see the kernels for the math.
+"""
+
+import numpy as np
+
+from lamina.errors import ConfigError
 from lamina.functional import activation as F
+from lamina.functional._checks import check_number
 from lamina.layers.base import Layer
 
 
 class _Elementwise(Layer):
-    """y = f(x) elementwise; subclasses name the kernel pair."""
+    """y = f(x, **hyper); subclasses name the kernel pair (forward, backward)."""
 
     kernel = None
 
@@ -14,11 +22,15 @@ class _Elementwise(Layer):
 
     def forward(self, x):
         self.check_input(x)
-        out, self._cache = self.kernel[0](x)
+        hyper = {key: value for key, value in self.get_config().items() if key != "name"}
+        out, self._cache = self.kernel[0](x, **hyper)
         return out
 
     def backward(self, dout):
         return self.kernel[1](dout, self._cache)
+
+    def _number(self, name, value, *condition):
+        return check_number(type(self).__name__, name, value, *condition)
 
 
 class ReLU(_Elementwise):
@@ -27,10 +39,85 @@ class ReLU(_Elementwise):
     kernel = (F.relu_forward, F.relu_backward)
 
 
+class ReLU6(_Elementwise):
+    """y = min(max(x, 0), 6) (MobileNetV2's activation)."""
+
+    kernel = (F.relu6_forward, F.relu6_backward)
+
+
+class LeakyReLU(_Elementwise):
+    """y = x for x > 0, negative_slope * x otherwise.
+
+    >>> LeakyReLU(0.1)(np.array([[-2.0, 3.0]])).tolist()
+    [[-0.2, 3.0]]
+    """
+
+    kernel = (F.leaky_relu_forward, F.leaky_relu_backward)
+
+    def __init__(self, negative_slope=0.01, name=None):
+        super().__init__(name)
+        self.negative_slope = self._number("negative_slope", negative_slope)
+
+
+class ELU(_Elementwise):
+    """y = x for x > 0, alpha (exp(x) - 1) otherwise."""
+
+    kernel = (F.elu_forward, F.elu_backward)
+
+    def __init__(self, alpha=1.0, name=None):
+        super().__init__(name)
+        self.alpha = self._number("alpha", alpha)
+
+
+class GELU(_Elementwise):
+    """y = x Phi(x); approximate="tanh" uses the tanh approximation, "none" the exact erf."""
+
+    kernel = (F.gelu_forward, F.gelu_backward)
+
+    def __init__(self, approximate="none", name=None):
+        super().__init__(name)
+        if approximate not in ("none", "tanh"):
+            raise ConfigError(f"GELU expects approximate as 'none' or 'tanh'. "
+                              f"Received: approximate={approximate!r}")
+        self.approximate = approximate
+
+
 class Sigmoid(_Elementwise):
     """y = 1 / (1 + exp(-x))."""
 
     kernel = (F.sigmoid_forward, F.sigmoid_backward)
+
+
+class SiLU(_Elementwise):
+    """y = x sigmoid(x), also called Swish."""
+
+    kernel = (F.silu_forward, F.silu_backward)
+
+
+Swish = SiLU
+
+
+class Softplus(_Elementwise):
+    """y = log(1 + exp(beta x)) / beta, linear (y = x) where beta x > threshold."""
+
+    kernel = (F.softplus_forward, F.softplus_backward)
+
+    def __init__(self, beta=1.0, threshold=20.0, name=None):
+        super().__init__(name)
+        self.beta = self._number("beta", beta, lambda b: b != 0, "a finite nonzero number")
+        self.threshold = self._number("threshold", threshold)
+
+
+class HardSigmoid(_Elementwise):
+    """y = min(max(x + 3, 0), 6) / 6."""
+
+    kernel = (F.hardsigmoid_forward, F.hardsigmoid_backward)
+
+
+class HardSwish(_Elementwise):
+    """y = x min(max(x + 3, 0), 6) / 6 (MobileNetV3's activation)."""
+
+    kernel = (F.hardswish_forward, F.hardswish_backward)
 
 
 class Tanh(_Elementwise):
@@ -39,21 +126,32 @@ class Tanh(_Elementwise):
     kernel = (F.tanh_forward, F.tanh_backward)
 
 
-class Softmax(Layer):
+class _AlongAxis(_Elementwise):
+    """A normalisation over one axis (softmax, log-softmax); axis 1 is the class axis of (N, C)."""
+
+    def __init__(self, axis=1, name=None):
+        super().__init__(name)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ConfigError(f"{type(self).__name__} expects axis as an int. "
+                              f"Received: axis={axis!r}")
+        self.axis = int(axis)
+
+
+class Softmax(_AlongAxis):
     """y = softmax(x) along `axis` (default 1, the class axis of (N, C)).
 
     Trained with cross-entropy in a model, the softmax is fused into the loss (the model
     feeds the logits to softmax_cross_entropy), so probabilities are never logged twice.
     """
 
-    def __init__(self, axis=1, name=None):
-        super().__init__(name)
-        self.axis = axis
+    kernel = (F.softmax_forward, F.softmax_backward)
 
-    def forward(self, x):
-        self.check_input(x)
-        out, self._cache = F.softmax_forward(x, self.axis)
-        return out
 
-    def backward(self, dout):
-        return F.softmax_backward(dout, self._cache)
+class LogSoftmax(_AlongAxis):
+    """y = log softmax(x) along `axis`, computed stably; pairs with the NLL loss.
+
+    >>> LogSoftmax()(np.array([[0.0, 0.0]])).round(6).tolist()
+    [[-0.693147, -0.693147]]
+    """
+
+    kernel = (F.log_softmax_forward, F.log_softmax_backward)

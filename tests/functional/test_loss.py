@@ -3,21 +3,23 @@
 import numpy as np
 import pytest
 
-from lamina.errors import DTypeError, ShapeError
-from lamina.functional.loss import (cross_entropy_from_probs, hinge_loss, mse_loss,
+from lamina.errors import ConfigError, DTypeError, ShapeError
+from lamina.functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
+                                    cross_entropy_from_probs, hinge_loss, huber_loss,
+                                    kl_div_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss,
                                     softmax_cross_entropy)
 from lamina.gradcheck import GradcheckError, numerical_gradient
 
 SHAPES = [(1, 1), (1, 4), (3, 2), (5, 7)]
 
 
-def assert_gradient(loss_fn, x, labels, rtol=1e-6, atol=1e-8):
-    """The analytic gradient returned by loss_fn(x, labels) against central differences."""
+def assert_gradient(loss_fn, x, labels, rtol=1e-6, atol=1e-8, **options):
+    """The analytic gradient returned by loss_fn(x, labels, **options) against central differences."""
     x = np.array(x, dtype=np.float64)
-    _, analytic = loss_fn(x, labels)
-    numeric = numerical_gradient(lambda: loss_fn(x, labels)[0], x)
+    _, analytic = loss_fn(x, labels, **options)
+    numeric = numerical_gradient(lambda: loss_fn(x, labels, **options)[0], x)
     if not np.allclose(analytic, numeric, rtol=rtol, atol=atol):
-        raise GradcheckError(f"{loss_fn.__name__}: analytic\n{analytic}\nnumeric\n{numeric}")
+        raise GradcheckError(f"{loss_fn.__name__}({options}): analytic\n{analytic}\nnumeric\n{numeric}")
 
 
 def class_ids(rng, N, C):
@@ -206,3 +208,306 @@ def test_keras_style_column_labels_are_class_ids():
     flat = softmax_cross_entropy(logits, np.array([0, 2]))
     column = softmax_cross_entropy(logits, np.array([[0], [2]]))
     assert flat[0] == column[0] and np.array_equal(flat[1], column[1])
+
+
+# -- class weights, label smoothing, ignore_index, reductions ------------------------------------
+CLASS_OPTIONS = {
+    "weight": dict(weight=[0.2, 1.5, 0.7, 3.0]),
+    "smoothing": dict(label_smoothing=0.15),
+    "weight+smoothing": dict(weight=[0.2, 1.5, 0.7, 3.0], label_smoothing=0.3),
+    "ignore": dict(ignore_index=2),
+    "all+sum": dict(weight=[0.2, 1.5, 0.7, 3.0], label_smoothing=0.1, ignore_index=-1,
+                    reduction="sum"),
+}
+
+
+@pytest.mark.parametrize("options", CLASS_OPTIONS.values(), ids=list(CLASS_OPTIONS))
+@pytest.mark.parametrize("label_form", ["ids", "probabilities"])
+def test_cross_entropy_options_gradient(rng, options, label_form):
+    # with ignore_index, the last row (and with ignore_index=2 two more) count for nothing
+    labels = np.array([0, 2, 3, 1, 2, options.get("ignore_index", 3)]) if label_form == "ids" \
+        else probability_rows(rng, 6, 4)
+    logits = 2 * rng.standard_normal((6, 4))
+    assert_gradient(softmax_cross_entropy, logits, labels, **options)
+    assert_gradient(cross_entropy_from_probs, rng.uniform(0.05, 1.0, size=(6, 4)), labels, **options)
+
+
+@pytest.mark.parametrize("options", [{}, dict(weight=[1.0, 0.5, 2.0]), dict(ignore_index=1),
+                                     dict(weight=[1.0, 0.5, 2.0], reduction="sum")])
+def test_nll_loss_gradient_and_equals_cross_entropy_on_log_softmax(rng, options):
+    logits = rng.standard_normal((7, 3))
+    y = rng.integers(0, 3, size=7)
+    log_probs = np.log(softmax(logits))
+    assert_gradient(nll_loss, log_probs, y, **options)
+    loss, dlog_probs = nll_loss(log_probs, y, **options)
+    ce_loss, dlogits = softmax_cross_entropy(logits, y, **options)
+    assert loss == pytest.approx(ce_loss, rel=1e-12)
+    # chained through log-softmax's Jacobian: dz = dlp - softmax * sum(dlp)
+    chained = dlog_probs - softmax(logits) * dlog_probs.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(chained, dlogits, rtol=1e-10, atol=1e-15)
+
+
+def test_weighted_mean_divides_by_the_target_weights():
+    logits = np.array([[1.0, 0.0, -1.0], [0.5, 0.5, 2.0], [0.0, 3.0, 0.0]])
+    y, weight = np.array([0, 2, 1]), np.array([2.0, 0.5, 4.0])
+    log_probs = np.log(softmax(logits))
+    picked = -log_probs[[0, 1, 2], y]
+    expected = np.sum(weight[y] * picked) / np.sum(weight[y])
+    assert softmax_cross_entropy(logits, y, weight=weight)[0] == pytest.approx(expected, rel=1e-12)
+    assert softmax_cross_entropy(logits, y, weight=weight, reduction="sum")[0] == \
+        pytest.approx(np.sum(weight[y] * picked), rel=1e-12)
+
+
+def test_label_smoothing_formula():
+    """(1 - eps) * nll + eps / C * sum_c (-log p_c), both averaged over the rows."""
+    logits = np.array([[1.0, 0.0, -1.0], [0.5, 0.5, 2.0]])
+    y, eps = np.array([0, 2]), 0.2
+    log_probs = np.log(softmax(logits))
+    nll = -np.mean(log_probs[[0, 1], y])
+    uniform = -np.mean(log_probs.sum(axis=1)) / 3
+    loss, _ = softmax_cross_entropy(logits, y, label_smoothing=eps)
+    assert loss == pytest.approx((1 - eps) * nll + eps * uniform, rel=1e-12)
+    # on one-hot rows the same smoothing gives the same loss
+    assert softmax_cross_entropy(logits, one_hot(y, 3), label_smoothing=eps)[0] == \
+        pytest.approx(loss, rel=1e-12)
+
+
+def test_ignore_index():
+    logits = np.array([[1.0, 0.0], [0.5, -2.0], [0.3, 0.1]])
+    loss, dlogits = softmax_cross_entropy(logits, np.array([0, -100, 1]))
+    expected_loss, expected_grad = softmax_cross_entropy(logits[[0, 2]], np.array([0, 1]))
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    np.testing.assert_array_equal(dlogits[1], 0.0)
+    np.testing.assert_allclose(dlogits[[0, 2]], expected_grad, rtol=1e-12)
+    # an ignore_index inside [0, C) drops that class's rows
+    loss, _ = nll_loss(logits, np.array([1, 0, 0]), ignore_index=0)
+    assert loss == pytest.approx(-logits[0, 1], rel=1e-12)
+    # nothing left to average: nan (as PyTorch) and a zero gradient
+    for loss_fn in (softmax_cross_entropy, nll_loss, cross_entropy_from_probs):
+        loss, grad = loss_fn(np.abs(logits), np.array([-100, -100, -100]))
+        assert np.isnan(loss) and not grad.any()
+
+
+# -- binary cross-entropy ------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(1,), (5, 1), (4, 3), (2, 3, 2)])
+@pytest.mark.parametrize("options", [{}, dict(reduction="sum"), dict(weight="last-axis")])
+def test_binary_cross_entropy_gradient(rng, shape, options):
+    if options.get("weight") == "last-axis":
+        options = dict(weight=rng.uniform(0.1, 2.0, size=shape[-1:]))
+    target = rng.uniform(0, 1, size=shape)
+    assert_gradient(binary_cross_entropy, rng.uniform(0.05, 0.95, size=shape), target, **options)
+    assert_gradient(binary_cross_entropy_with_logits, 3 * rng.standard_normal(shape), target,
+                    **options)
+    pos_weight = rng.uniform(0.2, 4.0, size=shape[-1:])
+    assert_gradient(binary_cross_entropy_with_logits, 3 * rng.standard_normal(shape), target,
+                    pos_weight=pos_weight, **options)
+
+
+def test_binary_cross_entropy_value_and_logits_agree(rng):
+    logits = rng.standard_normal((6, 2))
+    target = rng.integers(0, 2, size=(6, 2)).astype(np.float64)
+    probs = 1 / (1 + np.exp(-logits))
+    expected = -np.mean(target * np.log(probs) + (1 - target) * np.log(1 - probs))
+    loss, dprobs = binary_cross_entropy(probs, target)
+    assert loss == pytest.approx(expected, rel=1e-12)
+    logit_loss, dlogits = binary_cross_entropy_with_logits(logits, target)
+    assert logit_loss == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(dlogits, dprobs * probs * (1 - probs), rtol=1e-10)
+    np.testing.assert_allclose(dlogits, (probs - target) / target.size, rtol=1e-10)
+
+
+def test_pos_weight_scales_the_positive_term():
+    logits, target = np.array([[0.3, -1.2]]), np.array([[1.0, 1.0]])
+    plain, _ = binary_cross_entropy_with_logits(logits, target)
+    weighted, _ = binary_cross_entropy_with_logits(logits, target, pos_weight=np.array([3.0, 3.0]))
+    assert weighted == pytest.approx(3 * plain, rel=1e-12)
+    negatives, _ = binary_cross_entropy_with_logits(logits, 0 * target, pos_weight=[3.0, 3.0])
+    assert negatives == pytest.approx(binary_cross_entropy_with_logits(logits, 0 * target)[0])
+
+
+def test_binary_cross_entropy_clamps_logs_at_minus_100():
+    loss, dprobs = binary_cross_entropy(np.array([0.0, 1.0, 1.0, 0.0]), np.array([1, 0, 1, 0]))
+    assert loss == 200 / 4
+    np.testing.assert_allclose(dprobs, np.array([-1e12, 1e12, 0, 0]) / 4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_cross_entropy_with_extreme_logits_exact(dtype):
+    logits = np.array([1e4, -1e4, 200.0, -200.0, 1e30], dtype)
+    target = np.array([0, 1, 1, 0, 1], dtype)
+    loss, dlogits = binary_cross_entropy_with_logits(logits, target, reduction="sum")
+    assert loss == pytest.approx(2e4, rel=1e-6)
+    assert dlogits.dtype == dtype
+    np.testing.assert_allclose(dlogits, [1, -1, 0, 0, 0], atol=1e-6)
+
+
+def test_binary_target_column_convenience():
+    """pred (N, 1) against labels (N,) is elementwise, never an (N, N) broadcast."""
+    logits, y = np.array([[0.5], [-1.0], [2.0]]), np.array([1, 0, 1])
+    column = binary_cross_entropy_with_logits(logits, y[:, None])
+    flat = binary_cross_entropy_with_logits(logits, y)
+    assert flat[0] == column[0] and np.array_equal(flat[1], column[1])
+    assert mse_loss(logits, y)[0] == mse_loss(logits, y[:, None])[0]
+
+
+# -- regression losses ---------------------------------------------------------------------------
+def off_kinks(rng, shape, kinks):
+    """pred - target values kept >= 0.05 away from every kink of |d| (0 and +-beta)."""
+    diff = rng.uniform(-3, 3, size=shape)
+    for kink in kinks:
+        for sign in (1, -1):
+            near = np.abs(diff - sign * kink) < 0.05
+            diff[near] += 0.1
+    return diff
+
+
+@pytest.mark.parametrize("shape", [(1,), (4, 3), (2, 3, 5)])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_regression_gradients(rng, shape, reduction):
+    target = rng.standard_normal(shape)
+    cases = [(l1_loss, {}, [0.0]), (mse_loss, {}, []),
+             (smooth_l1_loss, {}, [0.0, 1.0]), (smooth_l1_loss, dict(beta=0.4), [0.0, 0.4]),
+             (smooth_l1_loss, dict(beta=0.0), [0.0]), (huber_loss, {}, [1.0]),
+             (huber_loss, dict(delta=2.5), [2.5])]
+    for loss_fn, options, kinks in cases:
+        pred = target + off_kinks(rng, shape, kinks)
+        assert_gradient(loss_fn, pred, target, reduction=reduction, **options)
+
+
+def test_regression_values():
+    pred, target = np.array([0.2, -0.5, 3.0, -4.0]), np.zeros(4)
+    assert l1_loss(pred, target)[0] == pytest.approx(7.7 / 4)
+    # smooth L1, beta 1: 0.02, 0.125, 2.5, 3.5
+    assert smooth_l1_loss(pred, target)[0] == pytest.approx(6.145 / 4)
+    assert smooth_l1_loss(pred, target, beta=0.0)[0] == pytest.approx(7.7 / 4)
+    # Huber delta 2: 0.02, 0.125, 2*(3-1)=4, 2*(4-1)=6; Huber(delta) = delta * SmoothL1(beta=delta)
+    assert huber_loss(pred, target, delta=2.0)[0] == pytest.approx(10.145 / 4)
+    assert huber_loss(pred, target, delta=2.0)[0] == \
+        pytest.approx(2.0 * smooth_l1_loss(pred, target, beta=2.0)[0])
+    assert mse_loss(pred, target, reduction="sum")[0] == pytest.approx(0.04 + 0.25 + 9 + 16)
+
+
+def test_regression_kinks_as_pytorch():
+    """Gradient 0 where pred == target (L1 and smooth L1 with beta 0); continuous at +-beta."""
+    pred, target = np.array([1.0, 2.0, 3.5]), np.array([1.0, 1.0, 2.5])
+    np.testing.assert_array_equal(l1_loss(pred, target, reduction="sum")[1], [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(smooth_l1_loss(pred, target, beta=0.0, reduction="sum")[1],
+                                  [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(smooth_l1_loss(pred, target, reduction="sum")[1], [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(huber_loss(pred, target, delta=1.0, reduction="sum")[1],
+                                  [0.0, 1.0, 1.0])
+
+
+# -- KL divergence -------------------------------------------------------------------------------
+@pytest.mark.parametrize("reduction", ["batchmean", "mean", "sum"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_gradient(rng, reduction, log_target):
+    log_input = np.log(probability_rows(rng, 5, 4))
+    target = probability_rows(rng, 5, 4)
+    target[0, 1] = 0.0  # 0 log 0 = 0
+    if log_target:
+        target = np.log(target + 0.01)
+    assert_gradient(kl_div_loss, log_input, target, log_target=log_target, reduction=reduction)
+
+
+def test_kl_div_is_the_kl_divergence_per_sample(rng):
+    p, q = probability_rows(rng, 3, 5), probability_rows(rng, 3, 5)
+    expected = np.sum(p * np.log(p / q)) / 3
+    assert kl_div_loss(np.log(q), p)[0] == pytest.approx(expected, rel=1e-12)
+    assert kl_div_loss(np.log(q), np.log(p), log_target=True)[0] == pytest.approx(expected, rel=1e-12)
+    assert kl_div_loss(np.log(q), p, reduction="mean")[0] == pytest.approx(expected / 5, rel=1e-12)
+    assert kl_div_loss(np.log(p), p)[0] == pytest.approx(0.0, abs=1e-15)
+
+
+# -- dtype, inputs untouched, errors -------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_new_losses_keep_dtype_and_inputs(rng, dtype):
+    x = rng.standard_normal((4, 3)).astype(dtype)
+    probs = rng.uniform(0.1, 0.9, size=(4, 3)).astype(dtype)
+    target = rng.uniform(0, 1, size=(4, 3))
+    ids = class_ids(rng, 4, 3)
+    cases = [(softmax_cross_entropy, x, ids, dict(weight=[1.0, 2.0, 3.0], label_smoothing=0.1)),
+             (cross_entropy_from_probs, probs, ids, dict(weight=np.array([1, 2, 3]))),
+             (nll_loss, x, ids, dict(weight=[1.0, 2.0, 3.0])),
+             (binary_cross_entropy, probs, target, dict(weight=np.ones(3))),
+             (binary_cross_entropy_with_logits, x, target, dict(pos_weight=np.full(3, 2.0))),
+             (l1_loss, x, target, {}), (smooth_l1_loss, x, target, dict(beta=np.float64(0.5))),
+             (huber_loss, x, target, dict(delta=0.5)), (kl_div_loss, x, target, {})]
+    for loss_fn, inputs, labels, options in cases:
+        inputs_before, labels_before = inputs.copy(), labels.copy()
+        loss, grad = loss_fn(inputs, labels, **options)
+        assert type(loss) is float and np.isfinite(loss)
+        assert grad.dtype == dtype and grad.shape == inputs.shape, loss_fn.__name__
+        np.testing.assert_array_equal(inputs, inputs_before)
+        np.testing.assert_array_equal(labels, labels_before)
+
+
+@pytest.mark.parametrize("loss_fn", [softmax_cross_entropy, cross_entropy_from_probs, nll_loss])
+@pytest.mark.parametrize("options, message", [
+    (dict(reduction="none"), r"reduction as one of \['mean', 'sum'\]. Received: reduction='none'"),
+    (dict(weight=[1.0, 2.0]), r"weight as 3 finite numbers, one per class. Received: weight with shape \(2,\)"),
+    (dict(weight=[[1.0, 2.0, 3.0]]), r"weight as 3 finite numbers.*Received: weight with shape \(1, 3\)"),
+    (dict(weight=["a", "b", "c"]), r"weight as 3 finite numbers.*dtype <U1"),
+    (dict(ignore_index=0.5), r"ignore_index as an int. Received: ignore_index=0.5"),
+])
+def test_class_option_errors(loss_fn, options, message):
+    with pytest.raises(ConfigError, match=rf"{loss_fn.__name__} expects {message}"):
+        loss_fn(np.full((2, 3), 0.3), np.array([0, 1]), **options)
+
+
+@pytest.mark.parametrize("smoothing", [-0.1, 1.5, "0.1", np.nan])
+def test_label_smoothing_range(smoothing):
+    with pytest.raises(ConfigError, match=r"softmax_cross_entropy expects label_smoothing as a "
+                                          r"number in \[0, 1\]. Received: label_smoothing="):
+        softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1]), label_smoothing=smoothing)
+
+
+def test_ignored_label_outside_range_is_still_an_error():
+    with pytest.raises(ShapeError, match=r"nll_loss expects class ids in \[0, 3\) \(or ignore_index=-100\)"
+                                         r".*Received: y containing \[-5\]"):
+        nll_loss(np.zeros((2, 3)), np.array([-5, -100]))
+
+
+def test_nll_rejects_probability_rows():
+    with pytest.raises(ShapeError, match="nll_loss expects label rows to be one-hot"):
+        nll_loss(np.zeros((2, 3)), np.full((2, 3), 1 / 3))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: binary_cross_entropy(np.array([0.5, 1.2]), np.array([0, 1])), ShapeError,
+     r"binary_cross_entropy expects probs in \[0, 1\]. Received: probs containing \[1.2\]"),
+    (lambda: binary_cross_entropy(np.array([0.5, np.nan]), np.array([0, 1])), ShapeError,
+     r"binary_cross_entropy expects probs in \[0, 1\]. Received: probs containing \[nan\]"),
+    (lambda: binary_cross_entropy(np.array([0.5, 0.2]), np.array([0, 2])), ShapeError,
+     r"binary_cross_entropy expects target in \[0, 1\]. Received: target containing \[2.0\]"),
+    (lambda: binary_cross_entropy(np.array([0.5, 0.2]), np.array([0, 1]), weight=np.ones(3)),
+     ShapeError, r"binary_cross_entropy expects weight to broadcast to the input's shape \(2,\). "
+                 r"Received: weight.shape=\(3,\)"),
+    (lambda: binary_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((2, 3)),
+                                              pos_weight=np.ones((2, 3, 1))), ShapeError,
+     r"binary_cross_entropy_with_logits expects pos_weight to broadcast .*Received: pos_weight.shape=\(2, 3, 1\)"),
+    (lambda: binary_cross_entropy_with_logits(np.zeros(2), np.zeros(2), weight=np.array(["a", "b"])),
+     DTypeError, r"binary_cross_entropy_with_logits expects weight as numbers. Received: weight.dtype=<U1"),
+    (lambda: binary_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((3, 2))), ShapeError,
+     r"binary_cross_entropy_with_logits expects a non-empty target of the same shape as logits. "
+     r"Received: logits.shape=\(2, 3\), target.shape=\(3, 2\)"),
+    (lambda: binary_cross_entropy_with_logits(np.zeros(2, np.int32), np.zeros(2)), DTypeError,
+     r"binary_cross_entropy_with_logits expects logits as a floating NumPy array. Received: int32"),
+    (lambda: l1_loss(np.zeros(2), np.zeros(2), reduction="batchmean"), ConfigError,
+     r"l1_loss expects reduction as one of \['mean', 'sum'\]. Received: reduction='batchmean'"),
+    (lambda: huber_loss(np.zeros(2), np.zeros(2), delta=0), ConfigError,
+     r"huber_loss expects delta as a finite number > 0. Received: delta=0"),
+    (lambda: smooth_l1_loss(np.zeros(2), np.zeros(2), beta=-1.0), ConfigError,
+     r"smooth_l1_loss expects beta as a finite number >= 0. Received: beta=-1.0"),
+    (lambda: smooth_l1_loss(np.zeros((2, 2)), np.zeros(2)), ShapeError,
+     r"smooth_l1_loss expects a non-empty target .*Received: pred.shape=\(2, 2\), target.shape=\(2,\)"),
+    (lambda: kl_div_loss(np.zeros((1, 2)), np.array([[1.5, -0.5]])), ShapeError,
+     r"kl_div_loss expects target probabilities >= 0 .*Received: target containing \[-0.5\]"),
+    (lambda: kl_div_loss(np.zeros((1, 2)), np.zeros((1, 2)), log_target=1), ConfigError,
+     r"kl_div_loss expects log_target as a bool. Received: log_target=1"),
+    (lambda: kl_div_loss(np.zeros((1, 2)), np.zeros((1, 2)), reduction="none"), ConfigError,
+     r"kl_div_loss expects reduction as one of \['batchmean', 'mean', 'sum'\]"),
+])
+def test_binary_regression_and_kl_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
