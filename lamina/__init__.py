@@ -7,7 +7,7 @@ Tiers: ``lamina.functional`` (pure kernels) -> ``lamina.layers`` -> ``lamina.Seq
 __version__ = "0.1.0"
 
 from lamina import (callbacks, datasets, errors, functional, gradcheck, init, io, layers, losses,
-                    metrics, optim, regularizers)
+                    metrics, models, optim, regularizers)
 from lamina.backend import floatx, seed, set_floatx
 from lamina.callbacks import History
 from lamina.ensemble import Ensemble
@@ -18,6 +18,7 @@ from lamina.parameter import Parameter
 
 __all__ = [
     "__version__", "callbacks", "datasets", "errors", "functional", "gradcheck", "init", "io",
-    "layers", "losses", "metrics", "optim", "regularizers", "floatx", "seed", "set_floatx",
-    "History", "Layer", "Sequential", "Parameter", "Ensemble", "load_model", "save_model",
+    "layers", "losses", "metrics", "models", "optim", "regularizers", "floatx", "seed",
+    "set_floatx", "History", "Layer", "Sequential", "Parameter", "Ensemble", "load_model",
+    "save_model",
 ]
