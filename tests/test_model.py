@@ -196,3 +196,75 @@ def test_fit_argument_checks_happen_before_training():
         model.fit(x, y, validation_split=0.01, verbose=0)
     with pytest.raises(ConfigError, match=r"batch_size as an int >= 1. Received: batch_size=0"):
         model.fit(x, y, batch_size=0)
+
+
+class Recorder(L.Layer):
+    """Identity layer that records how backward was called (no input_grad keyword)."""
+
+    def __init__(self, name=None):
+        super().__init__(name)
+        self.calls = 0
+
+    def forward(self, x):
+        return x
+
+    def backward(self, dout):
+        self.calls += 1
+        return dout
+
+
+def grads_of(model):
+    return [p.grad.copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_backward_without_input_grad_skips_work_but_not_gradients(nested, rng):
+    """input_grad=False returns None, never runs the layers before the first parameter and
+    lets that layer skip its own dx; every parameter gradient stays the same."""
+    head = [Recorder(), L.Flatten(), L.Linear(12, 5), L.ReLU(), L.Linear(5, 3)]
+    model = Sequential([Sequential(head), L.Softmax()] if nested else head + [L.Softmax()])
+    x = rng.standard_normal((4, 3, 2, 2))
+    out = model.forward(x, skip_final_softmax=True)
+    dout = rng.standard_normal(out.shape)
+    model.zero_grad()
+    dx = model.backward(dout, skip_final_softmax=True)
+    expected = grads_of(model)
+    recorder = head[0]
+    assert dx.shape == x.shape and recorder.calls == 1
+    model.zero_grad()
+    assert model.backward(dout, skip_final_softmax=True, input_grad=False) is None
+    assert recorder.calls == 1  # the parameter-free layers in front were skipped
+    for ours, reference in zip(grads_of(model), expected):
+        np.testing.assert_array_equal(ours, reference)
+
+
+def test_first_layer_gets_input_grad_false_only_if_its_backward_takes_it(rng, monkeypatch):
+    model = Sequential([L.Conv2D(2, 3, 3), Recorder(), L.Flatten(), L.Linear(None, 2)])
+    model.build((None, 2, 5, 5))
+    seen = []
+    original = L.Conv2D.backward
+    monkeypatch.setattr(L.Conv2D, "backward", lambda self, dout, input_grad=True: (
+        seen.append(input_grad), original(self, dout, input_grad))[1])
+    out = model.forward(rng.standard_normal((2, 2, 5, 5)))
+    model.backward(np.ones_like(out), input_grad=False)
+    model.backward(np.ones_like(out))
+    assert seen == [False, True]
+    # a user-defined first layer with parameters but no input_grad keyword still works
+    custom = Sequential([Recorder(), L.Linear(3, 2)])
+    custom.layers[0].param_names = ("weight",)
+    custom.layers[0].weight = lamina.Parameter(np.ones(1))
+    custom.forward(np.ones((2, 3)))
+    assert custom.backward(np.ones((2, 2)), input_grad=False) is None
+    assert custom.layers[0].calls == 1
+
+
+def test_train_step_skips_the_first_layers_input_gradient(monkeypatch):
+    model = small_cnn()
+    model.compile("cross_entropy", lamina.optim.SGD(lr=0.1))
+    calls = []
+    original = model.backward
+    monkeypatch.setattr(model, "backward", lambda *args, **kwargs: (
+        calls.append(kwargs), original(*args, **kwargs))[1])
+    (x, y), _ = digits(8)
+    model.train_step(x, y)
+    assert calls == [{"input_grad": False}]

@@ -1,16 +1,21 @@
-"""Convolution and transposed convolution over NCHW inputs (im2col + one batched matmul).
+"""Convolution and transposed convolution over NCHW inputs (im2col + batched matmuls).
 
-Both ops share one pair of moves. Gathering: im2col of a padded input, reshaped to
-(G, Cg*KH*KW, N*OH*OW), times a grouped weight matrix. Scattering: the transposed weight
-matrix times a grouped (G, rows, N*H*W) matrix, summed back by col2im. conv2d's forward
-gathers and its data-gradient scatters; conv_transpose2d is the adjoint, so it is the other
-way round. Groups split channels in the leading axis, so they cost no copy.
+Both ops share one pair of moves. Gathering: im2col of a padded input, a grouped
+(G, Cg*KH*KW, N*L) matrix (L columns per image, see _windows.FlatWindows), times a grouped
+weight matrix. Scattering: the transposed weight matrix times a grouped (G, rows, N*L) matrix,
+summed back by col2im. conv2d's forward gathers and its data-gradient scatters (or, with
+stride 1, gathers from dout: a full convolution); conv_transpose2d is the adjoint, so it is
+the other way round. Groups split channels in the leading axis, so they cost no copy.
+
+The batch runs in chunks whose im2col matrix stays in cache between its copy and its matmul
+(_windows.CHUNK_BYTES). The caches keep x, not the im2col matrix, which backward rebuilds
+chunk by chunk, unless the whole batch's matrix is small (KEEP_COLS_BYTES): then it is kept.
 """
-
 from lamina.backend import xp
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional._checks import check_dout, check_float, check_rank
-from lamina.functional._windows import col2im, im2col, output_hw, pad2d, pair, unpad2d
+from lamina.functional._windows import (batch_chunks, col2im, flat_windows, from_columns, im2col,
+                                        output_hw, pair, scratch, to_columns)
 
 
 def _check_arrays(op, x, w, b, groups, weight_layout):
@@ -32,45 +37,53 @@ def _check_bias(op, b, out_channels):
         )
 
 
-def _to_groups(array, groups):
-    """(N, C, H, W) -> (G, C/G, N*H*W), the right operand of a grouped matmul."""
-    n, c, h, w = array.shape
-    return array.transpose(1, 0, 2, 3).reshape(groups, c // groups, n * h * w)
+# conv2d_forward builds an im2col matrix of up to this size for the whole batch and keeps it
+# for backward; larger ones are built chunk by chunk in cache, and again in backward.
+KEEP_COLS_BYTES = 2**23
 
 
-def _from_groups(matrix, n, hw):
-    """(G, Cg, N*H*W) -> an (N, G*Cg, H, W) view."""
-    return matrix.reshape(-1, n, *hw).transpose(1, 0, 2, 3)
+def _parts(windows, n, rows, dtype, whole=False):
+    """The batch whole, or in slices whose (rows, chunk * L) im2col matrix is ~CHUNK_BYTES."""
+    return [slice(0, n)] if whole else batch_chunks(n, rows * windows.columns * dtype.itemsize)
 
 
-def _finish(array, dtype, bias=None):
-    """A contiguous copy of `array` in `dtype`, plus the per-channel bias."""
-    out = xp.ascontiguousarray(array, dtype=dtype)
-    if bias is not None:
-        out += bias.astype(dtype, copy=False)[:, None, None]
-    return out
+def _im2col(name, array, windows, groups):
+    """im2col of array (N, C, H, W) into scratch `name` (a fresh array for None), as a grouped
+    (G, C/G*KH*KW, N*L) matrix."""
+    n, channels = array.shape[:2]
+    shape = (channels, len(windows.taps), n, windows.columns)
+    cols = xp.empty(shape, array.dtype) if name is None else scratch(name, shape, array.dtype)
+    return im2col(array, windows, cols).reshape(groups, -1, n * windows.columns)
 
 
-def _weight_grad(left, cols, w_mat, kernel, dtype):
-    """left_g @ cols_g^T for every group, reshaped to the 4-D weight's shape."""
-    grad = left @ cols.transpose(0, 2, 1)
-    return grad.reshape(w_mat.shape[0] * w_mat.shape[1], -1, *kernel).astype(dtype, copy=False)
+def _to_columns(name, array, windows, groups):
+    """array (N, F, OH, OW) in scratch `name` as a grouped (G, F/G, N*L) matrix, junk zero."""
+    n, filters, rows, _ = array.shape
+    matrix = scratch(name, (filters, n, rows, windows.grid_hw[1]), array.dtype)
+    return to_columns(array, windows, matrix).reshape(groups, filters // groups, -1)
 
 
-def _gather(padded, w_mat, geometry, out_hw):
-    """cols = im2col(padded) as (G, Cg*KH*KW, N*OH*OW), and w_mat @ cols."""
-    kernel, stride, _, dilation = geometry
-    cols = im2col(padded, kernel, stride, dilation, out_hw)
-    cols = cols.reshape(w_mat.shape[0], w_mat.shape[2], -1)
-    return cols, w_mat @ cols
+def _product(left, right):
+    """left @ right for grouped (G, rows, k) and (G, k, cols) matrices, in scratch."""
+    shape = (left.shape[0], left.shape[1], right.shape[2])
+    return xp.matmul(left, right, out=scratch("product", shape, left.dtype))
 
 
-def _scatter(w_mat, matrix, padded_shape, geometry, cols_hw):
-    """col2im(w_mat^T @ matrix) into the padded (N, C, Hp, Wp) buffer, padding cropped."""
-    kernel, stride, padding, dilation = geometry
-    n, c = padded_shape[:2]
-    cols = (w_mat.transpose(0, 2, 1) @ matrix).reshape(c, *kernel, n, *cols_hw)
-    return unpad2d(col2im(cols, padded_shape, kernel, stride, dilation), padding)
+def _cast(array, dtype):
+    return None if array is None else array.astype(dtype, copy=False)
+
+
+def _weight(grad, kernel, dtype):
+    """A grouped (G, rows, cols) weight gradient as the 4-D weight's shape, in dtype."""
+    return grad.reshape(grad.shape[0] * grad.shape[1], -1, *kernel).astype(dtype, copy=False)
+
+
+def _bias_grad(dout, dtype):
+    """db[f] = sum of dout[:, f] over (N, H, W), or None without a bias."""
+    if dtype is None:
+        return None
+    rows = dout.reshape(dout.shape[0], dout.shape[1], -1).sum(axis=2)  # contiguous sums first
+    return rows.sum(axis=0).astype(dtype, copy=False)
 
 
 def _geometry(op, kernel, stride, padding, dilation):
@@ -89,7 +102,8 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1):
         out[n, f, i, j] = b[f] + sum_{c,p,q} w[f,c,p,q] * x_pad[n, g*Cg+c, i*sh+p*dh, j*sw+q*dw]
 
     Computed as out_g = W_g @ cols_g per group in one batched matmul, with
-    W_g: (F/G, C/G*KH*KW) and cols_g = im2col(x_pad)_g: (C/G*KH*KW, N*OH*OW).
+    W_g: (F/G, C/G*KH*KW) and cols_g = im2col(x_pad)_g: (C/G*KH*KW, N*L), L = OH*Wq output
+    columns per image of which OW per row are real (see _windows.FlatWindows).
     """
     op = "conv2d_forward"
     dtype = _check_arrays(op, x, w, b, groups, "(F, C/groups, KH, KW)")
@@ -108,28 +122,87 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1):
     geometry = _geometry(op, w.shape[2:], stride, padding, dilation)
     kernel, stride, padding, dilation = geometry
     out_hw = output_hw(x.shape[2:], kernel, stride, padding, dilation, op)
+    windows = flat_windows(x.shape[2:], kernel, stride, padding, dilation, out_hw)
     w_mat = w.astype(dtype, copy=False).reshape(groups, filters // groups, -1)
-    x_padded = pad2d(x.astype(dtype, copy=False), padding)
-    cols, out = _gather(x_padded, w_mat, geometry, out_hw)
-    out = _finish(_from_groups(out, x.shape[0], out_hw), dtype, b)
+    bias = None if b is None else b.astype(dtype, copy=False)
+    x_cast = x.astype(dtype, copy=False)
+    out = xp.empty((x.shape[0], filters) + out_hw, dtype)
+    rows = channels * len(windows.taps)
+    keep = (x.shape[0] * rows * windows.columns * dtype.itemsize <= KEEP_COLS_BYTES
+            and _full_padding(geometry, filters, channels) is None)  # backward uses the cols
+    for part in _parts(windows, x.shape[0], rows, dtype, keep):
+        cols = _im2col(None if keep else "cols", x_cast[part], windows, groups)
+        product = _product(w_mat, cols).reshape(filters, -1)
+        if bias is not None:
+            product += bias[:, None]  # here the add is contiguous; in from_columns it is not
+        from_columns(product, windows, out[part])
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
-    return out, (x_padded.shape, w_mat, cols, geometry, dtypes, out.shape)
+    return out, (x_cast, cols if keep else None, w_mat, windows, geometry, dtypes)
 
 
-def conv2d_backward(dout, cache):
+def conv2d_backward(dout, cache, input_grad=True):
     """Gradients of conv2d_forward: dx (N, C, H, W), dw (F, C/G, KH, KW), db (F,) or None.
 
-    Per group, with dout_g: (F/G, N*OH*OW):
-        dW_g = dout_g @ cols_g^T,   dcols_g = W_g^T @ dout_g,   db[f] = sum_{n,i,j} dout[n, f, i, j]
-    and dx = crop(col2im(dcols)): each window's gradient is summed back where it was read.
+    Per group, with dout_g: (F/G, N*L) (junk columns zero) and cols_g (kept or rebuilt):
+        dW_g = dout_g @ cols_g^T,   db[f] = sum_{n,i,j} dout[n, f, i, j]
+        dx = crop(col2im(W_g^T @ dout_g)): each window's gradient summed back where it was read.
+    With stride 1 and F <= 2C both come from one im2col of dout instead (_full_conv_backward).
+    input_grad=False skips dx (returned as None): the first layer of a model never needs it.
     """
-    padded_shape, w_mat, cols, geometry, (x_dtype, w_dtype, b_dtype), out_shape = cache
-    dout = check_dout("conv2d_backward", dout, out_shape)
-    dout_mat = _to_groups(dout.astype(w_mat.dtype, copy=False), w_mat.shape[0])
-    dx = _finish(_scatter(w_mat, dout_mat, padded_shape, geometry, dout.shape[2:]), x_dtype)
-    dw = _weight_grad(dout_mat, cols, w_mat, geometry[0], w_dtype)
-    db = None if b_dtype is None else dout.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
-    return dx, dw, db
+    x, kept, w_mat, windows, geometry, dtypes = cache
+    n, channels = x.shape[:2]
+    groups, filters = w_mat.shape[0], w_mat.shape[0] * w_mat.shape[1]
+    dout = check_dout("conv2d_backward", dout, (n, filters) + windows.out_hw)
+    dout = dout.astype(w_mat.dtype, copy=False)
+    full = _full_padding(geometry, filters, channels)
+    if input_grad and full is not None:
+        dx, dw = _full_conv_backward(x, dout, w_mat, geometry, full)
+    else:
+        dw = xp.zeros(w_mat.shape, w_mat.dtype)
+        dx = xp.empty(x.shape, w_mat.dtype) if input_grad else None
+        for part in _parts(windows, n, channels * len(windows.taps), w_mat.dtype,
+                           kept is not None):
+            cols = _im2col("cols", x[part], windows, groups) if kept is None else kept
+            dout_mat = _to_columns("dout", dout[part], windows, groups)
+            dw += (cols @ dout_mat.transpose(0, 2, 1)).transpose(0, 2, 1)  # long side first: faster
+            if input_grad:
+                dcols = _product(w_mat.transpose(0, 2, 1), dout_mat)
+                col2im(dcols.reshape(channels, len(windows.taps), -1, windows.columns), windows,
+                       dx[part])
+    return _cast(dx, dtypes[0]), _weight(dw, geometry[0], dtypes[1]), _bias_grad(dout, dtypes[2])
+
+
+def _full_padding(geometry, filters, channels):
+    """dout's padding for _full_conv_backward, or None where that path does not apply."""
+    kernel, stride, padding, dilation = geometry
+    full = tuple(dilation[i] * (kernel[i] - 1) - padding[i] for i in range(2))
+    return full if stride == (1, 1) and min(full) >= 0 and filters <= 2 * channels else None
+
+
+def _full_conv_backward(x, dout, w_mat, geometry, full):
+    """dx and dW (grouped, as w_mat) of a stride-1 conv2d from one im2col of dout.
+
+    dx is the full convolution of dout, padded by dh*(KH-1) - ph, with the flipped kernel:
+    dx = conv2d(dout_pad, flip(W)^T), a matmul over the dout columns D (F*KH*KW rows, built
+    by copies only). The same D gives the weight gradient,
+    dW[f, c, p, q] = (D @ x_cols^T)[(f, KH-1-p, KW-1-q), c], with x laid out as columns (one
+    copy, not an im2col of x). Measured, this beats an im2col of x plus col2im's C*KH*KW rows
+    of slice-adds while F <= 2C.
+    """
+    kernel, _, _, dilation = geometry
+    n, channels = x.shape[:2]
+    groups, taps = w_mat.shape[0], kernel[0] * kernel[1]
+    windows = flat_windows(dout.shape[2:], kernel, (1, 1), full, dilation, x.shape[2:])
+    flipped = w_mat.reshape(groups, -1, channels // groups, taps)[..., ::-1]
+    flipped = flipped.transpose(0, 2, 1, 3).reshape(groups, channels // groups, -1)
+    dw_flipped = xp.zeros((groups, flipped.shape[2], channels // groups), w_mat.dtype)
+    dx = xp.empty(x.shape, w_mat.dtype)
+    for part in _parts(windows, n, dout.shape[1] * taps, w_mat.dtype):
+        dout_cols = _im2col("dout_cols", dout[part], windows, groups)
+        dw_flipped += dout_cols @ _to_columns("x", x[part], windows, groups).transpose(0, 2, 1)
+        from_columns(_product(flipped, dout_cols).reshape(channels, -1), windows, dx[part])
+    dw = dw_flipped.reshape(groups, -1, taps, channels // groups)[:, :, ::-1]
+    return dx, dw.transpose(0, 1, 3, 2).reshape(w_mat.shape)
 
 
 def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
@@ -137,8 +210,8 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
 
     x: (N, C, H, W), w: (C, F/G, KH, KW), b: (F,) or None -> out: (N, F, OH, OW),
     OH = (H - 1)*sh - 2*ph + dh*(KH-1) + oph + 1 (likewise OW). Each input pixel scatters
-    a weighted, dilated kernel into the output; per group, with x_g: (C/G, N*H*W) and
-    W_g: (C/G, F/G*KH*KW):
+    a weighted, dilated kernel into the output; per group, with x_g: (C/G, N*L) (x laid out
+    as an im2col matrix of the output, junk columns zero) and W_g: (C/G, F/G*KH*KW):
 
         out = crop_p(col2im(W_g^T @ x_g)) + b,   col2im into (N, F, OH + 2*ph, OW + 2*pw)
 
@@ -175,26 +248,40 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
             f"{op}: padding {padding} crops away the whole {full_hw[0]}x{full_hw[1]} output. "
             f"Received: x.shape={x.shape}, w.shape={w.shape}"
         )
+    out_hw = tuple(full_hw[i] - 2 * padding[i] for i in range(2))
+    windows = flat_windows(out_hw, kernel, stride, padding, dilation, in_hw)
     w_mat = w.astype(dtype, copy=False).reshape(groups, channels // groups, -1)
-    x_mat = _to_groups(x.astype(dtype, copy=False), groups)
-    out = _scatter(w_mat, x_mat, (x.shape[0], filters) + full_hw, geometry, in_hw)
-    out = _finish(out, dtype, b)
+    x_cast = x.astype(dtype, copy=False)
+    out = xp.empty((x.shape[0], filters) + out_hw, dtype)
+    for part in _parts(windows, x.shape[0], groups * w_mat.shape[2], dtype):
+        cols = _product(w_mat.transpose(0, 2, 1), _to_columns("x", x_cast[part], windows, groups))
+        col2im(cols.reshape(filters, len(windows.taps), -1, windows.columns), windows, out[part])
+    if b is not None:
+        out += b.astype(dtype, copy=False)[:, None, None]
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
-    return out, (in_hw, x_mat, w_mat, geometry, dtypes, out.shape)
+    return out, (x_cast, w_mat, windows, geometry, dtypes)
 
 
-def conv_transpose2d_backward(dout, cache):
+def conv_transpose2d_backward(dout, cache, input_grad=True):
     """Gradients of conv_transpose2d_forward: dx (N, C, H, W), dw (C, F/G, KH, KW), db (F,).
 
     The adjoint of the forward's col2im is im2col of the padded dout, with the output size
     forced to the input's (H, W) (output_padding rows are never read). Per group:
         dx_g = W_g @ cols_g,   dW_g = x_g @ cols_g^T,   db[f] = sum_{n,i,j} dout[n, f, i, j]
+    input_grad=False skips dx (returned as None).
     """
-    in_hw, x_mat, w_mat, geometry, (x_dtype, w_dtype, b_dtype), out_shape = cache
-    dout = check_dout("conv_transpose2d_backward", dout, out_shape)
-    dout_padded = pad2d(dout.astype(w_mat.dtype, copy=False), geometry[2])
-    cols, dx = _gather(dout_padded, w_mat, geometry, in_hw)
-    dx = _finish(_from_groups(dx, dout.shape[0], in_hw), x_dtype)
-    dw = _weight_grad(x_mat, cols, w_mat, geometry[0], w_dtype)
-    db = None if b_dtype is None else dout.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
-    return dx, dw, db
+    x, w_mat, windows, (kernel, _, _, _), (x_dtype, w_dtype, b_dtype) = cache
+    n, channels = x.shape[:2]
+    groups = w_mat.shape[0]
+    filters = groups * w_mat.shape[2] // len(windows.taps)
+    dout = check_dout("conv_transpose2d_backward", dout, (n, filters) + windows.real_hw)
+    dout = dout.astype(w_mat.dtype, copy=False)
+    dw = xp.zeros(w_mat.shape, w_mat.dtype)
+    dx = xp.empty(x.shape, w_mat.dtype) if input_grad else None
+    for part in _parts(windows, n, groups * w_mat.shape[2], w_mat.dtype):
+        cols = _im2col("cols", dout[part], windows, groups)
+        x_mat = _to_columns("x", x[part], windows, groups)
+        dw += (cols @ x_mat.transpose(0, 2, 1)).transpose(0, 2, 1)  # long side first: faster
+        if input_grad:
+            from_columns(_product(w_mat, cols).reshape(channels, -1), windows, dx[part])
+    return _cast(dx, x_dtype), _weight(dw, kernel, w_dtype), _bias_grad(dout, b_dtype)

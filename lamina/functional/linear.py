@@ -34,14 +34,15 @@ def affine_forward(x, w, b):
     return out, (x2d, w, x.shape, b is not None)
 
 
-def affine_backward(dout, cache):
+def affine_backward(dout, cache, input_grad=True):
     """dout: (N, M) -> dx (N, d1..dk) = dout @ w.T, dw (D, M) = x2d.T @ dout, db (M,) = sum_N dout.
 
-    Gradients are sums over the batch; only the loss divides by N.
+    Gradients are sums over the batch; only the loss divides by N. input_grad=False skips dx
+    (returned as None): the first layer of a model never needs it.
     """
     x2d, w, x_shape, has_bias = cache
     dout = check_dout("affine_backward", dout, (x2d.shape[0], w.shape[1]))
-    dx = (dout @ w.T).reshape(x_shape)
+    dx = (dout @ w.T).reshape(x_shape) if input_grad else None
     dw = x2d.T @ dout
     db = dout.sum(axis=0) if has_bias else None
     return dx, dw, db

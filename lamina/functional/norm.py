@@ -20,6 +20,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional._checks import check_dout, check_float, check_rank
+from lamina.functional._windows import scratch
 
 __all__ = [
     "batchnorm_forward", "batchnorm_backward",
@@ -54,34 +55,33 @@ def _batchnorm_forward(op, x, gamma, beta, bn_param, layout):
     eps, momentum = float(bn_param.get("eps", 1e-5)), float(bn_param.get("momentum", 0.9))
     running_mean = _running_stat(op, bn_param, "running_mean", features, x.dtype)
     running_var = _running_stat(op, bn_param, "running_var", features, x.dtype)
-    axes = (0,) + tuple(range(2, x.ndim))
     per_feature = (1, features) + (1,) * (x.ndim - 2)  # broadcasts a (features,) array over x
+    gamma, beta = gamma.astype(x.dtype, copy=False), beta.astype(x.dtype, copy=False)
     if mode == "train":
         count = x.size // features
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = np.square(centered).mean(axis=axes, keepdims=True)
+        mean = _feature_sum(x) / x.dtype.type(count)
+        var = sum(_feature_dot(centered, centered) for centered in _centered(x, mean))
+        var /= x.dtype.type(count)
         if bn_param.get("unbiased", False):
             if count < 2:
                 raise ShapeError(f"{op} needs more than one value per feature for an unbiased "
                                  f"running variance. Received: x.shape={x.shape}")
-            batch_var = var.ravel() * (count / (count - 1))
+            batch_var = var * (count / (count - 1))
         else:
-            batch_var = var.ravel()
-        running_mean = momentum * running_mean + (1 - momentum) * mean.ravel()
+            batch_var = var
+        running_mean = momentum * running_mean + (1 - momentum) * mean
         running_var = momentum * running_var + (1 - momentum) * batch_var
     else:
-        var = running_var.reshape(per_feature)
-        centered = x - running_mean.reshape(per_feature)
+        mean, var = running_mean, running_var
     bn_param["running_mean"] = running_mean.astype(x.dtype, copy=False)
     bn_param["running_var"] = running_var.astype(x.dtype, copy=False)
-    inv_std = 1 / np.sqrt(var + eps)
-    xhat = centered  # a fresh array in both modes: normalise it in place
-    xhat *= inv_std
-    gamma = gamma.astype(x.dtype, copy=False).reshape(per_feature)
-    out = gamma * xhat
-    out += beta.astype(x.dtype, copy=False).reshape(per_feature)
-    return out, (xhat, gamma * inv_std, axes, mode == "train")
+    inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
+    scale = gamma * inv_std
+    out = np.empty(x.shape, x.dtype)
+    for part, centered in zip(_parts(x), _centered(x, mean)):
+        np.multiply(centered, scale.reshape(per_feature), out=out[part])  # gamma * xhat
+        out[part] += beta.reshape(per_feature)
+    return out, (x, mean, inv_std, scale, mode == "train")
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
@@ -113,21 +113,69 @@ def batchnorm_backward(dout, cache):
 
 
 def _batchnorm_backward(op, dout, cache):
-    """The shared backward of both layouts (see batchnorm_backward)."""
-    xhat, scale, axes, train = cache
-    dout = check_dout(op, dout, xhat.shape)
-    dbeta = dout.sum(axis=axes, keepdims=True)
-    dgamma = (dout * xhat).sum(axis=axes, keepdims=True)
-    if train:
-        count = dout.size // dbeta.size
-        # The compact formula, evaluated in place in one buffer.
-        dx = xhat * (-dgamma / count)
-        dx += dout
-        dx -= dbeta / count
-        dx *= scale
-    else:
-        dx = dout * scale
-    return dx, dgamma.ravel(), dbeta.ravel()
+    """The shared backward of both layouts (see batchnorm_backward).
+
+    The cache holds x, the mean used (batch or running), 1 / sqrt(var + eps) and
+    scale = gamma / sqrt(var + eps); x - mean is recomputed chunk by chunk. In train mode,
+    with M values per feature,
+        dx = scale * dout - (scale * inv_std * dgamma / M) * (x - mean) - scale * dbeta / M,
+    the compact formula with xhat = (x - mean) * inv_std folded into the coefficients.
+    """
+    x, mean, inv_std, scale, train = cache
+    dout = check_dout(op, dout, x.shape)
+    per_feature = (1, -1) + (1,) * (dout.ndim - 2)
+    dbeta, dot = 0, 0  # sums of dout and of dout * (x - mean), chunk by chunk
+    for part, centered in zip(_parts(x), _centered(x, mean)):
+        dbeta = dbeta + _feature_sum(dout[part])
+        dot = dot + _feature_dot(dout[part], centered)
+    dgamma = dot * inv_std
+    if not train:  # the statistics are constants
+        return dout * scale.reshape(per_feature), dgamma, dbeta
+    count = x.dtype.type(dout.size // dbeta.size)
+    coefficient = (scale * inv_std * dgamma / count).reshape(per_feature)
+    shift = (scale * dbeta / count).reshape(per_feature)
+    dx = np.empty(x.shape, x.dtype)
+    for part, centered in zip(_parts(x), _centered(x, mean)):
+        np.multiply(dout[part], scale.reshape(per_feature), out=dx[part])
+        centered *= coefficient
+        dx[part] -= centered
+        dx[part] -= shift
+    return dx, dgamma, dbeta
+
+
+# Elementwise passes run over chunks of the batch of about this many bytes: x - mean is made
+# chunk by chunk in a reused buffer that stays in cache, and is never stored whole.
+CHUNK_BYTES = 2**20
+
+
+def _parts(x):
+    """Slices of the batch axis, each about CHUNK_BYTES of x."""
+    step = max(1, CHUNK_BYTES // max(1, x[0].nbytes))
+    return [slice(start, start + step) for start in range(0, x.shape[0], step)]
+
+
+def _centered(x, mean):
+    """Yield x[part] - mean for each part of _parts(x), in one reused scratch buffer."""
+    mean = mean.reshape((1, -1) + (1,) * (x.ndim - 2))
+    for part in _parts(x):
+        chunk = x[part]
+        yield np.subtract(chunk, mean, out=scratch("centered", chunk.shape, x.dtype))
+
+
+def _feature_sum(array):
+    """Sum over every axis but axis 1: contiguous inner sums first (fast, pairwise)."""
+    if array.ndim == 2:
+        return array.sum(axis=0)
+    return array.reshape(array.shape[0], array.shape[1], -1).sum(axis=2).sum(axis=0)
+
+
+def _feature_dot(a, b):
+    """Sum of a * b over every axis but axis 1, without forming a * b (one matmul per row)."""
+    if a.ndim == 2:
+        return np.einsum("nd,nd->d", a, b)
+    n, features = a.shape[:2]
+    rows = a.reshape(n, features, 1, -1) @ b.reshape(n, features, -1, 1)
+    return rows.reshape(n, features).sum(axis=0)
 
 
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):

@@ -8,7 +8,7 @@ padding may be at most half the kernel, as in PyTorch.
 
 import numpy as np
 
-from lamina.errors import ConfigError, ShapeError
+from lamina.errors import ConfigError
 from lamina.functional._checks import check_dout, check_float, check_rank
 from lamina.functional._windows import kernel_positions, output_hw, pad2d, pair, unpad2d
 
@@ -35,14 +35,15 @@ def _geometry(op, x, kernel_size, stride, padding):
     return kernel, stride, padding, output_hw(x.shape[2:], kernel, stride, padding, op=op)
 
 
-def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, train=True):
     """Max over each KHxKW window; padding is -inf, so it never wins.
 
     x: (N, C, H, W) -> out: (N, C, OH, OW), out[n, c, i, j] = max over the window at
-    (i*sh - ph, j*sw - pw). The cache keeps ``argmax`` (int64, (N, C, OH, OW)): the flat index
-    within the unpadded H*W plane of each window's maximum, exactly PyTorch's
-    ``return_indices`` (ties: the first in row-major window order; a window holding only -inf
-    points at its first real element).
+    (i*sh - ph, j*sw - pw): KH*KW strided np.maximum calls. For backward the cache keeps, per
+    output, the position k (row-major in the window) of its maximum, ties going to the first
+    (uint8 while KH*KW <= 256); max_pool2d_indices turns it into PyTorch's ``return_indices``.
+    train=False (inference) skips that bookkeeping and keeps x instead: a later backward or
+    max_pool2d_indices finds the positions then.
 
     >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
     >>> out, cache = max_pool2d_forward(x, 2)
@@ -53,58 +54,96 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
     """
     kernel, stride, padding, out_hw = _geometry("max_pool2d_forward", x, kernel_size, stride,
                                                 padding)
+    geometry = (kernel, stride, padding, out_hw)
+    windows = _windows(x, geometry)
+    if train:
+        out, position = _max_and_position(windows, geometry)
+        return out, (x.shape, position, None, geometry)
+    out = windows[0].copy()
+    for window in windows[1:]:
+        np.maximum(out, window, out=out)
+    return out, (x.shape, None, x, geometry)
+
+
+def _windows(x, geometry):
+    """One strided (N, C, OH, OW) view of the -inf-padded x per kernel position."""
+    kernel, stride, padding, out_hw = geometry
     x_padded = pad2d(x, padding, -np.inf)
-    positions = kernel_positions(kernel, stride, _NO_DILATION, out_hw)
-    _, _, rows, cols = next(positions)
-    out = x_padded[:, :, rows, cols].copy()
-    # Position k of the window's running maximum; k only grows, so a strict ">" update is
-    # position = max(position, k * greater) — branch-free, and ties keep the earlier k.
-    position = np.zeros(out.shape, np.min_scalar_type(kernel[0] * kernel[1] - 1))
+    return [x_padded[:, :, rows, cols]
+            for _, _, rows, cols in kernel_positions(kernel, stride, _NO_DILATION, out_hw)]
+
+
+def _max_and_position(windows, geometry):
+    """The windows' maximum and, per output, the first position k holding it."""
+    out = windows[0].copy()
+    position = np.zeros(out.shape, np.min_scalar_type(len(windows) - 1))
     greater = np.empty(out.shape, bool)
-    for k, (_, _, rows, cols) in enumerate(positions, start=1):
-        candidate = x_padded[:, :, rows, cols]
-        np.greater(candidate, out, out=greater)
-        np.maximum(out, candidate, out=out)
+    for k, window in enumerate(windows[1:], start=1):
+        # k only grows, so a strict ">" update is position = max(position, k * greater):
+        # branch-free, and ties keep the earlier k.
+        np.greater(window, out, out=greater)
+        np.maximum(out, window, out=out)
         np.maximum(position, greater * position.dtype.type(k), out=position)
-    width = x.shape[3]
-    offsets = (np.arange(kernel[0])[:, None] * width + np.arange(kernel[1])).ravel()
-    top = np.arange(out_hw[0])[:, None] * stride[0] - padding[0]
-    left = np.arange(out_hw[1]) * stride[1] - padding[1]
-    argmax = offsets[position]
-    argmax += top * width + left
+    kernel, stride, padding, out_hw = geometry
     if padding != (0, 0):
         # A window of only -inf keeps k = 0, maybe in the padding: PyTorch names its first real
-        # pixel instead. Rare, so fixed up afterwards rather than tested in the loop.
+        # pixel instead (and routes the gradient there). Rare, so fixed up afterwards.
         empty = out == -np.inf
         if empty.any():
-            first_real = np.maximum(top, 0) * width + np.maximum(left, 0)
-            argmax[empty] = np.broadcast_to(first_real, argmax.shape)[empty]
-    return out, (x.shape, argmax, (kernel, stride, padding, out_hw))
+            top = np.arange(out_hw[0])[:, None] * stride[0] - padding[0]
+            left = np.arange(out_hw[1]) * stride[1] - padding[1]
+            first_real = (np.maximum(top, 0) - top) * kernel[1] + np.maximum(left, 0) - left
+            position[empty] = np.broadcast_to(first_real, out.shape)[empty]
+    return out, position
+
+
+def _positions(cache):
+    """The cache's positions; after an inference forward, found again from the kept x."""
+    _, position, x, geometry = cache
+    return position if position is not None else _max_and_position(_windows(x, geometry),
+                                                                    geometry)[1]
 
 
 def max_pool2d_indices(cache):
-    """The argmax of a max_pool2d_forward cache: int64 (N, C, OH, OW), flat within H*W."""
-    return cache[1]
+    """The argmax of a max_pool2d_forward cache: int64 (N, C, OH, OW), flat within H*W.
+
+    A window holding only -inf points at its first real pixel, as PyTorch's.
+    """
+    x_shape, _, _, (kernel, stride, padding, out_hw) = cache
+    position = _positions(cache).astype(np.int64)
+    row = np.arange(out_hw[0])[:, None] * stride[0] - padding[0] + position // kernel[1]
+    col = np.arange(out_hw[1]) * stride[1] - padding[1] + position % kernel[1]
+    return row * x_shape[3] + col
 
 
 def max_pool2d_backward(dout, cache):
-    """Route each dout to its window's argmax.
+    """Route each dout to its window's maximum.
 
-    dout: (N, C, OH, OW) -> dx: (N, C, H, W), dx[n, c].flat[p] = sum of dout[n, c, i, j] over
-    the windows whose argmax is p (zero elsewhere). Windows overlap only when stride < kernel;
-    then one pixel may collect several gradients, summed with np.bincount.
+    dout: (N, C, OH, OW) -> dx: (N, C, H, W), dx[n, c, p] = sum of dout[n, c, i, j] over the
+    windows whose maximum sits at p (zero elsewhere). Disjoint windows (stride >= kernel):
+    for each kernel position k, the strided view of dx that k covers is dout * [position == k].
+    Overlapping windows (stride < kernel) may send several gradients to one pixel: they are
+    summed with np.bincount over the flat indices.
     """
-    x_shape, argmax, (kernel, stride, _, _) = cache
-    dout = check_dout("max_pool2d_backward", dout, argmax.shape)
-    planes, plane_size = x_shape[0] * x_shape[1], x_shape[2] * x_shape[3]
-    flat_index = (argmax.reshape(planes, -1) + np.arange(planes)[:, None] * plane_size).ravel()
-    if stride[0] >= kernel[0] and stride[1] >= kernel[1]:
-        # Disjoint windows: every index appears once, so plain fancy assignment is exact.
-        dx = np.zeros(planes * plane_size, dout.dtype)
-        dx[flat_index] = dout.ravel()
-        return dx.reshape(x_shape)
-    dx = np.bincount(flat_index, weights=dout.ravel(), minlength=planes * plane_size)
-    return dx.astype(dout.dtype, copy=False).reshape(x_shape)
+    x_shape, _, _, (kernel, stride, padding, out_hw) = cache
+    dout = check_dout("max_pool2d_backward", dout, x_shape[:2] + out_hw)
+    if stride[0] < kernel[0] or stride[1] < kernel[1]:
+        planes, plane_size = x_shape[0] * x_shape[1], x_shape[2] * x_shape[3]
+        flat_index = max_pool2d_indices(cache).reshape(planes, -1)
+        flat_index += np.arange(planes)[:, None] * plane_size
+        dx = np.bincount(flat_index.ravel(), weights=dout.ravel(), minlength=planes * plane_size)
+        return dx.astype(dout.dtype, copy=False).reshape(x_shape)
+    position = _positions(cache)
+    padded_hw = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+    # Windows that tile x exactly write every pixel once: no zeroing needed.
+    tiled = padding == (0, 0) and stride == kernel and all(
+        out_hw[i] * stride[i] == x_shape[2 + i] for i in range(2))
+    dx_padded = (np.empty if tiled else np.zeros)(x_shape[:2] + padded_hw, dout.dtype)
+    mask = np.empty(position.shape, bool)
+    for k, (_, _, rows, cols) in enumerate(kernel_positions(kernel, stride, _NO_DILATION, out_hw)):
+        np.equal(position, k, out=mask)
+        np.multiply(dout, mask, out=dx_padded[:, :, rows, cols])
+    return np.ascontiguousarray(unpad2d(dx_padded, padding))
 
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):

@@ -36,7 +36,8 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x):
         self.check_input(x, 4, "(N, C, H, W)")
-        out, self._cache = F.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        out, self._cache = F.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding,
+                                                train=self.training)
         return (out, F.max_pool2d_indices(self._cache)) if self.return_index else out
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from lamina.errors import ConfigError, DTypeError, ShapeError
+from lamina.functional import _windows, conv
 from lamina.functional.conv import (
     conv2d_backward,
     conv2d_forward,
@@ -234,3 +235,81 @@ def test_conv_transpose2d_errors(case):
 def test_output_padding_allowed_below_dilation():
     out, _ = conv_transpose2d_forward(XT, WT, None, output_padding=1, dilation=2)
     assert out.shape == (2, 3, 3 + 4 + 1, 3 + 4 + 1)
+
+
+@pytest.mark.parametrize("transpose", [False, True], ids=["conv2d", "conv_transpose2d"])
+def test_input_grad_false_skips_only_dx(transpose):
+    forward, backward = (
+        (conv_transpose2d_forward, conv_transpose2d_backward) if transpose
+        else (conv2d_forward, conv2d_backward)
+    )
+    x, w, b = _arrays((2, 4, 5, 5), (4, 2, 3, 3), True, 4)
+    out, cache = forward(x, w, b, stride=2, padding=1, groups=2)
+    dout = np.random.default_rng(2).standard_normal(out.shape)
+    dx, dw, db = backward(dout, cache)
+    none, dw_only, db_only = backward(dout, cache, input_grad=False)
+    assert none is None and dx is not None
+    np.testing.assert_array_equal(dw_only, dw)
+    np.testing.assert_array_equal(db_only, db)
+
+
+# Geometries that take each path: stride-1 gradients from a full convolution (F <= 2C),
+# col2im (F > 2C, strides, padding beyond the kernel), groups, dilation, transposed convolution.
+CHUNKED_CASES = {
+    "full-conv-dx": (False, (7, 4, 9, 8), (3, 4, 3, 3), dict(padding=1)),
+    "col2im-dx": (False, (7, 2, 9, 8), (6, 2, 3, 2), dict(dilation=(2, 1), padding=(1, 0))),
+    "strided-groups": (False, (7, 4, 9, 10), (4, 2, 3, 3),
+                       dict(stride=(2, 3), padding=2, groups=2)),
+    "wide-padding": (False, (5, 3, 6, 6), (2, 3, 2, 2), dict(padding=3)),
+    "transpose": (True, (7, 4, 5, 6), (4, 3, 3, 2), dict(stride=2, padding=1, output_padding=1)),
+}
+
+
+@pytest.mark.parametrize("case", CHUNKED_CASES.values(), ids=list(CHUNKED_CASES))
+def test_chunked_batches_match_the_whole_batch(case, monkeypatch):
+    """Splitting the batch into chunks (and rebuilding im2col in backward) changes nothing."""
+    transpose, x_shape, w_shape, hyper = case
+    forward, backward = (
+        (conv_transpose2d_forward, conv_transpose2d_backward) if transpose
+        else (conv2d_forward, conv2d_backward)
+    )
+    bias_size = w_shape[1] * hyper.get("groups", 1) if transpose else w_shape[0]
+    x, w, b = _arrays(x_shape, w_shape, True, bias_size)
+    out, cache = forward(x, w, b, **hyper)
+    dout = np.random.default_rng(3).standard_normal(out.shape)
+    whole = (out,) + backward(dout, cache)
+    monkeypatch.setattr(_windows, "CHUNK_BYTES", 1)  # one image per chunk
+    monkeypatch.setattr(conv, "KEEP_COLS_BYTES", 0)
+    out, cache = forward(x, w, b, **hyper)
+    chunked = (out,) + backward(dout, cache)
+    for ours, expected in zip(chunked, whole):
+        np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_reused_buffers_never_alias_results():
+    """Scratch buffers are reused between calls; nothing a call returns may live in them."""
+    x, w, b = _arrays((3, 2, 6, 6), (2, 2, 3, 3), True, 2)
+    out, cache = conv2d_forward(x, w, b, padding=1)
+    grads = conv2d_backward(np.ones_like(out), cache)
+    kept = [a.copy() for a in (out,) + grads]
+    other_x, other_w, _ = _arrays((3, 2, 6, 6), (2, 2, 3, 3), False, 0, seed=5)
+    other_out, other_cache = conv2d_forward(other_x, other_w, None, padding=1)
+    conv2d_backward(other_out, other_cache)
+    other_out, other_cache = conv_transpose2d_forward(other_x, other_w, None)
+    conv_transpose2d_backward(other_out, other_cache)
+    for array, copy in zip((out,) + grads, kept):
+        np.testing.assert_array_equal(array, copy)
+    # and backward after other calls still sees its own forward
+    np.testing.assert_array_equal(conv2d_backward(np.ones_like(out), cache)[1], kept[2])
+
+
+def test_float32_stays_float32_in_every_path(monkeypatch):
+    monkeypatch.setattr(_windows, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv, "KEEP_COLS_BYTES", 0)
+    for _, x_shape, w_shape, hyper in CHUNKED_CASES.values():
+        x, w, b = (a.astype(np.float32) for a in _arrays(x_shape, w_shape, True, w_shape[0]))
+        if "output_padding" in hyper:
+            continue
+        out, cache = conv2d_forward(x, w, b, **hyper)
+        grads = conv2d_backward(np.ones_like(out), cache)
+        assert out.dtype == np.float32 and [g.dtype for g in grads] == [np.float32] * 3

@@ -45,3 +45,14 @@ def test_errors(rng):
         affine_forward(rng.standard_normal((2, 5)), rng.standard_normal((5, 3)), np.zeros(2))
     with pytest.raises(DTypeError, match="floating"):
         affine_forward(np.ones((2, 5), dtype=np.int64), rng.standard_normal((5, 3)), None)
+
+
+def test_input_grad_false_skips_only_dx(rng):
+    x, w, b = rng.standard_normal((3, 2, 2)), rng.standard_normal((4, 5)), rng.standard_normal(5)
+    out, cache = affine_forward(x, w, b)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = affine_backward(dout, cache)
+    none, dw_only, db_only = affine_backward(dout, cache, input_grad=False)
+    assert none is None and dx.shape == x.shape
+    np.testing.assert_array_equal(dw_only, dw)
+    np.testing.assert_array_equal(db_only, db)

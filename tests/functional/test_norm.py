@@ -184,3 +184,21 @@ def test_errors(forward, x, gamma, param, error, fragment):
 def test_beta_shape_error():
     with pytest.raises(ShapeError, match="beta"):
         batchnorm_forward(np.zeros((4, 3)), np.ones(3), np.zeros(5), {"mode": "train"})
+
+
+@pytest.mark.parametrize("forward, shape", [(batchnorm_forward, (64, 3)),
+                                            (spatial_batchnorm_forward, (8, 3, 6, 5))])
+def test_float32_accuracy_with_a_large_mean(forward, shape, rng):
+    """Two-pass statistics: a mean 1000x the spread must not cancel the variance in float32
+    (E[x^2] - E[x]^2 would lose it all)."""
+    x = 1000.0 + rng.standard_normal(shape)
+    gamma, beta = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
+    dout = rng.standard_normal(shape)
+    backward = batchnorm_backward if forward is batchnorm_forward else spatial_batchnorm_backward
+    out64, cache64 = forward(x, gamma, beta, {"mode": "train"})
+    grads64 = backward(dout, cache64)
+    out32, cache32 = forward(*(a.astype(np.float32) for a in (x, gamma, beta)), {"mode": "train"})
+    grads32 = backward(dout.astype(np.float32), cache32)
+    np.testing.assert_allclose(out32, out64, rtol=1e-3, atol=1e-3)
+    for ours, reference in zip(grads32, grads64):
+        np.testing.assert_allclose(ours, reference, rtol=1e-3, atol=1e-3)

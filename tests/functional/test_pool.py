@@ -163,3 +163,25 @@ def test_backward_rejects_wrong_dout_shape(forward, backward):
     out, cache = forward(np.zeros((1, 2, 4, 4)), 2)
     with pytest.raises(ShapeError, match=r"Received: dout.shape=\(1, 2, 2\)"):
         backward(np.zeros((1, 2, 2)), cache)
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", GEOMETRIES, ids=IDS)
+def test_inference_forward_skips_bookkeeping_but_backward_still_works(shape, kernel, stride,
+                                                                       padding):
+    x = distinct_values(shape, rng=2)
+    x[0, 0, 0, :2] = -np.inf  # windows of -inf must settle the same way in both modes
+    out, cache = max_pool2d_forward(x, kernel, stride, padding)
+    out_eval, cache_eval = max_pool2d_forward(x, kernel, stride, padding, train=False)
+    np.testing.assert_array_equal(out_eval, out)
+    np.testing.assert_array_equal(max_pool2d_indices(cache_eval), max_pool2d_indices(cache))
+    dout = np.random.default_rng(3).standard_normal(out.shape)
+    np.testing.assert_array_equal(max_pool2d_backward(dout, cache_eval),
+                                  max_pool2d_backward(dout, cache))
+
+
+def test_training_cache_is_one_byte_per_output():
+    """Backward needs only each window's argmax position: uint8, not the input or int64."""
+    x = np.random.default_rng(0).standard_normal((4, 3, 8, 8)).astype(np.float32)
+    out, cache = max_pool2d_forward(x, 2)
+    arrays = [item for item in cache if isinstance(item, np.ndarray)]
+    assert sum(a.nbytes for a in arrays) == out.size

@@ -59,3 +59,16 @@ def test_clear_errors():
         L.Conv2D(3, 4, 3, groups=2)
     with pytest.raises(ConfigError, match="kernel_size"):
         L.Conv2D(3, 4, 0)
+
+
+@pytest.mark.parametrize("cls", [L.Conv2D, L.ConvTranspose2D])
+def test_backward_can_skip_the_input_gradient(cls, rng):
+    layer = cls(3, 4, 3, stride=2, padding=1)
+    x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
+    dout = rng.standard_normal(layer.forward(x).shape).astype(np.float32)
+    dx = layer.backward(dout)
+    grads = [p.grad.copy() for p in layer.parameters()]
+    layer.zero_grad()
+    assert layer.backward(dout, input_grad=False) is None and dx.shape == x.shape
+    for p, expected in zip(layer.parameters(), grads):
+        np.testing.assert_array_equal(p.grad, expected)

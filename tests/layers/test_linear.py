@@ -54,3 +54,16 @@ def test_clear_errors():
         layer.forward(np.ones((2, 4), np.int32))
     with pytest.raises(ShapeError, match="empty batch"):
         layer.forward(np.ones((0, 4), np.float32))
+
+
+def test_backward_can_skip_the_input_gradient(rng):
+    layer = L.Linear(6, 2)
+    x = rng.standard_normal((3, 2, 3)).astype(np.float32)
+    dout = rng.standard_normal((3, 2)).astype(np.float32)
+    layer.forward(x)
+    dx = layer.backward(dout)
+    grads = [p.grad.copy() for p in layer.parameters()]
+    layer.zero_grad()
+    assert layer.backward(dout, input_grad=False) is None and dx.shape == x.shape
+    for p, expected in zip(layer.parameters(), grads):
+        np.testing.assert_array_equal(p.grad, expected)

@@ -29,3 +29,18 @@ def test_stride_defaults_to_kernel_and_alias():
     assert layer.stride == (2, 2) and layer.output_shape((None, 3, 8, 6)) == (None, 3, 4, 3)
     np.testing.assert_allclose(layer.forward(np.arange(16.0).reshape(1, 1, 4, 4)),
                                [[[[2.5, 4.5], [10.5, 12.5]]]])
+
+
+def test_max_pool_in_eval_mode_still_has_a_backward():
+    """Inference skips the argmax bookkeeping; a backward in eval mode (e.g. a saliency map)
+    finds it then and routes the gradient exactly as in training."""
+    x = distinct_values((2, 3, 6, 6), 1)
+    dout = np.random.default_rng(0).standard_normal((2, 3, 3, 3))
+    layer = L.MaxPool2D(2, return_index=True)
+    out, indices = layer.forward(x)
+    dx = layer.backward(dout)
+    layer.eval()
+    out_eval, indices_eval = layer.forward(x)
+    np.testing.assert_array_equal(out_eval, out)
+    np.testing.assert_array_equal(indices_eval, indices)
+    np.testing.assert_array_equal(layer.backward(dout), dx)

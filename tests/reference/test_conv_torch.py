@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from lamina.functional import _windows, conv
 from lamina.functional.conv import (
     conv2d_backward,
     conv2d_forward,
@@ -121,3 +122,28 @@ def test_float32_matches_torch(name):
                      np.float32, seed=3)
     _compare(conv_transpose2d_forward, conv_transpose2d_backward,
              torch.nn.functional.conv_transpose2d, arrays, hyper, rtol=1e-4, atol=1e-5, seed=3)
+
+
+# conv2d cases covering both backward paths (full convolution of dout: stride 1, F <= 2C;
+# col2im: strided), each paired with a transposed case
+CHUNKED_PAIRS = [("1x1", "1x1"), ("plain", "odd-batch-stride2-outpad1"),
+                 ("odd-batch-3x2", "dilation2-outpad1-stride1"), ("groups2", "groups2"),
+                 ("all-non-square", "all-non-square")]
+
+
+@pytest.mark.parametrize("dtype, rtol, atol",
+                         [(np.float64, 1e-6, 1e-10), (np.float32, 1e-4, 1e-5)])
+@pytest.mark.parametrize("names", CHUNKED_PAIRS, ids=[pair[0] for pair in CHUNKED_PAIRS])
+def test_batch_chunks_match_torch(names, dtype, rtol, atol, monkeypatch):
+    """The chunked path (one image per chunk, im2col rebuilt in backward) against torch."""
+    monkeypatch.setattr(_windows, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv, "KEEP_COLS_BYTES", 0)
+    x_shape, w_shape, hyper, with_bias = CONV2D_CASES[names[0]]
+    arrays = _arrays(x_shape, w_shape, w_shape[0], with_bias, dtype, seed=4)
+    _compare(conv2d_forward, conv2d_backward, torch.nn.functional.conv2d, arrays, hyper,
+             rtol=rtol, atol=atol, seed=4)
+    x_shape, w_shape, hyper, with_bias = TRANSPOSE_CASES[names[1]]
+    arrays = _arrays(x_shape, w_shape, _transpose_bias_size(w_shape, hyper), with_bias, dtype,
+                     seed=5)
+    _compare(conv_transpose2d_forward, conv_transpose2d_backward,
+             torch.nn.functional.conv_transpose2d, arrays, hyper, rtol=rtol, atol=atol, seed=5)

@@ -13,7 +13,7 @@ import torch.nn.functional as TF
 from torch import nn
 
 from lamina import layers as L
-from lamina.functional.pool import max_pool2d_forward
+from lamina.functional.pool import max_pool2d_forward, max_pool2d_indices
 from lamina.functional.spatial import (
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,
@@ -98,7 +98,7 @@ UNPOOL_CASES = [  # (x shape, kernel, stride, padding, output_size)
 def test_max_unpool2d(shape, kernel, stride, padding, output_size, dtype, rtol, atol, rng):
     x = torch.from_numpy(distinct_values(shape, rng))
     pooled, indices = TF.max_pool2d(x, kernel, stride, padding, return_indices=True)
-    ours_indices = max_pool2d_forward(x.numpy(), kernel, stride, padding)[1][1]
+    ours_indices = max_pool2d_indices(max_pool2d_forward(x.numpy(), kernel, stride, padding)[1])
     np.testing.assert_array_equal(ours_indices, indices.numpy())
     torch_stride = kernel if stride is None else stride
     run(max_unpool2d_forward, max_unpool2d_backward,

@@ -1,0 +1,108 @@
+"""lamina's side of every workload: build it, return a step function (public API only)."""
+
+import numpy as np
+
+import lamina
+from lamina import functional as F
+from lamina import layers as L
+from lamina.optim import SGD
+
+from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, LR, MOMENTUM, POOL_SHAPE,
+                                  model_inputs, normal)
+
+
+def set_threads(threads):
+    """Nothing to do: lamina never changes thread counts (the parent set OPENBLAS_NUM_THREADS)."""
+
+
+def info():
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    return {"lamina": lamina.__version__, "numpy": np.__version__,
+            "blas": f"{blas.get('name')} {blas.get('version')}"}
+
+
+def lenet():
+    return lamina.Sequential([
+        L.Conv2D(1, 6, 5, padding=2), L.ReLU(), L.MaxPool2D(2),
+        L.Conv2D(6, 16, 5), L.ReLU(), L.MaxPool2D(2), L.Flatten(),
+        L.Linear(400, 120), L.ReLU(), L.Linear(120, 84), L.ReLU(), L.Linear(84, 10),
+    ])
+
+
+def cifar_cnn():
+    return lamina.Sequential([
+        L.Conv2D(3, 32, 3, padding=1), L.BatchNorm2D(32), L.ReLU(),
+        L.Conv2D(32, 32, 3, padding=1), L.BatchNorm2D(32), L.ReLU(), L.MaxPool2D(2),
+        L.Conv2D(32, 64, 3, padding=1), L.BatchNorm2D(64), L.ReLU(), L.MaxPool2D(2),
+        L.Flatten(), L.Linear(64 * 8 * 8, 10),
+    ])
+
+
+def mlp():
+    return lamina.Sequential([L.Linear(784, 256), L.ReLU(), L.Linear(256, 128), L.ReLU(),
+                              L.Linear(128, 10)])
+
+
+def decoder():
+    return lamina.Sequential([
+        L.ConvTranspose2D(64, 32, 4, stride=2, padding=1), L.BatchNorm2D(32), L.ReLU(),
+        L.ConvTranspose2D(32, 3, 4, stride=2, padding=1),
+    ])
+
+
+def _train_step(model, name, loss="cross_entropy"):
+    x, y = model_inputs(name)
+    model.compile(loss=loss, optimizer=SGD(lr=LR, momentum=MOMENTUM))
+    return lambda: model.train_step(x, y)
+
+
+def _inference(model, name):
+    x, _ = model_inputs(name)
+    return lambda: model.predict(x, batch_size=len(x))
+
+
+def _conv(shape_name, direction):
+    x_shape, w_shape, stride, padding = CONV_SHAPES[shape_name]
+    x, w, b = normal(x_shape), normal(w_shape, seed=1) * 0.1, normal(w_shape[:1], seed=2)
+    if direction == "fwd":
+        return lambda: F.conv2d_forward(x, w, b, stride, padding)
+    out, cache = F.conv2d_forward(x, w, b, stride, padding)
+    dout = normal(out.shape, seed=3)
+    return lambda: F.conv2d_backward(dout, cache)
+
+
+def _maxpool(direction):
+    x = normal(POOL_SHAPE)
+    if direction == "fwd":
+        return lambda: F.max_pool2d_forward(x, 2)
+    out, cache = F.max_pool2d_forward(x, 2)
+    dout = normal(out.shape, seed=3)
+    return lambda: F.max_pool2d_backward(dout, cache)
+
+
+def _batchnorm(direction):
+    x = normal(BATCHNORM_SHAPE)
+    channels = x.shape[1]
+    gamma, beta = np.ones(channels, np.float32), np.zeros(channels, np.float32)
+    bn_param = {"mode": "train"}
+    if direction == "fwd":
+        return lambda: F.spatial_batchnorm_forward(x, gamma, beta, bn_param)
+    out, cache = F.spatial_batchnorm_forward(x, gamma, beta, bn_param)
+    dout = normal(out.shape, seed=3)
+    return lambda: F.spatial_batchnorm_backward(dout, cache)
+
+
+BUILDERS = {
+    "mlp_train": lambda: _train_step(mlp(), "mlp_train"),
+    "lenet_train": lambda: _train_step(lenet(), "lenet_train"),
+    "cifar_train": lambda: _train_step(cifar_cnn(), "cifar_train"),
+    "lenet_infer": lambda: _inference(lenet(), "lenet_infer"),
+    "cifar_infer": lambda: _inference(cifar_cnn(), "cifar_infer"),
+    "decoder_train": lambda: _train_step(decoder(), "decoder_train", loss="mse"),
+    **{f"conv_{shape}_{d}": (lambda s=shape, d=d: _conv(s, d))
+       for shape in CONV_SHAPES for d in ("fwd", "bwd")},
+    "maxpool_fwd": lambda: _maxpool("fwd"),
+    "maxpool_bwd": lambda: _maxpool("bwd"),
+    "batchnorm_fwd": lambda: _batchnorm("fwd"),
+    "batchnorm_bwd": lambda: _batchnorm("bwd"),
+}

@@ -1,0 +1,65 @@
+"""The workloads: names, titles, shapes and inputs, shared by both frameworks' sides.
+
+Each framework builds the same architecture from the same NumPy inputs (float32) in its own
+process; ``lamina_side`` and ``torch_side`` hold one builder per workload name.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    title: str
+    group: str  # workloads of one group share a child process (one per framework)
+
+
+WORKLOADS = [
+    Workload("mlp_train", "(a) MLP 784-256-128-10 train, batch 128", "mlp_train"),
+    Workload("lenet_train", "(b) LeNet-5 train, batch 64", "lenet_train"),
+    Workload("cifar_train", "(c) CIFAR CNN + BN train, batch 64", "cifar_train"),
+    Workload("lenet_infer", "(d) LeNet-5 inference, batch 256", "lenet_infer"),
+    Workload("cifar_infer", "(d) CIFAR CNN inference, batch 256", "cifar_infer"),
+    Workload("decoder_train", "(e) ConvT decoder train, batch 64", "decoder_train"),
+    Workload("conv_lenet_fwd", "(f) conv2d fwd 1->6 5x5 p2 @28, N64", "kernels"),
+    Workload("conv_lenet_bwd", "(f) conv2d bwd 1->6 5x5 p2 @28, N64", "kernels"),
+    Workload("conv_cifar_fwd", "(f) conv2d fwd 32->32 3x3 p1 @32, N64", "kernels"),
+    Workload("conv_cifar_bwd", "(f) conv2d bwd 32->32 3x3 p1 @32, N64", "kernels"),
+    Workload("conv_s2_fwd", "(f) conv2d fwd 64->64 3x3 s2 p1 @16, N64", "kernels"),
+    Workload("conv_s2_bwd", "(f) conv2d bwd 64->64 3x3 s2 p1 @16, N64", "kernels"),
+    Workload("maxpool_fwd", "(f) max_pool2d fwd 2x2 (64, 32, 32, 32)", "kernels"),
+    Workload("maxpool_bwd", "(f) max_pool2d bwd 2x2 (64, 32, 32, 32)", "kernels"),
+    Workload("batchnorm_fwd", "(f) batchnorm2d fwd train (64, 32, 32, 32)", "kernels"),
+    Workload("batchnorm_bwd", "(f) batchnorm2d bwd train (64, 32, 32, 32)", "kernels"),
+]
+
+# conv kernel workloads: x shape, w shape, stride, padding
+CONV_SHAPES = {
+    "lenet": ((64, 1, 28, 28), (6, 1, 5, 5), 1, 2),
+    "cifar": ((64, 32, 32, 32), (32, 32, 3, 3), 1, 1),
+    "s2": ((64, 64, 16, 16), (64, 64, 3, 3), 2, 1),
+}
+POOL_SHAPE = BATCHNORM_SHAPE = (64, 32, 32, 32)
+LR, MOMENTUM = 0.01, 0.9
+
+
+def normal(shape, seed=0):
+    """Standard normal float32 data, the same in both processes."""
+    return np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
+
+
+def labels(n, classes=10, seed=1):
+    return np.random.default_rng(seed).integers(0, classes, n)
+
+
+def model_inputs(name):
+    """(x, y) for a model workload: images or features, and labels or a regression target."""
+    if name == "mlp_train":
+        return normal((128, 784)), labels(128)
+    if name == "decoder_train":
+        return normal((64, 64, 8, 8)), normal((64, 3, 32, 32), seed=1)
+    batch = 256 if name.endswith("_infer") else 64
+    shape = (batch, 1, 28, 28) if name.startswith("lenet") else (batch, 3, 32, 32)
+    return normal(shape), labels(batch)
