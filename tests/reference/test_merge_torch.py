@@ -19,10 +19,10 @@ import torch
 from torch import nn
 
 from lamina import layers as L
-from lamina.layers.container import Container
 from lamina.model import Sequential
 
-TORCH_DTYPE = {np.float64: torch.float64, np.float32: torch.float32}
+from .network_harness import TORCH_DTYPE, check_network, owners, torch_layout
+
 
 
 class TorchResidual(nn.Module):
@@ -123,17 +123,6 @@ def torch_name(name):
     return re.sub(r"\bgamma$", "weight", re.sub(r"\bbeta$", "bias", name))
 
 
-def owners(layer):
-    """{id(parameter): the leaf layer holding it}."""
-    if isinstance(layer, Container):
-        return {key: owner for child in layer.layers for key, owner in owners(child).items()}
-    return {id(p): layer for p in layer.parameters()}
-
-
-def torch_layout(owner, name, array):
-    return array.T if isinstance(owner, L.Linear) and name.endswith("weight") else array
-
-
 def setup_pair(layer, module, dtype, rng):
     """Same dtype, random lamina weights copied into torch by name; returns the pairs."""
     layer.astype(dtype)
@@ -161,37 +150,9 @@ def compare(case, dtype=np.float64, rtol=1e-6, atol=1e-9, training=True, seed=0)
     rng = np.random.default_rng(seed)
     layer, module = build(LAMINA), build(TORCH)
     pairs = setup_pair(layer, module, dtype, rng)
-    torch_buffers = dict(module.named_buffers())
-    if not training:
-        for name, value in layer.buffers().items():
-            value = (rng.uniform(0.5, 2.0, value.shape) if name.endswith("var")
-                     else rng.standard_normal(value.shape))
-            layer.set_buffer(name, value.astype(dtype))
-            torch_buffers[name].copy_(torch.from_numpy(layer.buffers()[name]))
-    layer.train(training)
-    module.train(training)
-
-    x = rng.standard_normal(x_shape).astype(dtype)
-    out = layer.forward(x.copy())
-    dout = rng.standard_normal(out.shape).astype(dtype)
-    dx = layer.backward(dout.copy())
-    x_torch = torch.tensor(x, requires_grad=True)
-    out_torch = module(x_torch)
-    out_torch.backward(torch.from_numpy(dout))
-
-    tol = dict(rtol=rtol, atol=atol)
-    assert out.shape == tuple(layer.output_shape(x_shape)), f"{case}: output_shape()"
-    assert out.dtype == dx.dtype == dtype, f"{case}: out/dx dtype {out.dtype}/{dx.dtype}"
-    np.testing.assert_allclose(out, out_torch.detach().numpy(), **tol, err_msg=f"{case}: output")
-    np.testing.assert_allclose(dx, x_torch.grad.numpy(), **tol, err_msg=f"{case}: input gradient")
-    for name, p, tp, owner in pairs:
-        assert p.grad.dtype == dtype, f"{case}: {name}.grad is {p.grad.dtype}"
-        np.testing.assert_allclose(torch_layout(owner, name, p.grad), tp.grad.numpy(), **tol,
-                                   err_msg=f"{case}: {name}.grad (lamina vs torch)")
-    for name, value in layer.buffers().items():
-        assert value.dtype == dtype, f"{case}: buffer {name} is {value.dtype}"
-        np.testing.assert_allclose(value, torch_buffers[name].numpy(), **tol,
-                                   err_msg=f"{case}: buffer {name} (lamina vs torch)")
+    named = dict(module.named_buffers())
+    buffers = [named[torch_name(name)] for name in layer.buffers()]
+    check_network(case, layer, module, pairs, buffers, x_shape, dtype, rtol, atol, training, rng)
 
 
 # -- tests --------------------------------------------------------------------------------------

@@ -14,12 +14,10 @@ import pytest
 import torch
 from torch import nn
 
-from lamina import layers as L
-from lamina.layers.container import Container
 from lamina.models import (LeNet5, MobileNetV2, SEBlock, ShuffleNetV2, basic_block,
                            inverted_residual, resnet_small, shuffle_unit)
 
-TORCH_DTYPE = {np.float64: torch.float64, np.float32: torch.float32}
+from .network_harness import TORCH_DTYPE, check_network, owners, torch_layout
 
 
 # -- torch modules, torchvision style ----------------------------------------------------------
@@ -184,17 +182,6 @@ CASES = {
 
 
 # -- harness ------------------------------------------------------------------------------------
-def owners(layer):
-    """{id(parameter): the leaf layer holding it}."""
-    if isinstance(layer, Container):
-        return {key: owner for child in layer.layers for key, owner in owners(child).items()}
-    return {id(p): layer for p in layer.parameters()}
-
-
-def torch_layout(owner, name, array):
-    return array.T if isinstance(owner, L.Linear) and name.endswith("weight") else array
-
-
 def setup_pair(layer, module, dtype, rng):
     """Pair parameters in order, give lamina random ones and copy them into torch."""
     layer.astype(dtype)
@@ -229,36 +216,7 @@ def compare(case, dtype=np.float64, rtol=1e-6, atol=1e-9, training=True, seed=0)
     buffers = torch_buffers(module)
     assert [value.shape for value in layer.buffers().values()] == \
         [tuple(value.shape) for value in buffers]
-    if not training:
-        for (name, value), theirs in zip(layer.buffers().items(), buffers):
-            value = (rng.uniform(0.5, 2.0, value.shape) if name.endswith("var")
-                     else rng.standard_normal(value.shape))
-            layer.set_buffer(name, value.astype(dtype))
-            theirs.copy_(torch.from_numpy(layer.buffers()[name]))
-    layer.train(training)
-    module.train(training)
-
-    x = rng.standard_normal(x_shape).astype(dtype)
-    out = layer.forward(x.copy())
-    dout = rng.standard_normal(out.shape).astype(dtype)
-    dx = layer.backward(dout.copy())
-    x_torch = torch.tensor(x, requires_grad=True)
-    out_torch = module(x_torch)
-    out_torch.backward(torch.from_numpy(dout))
-
-    tol = dict(rtol=rtol, atol=atol)
-    assert out.shape == tuple(layer.output_shape(x_shape)), f"{case}: output_shape()"
-    assert out.dtype == dx.dtype == dtype, f"{case}: out/dx dtype {out.dtype}/{dx.dtype}"
-    np.testing.assert_allclose(out, out_torch.detach().numpy(), **tol, err_msg=f"{case}: output")
-    np.testing.assert_allclose(dx, x_torch.grad.numpy(), **tol, err_msg=f"{case}: input gradient")
-    for name, p, tp, owner in pairs:
-        assert p.grad.dtype == dtype, f"{case}: {name}.grad is {p.grad.dtype}"
-        np.testing.assert_allclose(torch_layout(owner, name, p.grad), tp.grad.numpy(), **tol,
-                                   err_msg=f"{case}: {name}.grad (lamina vs torch)")
-    for (name, value), theirs in zip(layer.buffers().items(), buffers):
-        assert value.dtype == dtype, f"{case}: buffer {name} is {value.dtype}"
-        np.testing.assert_allclose(value, theirs.numpy(), **tol,
-                                   err_msg=f"{case}: buffer {name} (lamina vs torch)")
+    check_network(case, layer, module, pairs, buffers, x_shape, dtype, rtol, atol, training, rng)
 
 
 # -- tests --------------------------------------------------------------------------------------
