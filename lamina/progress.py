@@ -17,6 +17,7 @@ import sys
 import time
 
 from lamina.callbacks.base import Callback
+from lamina.errors import ConfigError
 
 BAR_WIDTH = 30
 
@@ -52,7 +53,6 @@ class ProgressLogger(Callback):
         if verbose == "auto":
             verbose = 1 if self.terminal else 2
         if verbose not in (0, 1, 2):
-            from lamina.errors import ConfigError
             raise ConfigError(f"fit expects verbose as 0, 1, 2 or 'auto'. Received: {verbose!r}")
         self.verbose, self.interval = verbose, interval if not self.terminal else 0.1
         self.columns = None

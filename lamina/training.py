@@ -77,19 +77,18 @@ class Trainable:
         self.optimizer.step(self.parameters())
         return loss, outputs
 
+    def _regularized(self):
+        return [p for p in self.parameters() if p.regularizer is not None and p.trainable]
+
     def _regularize(self):
         """Add each regularized parameter's penalty gradient into .grad; return the penalties."""
-        penalty = 0.0
-        for p in self.parameters():
-            if p.regularizer is not None and p.trainable:
-                penalty += p.regularizer(p.data)
-                p.accumulate(p.regularizer.gradient(p.data))
-        return penalty
+        for p in self._regularized():
+            p.accumulate(p.regularizer.gradient(p.data))
+        return self.regularization_loss()
 
     def regularization_loss(self):
         """The sum of every parameter's weight penalty (0.0 without regularizers)."""
-        return sum(p.regularizer(p.data) for p in self.parameters()
-                   if p.regularizer is not None and p.trainable)
+        return sum((p.regularizer(p.data) for p in self._regularized()), 0.0)
 
     def fit(self, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0,
             validation_data=None, verbose="auto", callbacks=None, initial_epoch=0):

@@ -9,7 +9,8 @@ saves the model and a PNG of the training curves.
 import argparse
 import time
 
-import lamina
+import numpy as np
+
 
 
 def parse_args(description, argv, epochs, batch_size, lr, validation_split=0.1, data=True):
@@ -67,17 +68,11 @@ def run(args, model, optimizer, data, name):
     return result
 
 
-def seed(args):
-    lamina.seed(args.seed)
-
-
 def standardize(images, mean, std, channels=1):
     """uint8 images -> float32 (N, C, H, W) with (x / 255 - mean) / std per channel.
 
     (N, H, W) grayscale gains its channel axis; mean/std are scalars or one per channel.
     """
-    import numpy as np
-
     x = np.asarray(images, dtype=np.float32) / np.float32(255.0)
     if x.ndim == 3:
         x = x[:, None]

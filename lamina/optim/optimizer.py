@@ -15,7 +15,6 @@ import numpy as np
 from lamina.errors import ConfigError, ShapeError
 from lamina.optim import schedules
 from lamina.optim.clipping import clip_arrays
-from lamina.optim.schedules import LearningRateSchedule
 
 __all__ = ["Optimizer"]
 
@@ -63,7 +62,7 @@ class Optimizer:
         op = type(self).__name__
         if isinstance(lr, dict):  # a serialized schedule, from get_config
             lr = schedules.get(lr)
-        if isinstance(lr, LearningRateSchedule):
+        if isinstance(lr, schedules.LearningRateSchedule):
             self.schedule = lr
             lr = lr(0)
         else:
