@@ -12,7 +12,6 @@ import time
 import numpy as np
 
 
-
 def parse_args(description, argv, epochs, batch_size, lr, validation_split=0.1, data=True):
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--epochs", type=int, default=epochs, help=f"passes over the training "
