@@ -26,7 +26,7 @@ import numpy as np
 
 from lamina import init, losses, metrics
 from lamina.backend import get_rng
-from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError
+from lamina.errors import ConfigError, DTypeError, LaminaError, ModelFileError, NotBuiltError
 from lamina.layers.base import Layer
 from lamina.layers.container import deserialize, serialize
 from lamina.optim.optimizer import Optimizer
@@ -43,10 +43,6 @@ _DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "I16": "<i2", "U16": "<u2", 
 _RANK = {code: rank for rank, code in enumerate(_DTYPES)}
 _CODE_OF = {(np.dtype(s).kind, np.dtype(s).itemsize): code for code, s in _DTYPES.items()}
 _REQUIRED = object()
-
-
-class ModelFileError(LaminaError, ValueError):
-    """A file is not a valid safetensors or lamina model file (truncated, corrupted, foreign)."""
 
 
 # -- safetensors ----------------------------------------------------------------------------

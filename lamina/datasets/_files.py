@@ -4,13 +4,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from lamina.errors import LaminaError
+from lamina.errors import DatasetError
 
 CHUNK = 1 << 20
-
-
-class DatasetError(LaminaError, OSError):
-    """A dataset file is missing, unreachable, fails its checksum, or is not the format expected."""
 
 
 def cache_dir(dataset=None):
