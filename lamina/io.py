@@ -31,11 +31,12 @@ from lamina.layers.base import Layer
 from lamina.layers.container import deserialize, serialize
 from lamina.optim.optimizer import Optimizer
 
-__all__ = ["ModelFileError", "save_safetensors", "load_safetensors", "save_model", "load_model"]
+__all__ = ["ModelFileError", "save_safetensors", "load_safetensors", "save_model", "load_model",
+           "read_model_file"]
 
 MAX_HEADER_SIZE = 100_000_000  # the official reader's limit
 FORMAT, FORMAT_VERSION = "lamina-model", "1"
-OPTIMIZER_PREFIX = "optimizer/"
+OPTIMIZER_PREFIX, EXTRA_PREFIX = "optimizer/", "x/"
 
 # The safetensors dtypes NumPy holds, in the official order (increasing alignment).
 _DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "I16": "<i2", "U16": "<u2", "F16": "<f2",
@@ -246,7 +247,7 @@ def _short(value, limit=80):
 
 
 # -- lamina model files -----------------------------------------------------------------------
-def save_model(model, path, include_optimizer=True):
+def save_model(model, path, include_optimizer=True, *, extra_metadata=None, extra_tensors=None):
     """Write `model` to one safetensors file at `path`, atomically (see the module docstring).
 
     The file holds state_dict() (weights and buffers in their own dtypes), the architecture
@@ -255,8 +256,20 @@ def save_model(model, path, include_optimizer=True):
     exactly. An initialiser given as a lamina.init function is stored by its name; any other
     value JSON cannot hold (a user-defined function, say) is a ConfigError, raised before
     the file is touched.
+
+    extra_metadata (str -> str, keys starting "x.") and extra_tensors (name -> array, names
+    starting "x/") travel in the same atomic write: a training checkpoint is a model file
+    with its own entries there. read_model_file gives them back.
     """
     from lamina import __version__
+
+    for key in extra_metadata or {}:
+        if not (isinstance(key, str) and key.startswith("x.")):
+            raise ConfigError(f"save_model: extra metadata keys start with 'x.'. Received: {key!r}")
+    for key in extra_tensors or {}:
+        if not (isinstance(key, str) and key.startswith(EXTRA_PREFIX)):
+            raise ConfigError(f"save_model: extra tensor names start with {EXTRA_PREFIX!r}. "
+                              f"Received: {key!r}")
 
     if not isinstance(model, Layer):
         raise ConfigError(f"save_model expects a lamina Layer, such as a Sequential. "
@@ -280,6 +293,8 @@ def save_model(model, path, include_optimizer=True):
             state, arrays = _split_optimizer_state(model.optimizer.state_dict())
             metadata["lamina.optimizer"] = _to_json(state, "optimizer state")
             tensors.update(arrays)
+    metadata.update(extra_metadata or {})
+    tensors.update(extra_tensors or {})
     save_safetensors(path, tensors, metadata)
 
 
@@ -355,6 +370,12 @@ def load_model(path, compile=True):
     ModelFileError. Import the modules defining user-defined layers, losses and optimizers
     before loading: they are found by class name.
     """
+    return read_model_file(path, compile)[0]
+
+
+def read_model_file(path, compile=True):
+    """(model, metadata, extra_tensors): load_model's model, the file's whole metadata
+    (str -> str) and the tensors save_model was given as extra_tensors (names "x/...")."""
     tensors, metadata = load_safetensors(path)
 
     def fail(reason):
@@ -366,7 +387,9 @@ def load_model(path, compile=True):
     if metadata.get("lamina.format_version") != FORMAT_VERSION:
         raise fail(f"it has format version {metadata.get('lamina.format_version')!r}; this "
                    f"lamina reads version {FORMAT_VERSION}")
-    weights = {name: a for name, a in tensors.items() if not name.startswith(OPTIMIZER_PREFIX)}
+    extra = {name: a for name, a in tensors.items() if name.startswith(EXTRA_PREFIX)}
+    weights = {name: a for name, a in tensors.items()
+               if not name.startswith((OPTIMIZER_PREFIX, EXTRA_PREFIX))}
     rng = get_rng()
     rng_state = rng.bit_generator.state  # building a layer draws initial weights
     try:
@@ -375,7 +398,7 @@ def load_model(path, compile=True):
             _restore_training(model, metadata, tensors, fail)
     finally:
         rng.bit_generator.state = rng_state
-    return model
+    return model, metadata, extra
 
 
 def _json_entry(metadata, key, fail, default=_REQUIRED):

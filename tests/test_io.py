@@ -9,7 +9,8 @@ import lamina
 from lamina import io
 from lamina import layers as L
 from lamina.errors import ConfigError, DTypeError, NotBuiltError, ShapeError
-from lamina.io import ModelFileError, load_model, load_safetensors, save_model, save_safetensors
+from lamina.io import (ModelFileError, load_model, load_safetensors, read_model_file, save_model,
+                       save_safetensors)
 from lamina.layers.base import Layer
 from lamina.layers.container import serialize
 from lamina.parameter import Parameter
@@ -472,3 +473,18 @@ def test_save_model_errors(tmp_path, make, error, message):
     with pytest.raises(error, match=message):
         save_model(make(), tmp_path / "m")
     assert os.listdir(tmp_path) == []
+
+
+def test_extra_entries_round_trip_beside_the_model(tmp_path):
+    model = lamina.Sequential([L.Linear(3, 2)])
+    path = tmp_path / "m.lamina"
+    save_model(model, path, extra_metadata={"x.note": "hello"},
+               extra_tensors={"x/order": np.arange(5)})
+    loaded, metadata, extra = read_model_file(path)
+    assert metadata["x.note"] == "hello"
+    np.testing.assert_array_equal(extra["x/order"], np.arange(5))
+    np.testing.assert_array_equal(loaded.layers[0].weight.data, model.layers[0].weight.data)
+    with pytest.raises(ConfigError, match="start with 'x.'"):
+        save_model(model, path, extra_metadata={"lamina.format": "other"})
+    with pytest.raises(ConfigError, match="start with 'x/'"):
+        save_model(model, path, extra_tensors={"0.weight": np.zeros(1)})
