@@ -12,10 +12,27 @@ the optimizer's arrays under "optimizer/<position>/<key>", and JSON strings in t
 "lamina.format", "lamina.format_version", "lamina.version", "lamina.architecture" (from
 layers.container.serialize), and where they apply "lamina.input_shape", "lamina.frozen",
 "lamina.compile" (loss, optimizer, metrics) and "lamina.optimizer" (the optimizer's numbers).
-Nothing is ever pickled.
+Format version 2 adds the checksum below and requires it; version 1 files (lamina 0.1.0) have
+none and still load, unverified. Nothing is ever pickled.
+
+Checksum. Every file save_safetensors writes carries "lamina.checksum": "sha256:<64 hex>" in
+its metadata: the SHA-256 of len(C) as 8 little-endian bytes, then C, then the whole data
+buffer, where C, the canonical header, is the parsed header with the checksum left out of
+"__metadata__" (which stays, empty if nothing else is in it), written by
+json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=True). It thus covers every
+tensor's name, dtype, shape and data_offsets, every metadata key and value and every data
+byte, but not the header's layout (key order, whitespace, padding), so a file re-written by
+another safetensors writer with the same contents still verifies. lamina writes compact JSON,
+so a flipped bit in a layout byte breaks the JSON or the offsets instead: in a lamina model
+file, every flipped bit, truncation or insertion is an error. load_safetensors verifies the
+checksum when one is present, hashing each tensor's bytes as they are read (no second copy),
+and returns nothing unless it matches; files from other writers have none and load unverified,
+and so does a plain safetensors file whose damage renamed the checksum key itself (load_model
+requires the checksum, so a model file cannot lose it that way).
 """
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -35,7 +52,10 @@ __all__ = ["ModelFileError", "save_safetensors", "load_safetensors", "save_model
            "read_model_file"]
 
 MAX_HEADER_SIZE = 100_000_000  # the official reader's limit
-FORMAT, FORMAT_VERSION = "lamina-model", "1"
+MAX_NDIM = 32  # what every supported NumPy holds (NumPy 2 holds 64)
+CHECKSUM_KEY, CHECKSUM_ALGORITHM = "lamina.checksum", "sha256"
+FORMAT, FORMAT_VERSION = "lamina-model", "2"
+READABLE_VERSIONS = ("1", "2")  # version 1: lamina 0.1.0, without a checksum
 OPTIMIZER_PREFIX, EXTRA_PREFIX = "optimizer/", "x/"
 
 # The safetensors dtypes NumPy holds, in the official order (increasing alignment).
@@ -43,18 +63,21 @@ _DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "I16": "<i2", "U16": "<u2", 
            "I32": "<i4", "U32": "<u4", "F32": "<f4", "F64": "<f8", "I64": "<i8", "U64": "<u8"}
 _RANK = {code: rank for rank, code in enumerate(_DTYPES)}
 _CODE_OF = {(np.dtype(s).kind, np.dtype(s).itemsize): code for code, s in _DTYPES.items()}
+_MAX_BYTES = np.iinfo(np.intp).max
 _REQUIRED = object()
 
 
 # -- safetensors ----------------------------------------------------------------------------
-def save_safetensors(path, tensors, metadata=None):
+def save_safetensors(path, tensors, metadata=None, *, checksum=True):
     """Write `tensors` (name -> array) and `metadata` (str -> str, or None) to `path`.
 
     Tensors are laid out as the official writer lays them out (largest alignment first, then
-    by name), so the bytes equal its bytes for the same input. The write is atomic: a
-    temporary file beside `path`, flushed and fsynced, then os.replace'd onto it.
+    by name). With checksum (the default) the metadata gains "lamina.checksum" (see the module
+    docstring), replacing any such entry given; checksum=False writes none, and then the bytes
+    equal the official writer's for the same input. The write is atomic: a temporary file
+    beside `path`, flushed and fsynced, then os.replace'd onto it.
     """
-    header, arrays = _encode_header(tensors, metadata)
+    header, arrays = _encode_header(tensors, metadata, checksum)
     with _atomic_write(path) as file:
         file.write(struct.pack("<Q", len(header)))
         file.write(header)
@@ -63,10 +86,26 @@ def save_safetensors(path, tensors, metadata=None):
 
 
 def _write_array(file, array):
-    file.write(array.reshape(-1).view(np.uint8))
+    file.write(_bytes_of(array))
 
 
-def _encode_header(tensors, metadata):
+def _bytes_of(array):
+    """The bytes of a C-contiguous array, as a flat uint8 view (no copy)."""
+    return array.reshape(-1).view(np.uint8)
+
+
+def _header_digest(header):
+    """A SHA-256 fed the canonical form of `header` (see the module docstring); the data follows."""
+    metadata = {key: value for key, value in header.get("__metadata__", {}).items()
+                if key != CHECKSUM_KEY}
+    canonical = json.dumps({**header, "__metadata__": metadata}, sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    digest = hashlib.sha256(struct.pack("<Q", len(canonical)))
+    digest.update(canonical)
+    return digest
+
+
+def _encode_header(tensors, metadata, checksum=True):
     """(padded header bytes, the arrays in file order, little-endian and C-contiguous)."""
     if not isinstance(tensors, dict):
         raise ConfigError(f"save_safetensors expects tensors as a dict of name -> array. "
@@ -92,12 +131,19 @@ def _encode_header(tensors, metadata):
             raise ConfigError(f"save_safetensors expects metadata as a dict of str -> str (the "
                               f"format holds nothing else: json.dumps other values). "
                               f"Received: {bad}")
-        header["__metadata__"] = dict(metadata)
+    if metadata is not None or checksum:
+        header["__metadata__"] = {key: value for key, value in (metadata or {}).items()
+                                  if key != CHECKSUM_KEY}
     offset = 0
     for name, code, array in entries:
         header[name] = {"dtype": code, "shape": list(array.shape),
                         "data_offsets": [offset, offset + array.nbytes]}
         offset += array.nbytes
+    if checksum:
+        digest = _header_digest(header)
+        for _, _, array in entries:
+            digest.update(_bytes_of(array))
+        header["__metadata__"][CHECKSUM_KEY] = f"{CHECKSUM_ALGORITHM}:{digest.hexdigest()}"
     text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     text += b" " * (-len(text) % 8)
     if len(text) > MAX_HEADER_SIZE:
@@ -141,21 +187,46 @@ def load_safetensors(path):
     metadata, str -> str).
 
     The whole header is checked before any tensor is allocated: its size against the file,
-    JSON syntax, known dtypes, shape * itemsize == end - begin for each tensor, and offsets
-    that tile the data buffer exactly (no overlap, no gap, nothing missing or trailing).
-    Any problem raises ModelFileError naming it; nothing is returned half-read.
+    JSON syntax (duplicate keys rejected), known dtypes, shapes NumPy can hold,
+    shape * itemsize == end - begin for each tensor, and offsets that tile the data buffer
+    exactly (no overlap, no gap, nothing missing or trailing), so no allocation exceeds the
+    file's size. A "lamina.checksum" entry is then verified over everything read. Any problem
+    raises ModelFileError naming it; nothing is returned half-read.
     """
+    return _read_safetensors(path)
+
+
+def _read_safetensors(path, check_metadata=None):
+    """load_safetensors, calling check_metadata(metadata) before any tensor data is read."""
     with open(path, "rb") as file:
         size = os.fstat(file.fileno()).st_size
-        entries, metadata = _read_header(file, size, path)
+        entries, header = _read_header(file, size, path)
+        metadata = header["__metadata__"]
+        if check_metadata is not None:
+            check_metadata(metadata)
+        digest = _checksum_digest(header, path)
         tensors = {}
         for name, dtype, shape, begin, end in entries:
             array = np.empty(shape, dtype)
-            if end > begin and file.readinto(array.reshape(-1).view(np.uint8)) != end - begin:
+            data = _bytes_of(array)
+            if end > begin and file.readinto(data) != end - begin:
                 raise _file_error(path, f"the file ended inside tensor {name!r} (did it change "
                                         f"while being read?)")
-            tensors[name] = array.astype(dtype.newbyteorder("="), copy=False)
-    return tensors, metadata
+            if digest is not None:
+                digest.update(data)
+            tensors[name] = array
+    computed = None if digest is None else f"{CHECKSUM_ALGORITHM}:{digest.hexdigest()}"
+    if computed is not None and computed != metadata[CHECKSUM_KEY]:
+        raise _file_error(path, f"its contents do not match the checksum it was written with "
+                                f"({metadata[CHECKSUM_KEY][:23]}... recorded, {computed[:23]}... "
+                                f"computed): the file was corrupted or altered after it was "
+                                f"written. Use another copy, or save it again")
+    for name, array in tensors.items():
+        if array.dtype.kind == "b" and array.size and _bytes_of(array).max() > 1:
+            raise _file_error(path, f"tensor {name!r} has dtype BOOL but holds bytes other "
+                                    f"than 0 and 1")
+    return {name: array.astype(array.dtype.newbyteorder("="), copy=False)
+            for name, array in tensors.items()}, metadata
 
 
 def _file_error(path, reason):
@@ -163,7 +234,8 @@ def _file_error(path, reason):
 
 
 def _read_header(file, size, path):
-    """Check the header; returns ([(name, dtype, shape, begin, end)] by offset, metadata)."""
+    """Check the header; returns ([(name, dtype, shape, begin, end)] by offset, the header
+    as parsed, with its "__metadata__", {} when the file has none)."""
     if size < 8:
         raise _file_error(path, f"it holds {size} bytes, fewer than the 8-byte header size "
                                 f"that starts the format")
@@ -201,7 +273,19 @@ def _read_header(file, size, path):
         what = "truncated file?" if position > data_size else "trailing bytes"
         raise _file_error(path, f"its tensors span {position} bytes but {data_size} follow the "
                                 f"header ({what})")
-    return entries, metadata
+    return entries, {"__metadata__": metadata, **header}
+
+
+def _checksum_digest(header, path):
+    """A SHA-256 fed the canonical header, for the data to follow; None without a checksum."""
+    recorded = header["__metadata__"].get(CHECKSUM_KEY)
+    if recorded is None:
+        return None
+    if recorded.partition(":")[0] != CHECKSUM_ALGORITHM:
+        raise _file_error(path, f"its {CHECKSUM_KEY} entry {_short(recorded, 24)} is not "
+                                f"'{CHECKSUM_ALGORITHM}:<hex digest>', the only kind this lamina "
+                                f"checks (a file from a newer lamina? upgrade lamina)")
+    return _header_digest(header)
 
 
 def _check_entry(name, info, path):
@@ -209,7 +293,7 @@ def _check_entry(name, info, path):
         raise _file_error(path, f"tensor {name!r} must be described by exactly dtype, shape "
                                 f"and data_offsets. Received: {_short(info)}")
     code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-    if code not in _DTYPES:
+    if not (isinstance(code, str) and code in _DTYPES):
         raise _file_error(path, f"tensor {name!r} has dtype {_short(code)}; lamina reads "
                                 f"{', '.join(_DTYPES)}")
     if not isinstance(shape, list) or not all(map(_is_count, shape)):
@@ -220,10 +304,14 @@ def _check_entry(name, info, path):
         raise _file_error(path, f"tensor {name!r} has data_offsets {_short(offsets)}; expected "
                                 f"[begin, end] with 0 <= begin <= end")
     dtype = np.dtype(_DTYPES[code])
+    if len(shape) > MAX_NDIM or math.prod(max(n, 1) for n in shape) * dtype.itemsize > _MAX_BYTES:
+        raise _file_error(path, f"tensor {name!r} has shape {_short(shape)}, which no NumPy "
+                                f"array can take (at most {MAX_NDIM} dimensions and "
+                                f"{_MAX_BYTES} bytes, counting zero sizes as 1)")
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes != offsets[1] - offsets[0]:
-        raise _file_error(path, f"tensor {name!r} of shape {shape} and dtype {code} takes "
-                                f"{nbytes} bytes, but its data_offsets {offsets} span "
+        raise _file_error(path, f"tensor {name!r} of shape {_short(shape)} and dtype {code} "
+                                f"takes {nbytes} bytes, but its data_offsets {offsets} span "
                                 f"{offsets[1] - offsets[0]}")
     return name, dtype, tuple(shape), offsets[0], offsets[1]
 
@@ -375,18 +463,14 @@ def load_model(path, compile=True):
 
 def read_model_file(path, compile=True):
     """(model, metadata, extra_tensors): load_model's model, the file's whole metadata
-    (str -> str) and the tensors save_model was given as extra_tensors (names "x/...")."""
-    tensors, metadata = load_safetensors(path)
+    (str -> str) and the tensors save_model was given as extra_tensors (names "x/...").
 
+    The format and its version are checked before any tensor is read, and the checksum
+    (required from format version 2 on) before any layer is built."""
     def fail(reason):
         return ModelFileError(f"'{os.fspath(path)}' cannot be loaded as a lamina model: {reason}")
 
-    if metadata.get("lamina.format") != FORMAT:
-        raise fail("its metadata has no lamina.format entry (a plain safetensors file? "
-                   "read those with load_safetensors)")
-    if metadata.get("lamina.format_version") != FORMAT_VERSION:
-        raise fail(f"it has format version {metadata.get('lamina.format_version')!r}; this "
-                   f"lamina reads version {FORMAT_VERSION}")
+    tensors, metadata = _read_safetensors(path, lambda metadata: _check_format(metadata, fail))
     extra = {name: a for name, a in tensors.items() if name.startswith(EXTRA_PREFIX)}
     weights = {name: a for name, a in tensors.items()
                if not name.startswith((OPTIMIZER_PREFIX, EXTRA_PREFIX))}
@@ -401,6 +485,25 @@ def read_model_file(path, compile=True):
     return model, metadata, extra
 
 
+def _check_format(metadata, fail):
+    """The file is a lamina model of a version this lamina reads, with the checksum it requires."""
+    if metadata.get("lamina.format") != FORMAT:
+        raise fail("its metadata has no lamina.format entry (a plain safetensors file? "
+                   "read those with load_safetensors)")
+    version = metadata.get("lamina.format_version")
+    readable = " and ".join(READABLE_VERSIONS)
+    if version not in READABLE_VERSIONS:
+        if (isinstance(version, str) and version.isascii() and version.isdigit()
+                and int(version) > int(FORMAT_VERSION)):
+            raise fail(f"it was written by a newer lamina (format version {version}); this "
+                       f"lamina reads versions {readable}. Upgrade lamina to load it")
+        raise fail(f"it has format version {_short(version)}; this lamina reads versions "
+                   f"{readable}")
+    if version != "1" and CHECKSUM_KEY not in metadata:
+        raise fail(f"format version {version} files carry a {CHECKSUM_KEY} entry, and its "
+                   f"metadata has none: the file was altered after it was written")
+
+
 def _json_entry(metadata, key, fail, default=_REQUIRED):
     if key not in metadata:
         if default is _REQUIRED:
@@ -408,7 +511,7 @@ def _json_entry(metadata, key, fail, default=_REQUIRED):
         return default
     try:
         return json.loads(metadata[key])
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise fail(f"its {key} entry is not valid JSON: {error}") from None
 
 
@@ -426,6 +529,8 @@ def _rebuild(metadata, weights, fail):
             model.build(tuple(input_shape))
     except (LaminaError, TypeError, KeyError, ValueError, AttributeError) as error:
         raise fail(f"cannot rebuild the architecture it describes: {error}") from error
+    if not (isinstance(frozen, list) and all(isinstance(name, str) for name in frozen)):
+        raise fail(f"its lamina.frozen entry must list parameter names. Received: {_short(frozen)}")
     params = dict(model.named_parameters())
     for name, p in params.items():
         if name in weights and p.dtype != weights[name].dtype:

@@ -44,7 +44,7 @@ F32_0_TO_5 = np.arange(6, dtype="<f4").tobytes()
     ({}, None, b"{}" + b" " * 6),
 ], ids=["aligned", "padded", "metadata-only", "empty"])
 def test_writer_bytes_equal_the_official_layout(tmp_path, tensors, metadata, header):
-    save_safetensors(tmp_path / "t.safetensors", tensors, metadata)
+    save_safetensors(tmp_path / "t.safetensors", tensors, metadata, checksum=False)
     data = F32_0_TO_5 if tensors else b""
     assert (tmp_path / "t.safetensors").read_bytes() == struct.pack("<Q", len(header)) + header + data
 
@@ -54,6 +54,7 @@ def test_tensors_are_laid_out_by_alignment_then_name(tmp_path):
                "d": np.ones(3, np.uint8), "e": np.ones(1, np.float64)}
     save_safetensors(tmp_path / "t", tensors)
     size, header = read_header(tmp_path / "t")
+    assert list(header.pop("__metadata__")) == ["lamina.checksum"]
     assert list(header) == ["c", "e", "a", "b", "d"] and size % 8 == 0
     assert [header[k]["data_offsets"] for k in header] == [[0, 8], [8, 16], [16, 20], [20, 28], [28, 31]]
 
@@ -83,6 +84,7 @@ def test_every_dtype_round_trips(tmp_path, rng):
                     "scalar": np.float32(2.5), "empty": np.zeros((2, 0), np.float32)})
     save_safetensors(tmp_path / "t", tensors, {"k": "v"})
     loaded, metadata = load_safetensors(tmp_path / "t")
+    assert metadata.pop("lamina.checksum").startswith("sha256:")
     assert metadata == {"k": "v"} and set(loaded) == set(tensors)
     for name, array in tensors.items():
         expected = np.asarray(array)
@@ -95,7 +97,7 @@ def _valid_header(**changes):
     return {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8], **changes}}
 
 
-@pytest.mark.parametrize("raw, message", [
+MALFORMED_FILES = [
     (b"", r"holds 0 bytes, fewer than the 8-byte header size"),
     (struct.pack("<Q", 1000) + b"{}", r"header size field says 1000 bytes but only 2 follow"),
     (struct.pack("<Q", 10**9) + b"{}", r"over the 100000000-byte limit"),
@@ -120,10 +122,14 @@ def _valid_header(**changes):
     (safetensors_bytes({"w": {"dtype": "F32", "shape": [2]}}, bytes(8)),
      r"exactly dtype, shape and data_offsets"),
     (safetensors_bytes({"__metadata__": {"a": 1}}), r"__metadata__ must map strings to strings"),
-], ids=["empty-file", "header-past-end", "header-too-large", "bad-json", "not-utf8", "not-object",
-        "duplicate-key", "truncated-data", "trailing-bytes", "overlap", "gap", "shape-product",
-        "unknown-dtype", "bfloat16", "negative-dim", "reversed-offsets", "missing-field",
-        "metadata-not-strings"])
+]
+MALFORMED_IDS = ["empty-file", "header-past-end", "header-too-large", "bad-json", "not-utf8",
+                 "not-object", "duplicate-key", "truncated-data", "trailing-bytes", "overlap", "gap",
+                 "shape-product", "unknown-dtype", "bfloat16", "negative-dim", "reversed-offsets",
+                 "missing-field", "metadata-not-strings"]
+
+
+@pytest.mark.parametrize("raw, message", MALFORMED_FILES, ids=MALFORMED_IDS)
 def test_malformed_files_raise_clear_errors(tmp_path, raw, message):
     (tmp_path / "bad.safetensors").write_bytes(raw)
     with pytest.raises(ModelFileError, match=r"bad.safetensors' is not a valid safetensors file: .*" + message):
@@ -256,7 +262,8 @@ def test_model_round_trip_is_bit_exact(tmp_path, dtype):
     size, header = read_header(tmp_path / "model.lamina")
     metadata = header.pop("__metadata__")
     assert size % 8 == 0 and all(isinstance(v, str) for v in metadata.values())
-    assert metadata["lamina.format"] == "lamina-model" and metadata["lamina.format_version"] == "1"
+    assert metadata["lamina.format"] == "lamina-model" and metadata["lamina.format_version"] == "2"
+    assert metadata["lamina.checksum"].startswith("sha256:") and len(metadata["lamina.checksum"]) == 71
     assert json.loads(metadata["lamina.input_shape"]) == [None, 2, 13, 13]
     assert json.loads(metadata["lamina.compile"])["optimizer"]["class_name"] == "Adam"
     code = {np.float32: "F32", np.float64: "F64"}[dtype]
@@ -430,9 +437,12 @@ def write_model_file(path, model, **metadata_changes):
     save_safetensors(path, tensors, {k: v for k, v in metadata.items() if v is not None})
 
 
-@pytest.mark.parametrize("changes, message", [
+LOAD_MODEL_ERRORS = [
     ({"lamina.format": None}, r"no lamina.format entry \(a plain safetensors file"),
-    ({"lamina.format_version": "2"}, r"format version '2'; this lamina reads version 1"),
+    ({"lamina.format_version": "3"}, r"written by a newer lamina \(format version 3\); this lamina "
+                                     r"reads versions 1 and 2. Upgrade lamina to load it"),
+    ({"lamina.format_version": "2.0"}, r"format version '2.0'; this lamina reads versions 1 and 2"),
+    ({"lamina.format_version": None}, r"format version None; this lamina reads versions 1 and 2"),
     ({"lamina.architecture": '{"class_name": "Nope", "config": {}}'},
      r"cannot rebuild the architecture it describes: Unknown layer class 'Nope'"),
     ({"lamina.architecture": "{not json"}, r"lamina.architecture entry is not valid JSON"),
@@ -443,8 +453,12 @@ def write_model_file(path, model, **metadata_changes):
     ({"lamina.compile": '{"loss": {"class_name": "Mystery", "config": {}}, '
                         '"optimizer": {"class_name": "SGD", "config": {}}, "metrics": []}'},
      r"unknown Loss class 'Mystery': import the module"),
-], ids=["foreign", "version", "unknown-layer", "bad-json", "missing-weight", "missing-moment",
-        "bad-position", "unknown-loss"])
+]
+LOAD_MODEL_ERROR_IDS = ["foreign", "newer-version", "odd-version", "no-version", "unknown-layer",
+                        "bad-json", "missing-weight", "missing-moment", "bad-position", "unknown-loss"]
+
+
+@pytest.mark.parametrize("changes, message", LOAD_MODEL_ERRORS, ids=LOAD_MODEL_ERROR_IDS)
 def test_load_model_errors(tmp_path, changes, message):
     model = lamina.Sequential([L.Linear(3, 2)]).compile("mse", "adam")
     model.train_step(np.ones((2, 3), np.float32), np.zeros((2, 2), np.float32))

@@ -3,7 +3,9 @@
 Layout: two zero bytes, a dtype code, ndim; then ndim big-endian uint32 sizes; then the values,
 big-endian, in C order. A file may be gzip-compressed (recognised by its magic bytes, not its
 name). The header is checked against the expected dtype/shape and the payload size against the
-header before the payload is read, so a lying header is an error, not a giant allocation.
+header before the payload is read, so a lying header is an error, not a giant allocation; a
+gzip'd payload is decompressed at most one byte past what the header declares, so a gzip bomb
+costs no more memory than its header claims.
 """
 
 import gzip
@@ -19,6 +21,8 @@ from lamina.datasets._files import DatasetError, read_at_most
 
 DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_NDIM = 32  # what every supported NumPy holds; IDX files in use have 1 to 4
+MAX_BYTES = np.iinfo(np.intp).max
 
 
 def parse_idx_header(header, name="IDX data"):
@@ -33,6 +37,9 @@ def parse_idx_header(header, name="IDX data"):
         raise DatasetError(f"{name} is not an IDX file: expected the magic bytes 00 00 "
                            f"<dtype code {codes}> <ndim >= 1>. Received: {start.hex(' ') or 'nothing'}")
     ndim = start[3]
+    if ndim > MAX_NDIM:
+        raise DatasetError(f"{name}: the IDX header declares {ndim} dimensions; NumPy arrays hold "
+                           f"at most {MAX_NDIM}")
     sizes = bytes(header[4:4 + 4 * ndim])
     if len(sizes) < 4 * ndim:
         raise DatasetError(f"{name}: truncated IDX header: {ndim} sizes declared, "
@@ -63,6 +70,9 @@ def read_idx(path, dtype=None, shape=None):
         if len(data) != payload:
             raise _size_error(path, found_shape, payload,
                               f"{len(data)}" if len(data) < payload else "more")
+    if math.prod(max(size, 1) for size in found_shape) * found_dtype.itemsize > MAX_BYTES:
+        raise DatasetError(f"{path}: the header declares shape {found_shape}, which no NumPy "
+                           f"array can take (over {MAX_BYTES} bytes, counting zero sizes as 1)")
     values = np.frombuffer(data, found_dtype.newbyteorder(">")).reshape(found_shape)
     return values.astype(found_dtype, copy=False)
 

@@ -1,14 +1,16 @@
 import dataclasses
+import gzip
 import io
 import os
 import tarfile
+import tracemalloc
 import urllib.error
 
 import numpy as np
 import pytest
 
 from lamina.datasets import DatasetError, cifar, download, load_cifar10
-from lamina.datasets.cifar import ARCHIVE, FOLDER, TEST, TRAIN, parse_cifar_records
+from lamina.datasets.cifar import ARCHIVE, FOLDER, TEST, TRAIN, parse_cifar_records, read_archive
 
 COUNTS = {"data_batch_1.bin": 1, "data_batch_2.bin": 2, "data_batch_3.bin": 3,
           "data_batch_4.bin": 1, "data_batch_5.bin": 2, "test_batch.bin": 3}
@@ -177,4 +179,120 @@ def test_damaged_archive(tmp_path, batches, damage):
     path = write_archive(tmp_path / ARCHIVE, batches[0])
     path.write_bytes(b"plain text" if damage == "not-gzip" else path.read_bytes()[:5000])
     with pytest.raises(DatasetError, match=f"{ARCHIVE} could not be read as a tar.gz archive"):
+        load_cifar10(path=tmp_path)
+
+
+# -- hostile archives: odd members, lying sizes, bombs ----------------------------------------
+def member(name, size=0, kind=tarfile.REGTYPE, **fields):
+    info = tarfile.TarInfo(name)
+    info.size, info.type = size, kind
+    for key, value in fields.items():
+        setattr(info, key, value)
+    return info
+
+
+def tar_bytes(entries):
+    """A tar stream by hand from (TarInfo, data) pairs: data need not match the declared size."""
+    blocks = [info.tobuf(format=tarfile.GNU_FORMAT) + data + bytes(-len(data) % 512)
+              for info, data in entries]
+    return b"".join(blocks) + bytes(1024)
+
+
+def archive_with(batches, replace=(), extra=()):
+    """The gzip'd tar of `batches` (name -> records), minus the names in `replace`, then `extra`."""
+    entries = [(member(f"{FOLDER}/{name}", len(payload)), payload)
+               for name, payload in batches.items() if name not in replace]
+    return gzip.compress(tar_bytes(entries + list(extra)), 1)
+
+
+BATCH = f"{FOLDER}/data_batch_4.bin"
+HOSTILE_MEMBERS = [
+    ("symlink", [(member(BATCH, kind=tarfile.SYMTYPE, linkname="/etc/passwd"), b"")],
+     "lacks data_batch_4.bin"),
+    ("hardlink", [(member(BATCH, kind=tarfile.LNKTYPE, linkname=f"{FOLDER}/data_batch_1.bin"), b"")],
+     "lacks data_batch_4.bin"),
+    ("directory", [(member(BATCH, kind=tarfile.DIRTYPE), b"")], "lacks data_batch_4.bin"),
+    ("fifo", [(member(BATCH, kind=tarfile.FIFOTYPE), b"")], "lacks data_batch_4.bin"),
+    ("device", [(member(BATCH, kind=tarfile.CHRTYPE, devmajor=1, devminor=3), b"")],
+     "lacks data_batch_4.bin"),
+    ("sparse", [(member(BATCH, 3073, tarfile.GNUTYPE_SPARSE), bytes(3073))],
+     "data_batch_4.bin: stored as a sparse file, which the CIFAR-10 archive never holds"),
+    ("size-2**40", [(member(BATCH, 2**40), bytes(3073))],
+     r"member 'cifar-10-batches-bin/data_batch_4.bin' claims 1099511627776 bytes, past the "
+     r"268435456 this archive may hold: not the CIFAR-10 binary archive"),
+    ("other-member-2**60", [(member(f"{FOLDER}/readme.html", 2**60), bytes(100))],
+     r"member 'cifar-10-batches-bin/readme.html' claims 1152921504606846976 bytes, past the "),
+    ("size-not-whole-records", [(member(BATCH, 3073 * 2 - 1), bytes(3073 * 2 - 1))],
+     r"data_batch_4.bin: a CIFAR-10 batch is a whole number of 3073-byte records .*"
+     r"Received: 6145 bytes"),
+    ("size-10001-records", [(member(BATCH, 3073 * 10_001), bytes(3073))],
+     r"data_batch_4.bin: a CIFAR-10 batch file holds at most 10000 records \(30730000 bytes\). "
+     r"Received: 30733073 bytes"),
+    ("size-negative", [(member(BATCH, -3073), b"")], r"whole number of 3073-byte records.* -3073 bytes"),
+    ("size-beyond-the-data", [(member(BATCH, 3073 * 3), bytes(3073))],
+     r"could not be read as a tar.gz archive \(unexpected end of data\)"),
+    ("labels-out-of-range", [(member(BATCH, 3073), bytes([200]) + bytes(3072))],
+     r"data_batch_4.bin: labels must be 0..9. Received: 200 in record 0"),
+]
+
+
+@pytest.mark.parametrize("extra, message", [case[1:] for case in HOSTILE_MEMBERS],
+                         ids=[case[0] for case in HOSTILE_MEMBERS])
+def test_hostile_members_are_skipped_or_refused_before_reading(tmp_path, batches, extra, message):
+    path = tmp_path / ARCHIVE
+    path.write_bytes(archive_with(batches[0], replace=["data_batch_4.bin"], extra=extra))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match=message):
+            read_archive(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**22 and sorted(os.listdir(tmp_path)) == [ARCHIVE]
+
+
+def test_member_paths_are_names_only_never_places_on_disk(tmp_path, batches):
+    """Absolute and ../ paths are matched by their last part and never written anywhere."""
+    data, expected = batches
+    renamed = {"data_batch_1.bin": f"{tmp_path}/abs/data_batch_1.bin",
+               "data_batch_2.bin": "../../data_batch_2.bin", "data_batch_3.bin": "a\nb/data_batch_3.bin"}
+    entries = [(member(renamed.get(name, f"{FOLDER}/{name}"), len(payload)), payload)
+               for name, payload in data.items()]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / ARCHIVE).write_bytes(gzip.compress(tar_bytes(entries), 1))
+    before = sorted(tmp_path.rglob("*"))
+    assert_loaded(load_cifar10(path=tmp_path / "in"), expected)
+    assert sorted(tmp_path.rglob("*")) == before and not (tmp_path.parent / "data_batch_2.bin").exists()
+
+
+def test_decompression_stops_past_the_limit(tmp_path, batches, monkeypatch):
+    """Gzip bombs are cut off at MAX_TAR_BYTES: a member claiming more is refused from its
+    header, and headers tarfile reads whole (a 4 MiB GNU long name) stop at the limit."""
+    monkeypatch.setattr(cifar, "MAX_TAR_BYTES", 2**20)
+    bomb = [(member(f"{FOLDER}/readme.html", 2**22), bytes(2**22))]
+    (tmp_path / ARCHIVE).write_bytes(archive_with(batches[0], extra=bomb))
+    with pytest.raises(DatasetError, match=r"member 'cifar-10-batches-bin/readme.html' claims "
+                                           r"4194304 bytes, past the 1048576 this archive may hold"):
+        read_archive(tmp_path / ARCHIVE)
+    long_name = [(member("x" * 2**22 + "/test_batch.bin", 3073), bytes(3073))]
+    (tmp_path / ARCHIVE).write_bytes(archive_with(batches[0], extra=long_name))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match=f"{ARCHIVE} decompresses to more than 1048576 bytes: "
+                                               f"not the CIFAR-10 binary archive, whose tar is 184 MB"):
+            read_archive(tmp_path / ARCHIVE)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**22
+    (tmp_path / ARCHIVE).write_bytes(archive_with(batches[0]))
+    assert sorted(read_archive(tmp_path / ARCHIVE)) == sorted(TRAIN + TEST)
+
+
+def test_an_oversized_batch_file_is_refused_before_reading(tmp_path, batches):
+    write_bins(tmp_path, batches[0])
+    with open(tmp_path / "test_batch.bin", "r+b") as file:
+        file.truncate(3073 * 10_001)   # a sparse file: no disk space, no reading
+    with pytest.raises(DatasetError, match=r"test_batch.bin: a CIFAR-10 batch file holds at most "
+                                           r"10000 records"):
         load_cifar10(path=tmp_path)

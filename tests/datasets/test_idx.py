@@ -1,10 +1,12 @@
 import gzip
+import tracemalloc
 
 import numpy as np
 import pytest
 
 from lamina.datasets import DatasetError
 from lamina.datasets.idx import parse_idx_header, read_idx, read_idx_header
+from tests.datasets.conftest import idx_bytes
 
 
 @pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])
@@ -45,14 +47,18 @@ def test_expected_dtype_and_shape_are_checked_against_the_header(tmp_path, write
         read_idx(path, shape=(3,))
 
 
-@pytest.mark.parametrize("start, message", [
+BAD_MAGIC = [
     (b"", "Received: nothing"),
     (b"\x00\x00\x08", "Received: 00 00 08"),
     (b"\x01\x00\x08\x01\x00\x00\x00\x01", "Received: 01 00 08 01"),   # not two zero bytes
     (b"\x00\x00\x07\x01\x00\x00\x00\x01", "Received: 00 00 07 01"),   # no such dtype code
     (b"\x00\x00\x08\x00", "Received: 00 00 08 00"),                    # zero dimensions
     (b"PK\x03\x04 a zip file", "Received: 50 4b 03 04"),
-], ids=["empty", "short", "magic", "dtype-code", "ndim-0", "zip"])
+]
+BAD_MAGIC_IDS = ["empty", "short", "magic", "dtype-code", "ndim-0", "zip"]
+
+
+@pytest.mark.parametrize("start, message", BAD_MAGIC, ids=BAD_MAGIC_IDS)
 @pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])
 def test_bad_magic_is_rejected(tmp_path, start, message, gz):
     path = tmp_path / "bad"
@@ -106,3 +112,51 @@ def test_parse_idx_header_on_bytes():
     assert parse_idx_header(b"\x00\x00\x0c\x01\x00\x00\x01\x00") == (np.dtype(np.int32), (256,))
     with pytest.raises(DatasetError, match="header bytes: truncated"):
         parse_idx_header(b"\x00\x00\x0c\x02\x00\x00\x01\x00", name="header bytes")
+
+
+# -- hostile files: lying headers, bombs, every truncation ------------------------------------
+BAD_IDX = [
+    ("33-dims", bytes([0, 0, 0x08, 33]) + bytes([0, 0, 0, 1]) * 33 + b"\x07",
+     r"the IDX header declares 33 dimensions; NumPy arrays hold at most 32"),
+    ("255-dims", bytes([0, 0, 0x08, 255]), r"declares 255 dimensions; NumPy arrays hold at most 32"),
+    ("zero-size-giant-dims", bytes([0, 0, 0x08, 4]) + b"\xff\xff\xff\xff" * 3 + bytes(4),
+     r"declares shape \(4294967295, 4294967295, 4294967295, 0\), which no NumPy array can take"),
+    ("claims-exabytes", bytes([0, 0, 0x0E, 3]) + b"\x80\x00\x00\x00" * 3 + bytes(16),
+     r"declares shape \(2147483648, 2147483648, 2147483648\), i.e. 79228162514264337593543950336 "
+     r"bytes of values, but the file holds 16 \(truncated or not this file\)"),
+]
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])
+@pytest.mark.parametrize("raw, message", [case[1:] for case in BAD_IDX],
+                         ids=[case[0] for case in BAD_IDX])
+def test_headers_numpy_cannot_hold_are_errors(tmp_path, raw, message, gz):
+    path = tmp_path / "liar"
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    with pytest.raises(DatasetError, match=r"liar.*" + message):
+        read_idx(path)
+
+
+def test_a_gzip_bomb_is_read_no_further_than_its_header_claims(tmp_path, write_idx):
+    """20 MB of zeros behind a header that claims 10 bytes: an error after reading 11."""
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip.compress(idx_bytes(np.zeros(10, np.uint8)) + bytes(20_000_000), 1))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match=r"shape \(10,\), i.e. 10 bytes .*holds more"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**21
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])
+def test_every_truncation_is_an_error(tmp_path, write_idx, gz):
+    full = idx_bytes(np.arange(-30, 30, dtype=np.int16).reshape(3, 20))
+    raw = gzip.compress(full) if gz else full
+    for length in range(len(raw)):   # inside the magic, the sizes, the values, the gzip trailer
+        path = tmp_path / f"cut-{length}"   # a new file each time: rewriting one makes ext4 flush
+        path.write_bytes(raw[:length])
+        with pytest.raises(DatasetError):
+            read_idx(path)
