@@ -9,9 +9,10 @@ import inspect
 
 import numpy as np
 
-from lamina.errors import ConfigError
+from lamina.errors import ConfigError, ShapeError
 from lamina.functional import loss as loss_kernels
 from lamina.functional._checks import check_number
+from lamina.functional._labels import class_labels
 
 __all__ = ["Loss", "CrossEntropy", "NLL", "Hinge", "BCE", "BCEWithLogits", "MSE", "L1",
            "SmoothL1", "Huber", "KLDiv", "get"]
@@ -26,11 +27,21 @@ class Loss:
 
     name = "loss"
     kernel = None
+    elementwise = False   # the kernel takes a target of the output's shape
+    unit_targets = False  # ... whose values lie in [0, 1]
 
     def __call__(self, pred, y):
         if self.kernel is None:
             raise NotImplementedError(f"{type(self).__name__}.__call__")
         return type(self).kernel(pred, y, **self._kernel_options())
+
+    def check_targets(self, y, output_shape):
+        """Check every target at once against a model's output shape (N, ...), as each batch's
+        call would: a model checks fit's and evaluate's labels before its first step. Losses
+        whose kernel takes a target of the output's shape check it here; others accept all."""
+        if self.elementwise:
+            loss_kernels.elementwise_target(type(self).__name__, y, output_shape, None,
+                                            "the model's outputs", self.unit_targets)
 
     def _kernel_options(self):
         return {arg: getattr(self, arg) for arg in self._arguments()}
@@ -52,6 +63,15 @@ class Loss:
 
     def _check_reduction(self, reduction, allowed=loss_kernels.REDUCTIONS):
         return loss_kernels.check_reduction(type(self).__name__, reduction, allowed)
+
+
+def _check_class_targets(loss, y, output_shape, rows_allowed, ignore_index=None):
+    """Class labels against a model's (N, C) outputs, named after the loss."""
+    name = type(loss).__name__
+    if len(output_shape) != 2:
+        raise ShapeError(f"{name} expects the model to output class scores (N, C). "
+                         f"Received: output shape {tuple(output_shape)}")
+    class_labels(name, y, output_shape, "the model's outputs", rows_allowed, ignore_index)
 
 
 def _as_array(weight):
@@ -91,6 +111,9 @@ class CrossEntropy(Loss):
             else loss_kernels.cross_entropy_from_probs
         return kernel(pred, y, **options)
 
+    def check_targets(self, y, output_shape):
+        _check_class_targets(self, y, output_shape, "any", self.ignore_index)
+
 
 class NLL(Loss):
     """Negative log-likelihood of log-probabilities (pair with a LogSoftmax layer); class ids.
@@ -110,12 +133,18 @@ class NLL(Loss):
         self.weight = _as_array(weight)
         self.reduction = self._check_reduction(reduction)
 
+    def check_targets(self, y, output_shape):
+        _check_class_targets(self, y, output_shape, "one-hot", self.ignore_index)
+
 
 class Hinge(Loss):
     """Multiclass SVM loss, margin 1; see functional.hinge_loss."""
 
     name = "hinge"
     kernel = staticmethod(loss_kernels.hinge_loss)
+
+    def check_targets(self, y, output_shape):
+        _check_class_targets(self, y, output_shape, "one-hot")
 
 
 class BCE(Loss):
@@ -127,6 +156,7 @@ class BCE(Loss):
 
     name = "binary_cross_entropy"
     kernel = staticmethod(loss_kernels.binary_cross_entropy)
+    elementwise = unit_targets = True
 
     def __init__(self, weight=None, reduction="mean"):
         self.weight = _as_array(weight)
@@ -145,6 +175,7 @@ class BCEWithLogits(Loss):
 
     name = "binary_cross_entropy_with_logits"
     kernel = staticmethod(loss_kernels.binary_cross_entropy_with_logits)
+    elementwise = unit_targets = True
 
     def __init__(self, weight=None, pos_weight=None, reduction="mean"):
         self.weight, self.pos_weight = _as_array(weight), _as_array(pos_weight)
@@ -156,6 +187,7 @@ class MSE(Loss):
 
     name = "mse"
     kernel = staticmethod(loss_kernels.mse_loss)
+    elementwise = True
 
     def __init__(self, reduction="mean"):
         self.reduction = self._check_reduction(reduction)
@@ -166,6 +198,7 @@ class L1(Loss):
 
     name = "l1"
     kernel = staticmethod(loss_kernels.l1_loss)
+    elementwise = True
 
     def __init__(self, reduction="mean"):
         self.reduction = self._check_reduction(reduction)
@@ -176,6 +209,7 @@ class SmoothL1(Loss):
 
     name = "smooth_l1"
     kernel = staticmethod(loss_kernels.smooth_l1_loss)
+    elementwise = True
 
     def __init__(self, beta=1.0, reduction="mean"):
         self.beta = check_number("SmoothL1", "beta", beta, lambda value: value >= 0,
@@ -188,6 +222,7 @@ class Huber(Loss):
 
     name = "huber"
     kernel = staticmethod(loss_kernels.huber_loss)
+    elementwise = True
 
     def __init__(self, delta=1.0, reduction="mean"):
         self.delta = check_number("Huber", "delta", delta, lambda value: value > 0,
@@ -211,6 +246,12 @@ class KLDiv(Loss):
                               f"Received: log_target={log_target!r}")
         self.log_target = log_target
         self.reduction = self._check_reduction(reduction, ("batchmean", "mean", "sum"))
+
+    def check_targets(self, y, output_shape):
+        target = loss_kernels.elementwise_target("KLDiv", y, output_shape, None,
+                                                 "the model's outputs")
+        if not self.log_target:
+            loss_kernels.check_kl_target("KLDiv", target)
 
 
 _ALIASES = {

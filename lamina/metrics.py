@@ -2,27 +2,31 @@
 
 import numpy as np
 
-from lamina.errors import ConfigError
-
-
-def _class_ids(y):
-    """(N,) class ids from (N,) ids, an (N, 1) column of ids, or (N, C) one-hot rows."""
-    y = np.asarray(y)
-    if y.ndim == 2:
-        return y[:, 0] if y.shape[1] == 1 else y.argmax(axis=1)
-    return y
+from lamina.errors import ConfigError, ShapeError
+from lamina.functional._labels import class_labels
 
 
 def accuracy(outputs, y):
     """Fraction of rows whose argmax over classes (axis 1) equals the label.
 
-    outputs: (N, C) logits or probabilities; y: (N,) class ids, an (N, 1) column of class
-    ids, or (N, C) one-hot rows.
+    outputs: (N, C) logits or probabilities, C >= 2; y: (N,) class ids, an (N, 1) column of
+    class ids, or (N, C) one-hot (or probability) rows, whose argmax is the class. Labels
+    outside [0, C), non-integral ids and rows of the wrong width are a LabelError.
 
     >>> accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([[1], [0]]))
     1.0
     """
-    return float(np.mean(np.asarray(outputs).argmax(axis=1) == _class_ids(y)))
+    outputs = np.asarray(outputs)
+    if outputs.ndim != 2 or outputs.shape[0] == 0 or outputs.shape[1] < 2 \
+            or outputs.dtype.kind not in "iuf":
+        raise ShapeError("accuracy expects outputs as numbers (N, C): class scores of N >= 1 "
+                         "rows and C >= 2 columns (one output column has no argmax to compare; "
+                         "threshold it instead). Received: outputs of shape "
+                         f"{outputs.shape} and dtype {outputs.dtype}")
+    ids = class_labels("accuracy", y, outputs.shape, "outputs")
+    if ids.ndim == 2:
+        ids = ids.argmax(axis=1)
+    return float(np.mean(outputs.argmax(axis=1) == ids))
 
 
 METRICS = {"accuracy": accuracy, "acc": accuracy}

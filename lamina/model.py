@@ -8,7 +8,7 @@
 import functools
 import inspect
 
-from lamina.errors import LaminaError, ShapeError
+from lamina.errors import LaminaError
 from lamina.layers.activation import Softmax
 from lamina.layers.container import Container
 from lamina.training import Trainable
@@ -24,24 +24,73 @@ class Sequential(Container, Trainable):
     """Layers applied in order; backward runs them in reverse. Nests inside other containers."""
 
     def build(self, input_shape):
-        """Create lazy weights by walking shapes through the chain; reports the first misfit."""
-        shape = tuple(input_shape)
-        for layer in self.layers:
-            if not layer.built:
-                layer.build(shape)
-            try:
-                shape = tuple(layer.output_shape(shape))
-            except LaminaError as error:
-                raise ShapeError(f"{self.describe()} cannot be built for input {tuple(input_shape)}: "
-                                 f"{error}") from error
+        """Create lazy weights by walking shapes through the chain; returns the output shape.
+
+        No data flows: the first layer that cannot take its input is reported before any
+        training step, with the layer whose output it is, both shapes, the model's input
+        shape and, where obvious, the fix (see _misfit).
+        """
+        shape = self._walk(tuple(input_shape), build=True)
         self.input_shape = tuple(input_shape)  # kept in model files (lamina.io)
         return shape
 
     def output_shape(self, input_shape):
-        shape = tuple(input_shape)
-        for layer in self.layers:
-            shape = tuple(layer.output_shape(shape))
+        return self._walk(tuple(input_shape), build=False)
+
+    def _walk(self, input_shape, build):
+        shape = input_shape
+        for i, layer in enumerate(self.layers):
+            try:
+                if build and not layer.built:
+                    layer.output_shape(shape)  # rank and window checks before build reads sizes
+                    layer.build(shape)
+                shape = tuple(layer.output_shape(shape))
+            except LaminaError as error:
+                retold = self._misfit(error, i, shape, input_shape)
+                if retold is None:
+                    raise
+                raise retold from None
         return shape
+
+    def _misfit(self, error, i, shape, input_shape):
+        """The error to raise when layer i cannot take `shape`, or None to pass error on as is.
+
+        The chain that holds the failing layer names what fed it (the layer before, or the
+        model input); a chain nested in a container leaves its first layer's error to the
+        chain outside, which knows what fed the container. The outermost chain adds the
+        model's input shape and the fix the failing layer suggests (error.fix):
+
+            Linear 'linear' (layer 4) expects 784 input features per example, but Flatten
+            'flatten' (layer 3) outputs shape (None, 392) (392 features); model input shape
+            (None, 1, 28, 28). Fix: Linear 'linear' (layer 4) with in_features=392, or None to
+            infer it.
+        """
+        marks = {}
+        if not getattr(error, "paired", False):
+            if i == 0 and self.parent is not None:
+                return None
+            source = (f"{self.layers[i - 1].describe()} outputs shape {shape}" if i
+                      else f"the model input shape is {shape}")
+            if getattr(error, "expected", None):
+                got = f" ({error.got})" if getattr(error, "got", None) else ""
+                message = f"{error.layer.describe()} expects {error.expected}, but {source}{got}"
+            else:
+                message = f"{error} (its input: {source})"
+            marks = {"paired": True, "said_input": i == 0 and self.parent is None}
+        else:
+            message = str(error)
+        if self.parent is None:
+            if not marks.get("said_input", getattr(error, "said_input", False)):
+                message += f"; model input shape {input_shape}"
+            fix = getattr(error, "fix", None)
+            if fix:
+                message += f". Fix: {error.layer.describe()} with {fix}"
+            message += "." if not message.endswith(".") else ""
+        elif not marks:
+            return None
+        retold = type(error)(message)
+        retold.__dict__.update(error.__dict__, **marks)
+        return retold
 
     # -- computation -------------------------------------------------------------------
     def forward(self, x, skip_final_softmax=False):

@@ -8,7 +8,7 @@ import pytest
 import lamina
 from lamina import layers as L
 from lamina import losses
-from lamina.errors import ConfigError, ShapeError
+from lamina.errors import ConfigError
 from lamina.functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
                                     cross_entropy_from_probs, hinge_loss, huber_loss,
                                     kl_div_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss,
@@ -36,7 +36,7 @@ CLASS_OPTIONS = dict(weight=[0.5, 1.0, 2.0, 4.0], ignore_index=1)
 ])
 def test_objects_delegate_to_kernels(batch, loss_obj, kernel, options):
     scores, y = batch
-    scores = np.abs(scores) if kernel is cross_entropy_from_probs else scores
+    scores = np.abs(scores) / np.abs(scores).max() if kernel is cross_entropy_from_probs else scores
     loss, grad = loss_obj(scores, y)
     expected_loss, expected_grad = kernel(scores, y, **options)
     assert loss == expected_loss
@@ -96,7 +96,7 @@ def test_constructor_errors_name_the_loss(make, error, message):
 def test_call_time_errors_name_the_kernel():
     with pytest.raises(ConfigError, match=r"softmax_cross_entropy expects weight as 4 finite numbers"):
         losses.CrossEntropy(weight=[1.0, 2.0])(np.zeros((2, 4)), [0, 1])
-    with pytest.raises(ShapeError, match=r"binary_cross_entropy expects probs in \[0, 1\]"):
+    with pytest.raises(ConfigError, match=r"binary_cross_entropy expects probs in \[0, 1\]"):
         losses.BCE()(np.array([[2.0]]), np.array([1]))
 
 
@@ -204,3 +204,37 @@ def test_get_passes_instances_and_callables_through():
 def test_get_unknown(identifier):
     with pytest.raises(ConfigError, match=r"Unknown loss.*'cross_entropy'.*'mse'.*Received: "):
         losses.get(identifier)
+
+
+@pytest.mark.parametrize("loss, y, error, message", [
+    (losses.CrossEntropy(), np.array([0, 4]), "LabelError",
+     r"CrossEntropy expects class ids in \[0, 4\) \(or ignore_index=-100\) for the model's outputs "
+     r"with 4 columns .*Received: y\[1\]=4"),
+    (losses.CrossEntropy(ignore_index=7), np.array([7, 3]), None, None),
+    (losses.NLL(), np.full((2, 4), 0.25), "LabelError", r"NLL expects label rows to be one-hot"),
+    (losses.Hinge(), np.array([-1, 0]), "LabelError", r"Hinge expects class ids in \[0, 4\)"),
+    (losses.BCE(), np.array([[0.5] * 4, [1.5] * 4]), "LabelError",
+     r"BCE expects targets in \[0, 1\] .*Received: target\[1, 0\]=1.5"),
+    (losses.MSE(), np.zeros((2, 3)), "LabelError",
+     r"MSE expects a target of the same shape as the model's outputs \(2, 4\)"),
+    (losses.KLDiv(), np.array([[0.5, 0.5, 0.0, -0.1]] * 2), "LabelError",
+     r"KLDiv expects target probabilities >= 0"),
+    (losses.KLDiv(log_target=True), np.full((2, 4), -1.0), None, None),
+    (losses.L1(), np.zeros((2, 4)), None, None),
+])
+def test_check_targets_checks_every_label_against_the_output_shape(loss, y, error, message):
+    from lamina import errors
+
+    if error is None:
+        loss.check_targets(y, (2, 4))
+    else:
+        with pytest.raises(getattr(errors, error), match=message):
+            loss.check_targets(y, (2, 4))
+
+
+def test_check_targets_of_a_class_loss_needs_two_dimensional_outputs():
+    from lamina.errors import ShapeError
+
+    with pytest.raises(ShapeError, match=r"NLL expects the model to output class scores \(N, C\). "
+                                         r"Received: output shape \(2, 4, 3\)"):
+        losses.NLL().check_targets(np.zeros(2, int), (2, 4, 3))

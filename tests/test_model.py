@@ -5,7 +5,7 @@ import pytest
 
 import lamina
 from lamina import layers as L
-from lamina.errors import ConfigError, ShapeError
+from lamina.errors import ConfigError, LabelError, ShapeError
 from lamina.gradcheck import check_layer
 from lamina.layers.container import deserialize, serialize
 from lamina.model import Sequential
@@ -53,7 +53,8 @@ def test_config_round_trip_through_json():
 
 def test_build_reports_the_layer_that_does_not_fit():
     model = Sequential([L.Conv2D(1, 2, 5, name="big"), L.Flatten()])
-    with pytest.raises(ShapeError, match=r"Conv2D 'big' \(layer 0\).*does not fit"):
+    with pytest.raises(ShapeError, match=r"Conv2D 'big' \(layer 0\) expects a spatial size of at "
+                                         r"least 5x5 .*but the model input shape is \(None, 1, 3, 3\)"):
         model.build((None, 1, 3, 3))
 
 
@@ -137,7 +138,9 @@ def test_fit_errors():
     with pytest.raises(ConfigError, match="compiled"):
         model.fit(np.zeros((4, 1, 8, 8)), np.zeros(4, int))
     model.compile()
-    with pytest.raises(ShapeError, match=r"as many labels.*x.shape=\(4, 1, 8, 8\), y.shape=\(3,\)"):
+    with pytest.raises(LabelError, match=r"Sequential 'sequential'.fit expects y with one label per "
+                                         r"example of x \(y.shape\[0\] == x.shape\[0\] == 4\). "
+                                         r"Received: y.shape=\(3,\)"):
         model.fit(np.zeros((4, 1, 8, 8)), np.zeros(3, int))
     with pytest.raises(ShapeError, match="non-empty"):
         model.predict(np.zeros((0, 1, 8, 8)))
@@ -268,3 +271,79 @@ def test_train_step_skips_the_first_layers_input_gradient(monkeypatch):
     (x, y), _ = digits(8)
     model.train_step(x, y)
     assert calls == [{"input_grad": False}]
+
+
+# -- the first layer that does not fit, before any step --------------------------------------------
+def test_misfits_are_found_before_the_first_step_of_fit():
+    model = Sequential([L.Conv2D(1, 4, 3, padding=1), L.MaxPool2D(2), L.Flatten(), L.Linear(64, 3)])
+    model.compile(loss="cross_entropy", optimizer="sgd")
+    calls = []
+
+    class Stepped(Exception):
+        pass
+
+    def train_step(x, y):
+        calls.append(len(x))
+        raise Stepped
+
+    model.train_step = train_step
+    with pytest.raises(ShapeError, match=r"Linear 'linear' \(layer 3\) expects 64 input features per "
+                                         r"example, but Flatten 'flatten' \(layer 2\) outputs shape "
+                                         r"\(None, 16\) \(16 features\); model input shape "
+                                         r"\(None, 1, 4, 4\). Fix: Linear 'linear' \(layer 3\) "
+                                         r"with in_features=16, or None to infer it."):
+        model.fit(np.zeros((8, 1, 4, 4)), np.zeros(8, int), verbose=0)
+    assert calls == []
+    with pytest.raises(Stepped):
+        model.fit(np.zeros((8, 1, 8, 8)), np.zeros(8, int), verbose=0)  # builds for 8x8
+    assert len(calls) == 1
+    with pytest.raises(LabelError, match=r"CrossEntropy expects class ids in \[0, 3\) .*"
+                                         r"Received: y\[7\]=5 \(1 of 8 labels\)"):
+        model.fit(np.zeros((8, 1, 8, 8)), np.r_[np.zeros(7, int), 5], verbose=0, batch_size=1)
+    assert len(calls) == 1
+
+
+def test_a_built_model_checks_new_data_shapes():
+    model = Sequential([L.Flatten(), L.Linear(None, 3)])
+    model.build((None, 2, 2))
+    with pytest.raises(ShapeError, match=r"Linear 'linear' \(layer 1\) expects 4 input features .*"
+                                         r"model input shape \(None, 3, 2\)"):
+        model.predict(np.zeros((5, 3, 2)))
+    assert model.input_shape == (None, 2, 2)  # checking does not rebuild
+
+
+# -- cross-entropy exactness with a final Softmax ----------------------------------------------------
+EXTREME_ROWS = [[1e4, -1e4], [88.0, -88.0], [-1e30, 0.0], [1e30, 1e30, -1e30], [200.0, 0.0]]
+
+
+@pytest.mark.parametrize("row", EXTREME_ROWS, ids=str)
+def test_final_softmax_and_cross_entropy_are_exact_for_extreme_logits(row):
+    """A model whose logits are `row` (one example per class label), ending in Softmax and
+    compiled with cross_entropy: the fused loss equals the float64 log-sum-exp value to
+    float32 rounding (never 87.3365, inf or nan) in evaluate and train_step, and the
+    weight's gradient is mean(softmax - one_hot), finite."""
+    classes = len(row)
+    model = Sequential([L.Linear(1, classes, bias=False), L.Softmax()])
+    model.layers[0].weight.data = np.array([row], np.float32)
+    model.compile(loss="cross_entropy", optimizer=lamina.optim.SGD(lr=1e-30))
+    x, y = np.ones((classes, 1), np.float32), np.arange(classes)
+    shifted = np.array(row, np.float64) - max(row)
+    log_probs = shifted - np.log(np.exp(shifted).sum())
+    expected = -log_probs.mean()
+    assert model.evaluate(x, y)["loss"] == pytest.approx(expected, rel=2**-21, abs=1e-30)
+    loss, _ = model.train_step(x, y)
+    assert loss == pytest.approx(expected, rel=2**-21, abs=1e-30) and np.isfinite(loss)
+    grad = model.layers[0].weight.grad
+    np.testing.assert_allclose(grad, (np.exp(log_probs) - np.eye(classes)).mean(0, keepdims=True),
+                               atol=2**-22)
+    np.testing.assert_allclose(model.predict(x[:1])[0], np.exp(log_probs), atol=2**-24)
+
+
+def test_cross_entropy_on_probabilities_of_a_softmax_model_is_finite():
+    """from_logits=False takes the Softmax output as given: a probability that underflowed
+    to 0 costs -log(1e-12) = 27.63 (documented in cross_entropy_from_probs), finite."""
+    model = Sequential([L.Linear(1, 2, bias=False), L.Softmax()])
+    model.layers[0].weight.data = np.array([[200.0, 0.0]], np.float32)
+    model.compile(loss=lamina.losses.CrossEntropy(from_logits=False))
+    loss = model.evaluate(np.ones((1, 1), np.float32), np.array([1]))["loss"]
+    assert loss == pytest.approx(-np.log(1e-12))

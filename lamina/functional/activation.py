@@ -25,7 +25,7 @@ def _check_axis(op, x, axis):
 
 def relu_forward(x):
     """y = max(x, 0), any shape. Backward keeps the mask x > 0 (gradient 0 at x == 0, as PyTorch)."""
-    check_float("relu_forward", x=x)
+    x = check_float("relu_forward", x=x)
     mask = x > 0
     return x * mask, mask
 
@@ -37,7 +37,7 @@ def relu_backward(dout, cache):
 
 def relu6_forward(x):
     """y = min(max(x, 0), 6). Backward keeps the mask 0 < x < 6 (gradient 0 at both kinks)."""
-    check_float("relu6_forward", x=x)
+    x = check_float("relu6_forward", x=x)
     return np.clip(x, 0, 6), (x > 0) & (x < 6)
 
 
@@ -52,7 +52,7 @@ def leaky_relu_forward(x, negative_slope=0.01):
     >>> leaky_relu_forward(np.array([-2.0, 3.0]), 0.1)[0].tolist()
     [-0.2, 3.0]
     """
-    check_float("leaky_relu_forward", x=x)
+    x = check_float("leaky_relu_forward", x=x)
     slope = check_number("leaky_relu_forward", "negative_slope", negative_slope)
     positive = x > 0
     return np.where(positive, x, x * slope), (positive, slope)
@@ -71,7 +71,7 @@ def elu_forward(x, alpha=1.0):
     >>> elu_forward(np.array([-1.0, 2.0]), alpha=0.5)[0].round(6).tolist()
     [-0.31606, 2.0]
     """
-    check_float("elu_forward", x=x)
+    x = check_float("elu_forward", x=x)
     alpha = check_number("elu_forward", "alpha", alpha)
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))), (x, alpha)
 
@@ -96,7 +96,7 @@ def gelu_forward(x, approximate="none"):
     >>> gelu_forward(np.array([-1.0, 0.0, 2.0]))[0].round(6).tolist()
     [-0.158655, 0.0, 1.9545]
     """
-    check_float("gelu_forward", x=x)
+    x = check_float("gelu_forward", x=x)
     if approximate == "none":
         cdf = 0.5 * erfc(x * -math.sqrt(0.5))
         return x * cdf, (x, cdf, approximate)
@@ -129,7 +129,7 @@ def _sigmoid(x):
 
 def sigmoid_forward(x):
     """y = 1 / (1 + exp(-x)), computed without overflow for large |x|. Backward keeps y."""
-    check_float("sigmoid_forward", x=x)
+    x = check_float("sigmoid_forward", x=x)
     y = _sigmoid(x)
     return y, y
 
@@ -146,7 +146,7 @@ def silu_forward(x):
     >>> silu_forward(np.array([-1.0, 0.0, 1.0]))[0].round(6).tolist()
     [-0.268941, 0.0, 0.731059]
     """
-    check_float("silu_forward", x=x)
+    x = check_float("silu_forward", x=x)
     s = _sigmoid(x)
     return x * s, (x, s)
 
@@ -166,7 +166,7 @@ def softplus_forward(x, beta=1.0, threshold=20.0):
     >>> softplus_forward(np.array([0.0, 30.0]))[0].round(6).tolist()
     [0.693147, 30.0]
     """
-    check_float("softplus_forward", x=x)
+    x = check_float("softplus_forward", x=x)
     beta = check_number("softplus_forward", "beta", beta, lambda b: b != 0,
                         "a finite nonzero number")
     threshold = check_number("softplus_forward", "threshold", threshold)
@@ -183,7 +183,7 @@ def softplus_backward(dout, cache):
 
 def hardsigmoid_forward(x):
     """y = min(max(x + 3, 0), 6) / 6. Backward keeps the mask -3 < x < 3 (0 at the kinks)."""
-    check_float("hardsigmoid_forward", x=x)
+    x = check_float("hardsigmoid_forward", x=x)
     return np.clip(x + 3, 0, 6) / 6, (x > -3) & (x < 3)
 
 
@@ -198,7 +198,7 @@ def hardswish_forward(x):
     >>> hardswish_forward(np.array([-4.0, 1.5, 4.0]))[0].tolist()
     [-0.0, 1.125, 4.0]
     """
-    check_float("hardswish_forward", x=x)
+    x = check_float("hardswish_forward", x=x)
     return x * np.clip(x + 3, 0, 6) / 6, x
 
 
@@ -211,7 +211,7 @@ def hardswish_backward(dout, cache):
 
 def tanh_forward(x):
     """y = tanh(x). Backward keeps y."""
-    check_float("tanh_forward", x=x)
+    x = check_float("tanh_forward", x=x)
     y = np.tanh(x)
     return y, y
 
@@ -227,7 +227,7 @@ def softmax_forward(x, axis=1):
 
     Backward keeps y and computes the true Jacobian-vector product.
     """
-    check_float("softmax_forward", x=x)
+    x = check_float("softmax_forward", x=x)
     axis = _check_axis("softmax_forward", x, axis)
     shifted = x - x.max(axis=axis, keepdims=True)
     y = np.exp(shifted)
@@ -248,7 +248,7 @@ def log_softmax_forward(x, axis=1):
     >>> log_softmax_forward(np.array([[0.0, 0.0], [0.0, 1000.0]]))[0].round(6).tolist()
     [[-0.693147, -0.693147], [-1000.0, 0.0]]
     """
-    check_float("log_softmax_forward", x=x)
+    x = check_float("log_softmax_forward", x=x)
     axis = _check_axis("log_softmax_forward", x, axis)
     shifted = x - x.max(axis=axis, keepdims=True)
     y = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))

@@ -19,13 +19,14 @@ from lamina.functional._windows import (batch_chunks, col2im, flat_windows, from
 
 
 def _check_arrays(op, x, w, b, groups, weight_layout):
-    """Dtype, rank and groups checks shared by both ops; returns the common compute dtype."""
-    check_float(op, x=x, w=w, b=b)
+    """Dtype, rank and groups checks shared by both ops; returns x, w, b as arrays and the
+    common compute dtype."""
+    x, w, b = check_float(op, optional=("b",), x=x, w=w, b=b)
     check_rank(op, "x", x, 4, "(N, C, H, W)")
     check_rank(op, "w", w, 4, weight_layout)
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise ConfigError(f"{op} expects groups as an int >= 1. Received: groups={groups!r}")
-    return xp.result_type(x, w)
+    return x, w, b, xp.result_type(x, w)
 
 
 def _check_bias(op, b, out_channels):
@@ -106,7 +107,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1):
     columns per image of which OW per row are real (see _windows.FlatWindows).
     """
     op = "conv2d_forward"
-    dtype = _check_arrays(op, x, w, b, groups, "(F, C/groups, KH, KW)")
+    x, w, b, dtype = _check_arrays(op, x, w, b, groups, "(F, C/groups, KH, KW)")
     filters, channels = w.shape[0], x.shape[1]
     if filters % groups or channels % groups:
         raise ConfigError(
@@ -218,7 +219,7 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
     output_padding (< stride or < dilation) adds rows/columns at the bottom/right.
     """
     op = "conv_transpose2d_forward"
-    dtype = _check_arrays(op, x, w, b, groups, "(C, F/groups, KH, KW)")
+    x, w, b, dtype = _check_arrays(op, x, w, b, groups, "(C, F/groups, KH, KW)")
     channels = x.shape[1]
     if channels != w.shape[0]:
         raise ShapeError(

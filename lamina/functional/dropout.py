@@ -14,8 +14,9 @@ def dropout_forward(x, p, train=True, rng=None):
     numpy Generator, an int seed, or None for lamina's global generator (lamina.seed).
     Expectation is preserved, so inference needs no rescaling (the weight-scaling rule).
     """
-    check_float("dropout_forward", x=x)
-    if not 0.0 <= p <= 1.0:
+    x = check_float("dropout_forward", x=x)
+    if (isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating))
+            or not 0.0 <= p <= 1.0):
         raise ConfigError(f"dropout_forward expects 0 <= p <= 1. Received: p={p!r}")
     if not train or p == 0.0:
         return x.copy(), x.shape

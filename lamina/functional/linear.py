@@ -1,6 +1,6 @@
 """Affine (fully connected) transform: out = x.reshape(N, D) @ w + b."""
 
-import numpy as np
+import math
 
 from lamina.errors import ShapeError
 from lamina.functional._checks import check_dout, check_float
@@ -12,13 +12,13 @@ def affine_forward(x, w, b):
     x: (N, d1, ..., dk) flattened to (N, D), D = d1*...*dk; w: (D, M); b: (M,) or None.
     out: (N, M) = x2d @ w + b.
     """
-    check_float("affine_forward", x=x, w=w, b=b)
+    x, w, b = check_float("affine_forward", optional=("b",), x=x, w=w, b=b)
     if x.ndim < 1 or w.ndim != 2:  # x of shape (N,) is N examples of one feature
         raise ShapeError(
             f"affine_forward expects x (N, d1, ..., dk) and w (D, M). "
             f"Received: x.shape={x.shape}, w.shape={w.shape}"
         )
-    x2d = x.reshape(x.shape[0], -1)
+    x2d = x.reshape(x.shape[0], math.prod(x.shape[1:]))  # -1 cannot size an empty batch
     if x2d.shape[1] != w.shape[0]:
         raise ShapeError(
             f"affine_forward expects x with {w.shape[0]} features per example (w.shape={w.shape}). "

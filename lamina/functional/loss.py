@@ -10,8 +10,9 @@ shape, or (N,) for an (N, 1) input.
 
 import numpy as np
 
-from lamina.errors import ConfigError, DTypeError, ShapeError
+from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
 from lamina.functional._checks import check_float, check_number, check_rank
+from lamina.functional._labels import class_labels, offenders
 
 __all__ = ["softmax_cross_entropy", "cross_entropy_from_probs", "nll_loss", "hinge_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss",
@@ -48,59 +49,28 @@ def check_class_options(op, weight, label_smoothing, ignore_index, classes=None)
 
 
 def _check_scores(op, name, scores):
-    check_float(op, **{name: scores})
+    """scores as a float (N, C) array with N, C >= 1, or a clear error."""
+    scores = check_float(op, **{name: scores})
     check_rank(op, name, scores, 2, "(N, C)")
     if 0 in scores.shape:
         raise ShapeError(f"{op} expects {name} with N >= 1 rows and C >= 1 classes. "
                          f"Received: {name}.shape={scores.shape}")
+    return scores
+
+
+def _check_probabilities(op, name, probs, hint):
+    """Every probability in [0, 1]: NaN is a NonFiniteError, anything else outside a ConfigError
+    (outputs that are not probabilities: `hint` says what to use instead)."""
+    outside = ~((probs >= 0) & (probs <= 1))
+    if np.any(outside):
+        error = NonFiniteError if np.any(np.isnan(probs[outside])) else ConfigError
+        raise error(f"{op} expects {name} in [0, 1] ({hint}). "
+                    f"Received: {offenders(name, probs, outside, 'values')}")
 
 
 def _labels(op, y, scores, name, rows_allowed="any", ignore_index=None):
-    """Validate labels against (N, C) scores.
-
-    Class ids (N,) or (N, 1) -- integers, or floats with integral values -- come back as an
-    intp array (N,); ignore_index may appear among them.
-    Rows (N, C) come back in the scores' dtype when rows_allowed="any"; with
-    rows_allowed="one-hot" they must be one-hot and come back as class ids.
-    """
-    N, C = scores.shape
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape == (N, 1) and C > 1:  # Keras-style sparse labels (N, 1)
-        y = y[:, 0]
-    if y.dtype.kind not in "biuf" or (y.ndim == 1 and y.dtype.kind == "b"):
-        raise DTypeError(f"{op} expects y as integer class ids (N,) or numeric rows (N, C). "
-                         f"Received: y.dtype={y.dtype}")
-    if y.ndim == 2:
-        if y.shape != (N, C):
-            raise ShapeError(f"{op} expects label rows of shape {(N, C)} to match "
-                             f"{name}.shape={scores.shape}. Received: y.shape={y.shape}")
-        if rows_allowed == "any":
-            return y.astype(scores.dtype, copy=False)
-        if not (np.all((y == 0) | (y == 1)) and np.all(np.sum(y, axis=1) == 1)):
-            raise ShapeError(f"{op} expects label rows to be one-hot (a single 1 per row, "
-                             f"0 elsewhere). Received: y with rows such as {y[0].tolist()[:10]}")
-        return np.argmax(y, axis=1)
-    if y.ndim != 1:
-        raise ShapeError(f"{op} expects y as class ids (N,) or rows (N, C). "
-                         f"Received: y.shape={y.shape}")
-    if y.shape[0] != N:
-        raise ShapeError(f"{op} expects {N} labels, one per row of {name} (shape "
-                         f"{scores.shape}). Received: y.shape={y.shape}")
-    if y.dtype.kind == "f":
-        integral = np.isfinite(y)
-        integral[integral] = y[integral] == np.round(y[integral])
-        if not np.all(integral):
-            raise DTypeError(f"{op} expects integer class ids. "
-                             f"Received: y containing {y[~integral][:5].tolist()}")
-    outside = (y < 0) | (y >= C)
-    ignored = ""
-    if ignore_index is not None:
-        outside &= y != ignore_index
-        ignored = f" (or ignore_index={ignore_index})"
-    if np.any(outside):
-        raise ShapeError(f"{op} expects class ids in [0, {C}){ignored} for {name} with {C} "
-                         f"columns. Received: y containing {y[outside][:5].tolist()}")
-    return y.astype(np.intp)
+    """class_labels against the (N, C) scores; label rows come back in the scores' dtype."""
+    return class_labels(op, y, scores.shape, name, rows_allowed, ignore_index, scores.dtype)
 
 
 def _class_targets(op, y, scores, name, weight, label_smoothing, ignore_index, reduction,
@@ -133,7 +103,7 @@ def _class_targets(op, y, scores, name, weight, label_smoothing, ignore_index, r
 def _negative_weighted_sum(A, log_q):
     """-sum(A * log_q) over the entries where A != 0 (a -inf log-probability elsewhere is fine)."""
     used = A != 0
-    return -float(np.sum(A[used] * log_q[used], dtype=np.float64))
+    return 0.0 - float(np.sum(A[used] * log_q[used], dtype=np.float64))  # +0.0, never -0.0
 
 
 def _finish(total, grad, divisor):
@@ -159,7 +129,9 @@ def softmax_cross_entropy(logits, y, weight=None, label_smoothing=0.0, ignore_in
     class weights, smoothed; the mean divides by N, or by the summed weights of the target
     classes for class ids (rows with y == ignore_index count for nothing). Without options
     dlogits = (softmax - y) / N. The max shift keeps every term finite for any finite logits,
-    in float32 too: a wrong class 200 logits below the right one costs 200, not inf.
+    in float32 too: a wrong class 200 logits below the right one costs 200, not inf. Nothing
+    is clamped, so there is no plateau such as -log(FLT_MIN) = 87.3365 (the loss of a softmax
+    clipped to the smallest float32) at which training stalls.
 
     >>> loss, dlogits = softmax_cross_entropy(np.array([[0.0, 0.0]]), np.array([1]))
     >>> round(loss, 6), dlogits.tolist()
@@ -168,7 +140,7 @@ def softmax_cross_entropy(logits, y, weight=None, label_smoothing=0.0, ignore_in
     0.506715
     """
     op = "softmax_cross_entropy"
-    _check_scores(op, "logits", logits)
+    logits = _check_scores(op, "logits", logits)
     A, divisor = _class_targets(op, y, logits, "logits", weight, label_smoothing, ignore_index,
                                 reduction)
     shifted = logits - np.max(logits, axis=1, keepdims=True)
@@ -188,14 +160,19 @@ def cross_entropy_from_probs(probs, y, eps=1e-12, weight=None, label_smoothing=0
         loss = -sum_ic A_ic log p'_ic / divisor
         dprobs_ic = -A_ic / (divisor p'_ic)
 
-    Prefer softmax_cross_entropy on logits: it is exact where p underflows.
+    probs outside [0, 1] are a ConfigError (not a Softmax output), NaN a NonFiniteError.
+    Prefer softmax_cross_entropy on logits: it is exact where p underflows. A float32 softmax
+    gives p = 0 exactly once the logits are ~104 apart; such a p costs -log(eps) = 27.63 here,
+    and its gradient cannot pass back through the Softmax (whose Jacobian is 0 there).
 
     >>> loss, dprobs = cross_entropy_from_probs(np.array([[0.5, 0.5]]), np.array([1]))
     >>> round(loss, 6), dprobs.tolist()
     (0.693147, [[-0.0, -2.0]])
     """
     op = "cross_entropy_from_probs"
-    _check_scores(op, "probs", probs)
+    probs = _check_scores(op, "probs", probs)
+    _check_probabilities(op, "probs", probs, "a Softmax output; for logits use "
+                         "softmax_cross_entropy, or CrossEntropy(from_logits=True)")
     A, divisor = _class_targets(op, y, probs, "probs", weight, label_smoothing, ignore_index,
                                 reduction)
     clipped = np.maximum(probs, eps)
@@ -218,7 +195,7 @@ def nll_loss(log_probs, y, weight=None, ignore_index=-100, reduction="mean"):
     (0.490415, [[-0.0, -0.5], [-0.5, -0.0]])
     """
     op = "nll_loss"
-    _check_scores(op, "log_probs", log_probs)
+    log_probs = _check_scores(op, "log_probs", log_probs)
     A, divisor = _class_targets(op, y, log_probs, "log_probs", weight, 0.0, ignore_index,
                                 reduction, rows_allowed="one-hot")
     return _finish(_negative_weighted_sum(A, log_probs), -A, divisor)
@@ -239,7 +216,7 @@ def hinge_loss(scores, y):
     (1.5, [[-1.0, 1.0, 0.0]])
     """
     op = "hinge_loss"
-    _check_scores(op, "scores", scores)
+    scores = _check_scores(op, "scores", scores)
     ids = _labels(op, y, scores, "scores", rows_allowed="one-hot")
     N = scores.shape[0]
     rows = np.arange(N)
@@ -253,18 +230,43 @@ def hinge_loss(scores, y):
 
 
 # -- elementwise losses: a target of the input's shape ----------------------------------------
-def _elementwise_target(op, pred, target, name="pred"):
-    """target as an array of pred's shape and dtype; (N,) is read as a column for (N, 1) pred."""
-    check_float(op, **{name: pred})
+def _elementwise_target(op, pred, target, name="pred", in_unit_interval=False):
+    """(pred, target) as float arrays of one shape (see elementwise_target)."""
+    pred = check_float(op, **{name: pred})
+    if pred.size == 0:
+        raise ShapeError(f"{op} expects a non-empty {name}. Received: {name}.shape={pred.shape}")
+    return pred, elementwise_target(op, target, pred.shape, pred.dtype, name, in_unit_interval)
+
+
+def elementwise_target(op, target, shape, dtype, name="pred", in_unit_interval=False):
+    """target as numbers of `shape` in `dtype` (as given for None), or a LabelError; a target
+    (N,) is read as a column for an (N, 1) input. in_unit_interval: each must lie in [0, 1]."""
+    if target is None or isinstance(target, (dict, set, str)):
+        raise LabelError(f"{op} expects target as numbers of {name}'s shape {tuple(shape)}. "
+                         f"Received: {type(target).__name__}")
     target = np.asarray(target)
     if target.dtype.kind not in "biuf":
-        raise DTypeError(f"{op} expects a numeric target. Received: target.dtype={target.dtype}")
-    if pred.ndim == 2 and pred.shape[1] == 1 and target.shape == pred.shape[:1]:
+        raise LabelError(f"{op} expects target as numbers (bool, int or float). "
+                         f"Received: target.dtype={target.dtype}")
+    if len(shape) == 2 and shape[1] == 1 and target.shape == tuple(shape[:1]):
         target = target[:, None]  # one output column against labels (N,): no (N, N) broadcast
-    if target.shape != pred.shape or pred.size == 0:
-        raise ShapeError(f"{op} expects a non-empty target of the same shape as {name}. "
-                         f"Received: {name}.shape={pred.shape}, target.shape={target.shape}")
-    return target.astype(pred.dtype, copy=False)
+    if target.shape != tuple(shape):
+        raise LabelError(f"{op} expects a target of the same shape as {name} {tuple(shape)}. "
+                         f"Received: target.shape={target.shape}")
+    if in_unit_interval:
+        outside = ~((target >= 0) & (target <= 1))
+        if np.any(outside):
+            raise LabelError(f"{op} expects targets in [0, 1] (0/1 labels or soft labels). "
+                             f"Received: {offenders('target', target, outside)}")
+    return target if dtype is None else target.astype(dtype, copy=False)
+
+
+def check_kl_target(op, target):
+    """KL divergence targets are probabilities: a LabelError for any negative one."""
+    negative = target < 0
+    if np.any(negative):
+        raise LabelError(f"{op} expects target probabilities >= 0 (pass log_target=True for "
+                         f"log-probabilities). Received: {offenders('target', target, negative)}")
 
 
 def _elementwise_weight(op, name, weight, pred):
@@ -299,7 +301,9 @@ def binary_cross_entropy(probs, target, weight=None, reduction="mean"):
         dprobs_k = w_k (p_k - t_k) / max(p_k (1 - p_k), 1e-12)
 
     then the mean (or sum) over elements. The clamps are PyTorch's: a certain, wrong
-    prediction costs 100, not inf. Prefer binary_cross_entropy_with_logits: it is exact.
+    prediction costs 100, not inf (saturated float32 sigmoids give p = 0 or 1 exactly). Prefer
+    binary_cross_entropy_with_logits: it is exact. Targets outside [0, 1] are a LabelError;
+    probs outside [0, 1] a ConfigError (not a Sigmoid output), NaN a NonFiniteError.
 
     >>> loss, dprobs = binary_cross_entropy(np.array([0.8, 0.5]), np.array([1.0, 0.0]))
     >>> round(loss, 6), dprobs.round(6).tolist()
@@ -307,12 +311,9 @@ def binary_cross_entropy(probs, target, weight=None, reduction="mean"):
     """
     op = "binary_cross_entropy"
     check_reduction(op, reduction)
-    target = _elementwise_target(op, probs, target, "probs")
-    for name, values in (("probs", probs), ("target", target)):
-        outside = ~((values >= 0) & (values <= 1))
-        if np.any(outside):
-            raise ShapeError(f"{op} expects {name} in [0, 1]. "
-                             f"Received: {name} containing {values[outside][:5].tolist()}")
+    probs, target = _elementwise_target(op, probs, target, "probs", in_unit_interval=True)
+    _check_probabilities(op, "probs", probs, "a Sigmoid output; for logits use "
+                         "binary_cross_entropy_with_logits")
     weight = _elementwise_weight(op, "weight", weight, probs)
     with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped to -100 as PyTorch
         log_p, log_not_p = np.log(probs), np.log1p(-probs)
@@ -335,6 +336,8 @@ def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=Non
         dlogits_k = w_k (l_k sigmoid(x_k) - pos_weight_k t_k)   (w (sigmoid(x) - t) without it)
 
     log(1 + exp(-x)) = max(-x, 0) + log1p(exp(-|x|)): finite for any finite logits.
+    Targets must lie in [0, 1] (0/1 or soft labels; others are a LabelError, where PyTorch
+    accepts any value and the loss has no minimum).
 
     >>> loss, dlogits = binary_cross_entropy_with_logits(np.array([0.0, 200.0]), np.array([1, 0]))
     >>> round(loss, 6), dlogits.tolist()
@@ -342,7 +345,7 @@ def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=Non
     """
     op = "binary_cross_entropy_with_logits"
     check_reduction(op, reduction)
-    target = _elementwise_target(op, logits, target, "logits")
+    logits, target = _elementwise_target(op, logits, target, "logits", in_unit_interval=True)
     weight = _elementwise_weight(op, "weight", weight, logits)
     pos_weight = _elementwise_weight(op, "pos_weight", pos_weight, logits)
     e = np.exp(-np.abs(logits))
@@ -374,7 +377,8 @@ def mse_loss(pred, target, reduction="mean"):
     """
     op = "mse_loss"
     check_reduction(op, reduction)
-    diff = pred - _elementwise_target(op, pred, target)
+    pred, target = _elementwise_target(op, pred, target)
+    diff = pred - target
     return _reduce(np.square(diff), 2 * diff, reduction)
 
 
@@ -389,7 +393,8 @@ def l1_loss(pred, target, reduction="mean"):
     """
     op = "l1_loss"
     check_reduction(op, reduction)
-    diff = pred - _elementwise_target(op, pred, target)
+    pred, target = _elementwise_target(op, pred, target)
+    diff = pred - target
     return _reduce(np.abs(diff), np.sign(diff), reduction)
 
 
@@ -408,7 +413,8 @@ def smooth_l1_loss(pred, target, beta=1.0, reduction="mean"):
     op = "smooth_l1_loss"
     check_reduction(op, reduction)
     beta = check_number(op, "beta", beta, lambda value: value >= 0, "a finite number >= 0")
-    diff = pred - _elementwise_target(op, pred, target)
+    pred, target = _elementwise_target(op, pred, target)
+    diff = pred - target
     if beta == 0:
         return _reduce(np.abs(diff), np.sign(diff), reduction)
     quadratic = np.abs(diff) < beta
@@ -431,7 +437,8 @@ def huber_loss(pred, target, delta=1.0, reduction="mean"):
     op = "huber_loss"
     check_reduction(op, reduction)
     delta = check_number(op, "delta", delta, lambda value: value > 0, "a finite number > 0")
-    diff = pred - _elementwise_target(op, pred, target)
+    pred, target = _elementwise_target(op, pred, target)
+    diff = pred - target
     quadratic = np.abs(diff) < delta
     pointwise = np.where(quadratic, 0.5 * diff * diff, delta * (np.abs(diff) - 0.5 * delta))
     return _reduce(pointwise, np.where(quadratic, diff, delta * np.sign(diff)), reduction)
@@ -458,15 +465,11 @@ def kl_div_loss(log_input, target, log_target=False, reduction="batchmean"):
     check_reduction(op, reduction, ("batchmean", "mean", "sum"))
     if not isinstance(log_target, bool):
         raise ConfigError(f"{op} expects log_target as a bool. Received: log_target={log_target!r}")
-    target = _elementwise_target(op, log_input, target, "log_input")
+    log_input, target = _elementwise_target(op, log_input, target, "log_input")
     if log_target:
         probs = np.exp(target)
         return _reduce(probs * (target - log_input), -probs, reduction)
-    negative = target < 0
-    if np.any(negative):
-        raise ShapeError(f"{op} expects target probabilities >= 0 (pass log_target=True for "
-                         f"log-probabilities). "
-                         f"Received: target containing {target[negative][:5].tolist()}")
+    check_kl_target(op, target)
     positive = target > 0
     log_target_values = np.log(np.where(positive, target, 1))
     pointwise = np.where(positive, target * log_target_values, 0) - target * log_input

@@ -42,8 +42,11 @@ def _running_stat(op, bn_param, key, features, dtype):
 
 def _batchnorm_forward(op, x, gamma, beta, bn_param, layout):
     """The shared forward; statistics over every axis of x but axis 1 (the features)."""
-    check_float(op, x=x, gamma=gamma, beta=beta)
+    x, gamma, beta = check_float(op, x=x, gamma=gamma, beta=beta)
     check_rank(op, "x", x, len(layout), "(" + ", ".join(layout) + ")")
+    if x.shape[0] == 0:
+        raise ShapeError(f"{op} expects a non-empty batch (statistics of no example are "
+                         f"undefined). Received: x.shape={x.shape}")
     features = x.shape[1]
     for name, param in (("gamma", gamma), ("beta", beta)):
         if param.shape != (features,):

@@ -21,18 +21,23 @@ _NO_DILATION = (1, 1)
 
 
 def _geometry(op, x, kernel_size, stride, padding):
-    """Check x and the hyper-parameters; return (kernel, stride, padding, out_hw)."""
-    check_float(op, x=x)
+    """Check x and the hyper-parameters; return (x, (kernel, stride, padding, out_hw))."""
+    x = check_float(op, x=x)
     check_rank(op, "x", x, 4, "(N, C, H, W)")
     kernel = pair(kernel_size, "kernel_size", op=op)
     stride = kernel if stride is None else pair(stride, "stride", op=op)
-    padding = pair(padding, "padding", minimum=0, op=op)
+    padding = check_padding(op, kernel, pair(padding, "padding", minimum=0, op=op))
+    return x, (kernel, stride, padding, output_hw(x.shape[2:], kernel, stride, padding, op=op))
+
+
+def check_padding(op, kernel, padding):
+    """padding (a pair) at most half the kernel (a pair), as PyTorch requires; returns it."""
     if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
         raise ConfigError(
             f"{op} expects padding at most half the kernel size. "
             f"Received: padding={padding}, kernel_size={kernel}"
         )
-    return kernel, stride, padding, output_hw(x.shape[2:], kernel, stride, padding, op=op)
+    return padding
 
 
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, train=True):
@@ -52,9 +57,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, train=True):
            [13., 15.]]), array([[ 5,  7],
            [13, 15]]))
     """
-    kernel, stride, padding, out_hw = _geometry("max_pool2d_forward", x, kernel_size, stride,
-                                                padding)
-    geometry = (kernel, stride, padding, out_hw)
+    x, geometry = _geometry("max_pool2d_forward", x, kernel_size, stride, padding)
     windows = _windows(x, geometry)
     if train:
         out, position = _max_and_position(windows, geometry)
@@ -157,8 +160,8 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
     array([[ 2.5,  4.5],
            [10.5, 12.5]])
     """
-    kernel, stride, padding, out_hw = _geometry("avg_pool2d_forward", x, kernel_size, stride,
-                                                padding)
+    x, (kernel, stride, padding, out_hw) = _geometry("avg_pool2d_forward", x, kernel_size,
+                                                     stride, padding)
     x_padded = pad2d(x, padding)
     positions = kernel_positions(kernel, stride, _NO_DILATION, out_hw)
     _, _, rows, cols = next(positions)

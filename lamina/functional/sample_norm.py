@@ -109,7 +109,7 @@ def layer_norm_forward(x, gamma, beta, normalized_shape, eps=1e-5):
     array([[-1.,  1.]])
     """
     op = "layer_norm_forward"
-    check_float(op, x=x, gamma=gamma, beta=beta)
+    x, gamma, beta = check_float(op, optional=("gamma", "beta"), x=x, gamma=gamma, beta=beta)
     shape = as_shape(normalized_shape, op)
     eps = _check_number(op, "eps", eps, 0)
     if x.shape[-len(shape):] != shape:
@@ -141,12 +141,14 @@ def layer_norm_backward(dout, cache):
 
 # -- group norm (and instance norm, its G = C case) ----------------------------------------------
 def _check_channels(op, x, gamma, beta, min_rank, layout):
-    check_float(op, x=x, gamma=gamma, beta=beta)
+    """x, gamma, beta as arrays (gamma, beta optional, one per channel), or a clear error."""
+    x, gamma, beta = check_float(op, optional=("gamma", "beta"), x=x, gamma=gamma, beta=beta)
     if x.ndim < min_rank:
         raise ShapeError(f"{op} expects x with at least {min_rank} dimensions {layout}. "
                          f"Received: x.shape={x.shape}")
     _check_param(op, "gamma", gamma, x.shape[1:2], x.shape)
     _check_param(op, "beta", beta, x.shape[1:2], x.shape)
+    return x, gamma, beta
 
 
 def _group_norm(x, gamma, beta, groups, eps):
@@ -195,7 +197,7 @@ def group_norm_forward(x, gamma, beta, num_groups, eps=1e-5):
             [-1.,  1.]]])
     """
     op = "group_norm_forward"
-    _check_channels(op, x, gamma, beta, 2, "(N, C, *spatial)")
+    x, gamma, beta = _check_channels(op, x, gamma, beta, 2, "(N, C, *spatial)")
     eps = _check_number(op, "eps", eps, 0)
     if isinstance(num_groups, bool) or not isinstance(num_groups, (int, xp.integer)) \
             or num_groups < 1:
@@ -232,7 +234,7 @@ def instance_norm_forward(x, gamma, beta, eps=1e-5, *, running_mean=None, runnin
     array([-0.81649658,  0.81649658,  0.        ,  0.        ])
     """
     op = "instance_norm_forward"
-    _check_channels(op, x, gamma, beta, 3, "(N, C, *spatial)")
+    x, gamma, beta = _check_channels(op, x, gamma, beta, 3, "(N, C, *spatial)")
     eps = _check_number(op, "eps", eps, 0)
     if (running_mean is None) != (running_var is None):
         raise ConfigError(f"{op} expects running_mean and running_var together or neither. "
@@ -240,7 +242,8 @@ def instance_norm_forward(x, gamma, beta, eps=1e-5, *, running_mean=None, runnin
                           f"running_var={type(running_var).__name__}")
     if running_mean is None:
         return _group_norm(x, gamma, beta, x.shape[1], eps)
-    check_float(op, running_mean=running_mean, running_var=running_var)
+    running_mean, running_var = check_float(op, running_mean=running_mean,
+                                            running_var=running_var)
     channels = x.shape[1]
     _check_param(op, "running_mean", running_mean, (channels,), x.shape)
     _check_param(op, "running_var", running_var, (channels,), x.shape)
@@ -284,8 +287,9 @@ def instance_norm_running_stats(cache, running_mean, running_var, momentum=0.1):
                          f"variance. Received: x.shape={x_shape}")
     channels = x_shape[1]
     mean, var = (stat.reshape(-1, channels).mean(axis=0) for stat in stats)
+    running_mean, running_var = check_float(op, running_mean=running_mean,
+                                            running_var=running_var)
     for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
-        check_float(op, **{name: stat})
         _check_param(op, name, stat, (channels,), x_shape)
     dtype = mean.dtype
     new_mean = (1 - momentum) * running_mean.astype(dtype, copy=False) + momentum * mean

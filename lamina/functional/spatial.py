@@ -25,8 +25,10 @@ __all__ = [
 
 
 def _check_image(op, x):
-    check_float(op, x=x)
+    """x as a float (N, C, H, W) array, or a clear error."""
+    x = check_float(op, x=x)
     check_rank(op, "x", x, 4, "(N, C, H, W)")
+    return x
 
 
 def _check_flag(op, name, value):
@@ -125,7 +127,7 @@ def global_avg_pool2d_forward(x, keepdims=False):
     array([[1.5, 5.5]])
     """
     op = "global_avg_pool2d_forward"
-    _check_image(op, x)
+    x = _check_image(op, x)
     out = x.mean(axis=(2, 3), keepdims=_check_flag(op, "keepdims", keepdims))
     return out, (x.shape, x.dtype, out.shape)
 
@@ -148,9 +150,9 @@ def global_max_pool2d_forward(x, keepdims=False):
     array([[[[4.]]]])
     """
     op = "global_max_pool2d_forward"
-    _check_image(op, x)
+    x = _check_image(op, x)
     keepdims = _check_flag(op, "keepdims", keepdims)
-    planes = x.reshape(x.shape[0] * x.shape[1], -1)
+    planes = x.reshape(x.shape[0] * x.shape[1], x.shape[2] * x.shape[3])
     argmax = planes.argmax(axis=1)
     out = planes[np.arange(planes.shape[0]), argmax]
     out = out.reshape(x.shape[:2] + ((1, 1) if keepdims else ()))
@@ -191,7 +193,7 @@ def adaptive_avg_pool2d_forward(x, output_size):
     array([[[[0.5, 1.5]]]])
     """
     op = "adaptive_avg_pool2d_forward"
-    _check_image(op, x)
+    x = _check_image(op, x)
     out_hw = [x.shape[2 + k] if s is None else s
               for k, s in enumerate(adaptive_output_size(output_size, op))]
     taps_h = _adaptive_taps(x.shape[2], out_hw[0], x.dtype)
@@ -245,7 +247,7 @@ def max_unpool2d_forward(x, indices, kernel_size, stride=None, padding=0, output
            [5., 0., 0., 0.]])
     """
     op = "max_unpool2d_forward"
-    _check_image(op, x)
+    x = _check_image(op, x)
     if not isinstance(indices, np.ndarray) or indices.dtype.kind not in "iu":
         kind = indices.dtype if isinstance(indices, np.ndarray) else type(indices).__name__
         raise DTypeError(f"{op} expects indices as an integer NumPy array (max_pool2d's argmax). "
@@ -325,7 +327,7 @@ def upsample2d_forward(x, scale_factor=None, size=None, mode="nearest", align_co
              [1., 1., 2., 2.]]]])
     """
     op = "upsample2d_forward"
-    _check_image(op, x)
+    x = _check_image(op, x)
     scale_factor, size, mode, align_corners = upsample_options(scale_factor, size, mode,
                                                                align_corners, op)
     out_hw = upsample_output_hw(x.shape[2:], scale_factor, size)
@@ -383,7 +385,7 @@ def zero_pad2d_forward(x, padding):
            [0., 0., 0.]])
     """
     op = "zero_pad2d_forward"
-    _check_image(op, x)
+    x = _check_image(op, x)
     widths = zero_pad_widths(padding, op)
     out_hw, source, target = _pad_slices(x.shape[2:], widths, op)
     out = np.zeros(x.shape[:2] + out_hw, x.dtype)
@@ -421,7 +423,7 @@ def channel_shuffle_forward(x, groups):
     array([0., 3., 1., 4., 2., 5.])
     """
     op = "channel_shuffle_forward"
-    check_float(op, x=x)
+    x = check_float(op, x=x)
     if x.ndim < 3:
         raise ShapeError(f"{op} expects x with at least 3 dimensions (N, C, *). "
                          f"Received: x.shape={x.shape}")

@@ -9,7 +9,7 @@ import numpy as np
 from lamina.errors import ConfigError
 from lamina.functional import activation as F
 from lamina.functional._checks import check_number
-from lamina.layers.base import Layer
+from lamina.layers.base import Layer, shape_text
 
 
 class _Elementwise(Layer):
@@ -21,7 +21,7 @@ class _Elementwise(Layer):
         super().__init__(name)
 
     def forward(self, x):
-        self.check_input(x)
+        x = self.check_input(x)
         hyper = {key: value for key, value in self.get_config().items() if key != "name"}
         out, self._cache = self.kernel[0](x, **hyper)
         return out
@@ -135,6 +135,12 @@ class _AlongAxis(_Elementwise):
             raise ConfigError(f"{type(self).__name__} expects axis as an int. "
                               f"Received: axis={axis!r}")
         self.axis = int(axis)
+
+    def output_shape(self, input_shape):
+        if not -len(input_shape) <= self.axis < len(input_shape):
+            raise self.shape_error(f"input with an axis {self.axis} to normalise along",
+                                   shape_text("input shape", input_shape))
+        return tuple(input_shape)
 
 
 class Softmax(_AlongAxis):

@@ -1,5 +1,6 @@
 """Layer: the tier-2 base class. A layer owns Parameters and delegates its math to tier 1."""
 
+import functools
 import inspect
 import re
 
@@ -7,12 +8,41 @@ import numpy as np
 
 from lamina import init, regularizers
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
+from lamina.functional._checks import FLOAT_CHARS, as_float_array
+from lamina.functional._windows import conv_output_size
 from lamina.parameter import Parameter
 
 
 def snake_case(name):
     """'Conv2D' -> 'conv2d', 'BatchNorm1D' -> 'batch_norm1d' (default layer names)."""
     return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
+
+
+def shape_text(name, shape):
+    """How messages show a shape: "x.shape=(2, 3)" for an array, "input shape (None, 3)" for
+    a shape that a model build walks through the layers."""
+    return f"{name}={tuple(shape)}" if name.endswith(".shape") else f"{name} {tuple(shape)}"
+
+
+def _naming_the_layer(method):
+    """method (a forward or backward), with every lamina error it raises naming the layer.
+
+    An error from a kernel ("conv2d_backward expects dout ...") gets the layer's description
+    in front; one that already names this layer is left as it is. Either way the error keeps
+    the layer in `error.layer`, so the containers it passes through leave it alone.
+    """
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except LaminaError as error:
+            if getattr(error, "layer", None) is None:
+                described = self.describe()
+                if error.args and not str(error.args[0]).startswith(described):
+                    error.args = (f"{described}: {error.args[0]}",) + error.args[1:]
+                error.layer = self
+            raise
+    return wrapper
 
 
 class Layer:
@@ -27,6 +57,12 @@ class Layer:
     param_names = ()
     buffer_names = ()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for method in ("forward", "backward"):
+            if method in cls.__dict__:
+                setattr(cls, method, _naming_the_layer(cls.__dict__[method]))
+
     def __init__(self, name=None):
         if name is not None and not isinstance(name, str):
             raise ConfigError(f"{type(self).__name__} expects name as a string. Received: {name!r}")
@@ -35,6 +71,7 @@ class Layer:
         self.training = True
         self.built = True
         self.index = None  # position in the parent container, for error messages
+        self.parent = None  # the container holding this layer (see describe)
 
     # -- computation -------------------------------------------------------------------
     def forward(self, x):
@@ -204,25 +241,80 @@ class Layer:
         return config
 
     def describe(self):
-        """"Conv2D 'conv1' (layer 0)": how error messages name this layer."""
-        where = f" (layer {self.index})" if self.index is not None else ""
+        """How error messages name this layer: "Conv2D 'conv1' (layer 0)" in a model; inside
+        nested containers, the path from the outermost one, "Conv2D 'conv2d_1' (layer
+        2.block.3)": the same path that prefixes its parameters in the outermost container's
+        state_dict() ("2.block.3.weight"), so model.layers[2].block.layers[3] is the layer."""
+        keys, layer, seen = [], self, set()
+        while getattr(layer, "parent", None) is not None and id(layer) not in seen:
+            seen.add(id(layer))
+            keys.append(layer.parent.child_key(layer))
+            layer = layer.parent
+        if not keys and getattr(self, "index", None) is not None:
+            keys = [str(self.index)]
+        where = f" (layer {'.'.join(reversed(keys))})" if keys else ""
         return f"{type(self).__name__} '{self.name}'{where}"
 
+    # -- input checks ----------------------------------------------------------------------
+    # The constructor argument that sets the input size (in_features, in_channels, ...), for
+    # the fix a model build suggests when the size does not match.
+    size_argument = None
+
     def check_input(self, x, rank=None, layout=None, dim=None, size=None):
-        """Raise a clear error unless x is a floating array of `rank` with x.shape[dim] == size."""
-        if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-            received = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
-            raise DTypeError(f"{self.describe()} expects a floating NumPy array. Received: {received}")
-        if rank is not None and x.ndim != rank:
-            layout = f" {layout}" if layout else ""
-            raise ShapeError(f"{self.describe()} expects input with {rank} dimensions{layout}. "
-                             f"Received: x.shape={x.shape}")
-        if dim is not None and (x.ndim <= dim or x.shape[dim] != size):
-            what = "channels" if dim == 1 and x.ndim >= 3 else "features"
-            raise ShapeError(f"{self.describe()} expects {size} {what} on axis {dim}. "
-                             f"Received: x.shape={x.shape}")
+        """x as a float32/float64 NumPy array (a list or tuple converts as np.asarray would),
+        with `rank` dimensions, x.shape[dim] == size and at least one example; else a clear
+        error naming the layer. Returns the array."""
+        if not (isinstance(x, np.ndarray) and x.dtype.char in FLOAT_CHARS):
+            x = as_float_array(self.describe(), "x", x)
+        if rank is not None or size is not None:
+            self.check_shape(x.shape, rank, layout, dim, size, "x.shape")
         if x.shape[:1] == (0,):
-            raise ShapeError(f"{self.describe()} received an empty batch. Received: x.shape={x.shape}")
+            raise ShapeError(f"{self.describe()} expects a non-empty batch (an empty batch has "
+                             f"nothing to compute). Received: x.shape={x.shape}")
+        return x
+
+    def check_shape(self, shape, rank=None, layout=None, dim=None, size=None, name="input shape"):
+        """Raise a ShapeError unless `shape` (batch first, None for unknown sizes) has `rank`
+        dimensions (an int or a tuple of them) and shape[dim] == size. forward checks x.shape,
+        output_shape the shapes a model build walks through (name "input shape")."""
+        ranks = (rank,) if isinstance(rank, int) else rank
+        if ranks is not None and len(shape) not in ranks:
+            layout = f" {layout}" if layout else ""
+            raise self.shape_error(f"input with {' or '.join(map(str, ranks))} dimensions{layout}",
+                                   shape_text(name, shape))
+        if size is not None and (len(shape) <= dim or shape[dim] not in (size, None)):
+            what = "channel" if dim == 1 and len(shape) >= 3 else "feature"
+            got = shape[dim] if len(shape) > dim else None
+            fix = (f"{self.size_argument}={got}, or None to infer it"
+                   if self.size_argument and got is not None else None)
+            raise self.shape_error(f"{size} {what}{'s' * (size != 1)} on axis {dim}",
+                                   shape_text(name, shape),
+                                   got=None if got is None else f"{got} {what}{'s' * (got != 1)}",
+                                   fix=fix)
+
+    def window_output_hw(self, shape, kernel, stride, padding, dilation=(1, 1),
+                         name="input shape"):
+        """(OH, OW) of a sliding window over `shape` (N, C, H, W), None where H or W is None;
+        a ShapeError naming this layer when the window does not fit the padded input."""
+        sizes = tuple(None if shape[2 + i] is None else conv_output_size(
+            shape[2 + i], kernel[i], stride[i], padding[i], dilation[i]) for i in range(2))
+        if any(size is not None and size < 1 for size in sizes):
+            least = tuple(max(1, dilation[i] * (kernel[i] - 1) + 1 - 2 * padding[i])
+                          for i in range(2))
+            raise self.shape_error(
+                f"a spatial size of at least {least[0]}x{least[1]} for its window (kernel "
+                f"{tuple(kernel)}, dilation {tuple(dilation)}, padding {tuple(padding)})",
+                shape_text(name, shape), got=f"spatial size {shape[2]}x{shape[3]}")
+        return sizes
+
+    def shape_error(self, expected, received, got=None, fix=None):
+        """ShapeError("<this layer> expects <expected>. Received: <received>"), keeping its parts
+        for a model build, which also names the layer whose output did not fit (see
+        Sequential.build): expected, got (what arrived, in a few words) and fix (a change
+        of this layer's arguments that would make it fit)."""
+        error = ShapeError(f"{self.describe()} expects {expected}. Received: {received}")
+        error.layer, error.expected, error.got, error.fix = self, expected, got, fix
+        return error
 
     # -- weight and bias, for the layers that have them (Linear, the convolutions) -----------
     def init_weight_and_bias(self, shape, bias_size, fan_in, fan_out):

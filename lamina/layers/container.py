@@ -39,11 +39,15 @@ class Container(Layer):
             base, k = layer.name, 1
             while layer.name in names:
                 layer.name, k = f"{base}_{k}", k + 1
-        layer.index = len(self.layers)
+        layer.index, layer.parent = len(self.layers), self
         self.layers.append(layer)
         return self
 
     add_layer = add
+
+    def child_key(self, layer):
+        """How describe() and parameter names ("3.weight") call a child: its position."""
+        return str(layer.index)
 
     @property
     def built(self):

@@ -3,14 +3,16 @@
 from lamina import regularizers
 from lamina.errors import ConfigError
 from lamina.functional import conv as F
-from lamina.functional._windows import output_hw, pair
-from lamina.layers.base import Layer
+from lamina.functional._windows import pair
+from lamina.layers.base import Layer, shape_text
 
 
 class _ConvBase(Layer):
     """Shared construction, lazy build and parameter bookkeeping of the two convolutions."""
 
     param_names = ("weight", "bias")
+    size_argument = "in_channels"
+    LAYOUT = "(N, C, H, W)"
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                  bias, weight_init, bias_init, kernel_regularizer, bias_regularizer, name):
@@ -47,10 +49,21 @@ class _ConvBase(Layer):
         self.built = True
 
     def _prepare(self, x):
+        """x checked (dtype, rank, channels, spatial size), the weight and the bias."""
+        x = self.check_input(x, 4, self.LAYOUT)
         if not self.built:
             self.build(x.shape)
-        self.check_input(x, 4, "(N, C, H, W)", 1, self.in_channels)
-        return self.weight.data, None if self.bias is None else self.bias.data
+        self.output_hw(x.shape, "x.shape")
+        return x, self.weight.data, None if self.bias is None else self.bias.data
+
+    def output_shape(self, input_shape):
+        oh, ow = self.output_hw(input_shape)
+        return (input_shape[0], self.out_channels, oh, ow)
+
+    def output_hw(self, shape, name="input shape"):
+        """(OH, OW) for an input of `shape`, after checking its rank and channels."""
+        self.check_shape(shape, 4, self.LAYOUT, 1, self.in_channels, name)
+        return self.spatial_output(shape, name)
 
     def backward(self, dout, input_grad=True):
         """dx (None with input_grad=False: a model's first layer skips it); fills the grads."""
@@ -81,15 +94,14 @@ class Conv2D(_ConvBase):
         return (self.out_channels, self.in_channels // self.groups, kh, kw), fan_in, self.out_channels * kh * kw
 
     def forward(self, x):
-        w, b = self._prepare(x)
+        x, w, b = self._prepare(x)
         out, self._cache = F.conv2d_forward(x, w, b, self.stride, self.padding, self.dilation,
                                             self.groups)
         return out
 
-    def output_shape(self, input_shape):
-        oh, ow = output_hw(input_shape[2:], self.kernel_size, self.stride, self.padding,
-                           self.dilation, self.describe())
-        return (input_shape[0], self.out_channels, oh, ow)
+    def spatial_output(self, shape, name):
+        return self.window_output_hw(shape, self.kernel_size, self.stride, self.padding,
+                                     self.dilation, name)
 
 
 class ConvTranspose2D(_ConvBase):
@@ -116,19 +128,24 @@ class ConvTranspose2D(_ConvBase):
                 self.in_channels * kh * kw)
 
     def forward(self, x):
-        w, b = self._prepare(x)
+        x, w, b = self._prepare(x)
         out, self._cache = F.conv_transpose2d_forward(x, w, b, self.stride, self.padding,
                                                       self.output_padding, self.dilation,
                                                       self.groups)
         return out
 
-    def output_shape(self, input_shape):
-        size = [
-            (input_shape[2 + i] - 1) * self.stride[i] - 2 * self.padding[i]
-            + self.dilation[i] * (self.kernel_size[i] - 1) + self.output_padding[i] + 1
+    def spatial_output(self, shape, name):
+        size = tuple(
+            None if shape[2 + i] is None else (shape[2 + i] - 1) * self.stride[i]
+            - 2 * self.padding[i] + self.dilation[i] * (self.kernel_size[i] - 1)
+            + self.output_padding[i] + 1
             for i in range(2)
-        ]
-        return (input_shape[0], self.out_channels, size[0], size[1])
+        )
+        if any(s is not None and s < 1 for s in size):
+            raise self.shape_error(f"an input that its padding {self.padding} does not crop "
+                                   f"away entirely (output {size[0]}x{size[1]})",
+                                   shape_text(name, shape))
+        return size
 
 
 Deconv2D = ConvTranspose2D

@@ -2,7 +2,7 @@
 
 from lamina import init, regularizers
 from lamina.functional import conv as F
-from lamina.functional._windows import output_hw, pair
+from lamina.functional._windows import pair
 from lamina.layers.base import Layer
 from lamina.layers.conv import Conv2D
 from lamina.parameter import Parameter
@@ -50,6 +50,7 @@ class SeparableConv2D(Layer):
     """
 
     param_names = ("depthwise_weight", "pointwise_weight", "bias")
+    size_argument = "in_channels"
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  depth_multiplier=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
@@ -92,9 +93,10 @@ class SeparableConv2D(Layer):
         self.built = True
 
     def forward(self, x):
+        x = self.check_input(x, 4, "(N, C, H, W)")
         if not self.built:
             self.build(x.shape)
-        self.check_input(x, 4, "(N, C, H, W)", 1, self.in_channels)
+        self.output_hw(x.shape, "x.shape")
         middle, depthwise_cache = F.conv2d_forward(
             x, self.depthwise_weight.data, None, self.stride, self.padding, self.dilation,
             groups=self.in_channels)
@@ -114,6 +116,11 @@ class SeparableConv2D(Layer):
         return dx
 
     def output_shape(self, input_shape):
-        oh, ow = output_hw(input_shape[2:], self.kernel_size, self.stride, self.padding,
-                           self.dilation, self.describe())
+        oh, ow = self.output_hw(input_shape)
         return (input_shape[0], self.out_channels, oh, ow)
+
+    def output_hw(self, shape, name="input shape"):
+        """(OH, OW) for an input of `shape`, after checking its rank and channels."""
+        self.check_shape(shape, 4, "(N, C, H, W)", 1, self.in_channels, name)
+        return self.window_output_hw(shape, self.kernel_size, self.stride, self.padding,
+                                     self.dilation, name)

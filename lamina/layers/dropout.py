@@ -9,8 +9,11 @@ class Dropout(Layer):
     """Zero each unit with probability p while training, scaling survivors by 1/(1-p).
 
     In eval mode it is the identity (the weight-scaling inference rule, folded into training).
-    Randomness comes from lamina's global generator (``lamina.seed``).
+    Randomness comes from lamina's global generator (``lamina.seed``), or from ``rng`` when
+    it is set to a numpy Generator (distributed training keys masks by global row index).
     """
+
+    rng = None
 
     def __init__(self, p=0.5, name=None):
         super().__init__(name)
@@ -19,8 +22,8 @@ class Dropout(Layer):
         self.p = p
 
     def forward(self, x):
-        self.check_input(x)
-        out, self._cache = F.dropout_forward(x, self.p, train=self.training)
+        x = self.check_input(x)
+        out, self._cache = F.dropout_forward(x, self.p, train=self.training, rng=self.rng)
         return out
 
     def backward(self, dout):

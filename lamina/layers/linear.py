@@ -1,11 +1,10 @@
 """Linear (alias Dense): y = x.reshape(N, D) @ weight + bias, weight kept as (in, out)."""
 
-import numpy as np
+import math
 
 from lamina import regularizers
-from lamina.errors import ShapeError
 from lamina.functional import linear as F
-from lamina.layers.base import Layer
+from lamina.layers.base import Layer, shape_text
 
 
 class Linear(Layer):
@@ -16,6 +15,7 @@ class Linear(Layer):
     """
 
     param_names = ("weight", "bias")
+    size_argument = "in_features"
 
     def __init__(self, in_features, out_features, bias=True, weight_init="glorot_uniform",
                  bias_init="zeros", kernel_regularizer=None, bias_regularizer=None, name=None):
@@ -29,23 +29,21 @@ class Linear(Layer):
         self.build_when_known(self.in_features)
 
     def build(self, input_shape):
-        features = int(np.prod(input_shape[1:]))
+        self._check_features(input_shape)
         if self.in_features is None:
-            self.in_features = features
+            if None in tuple(input_shape[1:]):
+                raise self.shape_error("an input shape whose features are known, to infer "
+                                       "in_features", shape_text("input shape", input_shape))
+            self.in_features = math.prod(input_shape[1:])
         self.init_weight_and_bias((self.in_features, self.out_features), self.out_features,
                                   self.in_features, self.out_features)
         self.built = True
 
     def forward(self, x):
+        x = self.check_input(x)
+        self._check_features(x.shape, "x.shape")
         if not self.built:
             self.build(x.shape)
-        self.check_input(x)
-        features = int(np.prod(x.shape[1:]))
-        if x.ndim < 2 or features != self.in_features:
-            raise ShapeError(
-                f"{self.describe()} expects {self.in_features} input features per example. "
-                f"Received: x.shape={x.shape} ({features} features)"
-            )
         out, self._cache = F.affine_forward(x, self.weight.data,
                                             None if self.bias is None else self.bias.data)
         return out
@@ -57,7 +55,21 @@ class Linear(Layer):
         return dx
 
     def output_shape(self, input_shape):
+        self._check_features(input_shape)
         return (input_shape[0], self.out_features)
+
+    def _check_features(self, shape, name="input shape"):
+        """shape (N, d1, ..., dk) must hold d1*...*dk == in_features (when both are known)."""
+        shape = tuple(shape)
+        if len(shape) < 2:
+            raise self.shape_error("input (N, d1, ..., dk) with at least 2 dimensions",
+                                   shape_text(name, shape))
+        features = None if None in shape[1:] else math.prod(shape[1:])
+        if self.in_features is not None and features not in (None, self.in_features):
+            raise self.shape_error(
+                f"{self.in_features} input features per example", f"{shape_text(name, shape)} "
+                f"({features} features)", got=f"{features} features",
+                fix=f"in_features={features}, or None to infer it")
 
 
 Dense = Linear

@@ -47,7 +47,7 @@ class Merge(Container):
                                   for branch in self.layers])
 
     def forward(self, x):
-        self.check_input(x)
+        x = self.check_input(x)
         outputs = []
         for branch in self.layers:
             out = branch.forward(x)

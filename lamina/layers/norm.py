@@ -7,7 +7,8 @@ from lamina.backend import floatx
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import norm as F
 from lamina.functional import sample_norm as SF
-from lamina.layers.base import Layer
+from lamina.functional._checks import check_dout
+from lamina.layers.base import Layer, shape_text
 from lamina.parameter import Parameter
 
 
@@ -23,6 +24,7 @@ class _BatchNorm(Layer):
     param_names = ("gamma", "beta")
     buffer_names = ("running_mean", "running_var")
     ranks, layout = (), None
+    size_argument = "num_features"
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, name=None):
         super().__init__(name)
@@ -46,13 +48,15 @@ class _BatchNorm(Layer):
         self.running_var = np.ones(d, floatx())
         self.built = True
 
+    def output_shape(self, input_shape):
+        self.check_shape(input_shape, self.ranks, self.layout, 1, self.num_features)
+        return tuple(input_shape)
+
     def forward(self, x):
+        x = self.check_input(x, self.ranks, self.layout)
         if not self.built:
             self.build(x.shape)
-        self.check_input(x, dim=1, size=self.num_features)
-        if x.ndim not in self.ranks:
-            raise ShapeError(f"{self.describe()} expects input {self.layout}. "
-                             f"Received: x.shape={x.shape}")
+        self.check_shape(x.shape, dim=1, size=self.num_features, name="x.shape")
         if self.training and x.size // x.shape[1] < 2:
             raise ShapeError(
                 f"{self.describe()} needs more than one value per channel in training mode. "
@@ -75,6 +79,7 @@ class _BatchNorm(Layer):
     def backward(self, dout):
         cache, shape, as_image = self._cache
         kernel = F.spatial_batchnorm_backward if as_image else F.batchnorm_backward
+        dout = check_dout(self.describe(), dout, shape)
         dx, dgamma, dbeta = kernel(dout.reshape(cache[0].shape), cache)
         self.gamma.accumulate(dgamma)
         self.beta.accumulate(dbeta)
@@ -150,12 +155,9 @@ class LayerNorm(_SampleNorm):
                          self.elementwise_affine and self.bias)
 
     def forward(self, x):
-        self.check_input(x)
+        x = self.check_input(x)
+        self._check_trailing(x.shape, "x.shape")
         shape = self.normalized_shape
-        if x.ndim <= len(shape) or x.shape[-len(shape):] != shape:
-            layout = ", ".join(["N", "..."] + [str(d) for d in shape])
-            raise ShapeError(f"{self.describe()} expects input ({layout}) ending in "
-                             f"normalized_shape {shape}. Received: x.shape={x.shape}")
         out, self._cache = SF.layer_norm_forward(x, *self.affine_data(), shape, self.eps)
         return out
 
@@ -164,6 +166,19 @@ class LayerNorm(_SampleNorm):
         self.accumulate_affine(dgamma, dbeta)
         return dx
 
+    def output_shape(self, input_shape):
+        self._check_trailing(input_shape)
+        return tuple(input_shape)
+
+    def _check_trailing(self, shape, name="input shape"):
+        """shape must be (N, ..., *normalized_shape)."""
+        trailing, shape = self.normalized_shape, tuple(shape)
+        if len(shape) <= len(trailing) or any(
+                got not in (None, want) for got, want in zip(shape[-len(trailing):], trailing)):
+            layout = ", ".join(["N", "..."] + [str(d) for d in trailing])
+            raise self.shape_error(f"input ({layout}) ending in normalized_shape {trailing}",
+                                   shape_text(name, shape))
+
 
 class GroupNorm(_SampleNorm):
     """Normalise each example over groups of C / num_groups channels, as torch.nn.GroupNorm.
@@ -171,6 +186,8 @@ class GroupNorm(_SampleNorm):
     x: (N, C, *spatial) -> same shape; gamma, beta: (C,) with affine. num_channels=None is
     inferred from the first input. Same in train and eval. See functional.group_norm_forward.
     """
+
+    size_argument = "num_channels"
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, name=None):
         super().__init__(name)
@@ -191,13 +208,11 @@ class GroupNorm(_SampleNorm):
         self.built = True
 
     def forward(self, x):
-        self.check_input(x)
-        if x.ndim < 2:
-            raise ShapeError(f"{self.describe()} expects input (N, C, *spatial). "
-                             f"Received: x.shape={x.shape}")
+        x = self.check_input(x)
+        self._check_channels(x.shape, "x.shape")
         if not self.built:
             self.build(x.shape)
-        self.check_input(x, dim=1, size=self.num_channels)
+        self._check_channels(x.shape, "x.shape")
         out, self._cache = SF.group_norm_forward(x, *self.affine_data(), self.num_groups, self.eps)
         return out
 
@@ -205,6 +220,15 @@ class GroupNorm(_SampleNorm):
         dx, dgamma, dbeta = SF.group_norm_backward(dout, self._cache)
         self.accumulate_affine(dgamma, dbeta)
         return dx
+
+    def output_shape(self, input_shape):
+        self._check_channels(input_shape)
+        return tuple(input_shape)
+
+    def _check_channels(self, shape, name="input shape"):
+        if len(shape) < 2:
+            raise self.shape_error("input (N, C, *spatial)", shape_text(name, shape))
+        self.check_shape(shape, dim=1, size=self.num_channels, name=name)
 
 
 class InstanceNorm2D(_SampleNorm):
@@ -217,6 +241,8 @@ class InstanceNorm2D(_SampleNorm):
     planes' mean / unbiased variance), and eval normalises with them. num_features=None is
     inferred from the first input. See functional.instance_norm_forward for the math.
     """
+
+    size_argument = "num_features"
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False, name=None):
@@ -242,10 +268,10 @@ class InstanceNorm2D(_SampleNorm):
         self.built = True
 
     def forward(self, x):
-        self.check_input(x, 4, "(N, C, H, W)")
+        x = self.check_input(x, 4, "(N, C, H, W)")
         if not self.built:
             self.build(x.shape)
-        self.check_input(x, dim=1, size=self.num_features)
+        self.check_shape(x.shape, dim=1, size=self.num_features, name="x.shape")
         use_running = self.track_running_stats and not self.training
         if not use_running and x.shape[2] * x.shape[3] < 2:
             raise ShapeError(f"{self.describe()} needs more than one spatial value per channel "
@@ -263,3 +289,7 @@ class InstanceNorm2D(_SampleNorm):
         dx, dgamma, dbeta = SF.instance_norm_backward(dout, self._cache)
         self.accumulate_affine(dgamma, dbeta)
         return dx
+
+    def output_shape(self, input_shape):
+        self.check_shape(input_shape, 4, "(N, C, H, W)", 1, self.num_features)
+        return tuple(input_shape)

@@ -1,12 +1,14 @@
 """Pooling layers: MaxPool2D and AvgPool2D (alias MeanPool2D), NCHW."""
 
 from lamina.functional import pool as F
-from lamina.functional._windows import output_hw, pair
+from lamina.functional._windows import pair
 from lamina.layers.base import Layer
 
 
 class _Pool2D(Layer):
     """Window geometry shared by the pooling layers; stride None means stride = kernel_size."""
+
+    half_kernel_padding = True  # padding at most half the kernel, as PyTorch's pools require
 
     def __init__(self, kernel_size, stride=None, padding=0, name=None):
         super().__init__(name)
@@ -14,11 +16,24 @@ class _Pool2D(Layer):
         self.kernel_size = pair(kernel_size, "kernel_size", 1, op)
         self.stride = self.kernel_size if stride is None else pair(stride, "stride", 1, op)
         self.padding = pair(padding, "padding", 0, op)
+        if self.half_kernel_padding:
+            F.check_padding(op, self.kernel_size, self.padding)
 
     def output_shape(self, input_shape):
-        oh, ow = output_hw(input_shape[2:], self.kernel_size, self.stride, self.padding,
-                           (1, 1), self.describe())
+        oh, ow = self.output_hw(input_shape)
         return (input_shape[0], input_shape[1], oh, ow)
+
+    def output_hw(self, shape, name="input shape"):
+        """(OH, OW) for an input of `shape`, after checking its rank."""
+        self.check_shape(shape, 4, "(N, C, H, W)", name=name)
+        return self.window_output_hw(shape, self.kernel_size, self.stride, self.padding,
+                                     name=name)
+
+    def check_image(self, x):
+        """x checked as check_input does, and its spatial size against the window."""
+        x = self.check_input(x, 4, "(N, C, H, W)")
+        self.output_hw(x.shape, "x.shape")
+        return x
 
     def backward(self, dout):
         return self.backward_kernel(dout, self._cache)
@@ -35,7 +50,7 @@ class MaxPool2D(_Pool2D):
         self.return_index = return_index
 
     def forward(self, x):
-        self.check_input(x, 4, "(N, C, H, W)")
+        x = self.check_image(x)
         out, self._cache = F.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding,
                                                 train=self.training)
         return (out, F.max_pool2d_indices(self._cache)) if self.return_index else out
@@ -47,7 +62,7 @@ class AvgPool2D(_Pool2D):
     backward_kernel = staticmethod(F.avg_pool2d_backward)
 
     def forward(self, x):
-        self.check_input(x, 4, "(N, C, H, W)")
+        x = self.check_image(x)
         out, self._cache = F.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
         return out
 

@@ -16,15 +16,18 @@ class Flatten(Layer):
         super().__init__(name)
 
     def forward(self, x):
-        self.check_input(x)
-        self._cache = x.shape
-        return x.reshape(x.shape[0], -1)
+        x = self.check_input(x)
+        out_shape = self.output_shape(x.shape)
+        self._cache = x.shape, out_shape
+        return x.reshape(out_shape)
 
     def backward(self, dout):
-        return dout.reshape(self._cache)
+        x_shape, out_shape = self._cache
+        return check_dout(self.describe(), dout, out_shape).reshape(x_shape)
 
     def output_shape(self, input_shape):
-        return (input_shape[0], int(np.prod(input_shape[1:])))
+        rest = tuple(input_shape[1:])
+        return (input_shape[0], None if None in rest else math.prod(rest))
 
 
 class Reshape(Layer):
@@ -56,7 +59,7 @@ class Reshape(Layer):
         return (input_shape[0],) + tuple(size // known if d == -1 else d for d in self.target_shape)
 
     def forward(self, x):
-        self.check_input(x)
+        x = self.check_input(x)
         out_shape = self.output_shape(x.shape)
         self._cache = x.shape, out_shape
         return x.reshape(out_shape)

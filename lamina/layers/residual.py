@@ -41,6 +41,9 @@ class Residual(Container):
     def _named_children(self):
         return list(zip(("block", "shortcut"), self.layers))
 
+    def child_key(self, layer):
+        return "block" if layer is self.block else "shortcut"
+
     # -- shapes ------------------------------------------------------------------------
     def build(self, input_shape):
         for layer in self.layers:
@@ -68,7 +71,7 @@ class Residual(Container):
 
     # -- computation -------------------------------------------------------------------
     def forward(self, x):
-        self.check_input(x)
+        x = self.check_input(x)
         out = self.block.forward(x)
         skip = x if self.shortcut is None else self.shortcut.forward(x)
         self._check_shapes(out.shape, skip.shape)

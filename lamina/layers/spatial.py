@@ -3,7 +3,7 @@ channel shuffle. The math lives in functional.spatial."""
 
 from lamina.errors import ConfigError, LaminaError, ShapeError
 from lamina.functional import spatial as F
-from lamina.layers.base import Layer
+from lamina.layers.base import Layer, shape_text
 from lamina.layers.pool import _Pool2D
 
 
@@ -16,9 +16,13 @@ class _Spatial(Layer):
         return {}
 
     def forward(self, x):
-        self.check_input(x, 4, "(N, C, H, W)")
+        x = self.check_input(x, 4, "(N, C, H, W)")
         out, self._cache = self.kernel[0](x, **self.hyper())
         return out
+
+    def check_image_shape(self, shape):
+        """A model build's check of the input shape: (N, C, H, W)."""
+        self.check_shape(shape, 4, "(N, C, H, W)")
 
     def backward(self, dout):
         return self.kernel[1](dout, self._cache)
@@ -36,6 +40,7 @@ class _GlobalPool2D(_Spatial):
         return {"keepdims": self.keepdims}
 
     def output_shape(self, input_shape):
+        self.check_image_shape(input_shape)
         return tuple(input_shape[:2]) + ((1, 1) if self.keepdims else ())
 
 
@@ -70,6 +75,7 @@ class AdaptiveAvgPool2D(_Spatial):
         return {"output_size": self.output_size}
 
     def output_shape(self, input_shape):
+        self.check_image_shape(input_shape)
         return tuple(input_shape[:2]) + tuple(
             input_shape[2 + k] if s is None else s for k, s in enumerate(self.output_size))
 
@@ -91,6 +97,7 @@ class MaxUnpool2D(_Pool2D):
     """
 
     backward_kernel = staticmethod(F.max_unpool2d_backward)
+    half_kernel_padding = False
 
     def forward(self, x, indices=None, output_size=None):
         if indices is None and isinstance(x, tuple) and len(x) == 2:
@@ -100,7 +107,7 @@ class MaxUnpool2D(_Pool2D):
                 f"{self.describe()} needs the indices of MaxPool2D(return_index=True): call "
                 f"unpool(y, indices) or unpool((y, indices)). Received: "
                 f"{type(x).__name__} without indices")
-        self.check_input(x, 4, "(N, C, H, W)")
+        x = self.check_input(x, 4, "(N, C, H, W)")
         if getattr(indices, "shape", None) != x.shape:
             raise ShapeError(f"{self.describe()} expects indices of the input's shape {x.shape}. "
                              f"Received: indices.shape={getattr(indices, 'shape', None)}")
@@ -112,6 +119,7 @@ class MaxUnpool2D(_Pool2D):
         return self.forward(x, indices, output_size)
 
     def output_shape(self, input_shape):
+        self.check_shape(input_shape, 4, "(N, C, H, W)")
         return tuple(input_shape[:2]) + F.unpool_output_hw(
             input_shape[2:], self.kernel_size, self.stride, self.padding, op=self.describe())
 
@@ -138,6 +146,7 @@ class Upsample2D(_Spatial):
                 "align_corners": self.align_corners}
 
     def output_shape(self, input_shape):
+        self.check_image_shape(input_shape)
         return tuple(input_shape[:2]) + F.upsample_output_hw(input_shape[2:], self.scale_factor,
                                                              self.size)
 
@@ -155,10 +164,24 @@ class ZeroPad2D(_Spatial):
     def hyper(self):
         return {"padding": self.padding}
 
+    def forward(self, x):
+        x = self.check_input(x, 4, "(N, C, H, W)")
+        self._out_hw(x.shape, "x.shape")
+        out, self._cache = F.zero_pad2d_forward(x, self.padding)
+        return out
+
     def output_shape(self, input_shape):
+        self.check_image_shape(input_shape)
+        return tuple(input_shape[:2]) + self._out_hw(input_shape)
+
+    def _out_hw(self, shape, name="input shape"):
         left, right, top, bottom = self.padding
-        return tuple(input_shape[:2]) + (input_shape[2] + top + bottom,
-                                          input_shape[3] + left + right)
+        out_hw = tuple(None if size is None else size + extra
+                       for size, extra in zip(shape[2:], (top + bottom, left + right)))
+        if any(size is not None and size < 1 for size in out_hw):
+            raise self.shape_error(f"an input that its padding {self.padding} (left, right, top, "
+                                   f"bottom) does not crop away entirely", shape_text(name, shape))
+        return out_hw
 
 
 class ChannelShuffle(Layer):
@@ -171,12 +194,18 @@ class ChannelShuffle(Layer):
         self.groups = self.check_size("groups", groups)
 
     def forward(self, x):
-        self.check_input(x)
-        if x.ndim < 3 or x.shape[1] % self.groups:
-            raise ShapeError(f"{self.describe()} expects input (N, C, *) with C divisible by "
-                             f"groups={self.groups}. Received: x.shape={x.shape}")
+        x = self.check_input(x)
+        self._check_channels(x.shape, "x.shape")
         out, self._cache = F.channel_shuffle_forward(x, self.groups)
         return out
 
+    def output_shape(self, input_shape):
+        self._check_channels(input_shape)
+        return tuple(input_shape)
+
+    def _check_channels(self, shape, name="input shape"):
+        if len(shape) < 3 or (shape[1] is not None and shape[1] % self.groups):
+            raise self.shape_error(f"input (N, C, *) with C divisible by groups={self.groups}",
+                                   shape_text(name, shape))
     def backward(self, dout):
         return F.channel_shuffle_backward(dout, self._cache)

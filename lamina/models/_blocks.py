@@ -4,8 +4,9 @@ squeeze-and-excitation, and ChannelSlice (ShuffleNet's channel split)."""
 import numpy as np
 
 from lamina import layers as L
-from lamina.errors import ConfigError, ShapeError
+from lamina.errors import ConfigError
 from lamina.functional._checks import check_dout
+from lamina.layers.base import shape_text
 from lamina.model import Sequential
 
 
@@ -91,19 +92,18 @@ class ChannelSlice(L.Layer):
             raise ConfigError(f"ChannelSlice expects start < stop. "
                               f"Received: start={start!r}, stop={stop!r}")
 
-    def _check_channels(self, shape):
+    def _check_channels(self, shape, name="input shape"):
         if len(shape) < 2 or (shape[1] is not None and shape[1] < self.stop):
-            raise ShapeError(f"{self.describe()} takes channels {self.start}..{self.stop - 1}, so "
-                             f"it expects input (N, C, *) with C >= {self.stop}. "
-                             f"Received: shape {tuple(shape)}")
+            raise self.shape_error(f"input (N, C, *) with C >= {self.stop}, as it takes channels "
+                                   f"{self.start}..{self.stop - 1}", shape_text(name, shape))
 
     def output_shape(self, input_shape):
         self._check_channels(input_shape)
         return (input_shape[0], self.stop - self.start) + tuple(input_shape[2:])
 
     def forward(self, x):
-        self.check_input(x)
-        self._check_channels(x.shape)
+        x = self.check_input(x)
+        self._check_channels(x.shape, "x.shape")
         out = x[:, self.start:self.stop].copy()
         self._cache = x.shape, out.shape
         return out

@@ -169,11 +169,19 @@ def test_backward_rejects_wrong_dout_shape(name):
 
 
 @pytest.mark.parametrize("name", list(PAIRS))
-@pytest.mark.parametrize("bad", [np.zeros(3, np.int64), [0.0, 1.0]])
+@pytest.mark.parametrize("bad", [np.zeros(3, np.int64), np.zeros(3, np.float16), [0, 1], None])
 def test_forward_rejects_non_float(name, bad):
     forward, _, hyper = PAIRS[name]
-    with pytest.raises(DTypeError, match=rf"{forward.__name__} expects x .*Received: "):
+    with pytest.raises(DTypeError, match=rf"{forward.__name__} expects x as a floating NumPy array"
+                                         rf".*Received: "):
         forward(bad, **hyper)
+
+
+@pytest.mark.parametrize("name", list(PAIRS))
+def test_forward_takes_a_list_as_numpy_would(name):
+    forward, _, hyper = PAIRS[name]
+    listed, array = forward([[0.5, -1.0]], **hyper)[0], forward(np.array([[0.5, -1.0]]), **hyper)[0]
+    np.testing.assert_array_equal(listed, array)
 
 
 @pytest.mark.parametrize("forward, hyper, message", [

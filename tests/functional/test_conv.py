@@ -186,10 +186,15 @@ CONV2D_ERRORS = {
                     dict(groups=0)),
     "bias": (ShapeError, r"b of shape \(6,\).*Received: b.shape=\(4,\)", (X, W, np.zeros(4)),
              dict(groups=2)),
-    "int-x": (DTypeError, r"conv2d_forward expects x as a floating NumPy array. Received: int64",
+    "int-x": (DTypeError, r"conv2d_forward expects x as a floating NumPy array \(float32 or "
+              r"float64; convert with x.astype\(np.float32\)\). Received: x.dtype=int64",
               (X.astype(np.int64), W, None), dict(groups=2)),
-    "list-w": (DTypeError, r"expects w as a floating NumPy array. Received: list",
-               (X, W.tolist(), None), dict(groups=2)),
+    "list-of-ints-w": (DTypeError, r"expects w as a floating NumPy array .*Received: w.dtype=int64",
+                       (X, W.astype(int).tolist(), None), dict(groups=2)),
+    "none-w": (DTypeError, r"expects w as a floating NumPy array .*Received: NoneType",
+               (X, None, None), dict(groups=2)),
+    "float16-x": (DTypeError, r"expects x as a floating NumPy array .*Received: x.dtype=float16",
+                  (X.astype(np.float16), W, None), dict(groups=2)),
     "window": (ShapeError, r"window .* does not fit the padded input 5x5",
                (X, np.zeros((6, 2, 3, 3)), None), dict(groups=2, dilation=3)),
     "stride": (ConfigError, r"stride >= 1. Received: stride=0", (X, W, None),
@@ -220,8 +225,8 @@ TRANSPOSE_ERRORS = {
                                dict(output_padding=1)),
     "crop": (ShapeError, r"padding \(3, 3\) crops away the whole 5x5 output", (XT, WT, None),
              dict(padding=3)),
-    "int-w": (DTypeError, r"expects w as a floating NumPy array. Received: int32",
-                             (XT.astype(np.float16), WT.astype(np.int32), None), {}),
+    "int-w": (DTypeError, r"expects w as a floating NumPy array .*Received: w.dtype=int32",
+                             (XT.astype(np.float32), WT.astype(np.int32), None), {}),
 }
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lamina.errors import ConfigError, DTypeError, ShapeError
+from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
 from lamina.functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
                                     cross_entropy_from_probs, hinge_loss, huber_loss,
                                     kl_div_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss,
@@ -107,6 +107,72 @@ def test_extreme_logits_finite_and_exact(dtype, gap):
     assert loss == pytest.approx(0.0, abs=1e-6)
 
 
+FLT_MIN_LOSS = -np.log(np.finfo(np.float32).tiny)  # 87.3365: a softmax clipped at FLT_MIN
+EXTREME_LOGITS = [[1e4, -1e4], [88.0, -88.0], [-88.0, 88.0], [-1e30, 0.0], [1e30, 1e30],
+                  [1e30, 1e30, -1e30], [3e37, -3e37], [104.0, 0.0], [-200.0, 0.0, 200.0]]
+
+
+def lse_reference(logits):
+    """float64 log-softmax, max-shifted, and softmax: the exact values float32 must round to."""
+    z = np.asarray(logits, np.float64)
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return log_probs, np.exp(log_probs)
+
+
+@pytest.mark.parametrize("row", EXTREME_LOGITS, ids=str)
+def test_float32_cross_entropy_is_exact_for_extreme_logits(row):
+    """Every label of every row: the loss is the float64 log-sum-exp value to float32 rounding
+    (never 87.3365, inf or nan) and the gradient is softmax - one_hot, finite."""
+    logits = np.array([row], np.float32)
+    log_probs, probs = lse_reference(logits)
+    for label in range(len(row)):
+        loss, dlogits = softmax_cross_entropy(logits, np.array([label]))
+        assert loss == pytest.approx(-log_probs[0, label], rel=2**-21, abs=1e-30)
+        assert np.isfinite(loss) and loss != pytest.approx(FLT_MIN_LOSS, rel=1e-3)
+        assert dlogits.dtype == np.float32 and np.all(np.isfinite(dlogits))
+        np.testing.assert_allclose(dlogits, probs - np.eye(len(row))[[label]], atol=2**-23)
+
+
+def test_nll_of_log_softmax_is_exact_for_extreme_logits():
+    from lamina.functional import log_softmax_forward
+
+    for row in EXTREME_LOGITS:
+        log_probs = log_softmax_forward(np.array([row], np.float32))[0]
+        reference = lse_reference(np.array([row], np.float32))[0]
+        for label in range(len(row)):
+            loss, _ = nll_loss(log_probs, np.array([label]))
+            assert loss == pytest.approx(-reference[0, label], rel=2**-21, abs=1e-30)
+
+
+def test_cross_entropy_on_underflowed_probabilities_is_finite_and_documented():
+    """Probabilities that underflowed to 0 (float32 softmax of logits 200 apart) cannot be
+    exact: cross_entropy_from_probs clips them at eps = 1e-12 (its documented behaviour),
+    so the loss is -log(1e-12) = 27.63, finite, never inf or 87.3365."""
+    from lamina.functional import softmax_forward
+
+    probs = softmax_forward(np.array([[200.0, 0.0]], np.float32))[0]
+    assert probs[0, 1] == 0.0
+    loss, dprobs = cross_entropy_from_probs(probs, np.array([1]))
+    assert loss == pytest.approx(-np.log(1e-12)) and np.all(np.isfinite(dprobs))
+
+
+def test_binary_cross_entropy_on_saturated_sigmoids_is_finite():
+    """float32 sigmoid saturates (sigmoid(30) is exactly 1): BCE on probabilities clamps log
+    at -100 as PyTorch, so each certain, wrong prediction costs at most 100 (here 30 costs 100
+    too), finite; BCE with logits stays exact."""
+    from lamina.functional import sigmoid_forward
+
+    logits = np.array([100.0, -100.0, 30.0], np.float32)
+    probs = sigmoid_forward(logits)[0]
+    target = np.array([0.0, 1.0, 0.0])
+    loss, dprobs = binary_cross_entropy(probs, target, reduction="sum")
+    assert loss == pytest.approx(300, abs=0.1) and np.all(np.isfinite(dprobs))
+    loss, dlogits = binary_cross_entropy_with_logits(logits, target, reduction="sum")
+    assert loss == pytest.approx(100 + 100 + 30, rel=1e-6)
+    np.testing.assert_allclose(dlogits, [1.0, -1.0, 1.0], atol=1e-6)
+
+
 def test_float32_wrong_class_by_200_is_not_clipped():
     loss, _ = softmax_cross_entropy(np.array([[200.0, 0.0]], np.float32), np.array([1]))
     assert loss == pytest.approx(200.0, rel=1e-6)          # not inf, not -log(float32 tiny)
@@ -146,7 +212,7 @@ def test_dtype_preserved_and_inputs_untouched(rng, dtype):
     ids = class_ids(rng, 4, 3)
     rows = probability_rows(rng, 4, 3)
     cases = [(softmax_cross_entropy, x, ids), (softmax_cross_entropy, x, rows),
-             (cross_entropy_from_probs, np.abs(x) + dtype(0.1), rows), (hinge_loss, x, ids),
+             (cross_entropy_from_probs, rows.astype(dtype), ids), (hinge_loss, x, ids),
              (mse_loss, x, rows)]
     for loss_fn, inputs, labels in cases:
         inputs_before, labels_before = inputs.copy(), labels.copy()
@@ -158,45 +224,55 @@ def test_dtype_preserved_and_inputs_untouched(rng, dtype):
 
 
 @pytest.mark.parametrize("loss_fn", [softmax_cross_entropy, cross_entropy_from_probs, hinge_loss])
-@pytest.mark.parametrize("labels, error", [
-    (np.array([0, 3]), ShapeError),                       # class id == C
-    (np.array([-1, 0]), ShapeError),
-    (np.array([0.0, 1.5]), DTypeError),                   # non-integral
-    (np.array([0.0, np.nan]), DTypeError),
-    (np.array([0, 1, 2]), ShapeError),                    # N mismatch
-    (np.eye(4)[[0, 1]], ShapeError),                      # one-hot width != C
-    (np.eye(3)[[0, 1, 2]], ShapeError),                   # one-hot rows != N
-    (np.zeros((2, 3, 1)), ShapeError),
-    (np.array(["a", "b"]), DTypeError),
-    (np.array([True, False]), DTypeError),
+@pytest.mark.parametrize("labels, received", [
+    (np.array([0, 3]), r"y\[1\]=3 \(1 of 2 labels\)"),  # class id == C
+    (np.array([-1, 0]), r"y\[0\]=-1"),
+    (np.array([0.0, 1.5]), r"y\[1\]=1.5"),                 # non-integral
+    (np.array([0.0, np.nan]), r"y\[1\]=nan"),
+    (np.array([0, 1, 2]), r"y.shape=\(3,\)"),              # N mismatch
+    (np.eye(4)[[0, 1]], r"y.shape=\(2, 4\)"),             # one-hot width != C
+    (np.eye(3)[[0, 1, 2]], r"y.shape=\(3, 3\)"),          # one-hot rows != N
+    (np.zeros((2, 3, 1)), r"y.shape=\(2, 3, 1\)"),
+    (np.array(["a", "b"]), r"y.dtype=<U1"),
+    (np.array([True, False]), r"y.dtype=bool"),
+    (None, r"NoneType"),
 ])
-def test_bad_labels(loss_fn, labels, error):
+def test_bad_labels(loss_fn, labels, received):
     scores = np.full((2, 3), 0.3)
-    with pytest.raises(error, match=rf"{loss_fn.__name__}.*Received: "):
+    with pytest.raises(LabelError, match=rf"{loss_fn.__name__} expects .*Received: {received}"):
         loss_fn(scores, labels)
 
 
 def test_hinge_rejects_soft_rows():
-    with pytest.raises(ShapeError, match="hinge_loss expects label rows to be one-hot"):
+    with pytest.raises(LabelError, match="hinge_loss expects label rows to be one-hot"):
         hinge_loss(np.zeros((2, 3)), np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]))
 
 
 @pytest.mark.parametrize("loss_fn", [softmax_cross_entropy, cross_entropy_from_probs, hinge_loss])
 @pytest.mark.parametrize("scores, error", [
     (np.zeros(3), ShapeError), (np.zeros((2, 3, 4)), ShapeError), (np.zeros((0, 3)), ShapeError),
-    (np.zeros((2, 3), np.int64), DTypeError), ([[0.0, 1.0, 2.0]], DTypeError),
+    (np.zeros((2, 3), np.int64), DTypeError), (np.zeros((2, 3), np.float16), DTypeError),
+    (None, DTypeError), ([[0.5, 0.5], [1.0]], ShapeError),
 ])
 def test_bad_scores(loss_fn, scores, error):
     with pytest.raises(error, match=rf"{loss_fn.__name__}.*Received: "):
         loss_fn(scores, np.array([0]))
 
 
+@pytest.mark.parametrize("loss_fn", [softmax_cross_entropy, cross_entropy_from_probs, hinge_loss])
+def test_lists_convert_as_numpy_would(loss_fn):
+    loss, grad = loss_fn([[0.25, 0.75], [0.5, 0.5]], [1, 0])
+    expected = loss_fn(np.array([[0.25, 0.75], [0.5, 0.5]]), np.array([1, 0]))
+    assert loss == expected[0] and np.array_equal(grad, expected[1])
+
+
 @pytest.mark.parametrize("pred, target, error", [
-    (np.zeros((2, 3)), np.zeros((3, 2)), ShapeError),
-    (np.zeros((2, 3)), np.zeros(6), ShapeError),
+    (np.zeros((2, 3)), np.zeros((3, 2)), LabelError),
+    (np.zeros((2, 3)), np.zeros(6), LabelError),
     (np.zeros(0), np.zeros(0), ShapeError),
     (np.zeros(3, np.int32), np.zeros(3), DTypeError),
-    (np.zeros(2), np.array(["a", "b"]), DTypeError),
+    (np.zeros(2), np.array(["a", "b"]), LabelError),
+    (np.zeros(2), None, LabelError),
 ])
 def test_mse_loss_errors(pred, target, error):
     with pytest.raises(error, match="mse_loss.*Received: "):
@@ -284,7 +360,7 @@ def test_ignore_index():
     assert loss == pytest.approx(-logits[0, 1], rel=1e-12)
     # nothing left to average: nan (as PyTorch) and a zero gradient
     for loss_fn in (softmax_cross_entropy, nll_loss, cross_entropy_from_probs):
-        loss, grad = loss_fn(np.abs(logits), np.array([-100, -100, -100]))
+        loss, grad = loss_fn(np.abs(logits) / 2, np.array([-100, -100, -100]))
         assert np.isnan(loss) and not grad.any()
 
 
@@ -463,23 +539,28 @@ def test_label_smoothing_range(smoothing):
 
 
 def test_ignored_label_outside_range_is_still_an_error():
-    with pytest.raises(ShapeError, match=r"nll_loss expects class ids in \[0, 3\) \(or ignore_index=-100\)"
-                                         r".*Received: y containing \[-5\]"):
+    with pytest.raises(LabelError, match=r"nll_loss expects class ids in \[0, 3\) \(or ignore_index="
+                                         r"-100\).*Received: y\[0\]=-5 \(1 of 2 labels\)"):
         nll_loss(np.zeros((2, 3)), np.array([-5, -100]))
 
 
 def test_nll_rejects_probability_rows():
-    with pytest.raises(ShapeError, match="nll_loss expects label rows to be one-hot"):
+    with pytest.raises(LabelError, match="nll_loss expects label rows to be one-hot"):
         nll_loss(np.zeros((2, 3)), np.full((2, 3), 1 / 3))
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: binary_cross_entropy(np.array([0.5, 1.2]), np.array([0, 1])), ShapeError,
-     r"binary_cross_entropy expects probs in \[0, 1\]. Received: probs containing \[1.2\]"),
-    (lambda: binary_cross_entropy(np.array([0.5, np.nan]), np.array([0, 1])), ShapeError,
-     r"binary_cross_entropy expects probs in \[0, 1\]. Received: probs containing \[nan\]"),
-    (lambda: binary_cross_entropy(np.array([0.5, 0.2]), np.array([0, 2])), ShapeError,
-     r"binary_cross_entropy expects target in \[0, 1\]. Received: target containing \[2.0\]"),
+    (lambda: binary_cross_entropy(np.array([0.5, 1.2]), np.array([0, 1])), ConfigError,
+     r"binary_cross_entropy expects probs in \[0, 1\] \(a Sigmoid output; for logits use "
+     r"binary_cross_entropy_with_logits\). Received: probs\[1\]=1.2 \(1 of 2 values\)"),
+    (lambda: binary_cross_entropy(np.array([0.5, np.nan]), np.array([0, 1])), NonFiniteError,
+     r"binary_cross_entropy expects probs in \[0, 1\] .*Received: probs\[1\]=nan"),
+    (lambda: binary_cross_entropy(np.array([0.5, 0.2]), np.array([0, 2])), LabelError,
+     r"binary_cross_entropy expects targets in \[0, 1\] \(0/1 labels or soft labels\). "
+     r"Received: target\[1\]=2 \(1 of 2 labels\)"),
+    (lambda: binary_cross_entropy_with_logits(np.array([0.5, 0.2]), np.array([-1, 1])),
+     LabelError, r"binary_cross_entropy_with_logits expects targets in \[0, 1\] .*"
+                 r"Received: target\[0\]=-1"),
     (lambda: binary_cross_entropy(np.array([0.5, 0.2]), np.array([0, 1]), weight=np.ones(3)),
      ShapeError, r"binary_cross_entropy expects weight to broadcast to the input's shape \(2,\). "
                  r"Received: weight.shape=\(3,\)"),
@@ -488,21 +569,23 @@ def test_nll_rejects_probability_rows():
      r"binary_cross_entropy_with_logits expects pos_weight to broadcast .*Received: pos_weight.shape=\(2, 3, 1\)"),
     (lambda: binary_cross_entropy_with_logits(np.zeros(2), np.zeros(2), weight=np.array(["a", "b"])),
      DTypeError, r"binary_cross_entropy_with_logits expects weight as numbers. Received: weight.dtype=<U1"),
-    (lambda: binary_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((3, 2))), ShapeError,
-     r"binary_cross_entropy_with_logits expects a non-empty target of the same shape as logits. "
-     r"Received: logits.shape=\(2, 3\), target.shape=\(3, 2\)"),
+    (lambda: binary_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((3, 2))), LabelError,
+     r"binary_cross_entropy_with_logits expects a target of the same shape as logits \(2, 3\). "
+     r"Received: target.shape=\(3, 2\)"),
     (lambda: binary_cross_entropy_with_logits(np.zeros(2, np.int32), np.zeros(2)), DTypeError,
-     r"binary_cross_entropy_with_logits expects logits as a floating NumPy array. Received: int32"),
+     r"binary_cross_entropy_with_logits expects logits as a floating NumPy array \(float32 or "
+     r"float64; convert with logits.astype\(np.float32\)\). Received: logits.dtype=int32"),
     (lambda: l1_loss(np.zeros(2), np.zeros(2), reduction="batchmean"), ConfigError,
      r"l1_loss expects reduction as one of \['mean', 'sum'\]. Received: reduction='batchmean'"),
     (lambda: huber_loss(np.zeros(2), np.zeros(2), delta=0), ConfigError,
      r"huber_loss expects delta as a finite number > 0. Received: delta=0"),
     (lambda: smooth_l1_loss(np.zeros(2), np.zeros(2), beta=-1.0), ConfigError,
      r"smooth_l1_loss expects beta as a finite number >= 0. Received: beta=-1.0"),
-    (lambda: smooth_l1_loss(np.zeros((2, 2)), np.zeros(2)), ShapeError,
-     r"smooth_l1_loss expects a non-empty target .*Received: pred.shape=\(2, 2\), target.shape=\(2,\)"),
-    (lambda: kl_div_loss(np.zeros((1, 2)), np.array([[1.5, -0.5]])), ShapeError,
-     r"kl_div_loss expects target probabilities >= 0 .*Received: target containing \[-0.5\]"),
+    (lambda: smooth_l1_loss(np.zeros((2, 2)), np.zeros(2)), LabelError,
+     r"smooth_l1_loss expects a target of the same shape as pred \(2, 2\). "
+     r"Received: target.shape=\(2,\)"),
+    (lambda: kl_div_loss(np.zeros((1, 2)), np.array([[1.5, -0.5]])), LabelError,
+     r"kl_div_loss expects target probabilities >= 0 .*Received: target\[0, 1\]=-0.5"),
     (lambda: kl_div_loss(np.zeros((1, 2)), np.zeros((1, 2)), log_target=1), ConfigError,
      r"kl_div_loss expects log_target as a bool. Received: log_target=1"),
     (lambda: kl_div_loss(np.zeros((1, 2)), np.zeros((1, 2)), reduction="none"), ConfigError,

@@ -37,5 +37,6 @@ def test_layer_basics():
 def test_too_few_dimensions_is_a_clear_error():
     from lamina.errors import ShapeError
 
-    with pytest.raises(ShapeError, match=r"BatchNorm1D 'batch_norm1d' expects 3 features on axis 1. Received: x.shape=\(4,\)"):
+    with pytest.raises(ShapeError, match=r"BatchNorm1D 'batch_norm1d' expects input with 2 or 3 dimensions \(N, D\) or "
+                                         r"\(N, C, L\). Received: x.shape=\(4,\)"):
         L.BatchNorm1D(3).forward(np.ones(4, np.float32))

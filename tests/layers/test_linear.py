@@ -50,7 +50,7 @@ def test_clear_errors():
     layer = L.Linear(4, 2, name="fc")
     with pytest.raises(ShapeError, match=r"Linear 'fc' expects 4 input features.*Received: x.shape=\(2, 5\)"):
         layer.forward(np.ones((2, 5), np.float32))
-    with pytest.raises(DTypeError, match="Linear 'fc' expects a floating"):
+    with pytest.raises(DTypeError, match="Linear 'fc' expects x as a floating"):
         layer.forward(np.ones((2, 4), np.int32))
     with pytest.raises(ShapeError, match="empty batch"):
         layer.forward(np.ones((0, 4), np.float32))

@@ -203,7 +203,7 @@ def test_sample_norm_output_shape():
     (lambda: L.LayerNorm((3, 4), name="ln"), np.ones((3, 4)), ShapeError,
      r"LayerNorm 'ln' expects input.*Received: x.shape=\(3, 4\)"),
     (lambda: L.LayerNorm(4, name="ln"), np.ones((2, 4), np.int64), DTypeError,
-     "LayerNorm 'ln' expects a floating"),
+     "LayerNorm 'ln' expects x as a floating"),
     (lambda: L.GroupNorm(2, 4, name="gn"), np.ones((2, 6, 3)), ShapeError,
      r"GroupNorm 'gn' expects 4 channels on axis 1. Received: x.shape=\(2, 6, 3\)"),
     (lambda: L.GroupNorm(2, None, name="gn"), np.ones(4), ShapeError,

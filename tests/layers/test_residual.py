@@ -156,7 +156,8 @@ def test_shape_mismatch_names_both_shapes():
                r"output \(None, 3, 5, 5\)\. Give a shortcut")
     with pytest.raises(ShapeError, match=message):
         layer.output_shape((None, 3, 5, 5))
-    with pytest.raises(ShapeError, match=r"cannot be built for input \(None, 3, 5, 5\).*'res'"):
+    with pytest.raises(ShapeError, match=r"Residual 'res' \(layer 0\) adds .*\(its input: the model "
+                                         r"input shape is \(None, 3, 5, 5\)\)"):
         Sequential([layer]).build((None, 3, 5, 5))
     with pytest.raises(ShapeError, match=r"output \(2, 4, 5, 5\), shortcut output \(2, 3, 5, 5\)"):
         layer.forward(np.ones((2, 3, 5, 5), np.float32))

@@ -139,7 +139,7 @@ def test_constructor_errors(make, message):
     (L.ChannelShuffle(4, name="s"), np.ones((2, 6, 3, 3)),
      r"ChannelShuffle 's' expects input \(N, C, \*\) with C divisible by groups=4. "
      r"Received: x.shape=\(2, 6, 3, 3\)"),
-    (L.ZeroPad2D(1, name="z"), np.ones((2, 3, 4, 4), np.int64), r"ZeroPad2D 'z' expects a floating"),
+    (L.ZeroPad2D(1, name="z"), np.ones((2, 3, 4, 4), np.int64), r"ZeroPad2D 'z' expects x as a floating"),
 ])
 def test_forward_errors_name_the_layer(layer, x, message):
     with pytest.raises(LaminaError, match=message):

@@ -48,7 +48,7 @@ def test_se_block_bad_arguments(kwargs, message):
 
 
 def test_se_block_wrong_channels_name_the_gate_conv():
-    with pytest.raises(ShapeError, match=r"Conv2D 'conv2d' \(layer 1\) expects 8 channels"):
+    with pytest.raises(ShapeError, match=r"Conv2D 'conv2d' \(layer 1.1\) expects 8 channels"):
         SEBlock(8, 2).forward(np.zeros((2, 6, 3, 3), np.float32))
 
 
@@ -95,11 +95,11 @@ def test_channel_slice_bad_config(start, stop, message):
 
 def test_channel_slice_bad_inputs():
     layer = ChannelSlice(2, 6, name="split")
-    message = r"ChannelSlice 'split' takes channels 2..5, so it expects input \(N, C, \*\) " \
-              r"with C >= 6. Received: shape \(2, 5, 3, 3\)"
+    message = r"ChannelSlice 'split' expects input \(N, C, \*\) with C >= 6, as it takes " \
+              r"channels 2..5. Received: x.shape=\(2, 5, 3, 3\)"
     with pytest.raises(ShapeError, match=message):
         layer.forward(np.zeros((2, 5, 3, 3)))
-    with pytest.raises(ShapeError, match=r"C >= 6. Received: shape \(None, 4, 3\)"):
+    with pytest.raises(ShapeError, match=r"C >= 6, as it takes channels 2..5. Received: input shape \(None, 4, 3\)"):
         layer.output_shape((None, 4, 3))
     with pytest.raises(LaminaError, match="backward was called before forward"):
         layer.backward(np.zeros((2, 4, 3, 3)))
