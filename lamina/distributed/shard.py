@@ -1,0 +1,146 @@
+"""The work of one shard in one round: a pure function of (task, payload, block).
+
+task: plain values (the model spec, the Plan, the epoch and steps, the optimizer's class and
+settings); payload: NumPy arrays (the weights and buffers in state_dict order, and in
+sync="local" the optimizer state); block: the shard's data, (start, x, y) with x, y its
+contiguous rows [start, start + len(x)). Nothing else is read: no clock, no global random
+state (dropout masks are keyed by global row index, see keyed.py), so a retried task
+computes exactly what the first attempt did. Results are combine.py dicts:
+
+    step_task    one global batch: {"sum": {"loss", "divisor", "rows", "metric/<name>",
+                 "grad/<i>" (gradient *sums* over the shard's rows), "buffer/<name>"}}
+    local_task   K local steps on the shard's rows of K global batches, then the weights
+                 and optimizer state scaled by the shard's share of the round's rows, so that
+                 their combined sum is the example-weighted mean; {"max": {"iterations",
+                 "opt/<position>/<key>" numbers such as Adam's step}}
+    evaluate_task  loss and metric sums over all of the shard's rows, in eval mode
+
+A shard with no rows in a round returns {"sum": {"rows": 0}, "max": {}}: it adds nothing.
+A local step whose loss or gradient is NaN or Inf (train_step's NonFiniteError) ends the
+shard's round with {"sum": {"nonfinite": 1}}, which the driver reports: retrying it would
+only fail again.
+"""
+
+import contextlib
+
+import numpy as np
+
+from lamina.distributed.keyed import RowKeyedGenerator
+from lamina.distributed.plan import rows_in_shard
+from lamina.distributed.replica import build_optimizer, load_state, replica, walk
+from lamina.distributed.sums import loss_sums
+from lamina.errors import NonFiniteError
+from lamina.layers.dropout import Dropout
+
+__all__ = ["step_task", "local_task", "evaluate_task", "NOTHING"]
+
+NOTHING = {"sum": {"rows": 0}, "max": {}}
+EVALUATE_CHUNK = 256
+
+
+@contextlib.contextmanager
+def keyed_dropout(model, key, rows):
+    """Dropout layer k draws its mask from RowKeyedGenerator(key + (k,), rows) meanwhile."""
+    layers = [layer for layer in walk(model) if isinstance(layer, Dropout)]
+    for k, layer in enumerate(layers):
+        layer.rng = RowKeyedGenerator(tuple(key) + (k,), rows)
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.rng = None
+
+
+def _metric_sums(model, outputs, y, rows):
+    return {f"metric/{name}": value * rows
+            for name, value in model._metric_values(outputs, y).items()}
+
+
+def step_task(task, payload, block):
+    """Gradient sums of the loss over this shard's rows of global batch (epoch, step)."""
+    start, x, y = block
+    plan, epoch, step = task["plan"], task["epoch"], task["step"]
+    batch = plan.batch(epoch, step)
+    positions, local = rows_in_shard(batch, start, len(x))
+    if len(local) == 0:
+        return NOTHING
+    model = replica(task["spec"])
+    load_state(model, payload["state"])
+    model.train()
+    x_rows, y_rows = x[local], y[local]
+    fused = model._fuse_softmax()
+    with np.errstate(all="ignore"):  # the driver checks the sums for NaN and Inf
+        with keyed_dropout(model, (plan.seed, epoch, step), batch[positions]):
+            outputs = model.forward(x_rows, fused)
+        loss_sum, dout, divisor = loss_sums(model.loss, outputs, y_rows)
+        model.zero_grad()
+        model.backward(dout, fused, input_grad=False)
+    sums = {"loss": loss_sum, "divisor": divisor, "rows": len(local),
+            **_metric_sums(model, outputs, y_rows, len(local))}
+    sums.update((f"grad/{i}", p.grad) for i, p in enumerate(model.parameters())
+                if p.grad is not None)
+    share = len(local) / len(batch)  # buffers (running statistics): the rows-weighted mean
+    sums.update((f"buffer/{name}", value * value.dtype.type(share))
+                for name, value in model.buffers().items())
+    return {"sum": sums, "max": {}}
+
+
+def local_task(task, payload, block):
+    """task["count"] local optimizer steps from task["first"] on, on this shard's rows."""
+    start, x, y = block
+    plan, epoch, first, count = task["plan"], task["epoch"], task["first"], task["count"]
+    model, optimizer = None, None
+    sums, rows_done = {"loss": 0.0}, 0
+    for step in range(first, first + count):
+        batch = plan.batch(epoch, step)
+        positions, local = rows_in_shard(batch, start, len(x))
+        if len(local) == 0:
+            continue
+        if model is None:
+            model = replica(task["spec"])
+            load_state(model, payload["state"])
+            model.train()
+            optimizer = model.optimizer = build_optimizer(task["optimizer"])
+            optimizer.load_state_dict(payload["optimizer"], model.parameters())
+        x_rows, y_rows = x[local], y[local]
+        try:
+            with keyed_dropout(model, (plan.seed, epoch, step), batch[positions]):
+                loss, outputs = model.train_step(x_rows, y_rows)
+        except NonFiniteError:  # deterministic: a retry would fail again; the driver reports it
+            return {"sum": {"rows": 0, "nonfinite": 1}, "max": {"nonfinite_step": step}}
+        sums["loss"] += loss * len(local)
+        for name, value in _metric_sums(model, outputs, y_rows, len(local)).items():
+            sums[name] = sums.get(name, 0.0) + value
+        rows_done += len(local)
+    if model is None:
+        return NOTHING
+    share = rows_done / plan.rows_in_steps(first, count)
+    sums["rows"] = rows_done
+    sums.update((f"state/{i}", value * value.dtype.type(share))
+                for i, value in enumerate(model.state_dict().values()))
+    maxima = {"iterations": optimizer.iterations}
+    for position, entry in optimizer.state_dict()["state"].items():
+        for key, value in entry.items():
+            if isinstance(value, np.ndarray):
+                sums[f"opt/{position}/{key}"] = value * value.dtype.type(share)
+            else:
+                maxima[f"opt/{position}/{key}"] = value
+    return {"sum": sums, "max": maxima}
+
+
+def evaluate_task(task, payload, block):
+    """Loss and metric sums over all of the shard's rows, eval mode, in chunks."""
+    _, x, y = block
+    if len(x) == 0:
+        return NOTHING
+    model = replica(task["spec"])
+    load_state(model, payload["state"])
+    model.eval()
+    fused = model._fuse_softmax()
+    with np.errstate(all="ignore"):
+        outputs = np.concatenate([model.forward(x[i:i + EVALUATE_CHUNK], fused)
+                                  for i in range(0, len(x), EVALUATE_CHUNK)])
+        loss_sum, _, divisor = loss_sums(model.loss, outputs, y)
+    sums = {"loss": loss_sum, "divisor": divisor, "rows": len(x),
+            **_metric_sums(model, outputs, y, len(x))}
+    return {"sum": sums, "max": {}}

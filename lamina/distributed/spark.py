@@ -1,0 +1,163 @@
+"""SparkEngine: the shards as partitions of a cached RDD, a round as one Spark job.
+
+Data: NumPy arrays are cut into num_partitions contiguous blocks, parallelised once and
+cached (an RDD with one (start, x, y) block per partition); a DataFrame or Parquet path
+becomes the same blocks (frames.py). A round:
+
+    weights = sc.broadcast(payload)                       # NumPy arrays and numbers only
+    blocks.mapPartitionsWithIndex(run task_fn on the block) -> (partition, result)
+    fan_in or fewer partitions: collect, combine in partition order on the driver
+    more: each group of fan_in consecutive partitions is combined in order on an executor
+          (groupByKey on partition // fan_in, sorted), the groups on the driver
+    weights.destroy()                                     # driver and executor copies freed
+
+The tree is combine.py's, so a Spark run equals a LocalEngine run with as many shards; the
+task and payload are plain data and the shard functions module-level, so nothing live is
+pickled and a retried task recomputes exactly the same result. No networking of its own:
+executors only ever talk through Spark's broadcast, shuffle and collect.
+
+Threads: PySpark sets OMP_NUM_THREADS in its Python workers to a task's cores; SparkEngine
+adds OPENBLAS_NUM_THREADS and MKL_NUM_THREADS with the same value (spark.task.cpus) to the
+context's executor environment unless it already names them.
+"""
+
+import functools
+import os
+
+from lamina.distributed.combine import combine_group, groups, tree_combine
+from lamina.distributed.data import Shards, array_blocks
+from lamina.distributed.local import check_count
+from lamina.distributed.trainer import DistributedTrainer
+from lamina.errors import ConfigError, DistributedError
+
+__all__ = ["SparkEngine", "SparkTrainer"]
+
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Test hook: "seed:round:partition" makes the first attempt of that task fail (_run_partition).
+FAULT_VARIABLE = "LAMINA_SPARK_TEST_FAULT"
+
+
+def _context(spark):
+    """The SparkContext of a SparkSession (or a SparkContext itself)."""
+    context = getattr(spark, "sparkContext", spark)
+    if not hasattr(context, "broadcast") or not hasattr(context, "parallelize"):
+        raise ConfigError(f"SparkEngine expects a SparkSession or SparkContext. "
+                          f"Received: {type(spark).__name__}")
+    return context
+
+
+def _inject_test_fault(task, partition):
+    """Raise in the first attempt of the task named by $LAMINA_SPARK_TEST_FAULT.
+
+    Its value "seed:round:partition" names one task of the run with that seed; tests set it
+    in the executors' environment to check that a retried task gives the same training.
+    Unset, this does nothing.
+    """
+    wanted = os.environ.get(FAULT_VARIABLE)
+    if wanted and "plan" in task and \
+            wanted == f"{task['plan'].seed}:{task['round']}:{partition}":
+        from pyspark import TaskContext
+
+        if TaskContext.get().attemptNumber() == 0:
+            raise RuntimeError(f"injected failure of {FAULT_VARIABLE}={wanted}, first attempt")
+
+
+def _run_partition(task_fn, task, payload, partition, blocks):
+    """One task: consume the partition's iterator whole, then run task_fn on its one block."""
+    blocks = list(blocks)
+    _inject_test_fault(task, partition)
+    if len(blocks) != 1:
+        raise DistributedError(f"partition {partition} holds {len(blocks)} blocks; "
+                               f"SparkEngine keeps exactly one block per partition")
+    yield partition, task_fn(task, payload.value, blocks[0])
+
+
+def _group_key(fan_in, item):
+    return item[0] // fan_in, item
+
+
+def _combine_sorted(item):
+    key, members = item
+    return key, combine_group([result for _, result in sorted(members, key=_first)])
+
+
+def _first(item):
+    return item[0]
+
+
+class SparkEngine:
+    """Shards as the partitions of cached RDDs on `spark` (a SparkSession or SparkContext).
+
+    num_partitions: shards (None: the context's defaultParallelism); fan_in: how many
+    partitions' results are combined together (combine.py); storage_level: how the blocks
+    are cached (None: memory, spilling to disk).
+    """
+
+    def __init__(self, spark, num_partitions=None, fan_in=8, storage_level=None):
+        self.context = _context(spark)
+        if num_partitions is not None:
+            check_count("SparkEngine", "num_partitions", num_partitions)
+        self.num_partitions = num_partitions
+        self.fan_in = check_count("SparkEngine", "fan_in", fan_in, minimum=2)
+        self.storage_level = storage_level
+        cpus = self.context.getConf().get("spark.task.cpus", "1")
+        for variable in THREAD_VARIABLES:
+            self.context.environment.setdefault(variable, cpus)
+
+    @property
+    def num_shards(self):
+        return self.num_partitions or self.context.defaultParallelism
+
+    def _cache(self, rdd):
+        from pyspark import StorageLevel
+
+        rdd.persist(self.storage_level or StorageLevel.MEMORY_AND_DISK)
+        rdd.count()  # materialise it now, once
+        return rdd
+
+    def distribute(self, x, y):
+        """Arrays x, y as num_shards cached blocks of contiguous rows."""
+        count = self.num_shards
+        rdd = self.context.parallelize(array_blocks(x, y, count), count)
+        return Shards(len(x), x.shape[1:], count, self._cache(rdd))
+
+    def distribute_frame(self, source, features_col="features", label_col="label",
+                         dtype="float32", sample_shape=None):
+        """A DataFrame or Parquet path as cached blocks (see frames.py)."""
+        from lamina.distributed.frames import frame_blocks
+
+        n, shape, rdd = frame_blocks(self.context, source, features_col, label_col,
+                                     self.num_shards, dtype, sample_shape)
+        return Shards(n, shape, self.num_shards, self._cache(rdd))
+
+    def run(self, shards, task_fn, task, payload):
+        """task_fn(task, payload, block) on every partition, combined in the fixed tree."""
+        broadcast = self.context.broadcast(payload)
+        try:
+            results = shards.blocks.mapPartitionsWithIndex(
+                functools.partial(_run_partition, task_fn, task, broadcast))
+            count = shards.blocks.getNumPartitions()
+            if count > self.fan_in:
+                results = (results.map(functools.partial(_group_key, self.fan_in))
+                           .groupByKey(len(groups(count, self.fan_in)))
+                           .map(_combine_sorted))
+            return tree_combine([result for _, result in sorted(results.collect(), key=_first)],
+                                self.fan_in)
+        finally:
+            broadcast.destroy()
+
+    def release(self, shards):
+        """Drop the cached blocks."""
+        shards.blocks.unpersist()
+
+    def __repr__(self):
+        return f"SparkEngine(num_partitions={self.num_shards}, fan_in={self.fan_in})"
+
+
+class SparkTrainer(DistributedTrainer):
+    """DistributedTrainer(model, SparkEngine(spark, num_partitions, fan_in), sync, ...)."""
+
+    def __init__(self, model, spark, sync="step", local_steps=1, num_partitions=None,
+                 seed=None, fan_in=8):
+        super().__init__(model, SparkEngine(spark, num_partitions, fan_in), sync, local_steps,
+                         seed)

@@ -1,0 +1,84 @@
+"""The driver's checkpoint after every epoch, and resume=True after a crash."""
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina.callbacks import Callback
+from lamina.distributed import DistributedTrainer, LocalEngine
+from lamina.errors import CheckpointError
+from tests.distributed.harness import conv_net, data, same_weights
+
+
+class Crash(Callback):
+    """Raises where a driver might die: at the end of an epoch, or inside one."""
+
+    def __init__(self, epoch, batch=None):
+        self.epoch, self.batch = epoch, batch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.batch is not None and (self.current, batch) == (self.epoch, self.batch):
+            raise RuntimeError("driver crash")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.batch is None and epoch == self.epoch:
+            raise RuntimeError("driver crash")
+
+
+def run(path, sync, resume=False, callbacks=(), epochs=3, global_seed=5):
+    x, y = data()
+    model = conv_net(dropout=0.3)
+    lamina.seed(global_seed)  # the trainer draws its seed from lamina's generator
+    trainer = DistributedTrainer(model, LocalEngine(2), sync=sync,  # the seed is drawn
+                                 local_steps=2 if sync == "local" else 1)
+    history = trainer.fit(x, y, epochs=epochs, batch_size=8, checkpoint=path, resume=resume,
+                          callbacks=list(callbacks), verbose=0)
+    return model, history
+
+
+@pytest.mark.parametrize("sync", ["step", "local"])
+@pytest.mark.parametrize("crash", [Crash(epoch=1), Crash(epoch=2, batch=3)],
+                         ids=["end-of-epoch", "mid-epoch"])
+def test_a_resumed_run_ends_as_an_uninterrupted_one_bit_for_bit(tmp_path, sync, crash):
+    whole, whole_history = run(tmp_path / "whole.lamina", sync)
+    with pytest.raises(RuntimeError, match="driver crash"):
+        run(tmp_path / "crashed.lamina", sync, callbacks=[crash])
+    # a restarted driver draws other numbers: the run's seed comes from the checkpoint
+    resumed, history = run(tmp_path / "crashed.lamina", sync, resume=True, global_seed=7)
+    assert same_weights(resumed, whole)
+    assert resumed.optimizer.iterations == whole.optimizer.iterations
+    for p, q in zip(resumed.parameters(), whole.parameters()):
+        assert all(np.array_equal(a, b) for a, b in zip(
+            resumed.optimizer.state[p].values(), whole.optimizer.state[q].values()))
+    assert history.epoch == [0, 1, 2] and history.history == whole_history.history
+
+
+def test_the_checkpoint_is_a_model_file_of_the_last_epoch(tmp_path):
+    model, _ = run(tmp_path / "run.lamina", "step", epochs=2)
+    restored = lamina.load_model(tmp_path / "run.lamina")
+    x, _ = data()
+    assert np.array_equal(restored.predict(x), model.predict(x))
+
+
+def test_resume_without_a_checkpoint_file_starts_from_scratch(tmp_path):
+    fresh, _ = run(tmp_path / "a.lamina", "step", epochs=2)
+    resumed, _ = run(tmp_path / "b.lamina", "step", resume=True, epochs=2)
+    assert same_weights(fresh, resumed)
+
+
+def test_a_checkpoint_of_another_run_is_refused_with_the_differences(tmp_path):
+    run(tmp_path / "run.lamina", "step", epochs=1)
+    x, y = data()
+    trainer = DistributedTrainer(conv_net(dropout=0.3), LocalEngine(2), seed=99)
+    with pytest.raises(CheckpointError, match=r"batch_size: checkpoint 8, this run 4.*"
+                                              r"seed: checkpoint \d+, this run 99"):
+        trainer.fit(x, y, epochs=2, batch_size=4, checkpoint=tmp_path / "run.lamina",
+                    resume=True, verbose=0)
+    other_model = conv_net(norm=lamina.layers.LayerNorm([3, 6, 6]))
+    with pytest.raises(CheckpointError, match="the model's weights"):
+        DistributedTrainer(other_model, LocalEngine(2)).fit(
+            x, y, epochs=2, batch_size=8, checkpoint=tmp_path / "run.lamina", resume=True,
+            verbose=0)
