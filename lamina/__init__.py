@@ -10,6 +10,7 @@ from lamina import (callbacks, datasets, errors, functional, gradcheck, init, io
                     metrics, models, optim, regularizers)
 from lamina.backend import floatx, seed, set_floatx
 from lamina.callbacks import History
+from lamina.diagnose import diagnose_nonfinite
 from lamina.ensemble import Ensemble
 from lamina.io import load_model, save_model
 from lamina.layers.base import Layer
@@ -20,5 +21,5 @@ __all__ = [
     "__version__", "callbacks", "datasets", "errors", "functional", "gradcheck", "init", "io",
     "layers", "losses", "metrics", "models", "optim", "regularizers", "floatx", "seed",
     "set_floatx", "History", "Layer", "Sequential", "Parameter", "Ensemble", "load_model",
-    "save_model",
+    "save_model", "diagnose_nonfinite",
 ]

@@ -11,6 +11,9 @@ is redrawn in place on a terminal; when the epoch ends it gives way to the epoch
 verbose: 0 silent; 1 bar + table; 2 table only; "auto" (fit's default) is 1 on a terminal and
 2 elsewhere (logs, CI, notebooks' captured output). verbose=1 asked for explicitly on a
 non-terminal prints the bar as a plain line every 10 seconds instead of redrawing it.
+Events get a line of their own (verbose 1 and 2): a resume from a checkpoint, and steps
+stopped at or skipped for a NaN or Inf (the first of each epoch with its diagnosis, then a
+count when training ends).
 """
 
 import sys
@@ -20,6 +23,7 @@ from lamina.callbacks.base import Callback
 from lamina.errors import ConfigError
 
 BAR_WIDTH = 30
+COUNTS = ("skipped",)  # logged values shown as whole numbers
 
 
 def bar(step, total, width=BAR_WIDTH):
@@ -55,31 +59,63 @@ class ProgressLogger(Callback):
         if verbose not in (0, 1, 2):
             raise ConfigError(f"fit expects verbose as 0, 1, 2 or 'auto'. Received: {verbose!r}")
         self.verbose, self.interval = verbose, interval if not self.terminal else 0.1
-        self.columns = None
+        self.columns, self.drawn, self.skipped, self.reported_epoch = None, False, 0, None
 
     def _write(self, text):
         self.stream.write(text)
         self.stream.flush()
 
+    def note(self, text):
+        """Print `text` on lines of its own (erasing a live bar first); nothing at verbose=0."""
+        if self.verbose == 0:
+            return
+        if self.drawn:
+            self._write("\r\033[K")
+            self.drawn = False
+        self._write(text.rstrip("\n") + "\n")
+
     def on_train_begin(self, logs=None):
-        self.columns = None
+        self.columns, self.drawn, self.skipped, self.reported_epoch = None, False, 0, None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch, self.start, self.drawn = epoch, time.perf_counter(), False
-        self.last_draw = self.start
+        self.last_draw, self.first_step = self.start, None
+
+    def on_train_batch_nonfinite(self, batch, report):
+        where = f"epoch {self.epoch + 1}/{self.params['epochs']}, step {batch + 1}/" \
+                f"{self.params['steps']}"
+        if report.action == "stop":
+            self.note(f"Stopped training at {where}: the loss or a gradient is not finite; "
+                      f"the weights are those from before this step.\n{report}")
+            return
+        self.skipped += 1
+        if self.reported_epoch != self.epoch:
+            self.reported_epoch = self.epoch
+            self.note(f"Skipped {where}: the loss or a gradient is not finite (further skips "
+                      f"this epoch are counted, not shown).\n{report}")
+
+    def on_train_end(self, logs=None):
+        if self.skipped:
+            self.note(f"Skipped {self.skipped} step{'s' if self.skipped > 1 else ''} with a "
+                      f"non-finite loss or gradient (on_nonfinite='skip'); their reports are in "
+                      f"history.nonfinite.")
 
     def on_train_batch_end(self, batch, logs=None):
         if self.verbose != 1:
             return
         step, total = batch + 1, self.params["steps"]
+        if self.first_step is None:  # a resumed epoch starts part-way
+            self.first_step = batch
         now = time.perf_counter()
         if now - self.last_draw < self.interval and step < total or \
                 (not self.terminal and step == total):
             return
         self.last_draw = now
         elapsed = now - self.start
-        samples = min(step * self.params["batch_size"], self.params["samples"])
-        eta = elapsed / step * (total - step)
+        run = step - self.first_step
+        samples = min(step * self.params["batch_size"], self.params["samples"]) - \
+            self.first_step * self.params["batch_size"]
+        eta = elapsed / run * (total - step)
         metrics = "  ".join(f"{key} {format_value(value)}" for key, value in (logs or {}).items())
         line = (f"Epoch {self.epoch + 1}/{self.params['epochs']}  {step}/{total} {bar(step, total)}"
                 f"  {samples / max(elapsed, 1e-9):.0f} samples/s  ETA {format_seconds(eta)}"
@@ -101,6 +137,7 @@ class ProgressLogger(Callback):
             self.columns.append(("time", 6))
             self._write("  ".join(name.rjust(width) for name, width in self.columns) + "\n")
         cells = {"epoch": f"{epoch + 1}/{epochs}", "time": elapsed}
-        cells.update({key: format_value(value) for key, value in logs.items()})
+        cells.update({key: str(value) if key in COUNTS else format_value(value)
+                      for key, value in logs.items()})
         self._write("  ".join(cells.get(name, "-").rjust(width)
                               for name, width in self.columns) + "\n")

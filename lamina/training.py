@@ -2,17 +2,54 @@
 
 The model supplies forward(x, skip_final_softmax), backward(dout, skip_final_softmax),
 ends_in_softmax(), parameters(), build() and train()/eval(); this module drives them.
+Every step is checked for NaN / Inf before the weights change (fit's on_nonfinite), and fit
+keeps where it is in a FitState, which BackupAndRestore saves and a resumed fit restores.
 """
+
+import math
 
 import numpy as np
 
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import optim as optim_module
-from lamina.backend import as_float_array, floatx, get_rng
-from lamina.callbacks import CallbackList, History
-from lamina.errors import ConfigError, ShapeError
+from lamina.backend import as_float_array, floatx, get_rng, rng_state
+from lamina.callbacks import BackupAndRestore, CallbackList, History, TerminateOnNaN
+from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
+from lamina.errors import ConfigError, NonFiniteError
 from lamina.progress import ProgressLogger
+from lamina.validation import check_inputs, check_targets
+
+ON_NONFINITE = ("raise", "stop", "skip")
+LARGE_GRADIENT = 4096  # elements; see Trainable._check_gradients
+
+
+class FitState:
+    """Where fit is: what BackupAndRestore saves, and what a resumed fit starts from.
+
+    epoch (from 0) and step (steps done in it); order: the epoch's sample order, drawn from
+    lamina's generator when the epoch starts; totals: the epoch's sums of each logged value
+    times its batch size, over `seen` samples; skipped: steps skipped in it
+    (on_nonfinite="skip"). data: (x, y, validation_data) as fit trains on them; callbacks:
+    every callback of the run, in the order fit calls them.
+    """
+
+    def __init__(self, epoch, data, callbacks):
+        self.epoch, self.step, self.order = epoch, 0, None
+        self.totals, self.seen, self.skipped = {}, 0, 0
+        self.data, self.callbacks = data, callbacks
+
+    def add(self, batch_logs, count):
+        for key, value in batch_logs.items():
+            self.totals[key] = self.totals.get(key, 0.0) + float(value) * count
+        self.seen += count
+
+    def means(self):
+        return {key: total / self.seen for key, total in self.totals.items()} if self.seen else {}
+
+    def next_epoch(self):
+        self.epoch, self.step, self.order = self.epoch + 1, 0, None
+        self.totals, self.seen, self.skipped = {}, 0, 0
 
 
 class Trainable:
@@ -20,6 +57,7 @@ class Trainable:
 
     loss, optimizer, metrics = None, None, ()
     stop_training, history = False, None
+    fit_state = None  # during fit: where it is (FitState), for callbacks such as BackupAndRestore
 
     @property
     def dtype(self):
@@ -45,19 +83,19 @@ class Trainable:
                 and self.ends_in_softmax())
 
     def _prepare(self, x, y=None, caller="fit"):
-        x = np.asarray(x)
-        if x.ndim < 2 or x.shape[0] == 0:
-            raise ShapeError(f"{self.describe()}.{caller} expects a non-empty batch (N, ...). "
-                             f"Received: x.shape={x.shape}")
-        if not self.built:
-            self.build((None,) + x.shape[1:])
+        """(x, y) checked before any step (lamina.validation) and converted: x numeric (N, ...)
+        with N >= 1, whose shape the model's layers take (a lazy model is built for it, a
+        built one walks it through output_shape: the first misfit is named); y one label
+        per example, all accepted by the loss for the model's output shape. x and float
+        labels come back in the model's dtype."""
+        where = f"{self.describe()}.{caller}"
+        x = check_inputs(where, x)
+        input_shape = (None,) + x.shape[1:]
+        output_shape = self.output_shape(input_shape) if self.built else self.build(input_shape)
         x = as_float_array(x, self.dtype)
-        if y is None:
+        if y is None and caller == "predict":
             return x, None
-        y = np.asarray(y)
-        if y.shape[:1] != x.shape[:1]:
-            raise ShapeError(f"{self.describe()}.{caller} expects as many labels as inputs. "
-                             f"Received: x.shape={x.shape}, y.shape={y.shape}")
+        y = check_targets(where, y, len(x), self.loss, output_shape)
         if y.dtype.kind == "f":
             y = y.astype(self.dtype)
         return x, y
@@ -67,15 +105,55 @@ class Trainable:
 
         Weight penalties (``kernel_regularizer=...``) are added to the loss and their
         gradients to the parameters' before the step. Returns (loss, outputs fed to the loss).
+        A NaN or Inf in the loss or in a gradient raises NonFiniteError before
+        optimizer.step, so the weights never take a bad update; NumPy's overflow and
+        invalid-value warnings are silenced meanwhile, since this check reports the outcome
+        (and lamina.diagnose_nonfinite finds where it starts).
         """
         fused = self._fuse_softmax()
-        outputs = self.forward(x, fused)
-        loss, dout = self.loss(outputs, y)
-        self.zero_grad()
-        self.backward(dout, fused, input_grad=False)
-        loss += self._regularize()
-        self.optimizer.step(self.parameters())
+        params = self.parameters()
+        with np.errstate(all="ignore"):
+            outputs = self.forward(x, fused)
+            loss, dout = self.loss(outputs, y)
+            if not math.isfinite(loss):
+                raise NonFiniteError(f"{self.describe()}.train_step: the loss is {loss}; the "
+                                     f"weights were not updated. lamina.diagnose_nonfinite(model, "
+                                     f"x, y) finds where it starts.")
+            self.zero_grad()
+            self.backward(dout, fused, input_grad=False)
+            loss += self._regularize()
+            self._check_gradients(params, loss)
+        self.optimizer.step(params)
         return loss, outputs
+
+    def _check_gradients(self, params, loss):
+        """NonFiniteError unless the loss and every gradient the optimizer will use are finite.
+
+        One pass over each gradient: a large one is tested with np.isfinite (the fastest pass
+        over many values), small ones are summed into one total (fewest calls; a NaN or Inf
+        anywhere makes it non-finite). Only when that finds something, which an overflow of
+        huge finite values in the total can also cause, is each gradient looked at again.
+        """
+        total = loss
+        for p in params:
+            grad = p.grad
+            if grad is None:
+                continue
+            if grad.size > LARGE_GRADIENT:
+                if not np.isfinite(grad).all():
+                    total = math.nan
+                    break
+            else:
+                total += grad.sum()
+        if math.isfinite(total):
+            return
+        bad = [name for name, p in self.named_parameters()
+               if p.grad is not None and p.trainable and not np.isfinite(p.grad).all()]
+        if bad or not math.isfinite(loss):
+            what = f"the gradient of {', '.join(bad[:3])}" if bad else f"the loss ({loss})"
+            raise NonFiniteError(f"{self.describe()}.train_step: {what} holds NaN or Inf; the "
+                                 f"weights were not updated. lamina.diagnose_nonfinite(model, "
+                                 f"x, y) finds where it starts.")
 
     def _regularized(self):
         return [p for p in self.parameters() if p.regularizer is not None and p.trainable]
@@ -91,13 +169,30 @@ class Trainable:
         return sum((p.regularizer(p.data) for p in self._regularized()), 0.0)
 
     def fit(self, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0,
-            validation_data=None, verbose="auto", callbacks=None, initial_epoch=0):
+            validation_data=None, verbose="auto", callbacks=None, initial_epoch=0,
+            on_nonfinite=None, checkpoint=None, checkpoint_freq="epoch", resume=False):
         """Train for epochs ``initial_epoch .. epochs-1`` over (x, y); returns a History.
 
         validation_split takes the last fraction of the data (before shuffling), as Keras.
         verbose: "auto" (a live bar on a terminal, one table row per epoch elsewhere), 0, 1, 2;
         see lamina.progress. callbacks: lamina.callbacks instances, called around epochs and
         batches; any of them may stop training by setting ``model.stop_training = True``.
+
+        on_nonfinite: what a NaN or Inf in a step's loss or gradients does. It is caught
+        before the optimizer step, so the weights and buffers stay as they were before that
+        batch. "raise" (the default) raises NonFiniteError, whose ``report`` (also its message)
+        is lamina.diagnose_nonfinite's: the layer where it starts, forward or backward, the
+        tensor, and the likely causes. "stop" ends training at once (the unfinished epoch is
+        not logged) and returns the History; "skip" drops that batch's update and goes on,
+        logging "skipped" (steps per epoch). Both print the report (verbose 1 or 2) and keep
+        it in ``history.nonfinite``. With a TerminateOnNaN callback the default is "stop".
+
+        checkpoint: a file for crash recovery (callbacks.BackupAndRestore): the whole training
+        state is saved there atomically after every epoch, or every `checkpoint_freq` steps
+        (an int), and the file is deleted when fit returns. resume=True continues from that
+        file when it exists: a run killed at any point and started again ends with the weights
+        of an uninterrupted run, bit for bit. A checkpoint of another model, data or settings
+        is refused with a CheckpointError.
         """
         if self.loss is None:
             raise ConfigError(f"{self.describe()} must be compiled before fit: call "
@@ -107,6 +202,18 @@ class Trainable:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
                 raise ConfigError(f"fit expects {name} as an int >= {minimum}. "
                                   f"Received: {name}={value!r}")
+        callbacks = list(callbacks or [])
+        on_nonfinite = self._nonfinite_action(on_nonfinite, callbacks)
+        if checkpoint is not None:
+            callbacks.append(BackupAndRestore(checkpoint, save_freq=checkpoint_freq,
+                                              resume=resume))
+        elif resume is not False:
+            raise ConfigError(f"fit(resume=...) resumes from the file given as checkpoint=path. "
+                              f"Received: resume={resume!r} without a checkpoint")
+        backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
+        if len(backups) > 1:
+            raise ConfigError(f"fit takes one BackupAndRestore (checkpoint=path adds one). "
+                              f"Received: {len(backups)}, for {[b.filepath for b in backups]}")
         x, y = self._prepare(x, y)
         if validation_data is None and validation_split:
             if not 0.0 < validation_split < 1.0:
@@ -122,41 +229,94 @@ class Trainable:
         self.history = History()
         params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n,
                   "verbose": verbose}
-        hooks = CallbackList([*(callbacks or []), ProgressLogger(verbose), self.history],
+        # A checkpoint is written after every other callback has seen the epoch (History too).
+        ordered = [c for c in callbacks if not isinstance(c, BackupAndRestore)]
+        hooks = CallbackList([*ordered, ProgressLogger(verbose), self.history, *backups],
                              self, params)
+        self.fit_state = state = FitState(initial_epoch, (x, y, validation_data), hooks.callbacks)
         self.stop_training = False
         self.train()
-        hooks.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
-            hooks.on_epoch_begin(epoch)
-            logs = self._train_epoch(x, y, batch_size, shuffle, hooks)
-            if validation_data is not None:
-                val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
-                logs.update({f"val_{k}": v for k, v in val.items()})
-                self.train()
-            hooks.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        hooks.on_train_end()
+        try:
+            hooks.on_train_begin()  # a BackupAndRestore may move `state` to where a run stopped
+            while state.epoch < epochs and not self.stop_training:
+                epoch = state.epoch
+                hooks.on_epoch_begin(epoch)
+                logs = self._train_epoch(x, y, batch_size, shuffle, hooks, on_nonfinite)
+                if logs is None:  # on_nonfinite="stop": the epoch ends unfinished, unlogged
+                    break
+                if validation_data is not None:
+                    val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                    self.train()
+                state.next_epoch()
+                hooks.on_epoch_end(epoch, logs)
+            hooks.on_train_end()
+        finally:
+            state.data = state.callbacks = None  # the model must not keep the data alive
         return self.history
 
-    def _train_epoch(self, x, y, batch_size, shuffle, hooks):
-        """One pass over (x, y) in batches; returns the epoch's mean loss and metrics."""
-        n = len(x)
-        order = get_rng().permutation(n) if shuffle else np.arange(n)
-        totals, seen = {}, 0
-        for step, start in enumerate(range(0, n, batch_size)):
+    def _nonfinite_action(self, on_nonfinite, callbacks):
+        if on_nonfinite is None:
+            return "stop" if any(isinstance(c, TerminateOnNaN) for c in callbacks) else "raise"
+        if on_nonfinite not in ON_NONFINITE:
+            raise ConfigError(f"fit expects on_nonfinite as one of {list(ON_NONFINITE)} (or None: "
+                              f"'raise', or 'stop' with a TerminateOnNaN callback). "
+                              f"Received: on_nonfinite={on_nonfinite!r}")
+        return on_nonfinite
+
+    def _train_epoch(self, x, y, batch_size, shuffle, hooks, on_nonfinite):
+        """The current epoch's remaining steps (all of them unless it resumed part-way);
+        returns its mean loss and metrics, or None when a non-finite step stopped training."""
+        state, n = self.fit_state, len(x)
+        if state.order is None:
+            state.order = get_rng().permutation(n) if shuffle else np.arange(n)
+        keep_buffers = bool(self.buffers())
+        for step in range(state.step, -(-n // batch_size)):
             hooks.on_train_batch_begin(step)
-            index = order[start:start + batch_size]
-            loss, outputs = self.train_step(x[index], y[index])
-            batch_logs = {"loss": loss, **self._metric_values(outputs, y[index])}
-            for key, value in batch_logs.items():
-                totals[key] = totals.get(key, 0.0) + value * len(index)
-            seen += len(index)
-            hooks.on_train_batch_end(step, {k: v / seen for k, v in totals.items()})
+            index = state.order[step * batch_size:(step + 1) * batch_size]
+            x_batch, y_batch = x[index], y[index]
+            before = (rng_state(), {name: np.array(value, copy=True) for name, value
+                                    in self.buffers().items()} if keep_buffers else {})
+            try:
+                loss, outputs = self.train_step(x_batch, y_batch)
+            except NonFiniteError as error:
+                self._nonfinite_step(error, x_batch, y_batch, before, step, hooks, on_nonfinite)
+                if on_nonfinite == "stop":
+                    return None
+                state.step, state.skipped = step + 1, state.skipped + 1
+            else:
+                state.step = step + 1
+                state.add({"loss": loss, **self._metric_values(outputs, y_batch)}, len(index))
+                hooks.on_train_batch_end(step, state.means())
             if self.stop_training:
                 break
-        return {k: v / seen for k, v in totals.items()}
+        logs = state.means() or {key: math.nan for key in
+                                 ["loss", *(name for name, _ in getattr(self, "_metric_fns", []))]}
+        if on_nonfinite == "skip":
+            logs["skipped"] = state.skipped
+        return logs
+
+    def _nonfinite_step(self, error, x_batch, y_batch, before, step, hooks, action):
+        """Put the buffers back as they were before the step, diagnose it, then raise or tell
+        the callbacks (History keeps the report, ProgressLogger prints it)."""
+        random_state, buffers = before
+        for name, value in buffers.items():
+            self.set_buffer(name, value)
+        try:
+            report = diagnose_nonfinite(self, x_batch, y_batch, rng_state=random_state)
+        except Exception as failure:  # the step's own message is still worth raising
+            report = NonFiniteReport(causes=[f"the replay of the step failed: {failure!r}"])
+        report.epoch, report.step, report.action = self.fit_state.epoch, step, action
+        if not report.found:
+            report.causes.insert(0, f"the step itself said: {error}")
+        if action == "raise":
+            raised = NonFiniteError(f"{self.describe()}.fit stopped: {report}\nfit(on_nonfinite="
+                                    f"'skip') skips such steps, 'stop' ends training there.")
+            raised.report = report
+            raise raised from error
+        if action == "stop":
+            self.stop_training = True
+        hooks.on_train_batch_nonfinite(step, report)
 
     def _metric_values(self, outputs, y):
         return {name: fn(outputs, y) for name, fn in getattr(self, "_metric_fns", [])}

@@ -5,9 +5,11 @@
         ModelCheckpoint("best.lamina", save_best_only=True),
         ReduceLROnPlateau(factor=0.5, patience=2),
         CSVLogger("training.csv"),
+        BackupAndRestore("run.ckpt"),      # crash recovery: a killed run resumes exactly
     ])
 """
 
+from lamina.callbacks.backup import BackupAndRestore
 from lamina.callbacks.base import Callback, CallbackList, History, Monitor
 from lamina.callbacks.checkpoint import ModelCheckpoint
 from lamina.callbacks.early_stopping import EarlyStopping
@@ -15,4 +17,5 @@ from lamina.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlat
 from lamina.callbacks.logging import CSVLogger, TerminateOnNaN
 
 __all__ = ["Callback", "CallbackList", "History", "Monitor", "EarlyStopping", "ModelCheckpoint",
-           "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN"]
+           "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",
+           "BackupAndRestore"]

@@ -5,6 +5,11 @@ on_train_batch_begin / on_train_batch_end (logs: running means over the epoch so
 on_epoch_end (logs: the epoch's metrics, validation ones prefixed "val_"), and on_train_end.
 Epochs and batches are numbered from 0, as in Keras. A callback may set
 ``self.model.stop_training = True`` to end training after the current epoch.
+
+A step whose loss or gradient is NaN or Inf gets on_train_batch_nonfinite(batch, report)
+instead of on_train_batch_end when fit goes on (on_nonfinite "stop" or "skip"; report: a
+lamina.diagnose.NonFiniteReport). A callback with state worth keeping across a crash gives
+state_dict() / load_state_dict(state): BackupAndRestore saves and restores it.
 """
 
 import math
@@ -47,6 +52,17 @@ class Callback:
     def on_train_batch_end(self, batch, logs=None):
         pass
 
+    def on_train_batch_nonfinite(self, batch, report):
+        pass
+
+    def state_dict(self):
+        """What this callback needs to go on after a resume: a dict of JSON values (None,
+        bool, int, float, str, lists and dicts of them) and NumPy arrays. {} when stateless."""
+        return {}
+
+    def load_state_dict(self, state):
+        """Restore a state_dict(); called after on_train_begin when fit resumes."""
+
 
 class CallbackList:
     """Fans each hook out to a list of callbacks, in order."""
@@ -72,17 +88,30 @@ class CallbackList:
 
 class History(Callback):
     """`history.history["loss"]`, `["val_accuracy"]`, ...: one value per epoch; `history.epoch`
-    lists the epoch numbers (from 0). fit returns it and keeps it as `model.history`."""
+    lists the epoch numbers (from 0). fit returns it and keeps it as `model.history`.
+    `history.nonfinite` lists the reports of the steps fit stopped at or skipped because of a
+    NaN or Inf (lamina.diagnose.NonFiniteReport)."""
 
     def __init__(self):
         self.history = {}
         self.epoch = []
+        self.nonfinite = []
 
     def on_train_begin(self, logs=None):
-        self.history, self.epoch = {}, []
+        self.history, self.epoch, self.nonfinite = {}, [], []
 
     def on_epoch_end(self, epoch, logs=None):
         self.record(epoch, logs or {})
+
+    def on_train_batch_nonfinite(self, batch, report):
+        self.nonfinite.append(report)
+
+    def state_dict(self):
+        return {"history": self.history, "epoch": self.epoch}
+
+    def load_state_dict(self, state):
+        self.history = {key: list(values) for key, values in state["history"].items()}
+        self.epoch = list(state["epoch"])
 
     def record(self, epoch, logs):
         self.epoch.append(epoch)

@@ -27,6 +27,12 @@ class ModelCheckpoint(Callback):
         if self.monitor is not None and self.best is None:
             self.best = self.monitor.worst
 
+    def state_dict(self):
+        return {"best": self.best}
+
+    def load_state_dict(self, state):
+        self.best = state["best"]
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         if self.monitor is not None:

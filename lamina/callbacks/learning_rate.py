@@ -74,6 +74,13 @@ class ReduceLROnPlateau(Callback):
     def on_train_begin(self, logs=None):
         self.best, self.wait, self.cooldown_counter = self.monitor.worst, 0, 0
 
+    def state_dict(self):
+        return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+
+    def load_state_dict(self, state):
+        self.best, self.wait = state["best"], state["wait"]
+        self.cooldown_counter = state["cooldown_counter"]
+
     def on_epoch_end(self, epoch, logs=None):
         optimizer = _optimizer(self)
         current = self.monitor.value(logs)
