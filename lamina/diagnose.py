@@ -258,7 +258,7 @@ def _replay(model, x, y, loss_fn, tracer):
     if tracer.finding is not None or loss_fn is None:
         return
     try:
-        loss, dout = loss_fn(outputs, y)
+        loss, dout = (model._loss_for(fused) if fused else loss_fn)(outputs, y)
     except NonFiniteError:
         loss, dout = math.nan, None
     for tensor, value in (("loss", loss), ("d_loss/d_outputs", dout)):

@@ -5,6 +5,7 @@ constructor's arguments, JSON-ready); the math lives in ``lamina.functional.loss
 once. ``get`` finds a loss by name: ``model.compile(loss="bce_with_logits")``.
 """
 
+import copy
 import inspect
 
 import numpy as np
@@ -113,6 +114,16 @@ class CrossEntropy(Loss):
 
     def check_targets(self, y, output_shape):
         _check_class_targets(self, y, output_shape, "any", self.ignore_index)
+
+    def on_logits(self):
+        """This loss taking logits (itself when from_logits=True): how a model ending in a
+        Softmax layer trains, fusing that softmax into the loss so that no probability is
+        ever rounded to 0 and clipped (the loss stays exact for any finite logits)."""
+        if self.from_logits:
+            return self
+        twin = copy.copy(self)
+        twin.from_logits = True
+        return twin
 
 
 class NLL(Loss):

@@ -16,7 +16,7 @@ from lamina import optim as optim_module
 from lamina.backend import as_float_array, floatx, get_rng, rng_state
 from lamina.callbacks import BackupAndRestore, CallbackList, History, TerminateOnNaN
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
-from lamina.errors import ConfigError, NonFiniteError
+from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
 from lamina.progress import ProgressLogger
 from lamina.validation import check_inputs, check_targets
 
@@ -68,9 +68,9 @@ class Trainable:
     def compile(self, loss="cross_entropy", optimizer="sgd", metrics=None):
         """Choose the loss, the optimizer and the metrics reported by fit and evaluate.
 
-        With cross-entropy on logits and a final Softmax layer, the softmax is fused into the
-        loss during training and evaluation (no double softmax; predict still returns
-        probabilities). This is decided at every step, so layers added later count too.
+        With cross-entropy and a final Softmax layer, the softmax is fused into the loss during
+        training and evaluation, which then works on the logits (no double softmax, and exact
+        for any logits, from_logits=False included; predict still returns probabilities). This is decided at every step, so layers added later count too.
         """
         self.loss = losses_module.get(loss)
         self.optimizer = optim_module.get(optimizer)
@@ -79,8 +79,11 @@ class Trainable:
         return self
 
     def _fuse_softmax(self):
-        return (isinstance(self.loss, losses_module.CrossEntropy) and self.loss.from_logits
-                and self.ends_in_softmax())
+        return isinstance(self.loss, losses_module.CrossEntropy) and self.ends_in_softmax()
+
+    def _loss_for(self, fused):
+        """The loss to apply to forward(x, fused): on logits when the final softmax is fused."""
+        return self.loss.on_logits() if fused else self.loss
 
     def _prepare(self, x, y=None, caller="fit"):
         """(x, y) checked before any step (lamina.validation) and converted: x numeric (N, ...)
@@ -114,7 +117,7 @@ class Trainable:
         params = self.parameters()
         with np.errstate(all="ignore"):
             outputs = self.forward(x, fused)
-            loss, dout = self.loss(outputs, y)
+            loss, dout = self._loss_for(fused)(outputs, y)
             if not math.isfinite(loss):
                 raise NonFiniteError(f"{self.describe()}.train_step: the loss is {loss}; the "
                                      f"weights were not updated. lamina.diagnose_nonfinite(model, "
@@ -224,6 +227,16 @@ class Trainable:
                                   f"{len(x) - split} for validation and {split} for training; "
                                   f"both need at least one.")
             x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
+        elif validation_data is not None:  # checked now, not after the first epoch
+            if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+                raise ConfigError(f"fit expects validation_data as a pair (x_val, y_val). "
+                                  f"Received: {type(validation_data).__name__}"
+                                  + (f" of length {len(validation_data)}"
+                                     if isinstance(validation_data, (tuple, list)) else ""))
+            try:
+                validation_data = self._prepare(*validation_data, caller="fit")
+            except (ShapeError, LabelError, DTypeError) as error:
+                raise type(error)(f"fit(validation_data=...): {error}") from error
         n = len(x)
         steps = -(-n // batch_size)
         self.history = History()
@@ -326,8 +339,9 @@ class Trainable:
         if self.loss is None:
             raise ConfigError(f"{self.describe()} must be compiled before evaluate.")
         x, y = self._prepare(x, y, "evaluate")
-        outputs = self._batched(x, batch_size, self._fuse_softmax())
-        loss, _ = self.loss(outputs, y)
+        fused = self._fuse_softmax()
+        outputs = self._batched(x, batch_size, fused)
+        loss, _ = self._loss_for(fused)(outputs, y)
         return {"loss": loss + self.regularization_loss(), **self._metric_values(outputs, y)}
 
     def predict(self, x, batch_size=256):

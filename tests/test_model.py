@@ -339,11 +339,18 @@ def test_final_softmax_and_cross_entropy_are_exact_for_extreme_logits(row):
     np.testing.assert_allclose(model.predict(x[:1])[0], np.exp(log_probs), atol=2**-24)
 
 
-def test_cross_entropy_on_probabilities_of_a_softmax_model_is_finite():
-    """from_logits=False takes the Softmax output as given: a probability that underflowed
-    to 0 costs -log(1e-12) = 27.63 (documented in cross_entropy_from_probs), finite."""
+def test_cross_entropy_on_probabilities_of_a_softmax_model_is_exact():
+    """from_logits=False after a final Softmax is fused like from_logits=True: the loss is
+    computed on the logits, so a probability that underflows to 0 in float32 costs its true
+    -log p (200 here), not a clipped constant, and its gradient still flows."""
     model = Sequential([L.Linear(1, 2, bias=False), L.Softmax()])
     model.layers[0].weight.data = np.array([[200.0, 0.0]], np.float32)
-    model.compile(loss=lamina.losses.CrossEntropy(from_logits=False))
-    loss = model.evaluate(np.ones((1, 1), np.float32), np.array([1]))["loss"]
-    assert loss == pytest.approx(-np.log(1e-12))
+    model.compile(loss=lamina.losses.CrossEntropy(from_logits=False),
+                  optimizer=lamina.optim.SGD(lr=0.001))
+    x, y = np.ones((1, 1), np.float32), np.array([1])
+    assert model.evaluate(x, y)["loss"] == pytest.approx(200.0, rel=1e-6)
+    loss, _ = model.train_step(x, y)
+    assert loss == pytest.approx(200.0, rel=1e-6)
+    np.testing.assert_allclose(model.layers[0].weight.data, [[199.999, 0.001]], rtol=1e-6)
+    # The predictions are still probabilities.
+    np.testing.assert_allclose(model.predict(x).sum(axis=1), 1.0, rtol=1e-6)

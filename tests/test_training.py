@@ -243,3 +243,17 @@ def test_fit_checks_the_checkpoint_keywords(digits):
     with pytest.raises(ConfigError, match="one BackupAndRestore"):
         mlp().fit(x, y, checkpoint="a.ckpt",
                   callbacks=[lamina.callbacks.BackupAndRestore("b.ckpt")])
+
+
+def test_bad_validation_data_is_refused_before_the_first_step():
+    model = lamina.Sequential([lamina.layers.Linear(4, 3)])
+    model.compile(loss="cross_entropy", optimizer=lamina.optim.SGD(lr=0.1))
+    x, y = np.ones((8, 4), np.float32), np.zeros(8, np.int64)
+    before = model.layers[0].weight.data.copy()
+    with pytest.raises(lamina.errors.LabelError, match="validation_data"):
+        model.fit(x, y, epochs=1, verbose=0, validation_data=(x, np.full(8, 7)))
+    with pytest.raises(lamina.errors.ShapeError, match="validation_data"):
+        model.fit(x, y, epochs=1, verbose=0, validation_data=(np.ones((8, 5), np.float32), y))
+    with pytest.raises(lamina.errors.ConfigError, match="pair"):
+        model.fit(x, y, epochs=1, verbose=0, validation_data=(x,))
+    np.testing.assert_array_equal(model.layers[0].weight.data, before)

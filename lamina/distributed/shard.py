@@ -72,7 +72,7 @@ def step_task(task, payload, block):
     with np.errstate(all="ignore"):  # the driver checks the sums for NaN and Inf
         with keyed_dropout(model, (plan.seed, epoch, step), batch[positions]):
             outputs = model.forward(x_rows, fused)
-        loss_sum, dout, divisor = loss_sums(model.loss, outputs, y_rows)
+        loss_sum, dout, divisor = loss_sums(model._loss_for(fused), outputs, y_rows)
         model.zero_grad()
         model.backward(dout, fused, input_grad=False)
     sums = {"loss": loss_sum, "divisor": divisor, "rows": len(local),
@@ -140,7 +140,7 @@ def evaluate_task(task, payload, block):
     with np.errstate(all="ignore"):
         outputs = np.concatenate([model.forward(x[i:i + EVALUATE_CHUNK], fused)
                                   for i in range(0, len(x), EVALUATE_CHUNK)])
-        loss_sum, _, divisor = loss_sums(model.loss, outputs, y)
+        loss_sum, _, divisor = loss_sums(model._loss_for(fused), outputs, y)
     sums = {"loss": loss_sum, "divisor": divisor, "rows": len(x),
             **_metric_sums(model, outputs, y, len(x))}
     return {"sum": sums, "max": {}}

@@ -119,14 +119,16 @@ class DistributedTrainer:
     # -- training --------------------------------------------------------------------------
     def fit(self, x, y=None, epochs=1, batch_size=32, shuffle=True, validation_data=None,
             features_col="features", label_col="label", checkpoint=None, resume=False,
-            verbose="auto", callbacks=None):
+            verbose="auto", callbacks=None, delete_checkpoint=True):
         """Train for `epochs` epochs; returns a History (also kept as model.history).
 
         x: a NumPy array with labels y, a Spark DataFrame with features_col (array or ML
         vector, reshaped to the model's input shape when it is built) and label_col, or a
         Parquet path. validation_data: (x_val, y_val) arrays, evaluated on the driver, or a
         DataFrame / Parquet path, evaluated on the shards. checkpoint: a file written
-        atomically after every epoch; resume=True continues from it when it exists.
+        atomically after every epoch, removed when fit returns unless delete_checkpoint=False
+        (as local fit's; it survives a crash or an exception); resume=True continues from it
+        when it exists.
         verbose and callbacks as Sequential.fit (a batch callback sees one call per round).
         """
         for name, value, minimum in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
@@ -141,8 +143,11 @@ class DistributedTrainer:
         try:
             if validation_data is not None:
                 validation = self._validation(validation_data, features_col, label_col)
-            return self._fit(shards, validation, epochs, batch_size, shuffle, checkpoint,
-                             resume, verbose, callbacks)
+            history = self._fit(shards, validation, epochs, batch_size, shuffle, checkpoint,
+                                resume, verbose, callbacks)
+            if delete_checkpoint and checkpoint is not None and os.path.exists(checkpoint):
+                os.remove(checkpoint)  # training ended normally: nothing left to resume
+            return history
         finally:
             self.engine.release(shards)
             if validation is not None and validation[0] == "shards":

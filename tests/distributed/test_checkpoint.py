@@ -28,14 +28,14 @@ class Crash(Callback):
             raise RuntimeError("driver crash")
 
 
-def run(path, sync, resume=False, callbacks=(), epochs=3, global_seed=5):
+def run(path, sync, resume=False, callbacks=(), epochs=3, global_seed=5, delete=False):
     x, y = data()
     model = conv_net(dropout=0.3)
     lamina.seed(global_seed)  # the trainer draws its seed from lamina's generator
     trainer = DistributedTrainer(model, LocalEngine(2), sync=sync,  # the seed is drawn
                                  local_steps=2 if sync == "local" else 1)
     history = trainer.fit(x, y, epochs=epochs, batch_size=8, checkpoint=path, resume=resume,
-                          callbacks=list(callbacks), verbose=0)
+                          callbacks=list(callbacks), verbose=0, delete_checkpoint=delete)
     return model, history
 
 
@@ -61,6 +61,11 @@ def test_the_checkpoint_is_a_model_file_of_the_last_epoch(tmp_path):
     restored = lamina.load_model(tmp_path / "run.lamina")
     x, _ = data()
     assert np.array_equal(restored.predict(x), model.predict(x))
+
+
+def test_the_checkpoint_is_removed_when_fit_ends_normally_by_default(tmp_path):
+    run(tmp_path / "run.lamina", "step", epochs=1, delete=True)
+    assert not (tmp_path / "run.lamina").exists()
 
 
 def test_resume_without_a_checkpoint_file_starts_from_scratch(tmp_path):
