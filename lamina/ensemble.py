@@ -10,8 +10,8 @@ import numpy as np
 
 from lamina.backend import as_float_array
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional.activation import softmax_forward
-from lamina.functional.loss import cross_entropy_from_probs
+from lamina.functional._labels import class_labels
+from lamina.functional.activation import log_softmax_forward, softmax_forward
 from lamina.layers.activation import Softmax
 from lamina.layers.base import Layer
 
@@ -30,7 +30,7 @@ class Ensemble:
     member ends in a Softmax over the classes (member.ends_in_softmax()), logits otherwise;
     True / False declares every member's output logits / probabilities.
     predict -> p (N, C); evaluate -> {"loss": mean -log p[y] (NLL of the averaged
-    probabilities, clipped at 1e-12), "accuracy": ...}.
+    probabilities, by log-sum-exp over the members: exact, never clipped), "accuracy": ...}.
 
     voting="hard": each member votes for the argmax of its output. predict -> the vote
     fractions (N, C) (row i, class c: the share of members voting c); evaluate ->
@@ -58,10 +58,15 @@ class Ensemble:
                               f"or False. Received: from_logits={from_logits!r}")
         self.models, self.voting, self.from_logits = list(models), voting, from_logits
 
-    def _member_outputs(self, x, batch_size):
+    def _member_outputs(self, x, batch_size, logits=False):
+        """Each member's (N, C) output in eval mode; with logits=True, members that end in a
+        Softmax (decided per member) give the scores before it."""
         outputs = []
         for model in self.models:
-            if hasattr(model, "predict"):
+            if logits and self._gives_logits(model):
+                checked, _ = model._prepare(x, caller="predict")
+                out = model._batched(checked, batch_size, True)
+            elif hasattr(model, "predict"):
                 out = model.predict(x, batch_size=batch_size)
             else:
                 was_training = model.training
@@ -106,20 +111,42 @@ class Ensemble:
     def evaluate(self, x, y, batch_size=256):
         """{"loss": NLL of the mean probabilities, "accuracy": ...} (hard voting: accuracy only).
 
-        y: class ids (N,) or (N, 1), or one-hot rows (N, C).
+        y: class ids (N,) or (N, 1), or one-hot / probability rows (N, C); checked like a
+        loss's labels (LabelError). The loss is log-sum-exp exact: log mean_m p_m =
+        logsumexp_m(log p_m) - log M, with log p_m from each member's logits (a member ending
+        in Softmax is read before it), so no probability is rounded to 0 and clipped.
         """
         scores = self.predict(x, batch_size)
-        y = np.asarray(y)
-        N, C = scores.shape
-        ids = y[:, 0] if y.shape == (N, 1) and C > 1 else y
-        ids = ids.argmax(axis=1) if ids.ndim == 2 else ids
-        if ids.shape != (N,):
-            raise ShapeError(f"Ensemble.evaluate expects {N} labels (class ids or one-hot rows) "
-                             f"for {N} inputs. Received: y.shape={y.shape}")
+        labels = class_labels("Ensemble.evaluate", y, scores.shape, name="the ensemble's scores")
+        ids = labels.argmax(axis=1) if labels.ndim == 2 else labels
         results = {"accuracy": float(np.mean(scores.argmax(axis=1) == ids))}
         if self.voting == "soft":
-            results = {"loss": cross_entropy_from_probs(scores, y)[0], **results}
+            log_mean = self._log_mean_probabilities(x, batch_size)
+            if labels.ndim == 2:
+                picked = np.sum(np.where(labels != 0, labels * log_mean, 0.0), axis=1)
+            else:
+                picked = log_mean[np.arange(len(ids)), ids]
+            results = {"loss": float(-np.mean(picked)), **results}
         return results
+
+    def _log_mean_probabilities(self, x, batch_size):
+        """(N, C) log of the members' mean probabilities, by log-sum-exp over the members."""
+        logs = []
+        for model, out in zip(self.models, self._member_outputs(x, batch_size, logits=True)):
+            if self._outputs_probabilities(model) and not self._gives_logits(model):
+                with np.errstate(divide="ignore"):
+                    logs.append(np.log(out))  # given as probabilities: log 0 = -inf is exact
+            else:
+                logs.append(log_softmax_forward(out, 1)[0])
+        stacked = np.stack(logs)
+        top = stacked.max(axis=0)
+        top = np.where(np.isfinite(top), top, 0.0)
+        return top + np.log(np.mean(np.exp(stacked - top), axis=0))
+
+    def _gives_logits(self, model):
+        """Whether _member_outputs(logits=True) read this member before its final Softmax."""
+        return (self.from_logits is None and hasattr(model, "_batched")
+                and hasattr(model, "ends_in_softmax") and model.ends_in_softmax())
 
     def __repr__(self):
         return (f"Ensemble({len(self.models)} models, voting={self.voting!r}, "

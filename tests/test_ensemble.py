@@ -3,7 +3,7 @@ import pytest
 
 import lamina
 from lamina import layers as L
-from lamina.errors import ConfigError, ShapeError
+from lamina.errors import ConfigError, LabelError, ShapeError
 
 X = np.eye(3)  # input row i selects row i of a member's weight: member outputs are set by hand
 
@@ -119,6 +119,24 @@ def test_members_must_agree_on_output_shape():
         images.predict(np.ones((2, 1, 3, 3), np.float32))
 
 
-def test_evaluate_label_count_error():
-    with pytest.raises(ShapeError, match=r"expects 3 labels.*Received: y.shape=\(2,\)"):
+def test_evaluate_label_errors():
+    with pytest.raises(LabelError, match=r"expects 3 labels.*Received: y.shape=\(2,\)"):
         lamina.Ensemble(hard_trio(), voting="hard").evaluate(X, [0, 1])
+    with pytest.raises(LabelError, match=r"Ensemble.evaluate expects class ids in \[0, 3\).*"
+                                         r"y\[2\]=3"):
+        lamina.Ensemble(list(soft_pair())).evaluate(X, [0, 1, 3])
+
+
+@pytest.mark.parametrize("softmax_member", [False, True], ids=["logits", "ends-in-softmax"])
+def test_soft_evaluate_is_exact_when_every_member_is_sure_of_the_wrong_class(softmax_member):
+    """float32 members whose true-class probability underflows to 0: the loss is the exact
+    -log mean p (about 200 here), not a clipped -log(1e-12) = 27.63."""
+    logits = np.array([[0.0, 200.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    members = [member(logits, softmax=softmax_member, dtype=np.float32),
+               member(logits + 1.0, softmax=softmax_member, dtype=np.float32)]
+    result = lamina.Ensemble(members).evaluate(X, [0, 0, 0])
+    z = logits.astype(np.float64)
+    log_p = z - z.max(axis=1, keepdims=True)
+    log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    assert result["loss"] == pytest.approx(-log_p[:, 0].mean(), rel=1e-5)
+    assert result["loss"] > 60
