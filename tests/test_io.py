@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import lamina
-from lamina import io
+from lamina import io, safetensors
 from lamina import layers as L
 from lamina.errors import ConfigError, DTypeError, NotBuiltError, ShapeError
 from lamina.io import (ModelFileError, load_model, load_safetensors, read_model_file, save_model,
@@ -368,7 +368,7 @@ def test_a_failure_mid_write_leaves_no_partial_file(tmp_path, monkeypatch, exist
         file.write(array.reshape(-1).view(np.uint8)[: array.nbytes // 2])
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(io, "_write_array", failing_write)
+    monkeypatch.setattr(safetensors, "_write_array", failing_write)
     with pytest.raises(RuntimeError, match="interrupted"):
         saved(tmp_path, 1)
     assert calls and sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir()) == before
