@@ -46,6 +46,6 @@ class ModelCheckpoint(Callback):
         with writing_to(path, "ModelCheckpoint"):
             if directory:
                 os.makedirs(directory, exist_ok=True)
-        self.model.save(path, include_optimizer=self.include_optimizer)
+            self.model.save(path, include_optimizer=self.include_optimizer)
         if self.verbose:
             print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}")
