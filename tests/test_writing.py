@@ -172,3 +172,12 @@ def test_an_oserror_of_the_callers_own_passes_unchanged(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="^disk full$"):
         save_safetensors(tmp_path / "m", {"w": np.ones(2)})
     assert os.listdir(tmp_path) == []
+
+
+def test_a_directory_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    from lamina import safetensors
+    written = []
+    monkeypatch.setattr(safetensors, "_write_array", lambda file, array: written.append(array))
+    with pytest.raises(IsADirectoryError, match="it is a directory"):
+        save_model(model(), tmp_path)
+    assert written == []
