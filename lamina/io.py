@@ -175,8 +175,9 @@ def read_model_file(path, compile=True):
     """(model, metadata, extra_tensors): load_model's model, the file's whole metadata
     (str -> str) and the tensors save_model was given as extra_tensors (names "x/...").
 
-    The format and its version are checked before any tensor is read, and the checksum
-    (required from format version 2 on) before any layer is built."""
+    The format and its version are checked before any tensor is read, the checksum
+    (required from format version 2 on) before any layer is built, and the shapes and dtypes
+    the architecture implies against the tensors before any layer is allocated."""
     def fail(reason):
         return ModelFileError(f"'{os.fspath(path)}' cannot be loaded as a lamina model: {reason}")
 
