@@ -14,6 +14,7 @@ import tempfile
 import numpy as np
 
 from lamina.errors import ConfigError
+from lamina.writing import writing_to
 
 __all__ = ["history", "filters"]
 
@@ -33,15 +34,16 @@ def _save(figure, path):
     """Write the figure as a PNG: to a temporary file beside `path`, then rename over it."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            figure.savefig(file, format="png", dpi=100)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    with writing_to(path, "plot"):  # errors name `path`, never the temporary file
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                figure.savefig(file, format="png", dpi=100)
+            os.replace(temporary, path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise
 
 
 def history(history, path=None, title=None):

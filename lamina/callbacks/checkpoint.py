@@ -3,6 +3,7 @@
 import os
 
 from lamina.callbacks.base import Callback, Monitor
+from lamina.writing import writing_to
 
 
 class ModelCheckpoint(Callback):
@@ -42,8 +43,9 @@ class ModelCheckpoint(Callback):
             self.best = current
         path = self.filepath.format(epoch=epoch + 1, **logs)
         directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        self.model.save(path, include_optimizer=self.include_optimizer)
+        with writing_to(path, "ModelCheckpoint"):
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            self.model.save(path, include_optimizer=self.include_optimizer)
         if self.verbose:
             print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}")
