@@ -152,6 +152,14 @@ def test_fit_returns_the_last_epochs_statistics_of_the_metrics_asked_for():
     assert set(held_out["val"]) == {"loss", "accuracy"}
 
 
+def test_no_epochs_train_nothing_and_return_no_statistics(capsys):
+    model = dense_model(n_epoch=0)
+    model.compile()
+    weights = model.layers[0].w.copy()
+    assert model.fit(*digits(60)) == {} and capsys.readouterr().out == ""
+    np.testing.assert_array_equal(model.layers[0].w, weights)
+
+
 def test_validation_statistics_are_those_of_the_held_out_samples_in_inference_mode():
     X, y = digits(90)
     model = Model(n_epoch=2, batch_size=8, loss=SoftmaxCategoricalCrossEntropy(),
