@@ -40,7 +40,7 @@ def test_scheduler_refuses_an_optimizer_with_its_own_schedule(regression):
 
 def test_scheduler_rejects_a_bad_rate(regression):
     model, x, y = regression
-    with pytest.raises(ConfigError, match="returned lr=nan for epoch 0"):
+    with pytest.raises(ConfigError, match="gave the learning rate lr=nan for epoch 0"):
         model.fit(x, y, verbose=0, callbacks=[LearningRateScheduler(lambda e: float("nan"))])
 
 
@@ -60,5 +60,5 @@ def test_reduce_on_plateau_patience_cooldown_and_floor(fake_model):
 
 
 def test_reduce_factor_must_shrink():
-    with pytest.raises(ConfigError, match=r"factor in \(0, 1\). Received: factor=2"):
+    with pytest.raises(ConfigError, match=r"factor as a finite real number in \(0, 1\). Received: factor=2"):
         ReduceLROnPlateau(factor=2)
