@@ -109,15 +109,24 @@ def check_real(op, name, value, low=None, high=None, *, low_open=False, high_ope
                         "a finite real number" + interval_text(low, high, low_open, high_open))
 
 
-def check_int(op, name, value, low=None, high=None):
-    """An integer (Python or NumPy; not a bool, not a float such as 32.0) in [low, high] -> int.
+def _one_of(value, choices):
+    return any(value is choice or (type(value) is type(choice) and value == choice)
+               for choice in choices)
+
+
+def check_int(op, name, value, low=None, high=None, alternatives=()):
+    """An integer (Python or NumPy; not a bool, not a float such as 32.0) in [low, high] -> int,
+    or one of `alternatives` as it is (fit's verbose="auto", checkpoint_freq="epoch").
 
     >>> check_int("fit", "batch_size", np.int64(64), 1)
     64
     """
+    if _one_of(value, alternatives):
+        return value
     if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
             or not _within(value, low, high, False, False)):
-        raise ConfigError(f"{op} expects {name} as an int{interval_text(low, high)}. "
+        other = "".join(f" or {choice!r}" for choice in alternatives)
+        raise ConfigError(f"{op} expects {name} as an int{interval_text(low, high)}{other}. "
                           f"Received: {name}={value!r}")
     return int(value)
 
@@ -132,8 +141,7 @@ def check_bool(op, name, value):
 
 def check_choice(op, name, value, choices):
     """One of `choices`, matched by type and value (so True is not 1, and 1.0 is not 1)."""
-    if not any(value is choice or (type(value) is type(choice) and value == choice)
-               for choice in choices):
+    if not _one_of(value, choices):
         listed = ", ".join(repr(choice) for choice in choices)
         raise ConfigError(f"{op} expects {name} as one of {listed}. Received: {name}={value!r}")
     return value
