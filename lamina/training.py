@@ -27,6 +27,15 @@ ON_NONFINITE = ("raise", "stop", "skip")
 LARGE_GRADIENT = 4096  # elements; see Trainable._check_gradients
 
 
+def _named_setting(where, name, value, get):
+    """get(value) (a loss, optimizer or metric from its name or instance), its ConfigError
+    retold with the method and the argument it came from."""
+    try:
+        return get(value)
+    except ConfigError as error:
+        raise ConfigError(f"{where}({name}={value!r}): {error}") from None
+
+
 class FitState:
     """Where fit is: what BackupAndRestore saves, and what a resumed fit starts from.
 
@@ -75,9 +84,9 @@ class Trainable:
         training and evaluation, which then works on the logits (no double softmax, and exact
         for any logits, from_logits=False included; predict still returns probabilities). This is decided at every step, so layers added later count too.
         """
-        self.loss = losses_module.get(loss)
-        self.optimizer = optim_module.get(optimizer)
         where = f"{self.describe()}.compile"
+        loss = _named_setting(where, "loss", loss, losses_module.get)
+        optimizer = _named_setting(where, "optimizer", optimizer, optim_module.get)
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             raise ConfigError(f"{where} expects metrics as a list of names or callables, or "
                               f"None. Received: metrics={metrics!r}")
@@ -85,8 +94,11 @@ class Trainable:
             if not (isinstance(metric, str) or callable(metric)):
                 raise ConfigError(f"{where} expects each metric as a name or a callable "
                                   f"(outputs, y) -> float. Received: metrics[{i}]={metric!r}")
-        self.metrics = list(metrics or [])
-        self._metric_fns = [(metrics_module.name_of(m), metrics_module.get(m)) for m in self.metrics]
+        metric_fns = [(metrics_module.name_of(m),
+                       _named_setting(where, f"metrics[{i}]", m, metrics_module.get))
+                      for i, m in enumerate(metrics or [])]
+        self.loss, self.optimizer, self.metrics = loss, optimizer, list(metrics or [])
+        self._metric_fns = metric_fns
         return self
 
     def _fuse_softmax(self):
@@ -113,7 +125,7 @@ class Trainable:
                 self.build(input_shape)
         except ShapeError as error:
             if built_for_shape is None or tuple(built_for_shape[1:]) == x.shape[1:]:
-                raise
+                raise ShapeError(f"{where} cannot take x.shape={x.shape}: {error}") from error
             raise built_for(where, error, built_for_shape, x.shape) from error
         if caller == "fit":
             if built_for_shape is None:  # built eagerly: now known, for the messages above
@@ -252,25 +264,25 @@ class Trainable:
             callbacks.append(BackupAndRestore(checkpoint, save_freq=checkpoint_freq,
                                               resume=resume))
         elif resume:
-            raise ConfigError(f"fit(resume=...) resumes from the file given as checkpoint=path. "
-                              f"Received: resume={resume!r} without a checkpoint")
+            raise ConfigError(f"{where}(resume=...) resumes from the file given as "
+                              f"checkpoint=path. Received: resume={resume!r} without a checkpoint")
         backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
         if len(backups) > 1:
-            raise ConfigError(f"fit takes one BackupAndRestore (checkpoint=path adds one). "
+            raise ConfigError(f"{where} takes one BackupAndRestore (checkpoint=path adds one). "
                               f"Received: {len(backups)}, for {[b.filepath for b in backups]}")
         x, y = self._prepare(x, y)
         note = ""
         if validation_data is None and validation_split:
             split = int(round(len(x) * (1.0 - validation_split)))
             if split == len(x) or split == 0:
-                raise ConfigError(f"validation_split={validation_split} of {len(x)} examples leaves "
-                                  f"{len(x) - split} for validation and {split} for training; "
-                                  f"both need at least one.")
+                raise ConfigError(f"{where}: validation_split={validation_split} of {len(x)} "
+                                  f"examples leaves {len(x) - split} for validation and {split} "
+                                  f"for training; both need at least one.")
             note = f" (validation_split={validation_split:g} keeps {len(x) - split} apart)"
             x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
         elif validation_data is not None:  # checked now, not after the first epoch
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-                raise ConfigError(f"fit expects validation_data as a pair (x_val, y_val). "
+                raise ConfigError(f"{where} expects validation_data as a pair (x_val, y_val). "
                                   f"Received: {type(validation_data).__name__}"
                                   + (f" of length {len(validation_data)}"
                                      if isinstance(validation_data, (tuple, list)) else ""))

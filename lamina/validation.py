@@ -78,7 +78,10 @@ def check_targets(where, y, examples, loss=None, output_shape=None):
                          f"x.shape[0] == {examples}). Received: y.shape={y.shape}")
     check = getattr(loss, "check_targets", None)
     if check is not None and output_shape is not None:
-        check(y, (examples,) + tuple(output_shape[1:]))
+        try:
+            check(y, (examples,) + tuple(output_shape[1:]))
+        except (LabelError, ShapeError) as error:
+            raise type(error)(f"{where}: {error}") from error
     return y
 
 

@@ -1,5 +1,7 @@
 """Optimizer behaviour: which parameters move, dtype, state, validation, state_dict."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -206,6 +208,11 @@ def test_config_round_trip(cls, kwargs):
     (optim.SGD, dict(lr=-0.1), "SGD expects lr as a finite real number >= 0"),
     (optim.SGD, dict(lr="0.1"), "SGD expects lr as a finite real number"),
     (optim.SGD, dict(lr=float("nan")), "SGD expects lr as a finite real number"),
+    (optim.Adam, dict(lr=float("inf")), "Adam expects lr as a finite real number"),
+    (optim.RMSProp, dict(lr=-1), "RMSProp expects lr as a finite real number >= 0"),
+    (optim.AdaGrad, dict(lr=True), "AdaGrad expects lr as a finite real number"),
+    (optim.AdamW, dict(lr=None), "AdamW expects lr as a finite real number"),
+    (optim.SGD, dict(clipnorm=0), "SGD expects clipnorm as a finite real number > 0"),
     (optim.SGD, dict(momentum=-0.5), "SGD expects momentum as a finite real number in"),
     (optim.SGD, dict(momentum=1.0), "SGD expects momentum as a finite real number in"),
     (optim.SGD, dict(dampening=1.5), "SGD expects dampening as a finite real number in"),
@@ -246,3 +253,29 @@ def test_get_instance_and_unknown():
     for identifier in ("adamax", None, optim.Optimizer, 0.1):
         with pytest.raises(ConfigError, match=r"Unknown optimizer.*'adagrad'.*Received: "):
             optim.get(identifier)
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSProp, optim.AdaGrad])
+def test_numpy_scalars_are_taken_as_learning_rates(cls):
+    opt = cls(lr=np.float32(0.5))
+    assert opt.lr == 0.5 and type(opt.lr) is float
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), -1.0, np.float64("inf"), "0.1"])
+def test_a_learning_rate_set_by_hand_is_checked_before_the_step(bad):
+    param = Parameter(np.ones(3))
+    opt = optim.SGD(lr=0.1, momentum=0.9)
+    param.grad = np.ones(3)
+    opt.step([param])
+    before, buffer = param.data.copy(), opt.state[param]["momentum_buffer"].copy()
+    opt.lr = bad
+    expected = rf"SGD.lr gave the learning rate lr={re.escape(repr(bad))} for step 1"
+    with pytest.raises(ConfigError, match=expected):
+        opt.step([param])
+    np.testing.assert_array_equal(param.data, before)
+    np.testing.assert_array_equal(opt.state[param]["momentum_buffer"], buffer)
+
+
+def test_a_loaded_state_dict_with_a_bad_rate_is_refused():
+    with pytest.raises(ConfigError, match=r"SGD.load_state_dict expects lr .*Received: lr=inf"):
+        optim.SGD().load_state_dict({"lr": float("inf"), "state": {}})
