@@ -279,3 +279,18 @@ def test_a_learning_rate_set_by_hand_is_checked_before_the_step(bad):
 def test_a_loaded_state_dict_with_a_bad_rate_is_refused():
     with pytest.raises(ConfigError, match=r"SGD.load_state_dict expects lr .*Received: lr=inf"):
         optim.SGD().load_state_dict({"lr": float("inf"), "state": {}})
+
+
+@pytest.mark.parametrize("cls, kwargs", [
+    (optim.SGD, dict(momentum=np.float32(0.5), weight_decay=np.float64(0.01),
+                     nesterov=np.bool_(True))),
+    (optim.Adam, dict(betas=(np.float32(0.5), np.float64(0.9)), eps=np.float32(1e-6))),
+    (optim.RMSProp, dict(rho=np.float16(0.5), centered=np.bool_(False))),
+    (optim.AdaGrad, dict(lr_decay=np.int64(0), initial_accumulator_value=np.float32(0.25))),
+])
+def test_numpy_scalars_are_taken_as_hyper_parameters(cls, kwargs):
+    config = cls(**kwargs).get_config()
+    for name, value in kwargs.items():
+        assert config[name] == (tuple(float(v) for v in value) if name == "betas" else value)
+        values = config[name] if name == "betas" else (config[name],)
+        assert all(type(v) in (float, bool) for v in values), config

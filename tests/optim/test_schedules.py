@@ -97,6 +97,14 @@ def test_iterations_survive_state_dict():
     (lambda: S.PiecewiseConstant([5], [1]), "one more value"),
     (lambda: S.get("cosine"), "Unknown learning-rate schedule"),
     (lambda: S.ExponentialDecay(0.1, 10, math.nan), "decay_rate as a finite"),
+    (lambda: S.ExponentialDecay(0.1, 10, 0.5, staircase=1), "staircase as a bool"),
+    (lambda: S.StepDecay(0.1, 2.0), r"step_size as an int >= 1. Received: step_size=2.0"),
+    (lambda: S.StepDecay(0.1, True), r"step_size as an int >= 1. Received: step_size=True"),
+    (lambda: S.CosineDecay(0.1, 10, warmup_steps=-1), "warmup_steps as an int >= 0"),
+    (lambda: S.PiecewiseConstant(5, [1, 2]), "boundaries and values as lists"),
+    (lambda: S.PiecewiseConstant([1.5], [1, 2]), r"boundaries as an int >= 0. Received: "
+                                                  r"boundaries=1.5"),
+    (lambda: S.Warmup(0.1, 0), "warmup_steps as an int >= 1"),
 ])
 def test_bad_schedules_raise_clear_errors(make, message):
     with pytest.raises(ConfigError, match=message):
@@ -149,3 +157,9 @@ def test_a_decay_that_overflows_counts_as_infinite():
 def test_check_learning_rate_takes_finite_numbers_from_zero(value):
     lr = S.check_learning_rate("SGD", value)
     assert lr == float(value) and type(lr) is float
+
+
+def test_schedules_take_numpy_scalars():
+    schedule = S.StepDecay(np.float32(0.5), np.int64(2), gamma=np.float64(0.5))
+    assert [schedule(0), schedule(2)] == [0.5, 0.25]
+    assert type(schedule.step_size) is int and type(schedule.lr) is float
