@@ -60,7 +60,8 @@ def check_inputs(where, x, input_shape=None):
                          f"of one, pass x[None] (or x[np.newaxis]). Received: x.shape={x.shape}")
     if x.ndim < 2:
         raise ShapeError(f"{where} expects x as a batch (N, ...) of at least 2 dimensions (for "
-                         f"one feature per example, x[:, None]). Received: x.shape={x.shape}")
+                         f"one feature per example, x[:, None]; for one example, x[None]). "
+                         f"Received: x.shape={x.shape}")
     if x.shape[0] == 0:
         raise ShapeError(f"{where} expects a non-empty batch (N >= 1 examples). "
                          f"Received: x.shape={x.shape}")

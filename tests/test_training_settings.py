@@ -106,7 +106,7 @@ ROWS = [
     ("evaluate", "batch_size", True, ConfigError, None),
     ("predict", "x", [[1.0, 2.0], [3.0]], ShapeError, "ragged"),
     ("predict", "x", X[:, :3], ShapeError, "x.shape=(12, 3)"),
-    ("predict", "x", X[0], ShapeError, "x.shape=(4,)"),
+    ("predict", "x", X[0], ShapeError, "x[None]). Received: x.shape=(4,)"),
     ("predict", "batch_size", 0, ConfigError, None),
     ("predict", "batch_size", 2.5, ConfigError, None),
     ("predict", "batch_size", None, ConfigError, None),

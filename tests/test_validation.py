@@ -282,7 +282,8 @@ ROWS = [
      r"one. Received: a list whose items differ in length"),
     ("fit: x of one dimension", lambda: fit(mlp(), np.ones(6), YS), ShapeError,
      r"Sequential 'sequential'.fit expects x as a batch \(N, ...\) of at least 2 dimensions "
-     r"\(for one feature per example, x\[:, None\]\). Received: x.shape=\(6,\)"),
+     r"\(for one feature per example, x\[:, None\]; for one example, x\[None\]\). "
+     r"Received: x.shape=\(6,\)"),
     ("fit: class names as labels", lambda: fit(mlp(), XS, np.array(list("abcabc"))), LabelError,
      r"Sequential 'sequential'.fit expects y as an array of numbers \(bool, int or float\) "
      r"\(class names: map them to ids, e.g. np.unique\(y, return_inverse=True\)\[1\]\). "
