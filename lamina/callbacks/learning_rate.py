@@ -7,7 +7,7 @@ these: a clear error says so.
 
 import inspect
 
-from lamina.callbacks.base import Callback, Monitor
+from lamina.callbacks.base import Callback, MonitoredQuantity
 from lamina.errors import ConfigError
 from lamina.optim.schedules import LearningRateSchedule
 
@@ -67,7 +67,7 @@ class ReduceLROnPlateau(Callback):
         if not 0.0 < factor < 1.0:
             raise ConfigError(f"ReduceLROnPlateau expects factor in (0, 1). Received: "
                               f"factor={factor!r}")
-        self.monitor = Monitor("ReduceLROnPlateau", monitor, mode, min_delta)
+        self.monitor = MonitoredQuantity("ReduceLROnPlateau", monitor, mode, min_delta)
         self.factor, self.patience, self.cooldown, self.min_lr, self.verbose = \
             float(factor), patience, cooldown, float(min_lr), verbose
 
