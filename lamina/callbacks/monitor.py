@@ -36,6 +36,7 @@ from lamina.errors import ConfigError
 from lamina.functional._checks import check_number
 from lamina.interpret import statistics as stats
 from lamina.interpret.chain import check_chain, forward_layers, observing, resolve_layer
+from lamina.progress import ProgressLogger
 
 __all__ = ["Monitor"]
 
@@ -79,6 +80,8 @@ class Monitor(Callback):
             sorted({resolve_layer(self.model, layer, "Monitor") for layer in self.layers})
         self._indices = list(chosen)
         callbacks = getattr(self.model.fit_state, "callbacks", None) or []
+        self._logger = next((c for c in callbacks if isinstance(c, ProgressLogger)
+                             and c.verbose), None)
         mine = next((i for i, c in enumerate(callbacks) if c is self), None)
         late = [c for c in callbacks[:mine or 0] if isinstance(c, CSVLogger)]
         if late:
@@ -88,7 +91,9 @@ class Monitor(Callback):
         self.records, self.warnings = [], []
         self._step, self._pending, self._columns = 0, None, {}
         self._fired = {index: deque(maxlen=self.window) for index in self._indices}
-        self._streaks, self._warned, self._losses = {}, set(), deque(maxlen=self.rise_steps + 1)
+        self._streaks, self._warned = {}, set()
+        self._losses = deque(maxlen=max(self.rise_steps + 1, symptoms.STUCK_STEPS))
+        self._clipped = symptoms.clipped_loss(self.model.dtype)
 
     def on_epoch_begin(self, epoch, logs=None):
         state = self.model.fit_state
@@ -133,12 +138,13 @@ class Monitor(Callback):
         random_state = rng_state()
         try:
             with observing(model, training=None):
-                outputs = forward_layers(model.layers, self._batch(batch))
+                outputs = forward_layers(model.layers[:self._indices[-1] + 1],
+                                         self._batch(batch))
         finally:
             set_rng_state(random_state)  # the step draws the same Dropout masks
         rows = {}
         for index in self._indices:
-            if index >= len(outputs):
+            if index >= len(outputs):  # a final Softmax that training leaves to the loss
                 continue
             layer, output = model.layers[index], outputs[index]
             rows[layer.name] = stats.activation_statistics(output)
@@ -195,9 +201,9 @@ class Monitor(Callback):
             return
         self._losses.append((total - self._totals[0]) / (seen - self._totals[1]))
         self._totals = (total, seen)
-        losses = list(self._losses)
-        self._warn("loss_stuck", "loss", symptoms.loss_stuck(losses, self.model.dtype), batch)
-        self._warn("loss_rising", "loss", symptoms.loss_rising(losses, self.rise_steps), batch)
+        self._warn("loss_stuck", "loss", symptoms.loss_stuck(self._losses, self._clipped), batch)
+        self._warn("loss_rising", "loss", symptoms.loss_rising(self._losses, self.rise_steps),
+                   batch)
 
     # -- warning -----------------------------------------------------------------------
     def _sampled(self, kind, subject, message, batch):
@@ -214,5 +220,5 @@ class Monitor(Callback):
         warning = symptoms.TrainingWarning(kind, subject, self._epoch, batch, message)
         self.warnings.append(warning)
         self._epoch_warnings.append(warning)
-        if self.verbose:
-            print(warning, flush=True)
+        if self.verbose:  # through fit's progress output, which clears a live bar first
+            (self._logger.note if self._logger is not None else print)(str(warning))

@@ -102,27 +102,34 @@ def update_ratio(parameter, ratio, bounds=UPDATE_RANGE):
             f"the gradient norms.")
 
 
-def loss_stuck(losses, dtype, steps=STUCK_STEPS):
-    """losses: the recent batch losses; dtype: the model's. The clipped-log pattern."""
-    clipped = CLIPPED_LOSSES.get(str(np.dtype(dtype)))
-    recent = losses[-steps:]
-    if clipped is None or len(recent) < steps or \
-            not all(abs(loss - clipped) <= 1e-4 * clipped for loss in recent):
+def clipped_loss(dtype):
+    """-log(the smallest normal number of dtype): what a clipped log-probability loss reads
+    when every example is maximally wrong (87.3365 for float32); None for other dtypes."""
+    return CLIPPED_LOSSES.get(str(np.dtype(dtype)))
+
+
+def loss_stuck(losses, clipped, steps=STUCK_STEPS):
+    """losses: the recent batch losses (a sequence, newest last); clipped: clipped_loss() of
+    the model's dtype. The clipped-log pattern: the last `steps` losses all equal it."""
+    if clipped is None or len(losses) < steps or \
+            not all(abs(losses[-k] - clipped) <= 1e-4 * clipped for k in range(1, steps + 1)):
         return None
-    return (f"the loss is stuck at {recent[-1]:.4f} = -log({np.finfo(dtype).tiny:.3g}), the log "
-            f"of {np.dtype(dtype)}'s smallest normal number, for {steps} steps: a cross-entropy "
-            f"on probabilities whose true-class probability underflowed to 0 and was clipped "
-            f"there (every example maximally wrong; the gradient no longer says which way to "
-            f"go). Likely causes: a learning rate too high, exploding logits, a softmax "
-            f"computed apart from its loss. Fixes: give the loss logits (lamina's CrossEntropy "
-            f"fuses a final Softmax), lower the learning rate, normalise the inputs.")
+    tiny = math.exp(-clipped)
+    return (f"the loss is stuck at {losses[-1]:.4f} = -log({tiny:.3g}), the log of the "
+            f"smallest normal float, for {steps} steps: a cross-entropy on probabilities whose "
+            f"true-class probability underflowed to 0 and was clipped there (every example "
+            f"maximally wrong; the gradient no longer says which way to go). Likely causes: a "
+            f"learning rate too high, exploding logits, a softmax computed apart from its loss. "
+            f"Fixes: give the loss logits (lamina's CrossEntropy fuses a final Softmax), lower "
+            f"the learning rate, normalise the inputs.")
 
 
 def loss_rising(losses, steps=RISE_STEPS):
-    """losses: the recent batch losses; True-ish when each of the last `steps` rose."""
-    recent = losses[-(steps + 1):]
-    if len(recent) <= steps or not all(b > a for a, b in zip(recent, recent[1:])):
+    """losses: the recent batch losses (newest last); the message when each of the last
+    `steps` steps raised the loss."""
+    if len(losses) <= steps or not all(losses[-k] > losses[-k - 1] for k in range(1, steps + 1)):
         return None
-    return (f"the loss rose on each of the last {steps} steps ({recent[0]:.4g} -> "
-            f"{recent[-1]:.4g}): training diverges. Likely cause: a learning rate too high. "
-            f"Fixes: lower it (try 10x smaller), use a schedule with warm-up, clip gradients.")
+    first, last = losses[-steps - 1], losses[-1]
+    return (f"the loss rose on each of the last {steps} steps ({first:.4g} -> {last:.4g}): "
+            f"training diverges. Likely cause: a learning rate too high. Fixes: lower it (try "
+            f"10x smaller), use a schedule with warm-up, clip gradients.")

@@ -215,8 +215,12 @@ def test_the_loss_stuck_at_87_3365_is_recognised(digits):
 
 def test_a_learning_rate_that_makes_the_loss_rise_is_reported(regression):
     model, x, y = regression
-    model.compile(loss="mse", optimizer=lamina.optim.SGD(lr=1.5))
+    weights = model.get_weights()
     monitor = Monitor(every=1, verbose=0, rise_steps=6)
+    model.fit(x, y, epochs=12, batch_size=64, verbose=0, callbacks=[monitor])  # lr=0.05
+    assert "loss_rising" not in kinds(monitor)
+    model.set_weights(weights)
+    model.compile(loss="mse", optimizer=lamina.optim.SGD(lr=1.5))
     model.fit(x, y, epochs=12, batch_size=64, verbose=0, callbacks=[monitor])
     (warning,) = [w for w in monitor.warnings if w.kind == "loss_rising"]
     assert warning.epoch == 6  # the 7th rise in a row, at the 7th step's end
