@@ -126,6 +126,40 @@ class Monitor(Callback):
             logs[f"{PREFIX}{key[0]}/{key[1]}"] = latest.get(key, float("nan"))
         logs[f"{PREFIX}warnings"] = "; ".join(w.summary() for w in self._epoch_warnings)
 
+    # -- resuming (BackupAndRestore) ------------------------------------------------------
+    def state_dict(self):
+        """Everything seen so far, so that a resumed run ends with an uninterrupted run's
+        records and warnings: JSON values, and the dead-unit windows as arrays."""
+        if not hasattr(self, "_step"):  # before fit
+            return {}
+        columns = {key: [row[key] for row in self.records]
+                   for key in ("epoch", "step", "layer", "statistic")}
+        return {"step": self._step, "records": columns,
+                "values": np.array([row["value"] for row in self.records], np.float64),
+                "warnings": [vars(warning) for warning in self.warnings],
+                "warned": [list(key) for key in self._warned],
+                "streaks": [[*key, count] for key, count in self._streaks.items()],
+                "losses": list(self._losses), "columns": [list(key) for key in self._columns],
+                "fired": {str(index): np.array(list(window), np.uint8)
+                          for index, window in self._fired.items() if window}}
+
+    def load_state_dict(self, state):
+        self._step = state["step"]
+        columns = state["records"]
+        self.records = [{"epoch": epoch, "step": step, "layer": layer, "statistic": statistic,
+                         "value": float(value)} for epoch, step, layer, statistic, value in
+                        zip(columns["epoch"], columns["step"], columns["layer"],
+                            columns["statistic"], state["values"])]
+        self.warnings = [symptoms.TrainingWarning(**fields) for fields in state["warnings"]]
+        self._warned = {tuple(key) for key in state["warned"]}
+        self._streaks = {(kind, subject): count for kind, subject, count in state["streaks"]}
+        self._losses.clear()
+        self._losses.extend(state["losses"])
+        self._columns = {tuple(key): None for key in state["columns"]}
+        for index, window in state["fired"].items():
+            self._fired[int(index)].clear()
+            self._fired[int(index)].extend(np.asarray(window, bool))
+
     # -- observing ---------------------------------------------------------------------
     def _batch(self, batch):
         state, size = self.model.fit_state, self.params["batch_size"]

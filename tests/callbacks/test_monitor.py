@@ -310,3 +310,40 @@ def test_the_digits_example_run_with_the_default_monitor_raises_no_warning(seed)
     monitor = Monitor()  # every=50, window=10: the dead-unit check runs from step 450 on
     model.fit(x, y, epochs=20, batch_size=32, verbose=0, callbacks=[monitor])
     assert monitor.warnings == [] and len(values(monitor, "re_lu_2", "dead")) >= 16
+
+
+class CrashAt(lamina.callbacks.Callback):
+    def __init__(self, epoch, step):
+        self.at = (epoch, step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.model.fit_state.epoch, batch) == self.at:
+            raise KeyboardInterrupt
+
+
+def test_a_resumed_run_ends_with_the_records_and_warnings_of_an_uninterrupted_one(digits,
+                                                                                  tmp_path):
+    x, y = digits
+    x, y = x[:320], y[:320]
+
+    def run(crash=None):
+        lamina.seed(0)
+        model = mlp(32, 10)
+        model.build((None, 64))
+        model.layers[0].bias.data = np.linspace(-3, 0.2, 32).astype(np.float32)
+        model.compile(loss="cross_entropy", optimizer=lamina.optim.SGD(lr=0.5))
+        monitor = Monitor(every=2, window=3, verbose=0)
+        callbacks = [monitor] + ([crash] if crash else [])
+        model.fit(x, y, epochs=3, verbose=0, callbacks=callbacks,
+                  checkpoint=tmp_path / "run.ckpt", checkpoint_freq=4, resume=True)
+        return monitor
+
+    whole = run()
+    with pytest.raises(KeyboardInterrupt):
+        run(CrashAt(1, 6))
+    assert (tmp_path / "run.ckpt").exists()  # from epoch 1, step 4
+    resumed = run()
+    np.testing.assert_equal(resumed.records, whole.records)  # NaN ratios of zero biases too
+    assert len(whole.records) > 100
+    assert [vars(w) for w in resumed.warnings] == [vars(w) for w in whole.warnings]
+    assert "dead_relu" in kinds(whole)
