@@ -97,7 +97,7 @@ class Monitor(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         state = self.model.fit_state
-        self._epoch, self._epoch_warnings = epoch, []
+        self._epoch = epoch
         self._totals = (state.totals.get("loss", 0.0), state.seen)
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -119,12 +119,14 @@ class Monitor(Callback):
         if logs is None:
             return
         latest = {}
-        for row in self.records:
-            if row["epoch"] == epoch:
-                latest[(row["layer"], row["statistic"])] = row["value"]
+        for row in reversed(self.records):  # this epoch's rows are the last ones
+            if row["epoch"] != epoch:
+                break
+            latest.setdefault((row["layer"], row["statistic"]), row["value"])
         for key in self._columns:
             logs[f"{PREFIX}{key[0]}/{key[1]}"] = latest.get(key, float("nan"))
-        logs[f"{PREFIX}warnings"] = "; ".join(w.summary() for w in self._epoch_warnings)
+        logs[f"{PREFIX}warnings"] = "; ".join(w.summary() for w in self.warnings
+                                              if w.epoch == epoch)
 
     # -- resuming (BackupAndRestore) ------------------------------------------------------
     def state_dict(self):
@@ -253,6 +255,5 @@ class Monitor(Callback):
         self._warned.add((kind, subject))
         warning = symptoms.TrainingWarning(kind, subject, self._epoch, batch, message)
         self.warnings.append(warning)
-        self._epoch_warnings.append(warning)
         if self.verbose:  # through fit's progress output, which clears a live bar first
             (self._logger.note if self._logger is not None else print)(str(warning))

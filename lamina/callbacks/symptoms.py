@@ -44,7 +44,7 @@ class TrainingWarning:
     message: str
 
     def summary(self):
-        """The message's first sentence, as kept in the per-epoch logs."""
+        """"kind (subject)", as the per-epoch logs list it."""
         return f"{self.kind} ({self.subject})"
 
     def __str__(self):

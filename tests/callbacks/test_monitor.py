@@ -29,6 +29,14 @@ def mlp(*sizes, activation=L.ReLU, name=None):
     return lamina.Sequential(layers + [L.Linear(None, sizes[-1])], name=name)
 
 
+def with_biases(model, biases):
+    """model (an mlp) built for 64 features, its first layer's biases set: very negative ones
+    make its ReLU units dead from the start."""
+    model.build((None, 64))
+    model.layers[0].bias.data = np.asarray(biases, np.float32)
+    return model
+
+
 def train(model, x, y, optimizer, epochs=1, batch_size=32, loss="cross_entropy", shuffle=True,
           **options):
     monitor = Monitor(**{"every": 1, "verbose": 0, **options})
@@ -51,9 +59,7 @@ def values(monitor, layer, statistic):
 def test_dead_share_equals_a_direct_count_on_the_recorded_activations(digits):
     x, y = digits
     lamina.seed(0)
-    model = mlp(48, 10)
-    model.build((None, 64))
-    model.layers[0].bias.data = np.linspace(-1.5, 0.5, 48).astype(np.float32)  # some die
+    model = with_biases(mlp(48, 10), np.linspace(-1.5, 0.5, 48))  # some units die
     window, batch = 4, 16
     monitor, _ = train(model, x[:160], y[:160], lamina.optim.SGD(lr=0.0), batch_size=batch,
                        window=window, update_range=(0, 1), shuffle=False)
@@ -115,7 +121,6 @@ def test_a_monitored_run_ends_with_the_weights_of_an_unmonitored_one():
     for callbacks in ([], [Monitor(every=3, verbose=0)]):
         lamina.seed(3)
         model = build_model()  # Dropout draws from lamina's generator
-        model.layers.insert  # noqa: B018  (the digits CNN as the example builds it)
         model.compile(loss="cross_entropy", optimizer=lamina.optim.Adam(lr=2e-3))
         model.fit(x, y, epochs=2, batch_size=32, verbose=0, callbacks=callbacks)
         results.append(model.state_dict())
@@ -127,9 +132,7 @@ def test_a_monitored_run_ends_with_the_weights_of_an_unmonitored_one():
 def test_a_deliberately_dead_layer_is_reported_once_with_its_remedies(digits, capsys):
     x, y = digits
     lamina.seed(0)
-    model = mlp(32, 10)
-    model.build((None, 64))
-    model.layers[0].bias.data = np.full(32, -100.0, np.float32)
+    model = with_biases(mlp(32, 10), np.full(32, -100.0))
     monitor, history = train(model, x[:640], y[:640], lamina.optim.SGD(lr=0.01), window=5,
                              verbose=1)
     (warning,) = [w for w in monitor.warnings if w.kind == "dead_relu"]
@@ -244,9 +247,7 @@ def test_the_digits_cnn_trained_normally_raises_no_warning(seed):
 def test_history_and_csv_logger_keep_the_epochs_statistics_and_warnings(digits, tmp_path):
     x, y = digits
     lamina.seed(0)
-    model = mlp(16, 10)
-    model.build((None, 64))
-    model.layers[0].bias.data = np.full(16, -100.0, np.float32)
+    model = with_biases(mlp(16, 10), np.full(16, -100.0))
     model.compile(loss="cross_entropy", optimizer=lamina.optim.SGD(lr=0.1))
     monitor = Monitor(every=5, window=2, update_range=(0, 10), verbose=0)
     path = tmp_path / "run.csv"
@@ -328,9 +329,7 @@ def test_a_resumed_run_ends_with_the_records_and_warnings_of_an_uninterrupted_on
 
     def run(crash=None):
         lamina.seed(0)
-        model = mlp(32, 10)
-        model.build((None, 64))
-        model.layers[0].bias.data = np.linspace(-3, 0.2, 32).astype(np.float32)
+        model = with_biases(mlp(32, 10), np.linspace(-3, 0.2, 32))
         model.compile(loss="cross_entropy", optimizer=lamina.optim.SGD(lr=0.5))
         monitor = Monitor(every=2, window=3, verbose=0)
         callbacks = [monitor] + ([crash] if crash else [])
