@@ -19,9 +19,10 @@ def maximize_activation(model, layer, unit, steps=100, lr=0.1, l2=1e-2, input_sh
     positions, or feature `unit` of a dense output (N, F). The L2 penalty keeps the input
     bounded (for a linear unit w.x + b the optimum is w / (2 * l2)). The ascent starts from
     `start` (one input, without the batch axis) or from small noise of `input_shape`
-    (default: the shape the model was built for), drawn from a generator seeded with `seed`.
-    Returns (x*, (1, ...) in the model's dtype, activations: the steps + 1 values of
-    a_unit along the way). Eval mode; the model is left as it was.
+    (one input's shape without the batch axis; default: the shape the model was built for),
+    drawn from a generator seeded with `seed`. Returns (x, activations): the input found,
+    (1, ...) in the model's dtype, and the steps + 1 values of a_unit along the way. Eval
+    mode; the model is left as it was.
     """
     caller = "lamina.interpret.maximize_activation"
     check_chain(model, caller)
@@ -55,9 +56,12 @@ def _starting_input(model, caller, input_shape, start, seed):
     dtype = model.parameters()[0].dtype if model.parameters() else np.float32
     if start is not None:
         return np.array(start, dtype=dtype)[None]
-    shape = input_shape or getattr(model, "input_shape", None)
-    if shape is None:
-        raise ShapeError(f"{caller} needs input_shape (one input's shape, without the batch "
-                         f"axis) for {model.describe()}, which has not been built for one.")
-    shape = tuple(size for size in shape if size is not None) if input_shape is None else shape
-    return (0.01 * np.random.default_rng(seed).standard_normal((1, *shape))).astype(dtype)
+    if input_shape is None:
+        built = getattr(model, "input_shape", None)  # batch first, as build() was given it
+        if built is None:
+            raise ShapeError(f"{caller} needs input_shape (one input's shape, without the "
+                             f"batch axis) for {model.describe()}, which was not built for "
+                             f"one.")
+        input_shape = built[1:]
+    shape = (1, *input_shape)
+    return (0.01 * np.random.default_rng(seed).standard_normal(shape)).astype(dtype)
