@@ -302,10 +302,9 @@ def test_bad_arguments_and_a_late_monitor_are_clear_errors(digits, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_the_digits_example_run_with_the_default_monitor_raises_no_warning(seed):
+def test_the_digits_example_run_with_the_default_monitor_raises_no_warning():
     (x, y), _ = load_data()
-    lamina.seed(seed)
+    lamina.seed(2)  # seeds 0 and 1 are checked above, over 4 epochs
     model = build_model()
     model.compile(loss="cross_entropy", optimizer=lamina.optim.Adam(lr=2e-3))
     monitor = Monitor()  # every=50, window=10: the dead-unit check runs from step 450 on
