@@ -95,7 +95,8 @@ class Trainable:
         x = check_inputs(where, x)
         input_shape = (None,) + x.shape[1:]
         output_shape = self.output_shape(input_shape) if self.built else self.build(input_shape)
-        x = as_float_array(x, self.dtype)
+        if not (x.dtype.kind in "iu" and getattr(self, "takes_indices", False)):
+            x = as_float_array(x, self.dtype)  # token ids for an Embedding stay integers
         if y is None and caller == "predict":
             return x, None
         y = check_targets(where, y, len(x), self.loss, output_shape)
