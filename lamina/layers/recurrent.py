@@ -94,8 +94,9 @@ class _Recurrent(Layer):
             outputs = []
             for direction in range(self.directions):
                 index = layer * self.directions + direction
+                state = states[index] if self.mode == "lstm" else states[index][0]
                 out, final, cache = F.recurrent_forward(
-                    inputs, states[index], *self._weights(layer, direction), mode=self.mode,
+                    inputs, state, *self._weights(layer, direction), mode=self.mode,
                     lengths=lengths, reverse=direction == 1)
                 outputs.append(out)
                 finals.append(final)
