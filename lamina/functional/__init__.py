@@ -15,7 +15,7 @@ from lamina.functional.activation import (elu_backward, elu_forward, gelu_backwa
                                           silu_backward, silu_forward, softmax_backward,
                                           softmax_forward, softplus_backward, softplus_forward,
                                           tanh_backward, tanh_forward)
-from lamina.functional.attention import (scaled_dot_product_attention_backward,
+from lamina.functional.attention import (attention_weights, scaled_dot_product_attention_backward,
                                          scaled_dot_product_attention_forward)
 from lamina.functional.conv import (conv2d_backward, conv2d_forward, conv_transpose2d_backward,
                                     conv_transpose2d_forward)
@@ -74,6 +74,6 @@ __all__ = [
     "embedding_forward", "embedding_backward", "rnn_cell_forward", "rnn_cell_backward",
     "lstm_cell_forward", "lstm_cell_backward", "gru_cell_forward", "gru_cell_backward",
     "recurrent_forward", "recurrent_backward", "scaled_dot_product_attention_forward",
-    "scaled_dot_product_attention_backward", "conv1d_forward", "conv1d_backward",
+    "scaled_dot_product_attention_backward", "attention_weights", "conv1d_forward", "conv1d_backward",
     "max_pool1d_forward", "max_pool1d_backward", "avg_pool1d_forward", "avg_pool1d_backward",
 ]

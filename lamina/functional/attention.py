@@ -51,7 +51,7 @@ def scaled_dot_product_attention_forward(q, k, v, attn_mask=None, is_causal=Fals
         weights = softmax(scores) over S,   out = dropout(weights) @ v
 
     attn_mask: bool (True = blocked) or float, broadcastable to (..., L, S); is_causal adds
-    the upper-triangular block. Returns (out, weights, cache); weights are before dropout.
+    the upper-triangular block. attention_weights(cache) gives the weights (before dropout).
     """
     op = "scaled_dot_product_attention_forward"
     q, k, v = check_float(op, q=q, k=k, v=v)
@@ -81,7 +81,12 @@ def scaled_dot_product_attention_forward(q, k, v, attn_mask=None, is_causal=Fals
     if dropout_p and train:
         dropped, dropout_cache = dropout_forward(weights, dropout_p, train=True, rng=rng)
     out = dropped @ v
-    return out, weights, (q, k, v, weights, dropped, dropout_cache, scale)
+    return out, (q, k, v, weights, dropped, dropout_cache, scale)
+
+
+def attention_weights(cache):
+    """The softmax weights (..., L, S) of a scaled_dot_product_attention_forward cache."""
+    return cache[3]
 
 
 def scaled_dot_product_attention_backward(dout, cache):

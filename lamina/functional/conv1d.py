@@ -6,7 +6,7 @@ signal is a 1xL image and a size-K kernel a 1xK one, so no formula is written tw
 
 from lamina.errors import ConfigError
 from lamina.functional import conv, pool
-from lamina.functional._checks import check_float, check_rank
+from lamina.functional._checks import check_dout, check_float, check_rank
 
 
 def _single(value, name, minimum, op):
@@ -36,12 +36,18 @@ def conv1d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1):
                 ((stride, "stride", 1), (padding, "padding", 0), (dilation, "dilation", 1))]
     geometry[1] = (0, geometry[1][1])
     out, cache = conv.conv2d_forward(_as_image(op, x), w[:, :, None, :], b, *geometry, groups)
-    return out[:, :, 0], cache
+    return out[:, :, 0], (out.shape[:2] + out.shape[3:], cache)
+
+
+def _as_image_dout(op, dout, cache):
+    """dout checked against the 1-D output's shape, as the (N, C, 1, OL) view and the 2-D cache."""
+    shape, cache_2d = cache
+    return check_dout(op, dout, shape)[:, :, None, :], cache_2d
 
 
 def conv1d_backward(dout, cache, input_grad=True):
     """(dx (N, C, L), dw (F, C/G, K), db (F,) or None), from conv2d_backward."""
-    dx, dw, db = conv.conv2d_backward(dout[:, :, None, :], cache, input_grad)
+    dx, dw, db = conv.conv2d_backward(*_as_image_dout("conv1d_backward", dout, cache), input_grad)
     return None if dx is None else dx[:, :, 0], dw[:, :, 0], db
 
 
@@ -57,12 +63,12 @@ def max_pool1d_forward(x, kernel_size, stride=None, padding=0, train=True):
     op = "max_pool1d_forward"
     out, cache = pool.max_pool2d_forward(_as_image(op, x), *_pool_geometry(
         op, kernel_size, stride, padding), train=train)
-    return out[:, :, 0], cache
+    return out[:, :, 0], (out.shape[:2] + out.shape[3:], cache)
 
 
 def max_pool1d_backward(dout, cache):
     """dx (N, C, L): each dout routed to its window's maximum (ties: the first)."""
-    return pool.max_pool2d_backward(dout[:, :, None, :], cache)[:, :, 0]
+    return pool.max_pool2d_backward(*_as_image_dout("max_pool1d_backward", dout, cache))[:, :, 0]
 
 
 def avg_pool1d_forward(x, kernel_size, stride=None, padding=0):
@@ -70,9 +76,9 @@ def avg_pool1d_forward(x, kernel_size, stride=None, padding=0):
     op = "avg_pool1d_forward"
     out, cache = pool.avg_pool2d_forward(_as_image(op, x), *_pool_geometry(
         op, kernel_size, stride, padding))
-    return out[:, :, 0], cache
+    return out[:, :, 0], (out.shape[:2] + out.shape[3:], cache)
 
 
 def avg_pool1d_backward(dout, cache):
     """dx (N, C, L): each dout spread evenly over its window."""
-    return pool.avg_pool2d_backward(dout[:, :, None, :], cache)[:, :, 0]
+    return pool.avg_pool2d_backward(*_as_image_dout("avg_pool1d_backward", dout, cache))[:, :, 0]

@@ -7,7 +7,7 @@ from lamina.functional._checks import check_dout, check_float, check_rank
 from lamina.functional._labels import offenders
 
 
-def check_indices(op, ids, num_embeddings):
+def check_indices(op, ids, num_embeddings, name="ids"):
     """ids as an integer NumPy array with every id in [0, num_embeddings), else a clear error.
 
     Float ids are a DTypeError (a float id is never exact; convert with astype(int) when the
@@ -16,15 +16,16 @@ def check_indices(op, ids, num_embeddings):
     if isinstance(ids, (list, tuple)):
         ids = np.asarray(ids)
     if not isinstance(ids, np.ndarray) or ids.dtype.kind not in "iu":
-        received = f"ids.dtype={ids.dtype}" if isinstance(ids, np.ndarray) else type(ids).__name__
-        raise DTypeError(f"{op} expects ids as an integer array of token ids (int32 or int64; "
-                         f"convert whole-number floats with ids.astype(np.int64)). "
+        received = f"{name}.dtype={ids.dtype}" if isinstance(ids, np.ndarray) else type(ids).__name__
+        raise DTypeError(f"{op} expects {name} as an integer array of token ids (int32 or int64; "
+                         f"convert whole-number floats with "
+                         f"{name}.astype(np.int64)). "
                          f"Received: {received}")
     outside = (ids < 0) | (ids >= num_embeddings)
     if np.any(outside):
         raise LabelError(f"{op} expects token ids in [0, {num_embeddings}) for a table of "
                          f"num_embeddings={num_embeddings} rows. "
-                         f"Received: {offenders('ids', ids, outside, 'ids')}")
+                         f"Received: {offenders(name, ids, outside, 'ids')}")
     return ids
 
 

@@ -122,14 +122,15 @@ def per_position(kernel):
     counted positions (those not ignore_index). The gradient comes back in the scores' layout."""
     @functools.wraps(kernel)
     def wrapper(scores, y, *args, **kwargs):
-        if np.ndim(scores) <= 2:
+        if not isinstance(scores, np.ndarray) or scores.ndim <= 2:
             return kernel(scores, y, *args, **kwargs)
         scores = check_float(kernel.__name__, scores=scores)
         y = np.asarray(y)
         if y.shape != scores.shape[:1] + scores.shape[2:]:
-            raise LabelError(f"{kernel.__name__} expects class ids of shape (N, d1, ..., dk) = "
-                             f"{scores.shape[:1] + scores.shape[2:]} for scores (N, C, d1, ..., "
-                             f"dk) of shape {scores.shape}. Received: y.shape={y.shape}")
+            raise ShapeError(f"{kernel.__name__} expects scores (N, C), or (N, C, d1, ..., dk) "
+                             f"with class ids (N, d1, ..., dk) = "
+                             f"{scores.shape[:1] + scores.shape[2:]}. Received: "
+                             f"scores.shape={scores.shape}, y.shape={y.shape}")
         moved = np.moveaxis(scores, 1, -1)
         loss, grad = kernel(moved.reshape(-1, scores.shape[1]), y.reshape(-1), *args, **kwargs)
         return loss, np.moveaxis(grad.reshape(moved.shape), -1, 1)

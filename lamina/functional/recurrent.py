@@ -65,7 +65,7 @@ def recurrent_forward(x, state, w_ih, w_hh, b_ih, b_hh, mode="lstm", lengths=Non
     gx = x.reshape(n * steps, features) @ w_ih.T
     if b_ih is not None:
         gx += b_ih
-    gx = np.ascontiguousarray(gx.reshape(n, steps, -1).transpose(1, 0, 2))  # (T, N, G)
+    gx = np.ascontiguousarray(gx.reshape(n, steps, w_ih.shape[0]).transpose(1, 0, 2))  # (T, N, G)
     out = np.empty((steps, n, size), x.dtype)
     h_prev = np.empty((steps, n, size), x.dtype)
     caches = [None] * steps
@@ -83,9 +83,9 @@ def recurrent_forward(x, state, w_ih, w_hh, b_ih, b_hh, mode="lstm", lengths=Non
     return out.transpose(1, 0, 2), state, cache
 
 
-def recurrent_backward(dout, dstate, cache):
+def recurrent_backward(dout, cache, dstate=None):
     """BPTT: (dx (N, T, F), dstate0, dw_ih, dw_hh, db_ih, db_hh) for dout (N, T, H) and the
-    final state's gradient dstate (a tuple like the state, or None for zeros).
+    final state's gradient dstate (a tuple like the state, None parts or None for zeros).
 
     dstate0 is the initial state's gradient, a tuple (dh0,) or (dh0, dc0). Where a step was
     padding, the state's gradient passes it unchanged and dout there counts for nothing.
@@ -96,8 +96,9 @@ def recurrent_backward(dout, dstate, cache):
     dout = check_dout("recurrent_backward", dout, (n, steps, size)).transpose(1, 0, 2)
     parts = 2 if mode == "lstm" else 1
     zeros = np.zeros((n, size), x.dtype)
+    dstate = tuple(dstate) if isinstance(dstate, (tuple, list)) else (dstate,)
     dstate = tuple(zeros if d is None else check_dout("recurrent_backward", d, (n, size))
-                   for d in (dstate if dstate is not None else (None,) * parts))
+                   for d in dstate + (None,) * (parts - len(dstate)))
     gates = w_hh.shape[0]
     dgx_all = np.empty((steps, n, gates), x.dtype)
     dgh_all = dgx_all if mode != "gru" else np.empty((steps, n, gates), x.dtype)

@@ -170,7 +170,9 @@ def _cell_backward(dnew, cache):
     mode, x, h, w_ih, w_hh, has_b_ih, has_b_hh, step_cache = cache
     op = f"{mode.split('_')[0]}_cell_backward"
     if mode == "lstm":
-        dstate = tuple(check_dout(op, d, h.shape) for d in dnew)
+        dnew = tuple(dnew) if isinstance(dnew, (tuple, list)) else (dnew, None)
+        dstate = tuple(None if d is None else check_dout(op, d, h.shape) for d in dnew)
+        dstate = dstate if dstate[0] is not None else (np.zeros_like(h),) + dstate[1:]
     else:
         dstate = (check_dout(op, dnew, h.shape),)
     dgx, dgh, dprev = step_backward(mode, dstate, step_cache)
@@ -216,7 +218,8 @@ def rnn_cell_backward(dh_new, cache):
 
 
 def lstm_cell_backward(dstate_new, cache):
-    """dstate_new = (dh', dc') -> (dx, (dh, dc), dw_ih, dw_hh, db_ih, db_hh)."""
+    """dstate_new = (dh', dc') (or dh' alone: dc' = 0) -> (dx, (dh, dc), dw_ih, dw_hh, db_ih,
+    db_hh)."""
     return _cell_backward(dstate_new, cache)
 
 

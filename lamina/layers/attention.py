@@ -74,7 +74,7 @@ class MultiHeadAttention(Layer):
         projected = [self._project(array, part, bias) for array, part, bias in
                      zip((q, k, v), np.split(w, 3), b)]
         mask = self._mask(attn_mask, key_padding_mask, n, length, sources, q.dtype)
-        attended, weights, attention_cache = F.scaled_dot_product_attention_forward(
+        attended, attention_cache = F.scaled_dot_product_attention_forward(
             *projected, attn_mask=mask, is_causal=is_causal,
             dropout_p=self.dropout, train=self.training)
         merged = attended.transpose(0, 2, 1, 3).reshape(n, length, e)
@@ -82,7 +82,7 @@ class MultiHeadAttention(Layer):
         if self.out_proj_bias is not None:
             out += self.out_proj_bias.data
         self._cache = (q, k, v, merged, attention_cache, key is None and value is None)
-        return (out, weights.mean(axis=1)) if need_weights else out
+        return (out, F.attention_weights(attention_cache).mean(axis=1)) if need_weights else out
 
     def backward(self, dout):
         q, k, v, merged, attention_cache, self_attention = self._cache

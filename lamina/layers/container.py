@@ -169,7 +169,8 @@ class Composite(Container):
     def __init__(self, children, name=None):
         super().__init__(children, name)
         for key, layer in zip(self.child_names, self.layers):
-            setattr(self, key, layer)
+            if not hasattr(type(self), key):  # a class may offer the child as a property
+                setattr(self, key, layer)
 
     def _named_children(self):
         return list(zip(self.child_names, self.layers))

@@ -3,7 +3,7 @@
 import numpy as np
 
 from lamina.backend import floatx, get_rng
-from lamina.errors import ConfigError
+from lamina.errors import ConfigError, ShapeError
 from lamina.functional import embedding as F
 from lamina.functional._checks import check_dout
 from lamina.layers.base import Layer, shape_text
@@ -39,7 +39,11 @@ class Embedding(Layer):
             table[padding_idx] = 0
         self.weight = Parameter(table.astype(floatx()), "weight")
 
-    def forward(self, ids):
+    def forward(self, x):
+        ids = F.check_indices(self.describe(), x, self.num_embeddings, "x")
+        if ids.shape[:1] == (0,) or ids.ndim == 0:
+            raise ShapeError(f"{self.describe()} expects a non-empty batch of token ids (N, ...). "
+                             f"Received: x.shape={ids.shape}")
         out, self._cache = F.embedding_forward(ids, self.weight.data, self.padding_idx)
         return out
 

@@ -137,8 +137,8 @@ class _Recurrent(Layer):
             for direction in range(self.directions):
                 index = layer * self.directions + direction
                 grads = F.recurrent_backward(
-                    dinputs[..., direction * size:(direction + 1) * size],
-                    tuple(part[index] for part in dfinal), per_layer[direction])
+                    dinputs[..., direction * size:(direction + 1) * size], per_layer[direction],
+                    tuple(part[index] for part in dfinal))
                 dx = grads[0] if dx is None else dx + grads[0]
                 for part, value in zip(dinitial, grads[1]):
                     part[index] = value

@@ -1,6 +1,7 @@
 """TransformerEncoderLayer, as torch.nn.TransformerEncoderLayer(batch_first=True)."""
 
 from lamina.errors import ConfigError
+from lamina.functional._checks import check_dout
 from lamina.layers.activation import GELU, ReLU
 from lamina.layers.attention import MultiHeadAttention
 from lamina.layers.container import Composite
@@ -66,6 +67,7 @@ class TransformerEncoderLayer(Composite):
         x = self.check_input(src, 3, "(N, T, d_model)", 2, self.d_model)
         masks = dict(attn_mask=src_mask, key_padding_mask=src_key_padding_mask,
                      is_causal=is_causal)
+        self._cache = x.shape
         if self.norm_first:
             x = x + self._attention(self.norm1.forward(x), masks)
             return x + self._feed_forward(self.norm2.forward(x))
@@ -73,6 +75,7 @@ class TransformerEncoderLayer(Composite):
         return self.norm2.forward(x + self._feed_forward(x))
 
     def backward(self, dout):
+        dout = check_dout(self.describe(), dout, self._cache)
         if self.norm_first:
             dx = dout + self.norm2.backward(self._feed_forward_backward(dout))
             return dx + self.norm1.backward(self._attention_backward(dx))

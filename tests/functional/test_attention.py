@@ -2,16 +2,13 @@ import numpy as np
 import pytest
 
 from lamina.errors import ConfigError, DTypeError, ShapeError
-from lamina.functional.attention import (scaled_dot_product_attention_backward,
+from lamina.functional.attention import (attention_weights, scaled_dot_product_attention_backward,
                                          scaled_dot_product_attention_forward)
 from lamina.gradcheck import check_kernel
 
 
 def attention(**options):
-    def forward(q, k, v):
-        out, _, cache = scaled_dot_product_attention_forward(q, k, v, **options)
-        return out, cache
-    return forward
+    return lambda q, k, v: scaled_dot_product_attention_forward(q, k, v, **options)
 
 
 @pytest.mark.parametrize("options", [
@@ -25,7 +22,7 @@ def test_gradcheck(rng, options):
 
 def test_weights_sum_to_one_and_blocked_keys_get_none(rng):
     q, k, v = (rng.standard_normal((2, 4, 3)) for _ in range(3))
-    _, weights, _ = scaled_dot_product_attention_forward(q, k, v, is_causal=True)
+    weights = attention_weights(scaled_dot_product_attention_forward(q, k, v, is_causal=True)[1])
     np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-12)
     assert np.all(weights[:, np.triu_indices(4, 1)[0], np.triu_indices(4, 1)[1]] == 0)
 

@@ -38,9 +38,8 @@ def test_sequence_gradcheck(rng, mode, reverse, lengths):
         return np.concatenate([out.reshape(N, -1), final[0]], axis=1), cache
 
     def backward(dout, cache):
-        dx, dstate, *grads = recurrent_backward(dout[:, :-H].reshape(N, T, H),
-                                                (dout[:, -H:],) + ((None,) if lstm else ()),
-                                                cache)
+        dx, dstate, *grads = recurrent_backward(dout[:, :-H].reshape(N, T, H), cache,
+                                                dout[:, -H:])
         return (dx, *dstate, *grads)
 
     dout = np.concatenate([rng.standard_normal((N, T * H)), dh_final], axis=1)

@@ -18,9 +18,9 @@ def test_padding_row_starts_at_zero_and_gets_no_gradient():
 
 def test_bad_ids_name_the_id_and_the_size():
     layer = L.Embedding(5, 3)
-    with pytest.raises(LabelError, match=r"Embedding 'embedding'.*\[0, 5\).*ids\[0, 1\]=7"):
+    with pytest.raises(LabelError, match=r"Embedding 'embedding'.*\[0, 5\).*x\[0, 1\]=7"):
         layer.forward(np.array([[1, 7]]))
-    with pytest.raises(LabelError, match=r"ids\[0, 0\]=-1"):
+    with pytest.raises(LabelError, match=r"x\[0, 0\]=-1"):
         layer.forward(np.array([[-1, 0]]))
     with pytest.raises(DTypeError, match="integer array of token ids"):
         layer.forward(np.array([[1.0, 2.0]]))

@@ -52,7 +52,7 @@ CASES = {  # name -> (layer factory, input shape)
     "PositionalEmbedding": (lambda: L.PositionalEmbedding(8, 4), (2, 5, 4)),
     "RNN": (lambda: L.RNN(4, 3, nonlinearity="relu", bidirectional=True), (2, 5, 4)),
     "LSTM": (lambda: L.LSTM(4, 3, num_layers=2, return_sequences=False), (2, 5, 4)),
-    "GRU": (lambda: L.GRU(None, 3, bias=False, return_state=True), (2, 5, 4)),
+    "GRU": (lambda: L.GRU(None, 3, bias=False, return_sequences=False), (2, 5, 4)),
     "MultiHeadAttention": (lambda: L.MultiHeadAttention(4, 2), (2, 5, 4)),
     "TransformerEncoderLayer": (lambda: L.TransformerEncoderLayer(4, 2, 8, norm_first=True,
                                                                   activation="gelu"), (2, 5, 4)),

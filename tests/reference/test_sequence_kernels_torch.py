@@ -71,7 +71,7 @@ def test_recurrent_sequence(rng, mode, reverse, ragged):
         loss = loss + (state_t[1][d] * torch.tensor(dc)).sum()
         np.testing.assert_allclose(final[1], state_t[1][d].detach().numpy(), **TOL)
     loss.backward()
-    dx, dstate, *grads = F.recurrent_backward(dout, (dh, dc) if lstm else (dh,), cache)
+    dx, dstate, *grads = F.recurrent_backward(dout, cache, (dh, dc) if lstm else dh)
     np.testing.assert_allclose(dx, xt.grad.numpy(), **TOL)
     np.testing.assert_allclose(dstate[0], h0t.grad[d].numpy(), **TOL)
     if lstm:
@@ -125,7 +125,7 @@ def test_attention(rng, mask):
             torch_options["attn_mask"] &= torch.ones(5, 5, dtype=torch.bool).tril()
         else:
             torch_options["is_causal"] = True
-    out, _, cache = F.scaled_dot_product_attention_forward(q, k, v, **options)
+    out, cache = F.scaled_dot_product_attention_forward(q, k, v, **options)
     ts = tensors(q, k, v)
     expected = TF.scaled_dot_product_attention(*ts, **torch_options)
     dout = rng.standard_normal(out.shape)
