@@ -15,6 +15,7 @@ from lamina.layers.merge import Add, Concat, Multiply
 from lamina.layers.norm import (BatchNorm1D, BatchNorm2D, GroupNorm, InstanceNorm2D,
                                  LayerNorm)
 from lamina.layers.pool import AvgPool2D, MaxPool2D, MeanPool2D
+from lamina.layers.permute import Permute
 from lamina.layers.recurrent import GRU, LSTM, RNN
 from lamina.layers.reshape import Flatten, Reshape
 from lamina.layers.residual import Residual
@@ -35,5 +36,5 @@ __all__ = [
     "ZeroPad2D", "ChannelShuffle", "Reshape", "DepthwiseConv2D", "SeparableConv2D",
     "Embedding", "PositionalEmbedding", "RNN", "LSTM", "GRU", "MultiHeadAttention",
     "TransformerEncoderLayer", "Conv1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D",
-    "GlobalMaxPool1D", "TimeDistributed",
+    "GlobalMaxPool1D", "TimeDistributed", "Permute",
 ]

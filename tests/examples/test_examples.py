@@ -112,3 +112,12 @@ def test_sequence_digits_learns_from_rows(capsys):
                                    "--validation-split", "0"])
     assert result["accuracy"] > 0.5
     assert "Test accuracy" in capsys.readouterr().out
+
+
+def test_char_lm_prints_samples_as_it_learns(capsys):
+    from lamina.examples import char_lm
+
+    result = char_lm.main(["--epochs", "2", "--every", "1", "--length", "32"])
+    out = capsys.readouterr().out
+    assert out.count("-- epoch") == 2 and "First Citizen:\n" in out
+    assert result["loss"] < np.log(len(result["chars"]))  # better than uniform guessing

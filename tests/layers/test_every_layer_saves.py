@@ -62,6 +62,7 @@ CASES = {  # name -> (layer factory, input shape)
     "GlobalAvgPool1D": (lambda: L.GlobalAvgPool1D(keepdims=True), (2, 4, 9)),
     "GlobalMaxPool1D": (lambda: L.GlobalMaxPool1D(), (2, 4, 9)),
     "TimeDistributed": (lambda: L.TimeDistributed(L.Linear(None, 3)), (2, 5, 4)),
+    "Permute": (lambda: L.Permute((2, 1)), (2, 5, 4)),
 }
 INDEX_INPUTS = {"Embedding": 7}  # layers taking token ids: ids below this many
 ALIASES = {"Dense": "Linear", "Deconv2D": "ConvTranspose2D", "MeanPool2D": "AvgPool2D",
