@@ -16,8 +16,8 @@ import numpy as np
 
 from lamina.errors import ShapeError
 from lamina.functional._checks import check_dout, check_float, check_rank
-from lamina.functional.recurrent_cells import (check_mode, check_state, check_weights, step,
-                                               step_backward)
+from lamina.functional.recurrent_cells import (check_mode, check_state, check_weights,
+                                               fold_hidden_bias, step, step_backward)
 
 
 def check_lengths(op, lengths, n, steps):
@@ -66,12 +66,14 @@ def recurrent_forward(x, state, w_ih, w_hh, b_ih, b_hh, mode="lstm", lengths=Non
     if b_ih is not None:
         gx += b_ih
     gx = np.ascontiguousarray(gx.reshape(n, steps, w_ih.shape[0]).transpose(1, 0, 2))  # (T, N, G)
+    gx, b_step = fold_hidden_bias(mode, gx, b_hh)
+    w_hh_t = np.ascontiguousarray(w_hh.T)
     out = np.empty((steps, n, size), x.dtype)
     h_prev = np.empty((steps, n, size), x.dtype)
     caches = [None] * steps
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
         h_prev[t] = state[0]
-        new, caches[t] = step(mode, gx[t], state, w_hh, b_hh)
+        new, caches[t] = step(mode, gx[t], state, w_hh_t, b_step)
         if valid is not None:
             new = tuple(np.where(valid[t], part, old) for part, old in zip(new, state))
             out[t] = new[0] * valid[t]
@@ -108,10 +110,8 @@ def recurrent_backward(dout, cache, dstate=None):
         if valid is not None:
             passed = tuple(np.where(valid[t], 0, d) for d in dstate)
             dnew = tuple(np.where(valid[t], d, 0) for d in dnew)
-        dgx, dgh, direct = step_backward(mode, dnew, caches[t])
-        dgx_all[t] = dgx
-        if dgh_all is not dgx_all:
-            dgh_all[t] = dgh
+        out = dgx_all[t] if dgh_all is dgx_all else (dgx_all[t], dgh_all[t])
+        _, dgh, direct = step_backward(mode, dnew, caches[t], out)
         dh = dgh @ w_hh
         if direct[0] is not None:
             dh += direct[0]

@@ -4,11 +4,13 @@ Every cell splits into an input projection gx = x @ w_ih^T + b_ih, which a whole
 computes for all steps in one matmul (lamina.functional.recurrent), and a step over the
 hidden state that only adds gh = h @ w_hh^T + b_hh. w_ih: (G, F), w_hh: (G, H) with
 G = H (RNN), 4H (LSTM: gates i, f, g, o) or 3H (GRU: gates r, z, n). States are tuples:
-(h,) for RNN and GRU, (h, c) for LSTM, each (N, H).
+(h,) for RNN and GRU, (h, c) for LSTM, each (N, H). A step takes w_hh^T as a contiguous
+(H, G) matrix (made once per sequence) and, for RNN and LSTM, may find b_hh already added
+to gx (fold_hidden_bias: GRU's n gate needs it apart, inside r * (h W_hn^T + b_hn)).
 
 A step's backward takes the gradients of its new state and returns (dgx, dgh, dprev), the
 gradients of gx and gh and the part of the previous state's gradient that does not pass
-through gh (the caller adds dgh @ w_hh to dh).
+through gh (the caller adds dgh @ w_hh to dh); `out` may give the array(s) to write them in.
 """
 
 import numpy as np
@@ -24,60 +26,82 @@ def sigmoid(z):
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def hidden_projection(h, w_hh, b_hh):
-    """gh = h @ w_hh^T + b_hh: (N, G)."""
-    gh = h @ w_hh.T
-    if b_hh is not None:
-        gh += b_hh
+def hidden_projection(h, w_t, b):
+    """h @ w_t + b: (N, G) for h (N, H), w_t (H, G) (a weight transposed), b (G,) or None."""
+    gh = h @ w_t
+    if b is not None:
+        gh += b
     return gh
 
 
-def _rnn_step(gx, state, w_hh, b_hh, relu):
+def fold_hidden_bias(mode, gx, b_hh):
+    """(gx, b_hh) for a step: RNN and LSTM add b_hh into gx once (so no step adds it again),
+    GRU keeps it apart. gx may be changed in place."""
+    if mode == "gru" or b_hh is None:
+        return gx, b_hh
+    gx += b_hh
+    return gx, None
+
+
+def _parts(out, count, like):
+    """`out` or a fresh array (N, count * H) to write gate gradients in."""
+    return np.empty((like.shape[0], count * like.shape[1]), like.dtype) if out is None else out
+
+
+def _rnn_step(gx, state, w_hh_t, b_hh, relu):
     """h' = act(gx + gh), act = tanh or relu."""
-    pre = gx + hidden_projection(state[0], w_hh, b_hh)
-    h = np.maximum(pre, 0) if relu else np.tanh(pre)
+    pre = hidden_projection(state[0], w_hh_t, b_hh)
+    pre += gx
+    h = np.maximum(pre, 0, out=pre) if relu else np.tanh(pre, out=pre)
     return (h,), (h, relu)
 
 
-def _rnn_step_backward(dstate, cache):
+def _rnn_step_backward(dstate, cache, out=None):
     h, relu = cache
-    dpre = dstate[0] * ((h > 0) if relu else (1 - h * h))
+    dpre = _parts(out, 1, h)
+    np.multiply(dstate[0], (h > 0) if relu else (1 - h * h), out=dpre)
     return dpre, dpre, (None,)
 
 
-def _lstm_step(gx, state, w_hh, b_hh):
+def _lstm_step(gx, state, w_hh_t, b_hh):
     """i, f, o = sigmoid(.), g = tanh(.) of gx + gh (split in 4);  c' = f*c + i*g,
     h' = o * tanh(c')."""
     h, c = state
-    gates = gx + hidden_projection(h, w_hh, b_hh)
+    gates = hidden_projection(h, w_hh_t, b_hh)
+    gates += gx
     size = h.shape[1]
-    ifo = sigmoid(gates[:, np.r_[0:2 * size, 3 * size:4 * size]])
-    i, f, o = ifo[:, :size], ifo[:, size:2 * size], ifo[:, 2 * size:]
     g = np.tanh(gates[:, 2 * size:3 * size])
-    c_new = f * c + i * g
+    act = sigmoid(gates)  # the g quarter is computed and unused: cheaper than gathering
+    i, f, o = act[:, :size], act[:, size:2 * size], act[:, 3 * size:]
+    c_new = f * c
+    c_new += i * g
     tanh_c = np.tanh(c_new)
     return (o * tanh_c, c_new), (i, f, g, o, c, tanh_c)
 
 
-def _lstm_step_backward(dstate, cache):
+def _lstm_step_backward(dstate, cache, out=None):
     """dc = dc' + dh' * o * (1 - tanh(c')^2); dc_prev = dc * f; pre-activation gradients
     di*i(1-i), df*f(1-f), dg*(1-g^2), do*o(1-o) with di = dc*g, df = dc*c, dg = dc*i,
     do = dh' * tanh(c')."""
     i, f, g, o, c, tanh_c = cache
     dh, dc_next = dstate
+    size = dh.shape[1]
     dc = dh * o * (1 - tanh_c * tanh_c)
     if dc_next is not None:
         dc += dc_next
-    dgates = np.concatenate([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g),
-                             dh * tanh_c * o * (1 - o)], axis=1)
+    dgates = _parts(out, 4, dh)
+    np.multiply(dc * g, i * (1 - i), out=dgates[:, :size])
+    np.multiply(dc * c, f * (1 - f), out=dgates[:, size:2 * size])
+    np.multiply(dc * i, 1 - g * g, out=dgates[:, 2 * size:3 * size])
+    np.multiply(dh * tanh_c, o * (1 - o), out=dgates[:, 3 * size:])
     return dgates, dgates, (None, dc * f)
 
 
-def _gru_step(gx, state, w_hh, b_hh):
+def _gru_step(gx, state, w_hh_t, b_hh):
     """r, z = sigmoid(gx + gh) (first two thirds), n = tanh(gx_n + r * gh_n),
     h' = (1 - z) * n + z * h."""
     h = state[0]
-    gh = hidden_projection(h, w_hh, b_hh)
+    gh = hidden_projection(h, w_hh_t, b_hh)
     size = h.shape[1]
     rz = sigmoid(gx[:, :2 * size] + gh[:, :2 * size])
     r, z = rz[:, :size], rz[:, size:]
@@ -86,33 +110,38 @@ def _gru_step(gx, state, w_hh, b_hh):
     return (n + z * (h - n),), (r, z, n, gh_n, h)
 
 
-def _gru_step_backward(dstate, cache):
+def _gru_step_backward(dstate, cache, out=None):
     r, z, n, gh_n, h = cache
     dh = dstate[0]
+    size = dh.shape[1]
+    dgx, dgh = (_parts(None, 3, dh), _parts(None, 3, dh)) if out is None else out
     dn_pre = dh * (1 - z) * (1 - n * n)
-    dr_pre = dn_pre * gh_n * r * (1 - r)
-    dz_pre = dh * (h - n) * z * (1 - z)
-    dgx = np.concatenate([dr_pre, dz_pre, dn_pre], axis=1)
-    dgh = np.concatenate([dr_pre, dz_pre, dn_pre * r], axis=1)
+    np.multiply(dn_pre * gh_n, r * (1 - r), out=dgx[:, :size])
+    np.multiply(dh * (h - n), z * (1 - z), out=dgx[:, size:2 * size])
+    dgx[:, 2 * size:] = dn_pre
+    dgh[:, :2 * size] = dgx[:, :2 * size]
+    np.multiply(dn_pre, r, out=dgh[:, 2 * size:])
     return dgx, dgh, (dh * z,)
 
 
-def step(mode, gx, state, w_hh, b_hh):
-    """One step of `mode` from the input projection gx (N, G): (new state, cache)."""
+def step(mode, gx, state, w_hh_t, b_hh):
+    """One step of `mode` from the input projection gx (N, G) with w_hh_t = w_hh^T (H, G):
+    (new state, cache)."""
     if mode == "lstm":
-        return _lstm_step(gx, state, w_hh, b_hh)
+        return _lstm_step(gx, state, w_hh_t, b_hh)
     if mode == "gru":
-        return _gru_step(gx, state, w_hh, b_hh)
-    return _rnn_step(gx, state, w_hh, b_hh, mode == "rnn_relu")
+        return _gru_step(gx, state, w_hh_t, b_hh)
+    return _rnn_step(gx, state, w_hh_t, b_hh, mode == "rnn_relu")
 
 
-def step_backward(mode, dstate, cache):
-    """(dgx, dgh, dprev) of one step; see the module docstring."""
+def step_backward(mode, dstate, cache, out=None):
+    """(dgx, dgh, dprev) of one step; see the module docstring. out: an (N, G) array to
+    write dgx (= dgh) in, or for GRU a pair (dgx, dgh)."""
     if mode == "lstm":
-        return _lstm_step_backward(dstate, cache)
+        return _lstm_step_backward(dstate, cache, out)
     if mode == "gru":
-        return _gru_step_backward(dstate, cache)
-    return _rnn_step_backward(dstate, cache)
+        return _gru_step_backward(dstate, cache, out)
+    return _rnn_step_backward(dstate, cache, out)
 
 
 def check_mode(op, mode):
@@ -160,8 +189,8 @@ def _cell_forward(mode, x, state, w_ih, w_hh, b_ih, b_hh):
     check_rank(op, "x", x, 2, "(N, input_size)")
     size = check_weights(op, mode, x.shape[1], w_ih, w_hh, b_ih, b_hh)
     state = check_state(op, mode, state, x.shape[0], size)
-    gx = hidden_projection(x, w_ih, b_ih)
-    new, cache = step(mode, gx, state, w_hh, b_hh)
+    gx, b_step = fold_hidden_bias(mode, hidden_projection(x, w_ih.T, b_ih), b_hh)
+    new, cache = step(mode, gx, state, np.ascontiguousarray(w_hh.T), b_step)
     out = new if mode == "lstm" else new[0]
     return out, (mode, x, state[0], w_ih, w_hh, b_ih is not None, b_hh is not None, cache)
 
