@@ -13,7 +13,7 @@ import numpy as np
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import optim as optim_module
-from lamina.backend import as_float_array, floatx, get_rng, rng_state
+from lamina.backend import as_model_input, floatx, get_rng, rng_state
 from lamina.callbacks import BackupAndRestore, CallbackList, History, TerminateOnNaN
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
@@ -95,8 +95,7 @@ class Trainable:
         x = check_inputs(where, x)
         input_shape = (None,) + x.shape[1:]
         output_shape = self.output_shape(input_shape) if self.built else self.build(input_shape)
-        if not (x.dtype.kind in "iu" and getattr(self, "takes_indices", False)):
-            x = as_float_array(x, self.dtype)  # token ids for an Embedding stay integers
+        x = as_model_input(x, self.dtype, getattr(self, "takes_indices", False))
         if y is None and caller == "predict":
             return x, None
         y = check_targets(where, y, len(x), self.loss, output_shape)
