@@ -52,13 +52,13 @@ def sample(model, chars, prompt, length=200, temperature=0.8, context=64, rng=No
 class PrintSamples(Callback):
     """Every `every` epochs, print the loss and a generated sample."""
 
-    def __init__(self, chars, every, seed):
+    def __init__(self, chars, every, length, seed):
         super().__init__()
-        self.chars, self.every, self.seed = chars, every, seed
+        self.chars, self.every, self.length, self.seed = chars, every, length, seed
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
-            text = sample(self.model, self.chars, "First Citizen:\n", 160, rng=self.seed)
+            text = sample(self.model, self.chars, "First Citizen:\n", self.length, rng=self.seed)
             print(f"-- epoch {epoch + 1}, loss {logs['loss']:.3f} --\n{text}\n", flush=True)
 
 
@@ -68,6 +68,8 @@ def main(argv=None):
     parser.add_argument("--length", type=int, default=64, help="characters per sequence (64)")
     parser.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (5e-3)")
     parser.add_argument("--every", type=int, default=5, help="print a sample every N epochs (5)")
+    parser.add_argument("--sample", type=int, default=160,
+                        help="characters per printed sample (160)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
     lamina.seed(args.seed)
@@ -78,7 +80,7 @@ def main(argv=None):
     print(f"char_lm: {len(ids)} characters, {len(chars)} distinct, {len(x)} sequences of "
           f"{args.length}.")
     history = model.fit(x, y, epochs=args.epochs, batch_size=32, verbose=0,
-                        callbacks=[PrintSamples(chars, args.every, args.seed)])
+                        callbacks=[PrintSamples(chars, args.every, args.sample, args.seed)])
     return {"loss": history.history["loss"][-1], "model": model, "chars": chars}
 
 

@@ -117,7 +117,8 @@ def test_sequence_digits_learns_from_rows(capsys):
 def test_char_lm_prints_samples_as_it_learns(capsys):
     from lamina.examples import char_lm
 
-    result = char_lm.main(["--epochs", "2", "--every", "1", "--length", "32"])
+    result = char_lm.main(["--epochs", "2", "--every", "1", "--length", "16",
+                            "--sample", "20"])
     out = capsys.readouterr().out
     assert out.count("-- epoch") == 2 and "First Citizen:\n" in out
     assert result["loss"] < np.log(len(result["chars"]))  # better than uniform guessing
