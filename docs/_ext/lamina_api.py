@@ -1,6 +1,7 @@
 """The API reference, generated at build time from the package itself.
 
-Every public module of lamina (no ``_`` in its dotted path) gets one page under ``api/``.
+Every public module of lamina (no ``_`` in its dotted path) is documented under ``api/``, one
+page per top-level module or package with its submodules as sections.
 A module's public names are its ``__all__``, or else the classes and functions it defines
 whose names do not start with ``_``. Each object is documented once, at the shallowest public
 module that exports it (``lamina.layers.Conv2D``, not ``lamina.layers.conv.Conv2D``), so a
@@ -61,9 +62,9 @@ def _directive(value):
     return "autodata", ("   :annotation:\n",)
 
 
-def module_page(module_name, entries):
-    """The reST of one module's page: its docstring, then each name it is the home of."""
-    lines = [module_name, "=" * len(module_name), "", f".. automodule:: {module_name}", ""]
+def module_section(module_name, entries, underline):
+    """The reST of one module's section: its docstring, then each name it is the home of."""
+    lines = [module_name, underline * len(module_name), "", f".. automodule:: {module_name}", ""]
     own = [(name, value) for name, value, home in entries if home == f"{module_name}.{name}"]
     aliases = [(name, value, home) for name, value, home in entries
                if home != f"{module_name}.{name}" and home.rpartition(".")[0] == module_name]
@@ -77,22 +78,33 @@ def module_page(module_name, entries):
         lines += [f".. {directive}:: {module_name}.{name}", *[o.rstrip("\n") for o in options], ""]
     for name, value, home in aliases:  # a second name for an object documented above
         kind = "class" if inspect.isclass(value) else "function" if inspect.isroutine(value) else "data"
-        lines += [f".. py:{kind}:: {module_name}.{name}", "", f"   Another name for :py:obj:`{home}`.", ""]
+        lines += [f".. py:{kind}:: {name}", f"   :module: {module_name}", "",
+                  f"   Another name for :py:obj:`{home}`.", ""]
     return "\n".join(lines) + "\n"
 
 
+def page_of(module_name):
+    """The page a module is documented on: lamina's top-level module or package holding it
+    (one page per top-level name keeps the site's navigation small)."""
+    return ".".join(module_name.split(".")[:2])
+
+
 def write_reference(app=None):
-    """Write api/<module>.rst for every public module and api/index.rst listing them."""
+    """Write api/<lamina.name>.rst for every top-level public module or package (its
+    submodules as sections) and api/index.rst listing them."""
     API_DIR.mkdir(exist_ok=True)
-    api = public_api()
-    pages = {}
-    for module_name, entries in api.items():
-        pages[f"{module_name}.rst"] = module_page(module_name, entries)
+    sections = {}
+    for module_name, entries in public_api().items():
+        underline = "=" if page_of(module_name) == module_name else "-"
+        sections.setdefault(page_of(module_name), []).append(
+            module_section(module_name, entries, underline))
+    pages = {f"{page}.rst": "\n".join(texts) for page, texts in sections.items()}
     index = ["API reference", "=============", "",
              "Generated from the docstrings of every public module: each class and function "
-             "is documented once, where the package exports it.", "",
+             "is documented once, where the package exports it. A docstring that is plain "
+             "text rather than reST is shown as written.", "",
              ".. toctree::", "   :maxdepth: 1", ""]
-    index += [f"   {name}" for name in api]
+    index += [f"   {page}" for page in sections]
     pages["index.rst"] = "\n".join(index) + "\n"
     for stale in API_DIR.glob("*.rst"):
         if stale.name not in pages:
