@@ -29,14 +29,14 @@ def python_blocks(text):
         lines = [line[3:] for line in body.splitlines()]
         while lines and (not lines[0].strip() or lines[0].startswith(":")):
             lines.pop(0)
-        blocks.append("\n".join(lines) + "\n")
+        blocks.append("\n".join(lines).rstrip() + "\n")
     return blocks
 
 
 def pages():
-    return sorted(page for page in DOCS.rglob("*.rst")
+    return sorted((page for page in DOCS.rglob("*.rst")
                   if "_build" not in page.parts and "api" not in page.relative_to(DOCS).parts
-                  and python_blocks(page_source(page)))
+                  and python_blocks(page_source(page))), key=str)
 
 
 def test_blocks_are_found():
