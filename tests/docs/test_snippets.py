@@ -42,20 +42,33 @@ def pages():
 def test_blocks_are_found():
     text = "x\n\n.. code-block:: python\n   :caption: c\n\n   a = 1\n\n   b = a\n\ny\n"
     assert python_blocks(text) == ["a = 1\n\nb = a\n"]
+    assert imported_packages(["import torch\nfrom lamina import layers\n   import os"]) == \
+        ["lamina", "torch"]
     assert {page.stem for page in pages()} >= {"getting-started", "training", "convolution",
                                               "losses", "comparison"}
 
 
+IMPORT = re.compile(r"^(?:import|from) (\w+)", re.M)
+
+
+def imported_packages(blocks):
+    """Top-level packages the blocks import (optional ones such as torch or keras included)."""
+    return sorted({name for block in blocks for name in IMPORT.findall(block)})
+
+
 @pytest.mark.parametrize("page", pages(), ids=lambda page: str(page.relative_to(DOCS)))
 def test_page_code_blocks_run(page, tmp_path, monkeypatch):
+    blocks = python_blocks(page_source(page))
     pytest.importorskip("matplotlib")
+    for package in imported_packages(blocks):  # the test and docs extras install them all
+        pytest.importorskip(package)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KERAS_BACKEND", "torch")
     monkeypatch.setattr(lamina.datasets, "load_mnist", fake_loader(60000, 10000, (28, 28)))
     monkeypatch.setattr(lamina.datasets, "load_fashion_mnist", fake_loader(60000, 10000, (28, 28)))
     monkeypatch.setattr(lamina.datasets, "load_cifar10", fake_loader(50000, 10000, (3, 32, 32)))
     namespace = {"__name__": "docs"}
-    for i, block in enumerate(python_blocks(page_source(page))):
+    for i, block in enumerate(blocks):
         try:
             exec(compile(block, f"{page.name} block {i}", "exec"), namespace)
         except Exception as error:
