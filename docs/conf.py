@@ -7,6 +7,7 @@ view time.
 """
 
 import pathlib
+import posixpath
 import sys
 
 DOCS = pathlib.Path(__file__).resolve().parent
@@ -49,3 +50,30 @@ plot_html_show_source_link = False
 plot_html_show_formats = False
 plot_formats = [("png", 100)]
 plot_rcparams = {"figure.figsize": (7.5, 3.0), "figure.dpi": 100}
+
+
+def _share_navigation_of_source_pages():
+    """Furo renders the whole navigation tree for every page, and most of the build's time went
+    there: viewcode writes a page per module (``_modules/...``), none of them in the toctree,
+    so their trees differ only by the relative links, that is by folder. Compute it once per
+    folder for those pages."""
+    import furo
+
+    compute = getattr(furo, "_compute_navigation_tree", None)
+    if compute is None:
+        return
+    trees = {}
+
+    def navigation_tree(context):
+        page = context.get("pagename", "")
+        if not page.startswith("_modules/"):
+            return compute(context)
+        folder = posixpath.dirname(page)
+        if folder not in trees:
+            trees[folder] = compute(context)
+        return trees[folder]
+
+    furo._compute_navigation_tree = navigation_tree
+
+
+_share_navigation_of_source_pages()

@@ -7,17 +7,29 @@ shown as a literal block, exactly as ``help()`` shows it, instead of being mangl
 the ``-W`` build).
 """
 
+import copy
 import io
 
-from docutils.core import publish_doctree
+from docutils.frontend import get_default_settings
+from docutils.parsers.rst import Parser
+from docutils.readers.standalone import Reader
+from docutils.utils import new_document
+
+PARSER, READER = Parser(), Reader()
+SETTINGS = get_default_settings(Parser, Reader)  # built once: docutils' option parsing is slow
+SETTINGS.report_level, SETTINGS.halt_level = 2, 5
+SETTINGS.file_insertion_enabled = SETTINGS.raw_enabled = False
 
 
 def parses_cleanly(text):
-    """True when docutils parses `text` with no message of level WARNING or above."""
-    stream = io.StringIO()
-    publish_doctree(text, settings_overrides={
-        "report_level": 2, "halt_level": 5, "warning_stream": stream,
-        "file_insertion_enabled": False, "raw_enabled": False})
+    """True when docutils parses `text` (and resolves its references and substitutions) with
+    no message of level WARNING or above."""
+    settings = copy.copy(SETTINGS)
+    settings.warning_stream = stream = io.StringIO()
+    document = new_document("<docstring>", settings)
+    PARSER.parse(text, document)
+    document.transformer.populate_from_components((PARSER, READER))
+    document.transformer.apply_transforms()
     return not stream.getvalue()
 
 

@@ -112,3 +112,13 @@ def test_conv2d_page_renders_its_equations_in_chromium(built_site):
     shot.unlink(missing_ok=True)
     subprocess.run(flags + [f"--screenshot={shot}", page], capture_output=True, timeout=180)
     assert shot.stat().st_size > 50_000
+
+
+def test_plain_text_docstrings_are_shown_verbatim():
+    plain = docs_extension("plain_docstrings")
+    assert plain.parses_cleanly("Shapes: ``(N, C)``, and\n\n    out = x * w\n")
+    for text in ("sum of |x|", "see val_ here", "2 *x", "a:\n    b\nc"):
+        assert not plain.parses_cleanly(text), text
+    lines = ["loss = |x|", "", "  indented"]
+    plain.keep_or_quote(None, "function", "f", None, {}, lines)
+    assert lines == ["::", "", "   loss = |x|", "", "     indented", ""]

@@ -59,11 +59,11 @@ def imported_packages(blocks):
 @pytest.mark.parametrize("page", pages(), ids=lambda page: str(page.relative_to(DOCS)))
 def test_page_code_blocks_run(page, tmp_path, monkeypatch):
     blocks = python_blocks(page_source(page))
+    monkeypatch.setenv("KERAS_BACKEND", "torch")  # before keras is first imported
     pytest.importorskip("matplotlib")
     for package in imported_packages(blocks):  # the test and docs extras install them all
         pytest.importorskip(package)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KERAS_BACKEND", "torch")
     monkeypatch.setattr(lamina.datasets, "load_mnist", fake_loader(60000, 10000, (28, 28)))
     monkeypatch.setattr(lamina.datasets, "load_fashion_mnist", fake_loader(60000, 10000, (28, 28)))
     monkeypatch.setattr(lamina.datasets, "load_cifar10", fake_loader(50000, 10000, (3, 32, 32)))
