@@ -147,7 +147,9 @@ def conv2d_backward(dout, cache, input_grad=True):
     Per group, with dout_g: (F/G, N*L) (junk columns zero) and cols_g (kept or rebuilt):
         dW_g = dout_g @ cols_g^T,   db[f] = sum_{n,i,j} dout[n, f, i, j]
         dx = crop(col2im(W_g^T @ dout_g)): each window's gradient summed back where it was read.
-    With stride 1 and F <= 2C both come from one im2col of dout instead (_full_conv_backward).
+    With stride 1, dx is the full convolution of dout with the flipped kernel,
+        dx = conv2d(pad(dout, dh*(KH-1) - ph), w[:, :, ::-1, ::-1] with F and C swapped),
+    and with F <= 2C both come from one im2col of dout that way (_full_conv_backward).
     input_grad=False skips dx (returned as None): the first layer of a model never needs it.
     """
     x, kept, w_mat, windows, geometry, dtypes = cache
