@@ -133,9 +133,9 @@ class Sequential(Container, Trainable):
 
     @property
     def takes_indices(self):
-        """True when the first layer takes integer token ids (Embedding.takes_indices): fit,
-        evaluate and predict then pass integer inputs on as they are, and any check meant for
-        images or float features must skip them."""
+        """True when the first layer takes integer token ids, as an Embedding does (its own
+        takes_indices). Then fit, evaluate and predict pass integer inputs on as they are, and
+        any check meant for images or float features must skip them."""
         return bool(self.layers) and getattr(self.layers[0], "takes_indices", False)
 
     def ends_in_softmax(self):

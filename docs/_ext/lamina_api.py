@@ -26,6 +26,17 @@ def public_modules():
     return sorted(names, key=lambda name: (name.count("."), name))
 
 
+def shadowed(module_name):
+    """True when the parent package exports another object under the submodule's own name
+    (``lamina.interpret.feature_maps``, the function, hides the module of that name): the
+    dotted name then belongs to that object, and the module's section is not indexed."""
+    parent, _, name = module_name.rpartition(".")
+    if not parent:
+        return False
+    value = getattr(importlib.import_module(parent), name, None)
+    return value is not None and value is not importlib.import_module(module_name)
+
+
 def public_names(module):
     """The names `module` makes public: its __all__, or the classes and functions it defines."""
     exported = getattr(module, "__all__", None)
@@ -64,7 +75,8 @@ def _directive(value):
 
 def module_section(module_name, entries, underline):
     """The reST of one module's section: its docstring, then each name it is the home of."""
-    lines = [module_name, underline * len(module_name), "", f".. automodule:: {module_name}", ""]
+    lines = [module_name, underline * len(module_name), "", f".. automodule:: {module_name}",
+             *(["   :no-index:"] if shadowed(module_name) else []), ""]
     own = [(name, value) for name, value, home in entries if home == f"{module_name}.{name}"]
     aliases = [(name, value, home) for name, value, home in entries
                if home != f"{module_name}.{name}" and home.rpartition(".")[0] == module_name]

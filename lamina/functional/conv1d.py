@@ -46,7 +46,11 @@ def _as_image_dout(op, dout, cache):
 
 
 def conv1d_backward(dout, cache, input_grad=True):
-    """(dx (N, C, L), dw (F, C/G, K), db (F,) or None), from conv2d_backward."""
+    """(dx (N, C, L), dw (F, C/G, K), db (F,) or None), from conv2d_backward:
+
+        (dx, dw, db) = conv2d_backward(dout[:, :, None, :]) with row 0 of the 1xL view and
+        of the 1xK kernel kept: dx = dx_2d[:, :, 0], dw = dw_2d[:, :, 0]
+    """
     dx, dw, db = conv.conv2d_backward(*_as_image_dout("conv1d_backward", dout, cache), input_grad)
     return None if dx is None else dx[:, :, 0], dw[:, :, 0], db
 

@@ -49,7 +49,9 @@ def embedding_forward(ids, weight, padding_idx=None):
 def embedding_backward(dout, cache):
     """dweight (V, D): dweight[v] = sum of dout[p] over the positions p where ids[p] == v.
 
-    A scatter-add without np.add.at: sort the positions by id, then add each id's run of
+    Each position p read row ids[p] once (out[p] = weight[ids[p]], so d out[p] / d weight[v]
+    is the identity where ids[p] == v and zero elsewhere): a row read k times gets k gradients
+    added. A scatter-add without np.add.at: sort the positions by id, then add each id's run of
     rows in one np.add.reduceat. The padding row stays zero.
     """
     ids, weight_shape, dtype, padding_idx = cache

@@ -89,7 +89,13 @@ def recurrent_backward(dout, cache, dstate=None):
     """BPTT: (dx (N, T, F), dstate0, dw_ih, dw_hh, db_ih, db_hh) for dout (N, T, H) and the
     final state's gradient dstate (a tuple like the state, None parts or None for zeros).
 
-    dstate0 is the initial state's gradient, a tuple (dh0,) or (dh0, dc0). Where a step was
+    dstate0 is the initial state's gradient, a tuple (dh0,) or (dh0, dc0). Backward through
+    time, t = T-1..0 (0..T-1 with reverse=True), from dh_T = dstate:
+
+        dh'_t = dh_t + dout[:, t],   (dgx_t, dgh_t, direct_t) = step_backward(dh'_t, ...)
+        dh_{t-1} = dgh_t @ w_hh + direct_t,   dw_hh = sum_t dgh_t^T h_{t-1},   dx[:, t] = dgx_t @ w_ih
+
+    (direct_t: GRU's dh'_t * z; LSTM's carries dc_{t-1} = dc_total * f). Where a step was
     padding, the state's gradient passes it unchanged and dout there counts for nothing.
     """
     mode, x, h_prev, w_ih, w_hh, has_b_ih, has_b_hh, valid, reverse, caches = cache

@@ -248,10 +248,20 @@ def rnn_cell_backward(dh_new, cache):
 
 def lstm_cell_backward(dstate_new, cache):
     """dstate_new = (dh', dc') (or dh' alone: dc' = 0) -> (dx, (dh, dc), dw_ih, dw_hh, db_ih,
-    db_hh)."""
+    db_hh), summed over the batch; with sigmoid(.) of the gates written i, f, o and tanh(g) as g:
+
+        dc_total = dc' + dh' * o * (1 - tanh(c')^2),   dc = dc_total * f
+        d[i f g o] = [dc_total * g * i(1-i), dc_total * c * f(1-f), dc_total * i * (1-g^2),
+                      dh' * tanh(c') * o(1-o)],   dh = d[i f g o] @ w_hh,   dx = d[i f g o] @ w_ih
+    """
     return _cell_backward(dstate_new, cache)
 
 
 def gru_cell_backward(dh_new, cache):
-    """(dx, dh, dw_ih, dw_hh, db_ih, db_hh) of gru_cell_forward, summed over the batch."""
+    """(dx, dh, dw_ih, dw_hh, db_ih, db_hh) of gru_cell_forward, summed over the batch:
+
+        dn_pre = dh' * (1 - z) * (1 - n^2),   dz_pre = dh' * (h - n) * z(1-z),
+        dr_pre = dn_pre * (h W_hn + b_hn) * r(1-r),   dh = dh' * z + dgh @ w_hh
+    where dgh = [dr_pre, dz_pre, dn_pre * r] are the gradients of h @ w_hh^T + b_hh.
+    """
     return _cell_backward(dh_new, cache)

@@ -26,17 +26,17 @@ def documented_objects(html):
 
 
 def resolve(dotted):
-    """The object a documented dotted name stands for (module, then attributes)."""
+    """The object a documented dotted name stands for: attributes from the top package down,
+    importing a submodule only where no attribute has that name (a function that shadows
+    its own module, such as lamina.interpret.saliency, is the function)."""
     parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            target = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for attribute in parts[cut:]:
-            target = getattr(target, attribute)
-        return target
-    raise ImportError(dotted)
+    target = importlib.import_module(parts[0])
+    for i, part in enumerate(parts[1:], 1):
+        if hasattr(target, part):
+            target = getattr(target, part)
+        else:
+            target = importlib.import_module(".".join(parts[:i + 1]))
+    return target
 
 
 def missing_names(documented):
@@ -46,7 +46,8 @@ def missing_names(documented):
     api = docs_extension("lamina_api")
     objects = {id(resolve(name)) for name, role in documented.items()
                if role in ("py:class", "py:function", "py:exception", "py:method")}
-    missing = [module for module in api.public_modules() if documented.get(module) != "py:module"]
+    missing = [module for module in api.public_modules() if documented.get(module) != "py:module"
+               and not (api.shadowed(module) and module in documented)]
     for module_name, entries in api.public_api().items():
         for name, value, _ in entries:
             dotted = f"{module_name}.{name}"
