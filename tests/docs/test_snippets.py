@@ -12,6 +12,12 @@ from tests.test_readme import fake_loader
 
 pytestmark = pytest.mark.docs
 
+# files a page's snippets must leave behind (the snippets that moved there from the README)
+OUTPUTS = {"guide/callbacks.rst": ("best.lamina", "training.csv"),
+           "guide/files.rst": ("digits.lamina",),
+           "guide/training.rst": ("curves.png", "filters.png"),
+           "guide/inspect.rst": ("monitor.png", "grad_cam.png", "saliency.png", "maps.png")}
+
 BLOCK = re.compile(r"^\.\. code-block:: python\n((?:[ \t]*\n|   .*\n)+)", re.M)
 INCLUDE = re.compile(r"^\.\. include:: (\S+)\n", re.M)
 
@@ -74,3 +80,9 @@ def test_page_code_blocks_run(page, tmp_path, monkeypatch):
         except Exception as error:
             raise AssertionError(f"{page.relative_to(DOCS)}: python block {i} failed:\n{block}") \
                 from error
+    for name in OUTPUTS.get(page.relative_to(DOCS).as_posix(), ()):
+        assert (tmp_path / name).is_file(), f"{page.relative_to(DOCS)} wrote no {name}"
+
+
+def test_every_page_with_outputs_exists():
+    assert all((DOCS / page).is_file() for page in OUTPUTS)
