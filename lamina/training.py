@@ -7,6 +7,7 @@ keeps where it is in a FitState, which BackupAndRestore saves and a resumed fit 
 """
 
 import math
+import threading
 
 import numpy as np
 
@@ -17,11 +18,13 @@ from lamina.backend import as_float_array, floatx, get_rng, rng_state
 from lamina.callbacks import BackupAndRestore, CallbackList, History, TerminateOnNaN
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
+from lamina.layers.mode import inference_mode
 from lamina.progress import ProgressLogger
 from lamina.validation import check_inputs, check_targets
 
 ON_NONFINITE = ("raise", "stop", "skip")
 LARGE_GRADIENT = 4096  # elements; see Trainable._check_gradients
+_BUILD_LOCK = threading.Lock()  # a lazy model's build (see Trainable._prepare)
 
 
 class FitState:
@@ -94,7 +97,11 @@ class Trainable:
         where = f"{self.describe()}.{caller}"
         x = check_inputs(where, x)
         input_shape = (None,) + x.shape[1:]
-        output_shape = self.output_shape(input_shape) if self.built else self.build(input_shape)
+        if self.built:
+            output_shape = self.output_shape(input_shape)
+        else:
+            with _BUILD_LOCK:  # threads whose first calls race build the model once
+                output_shape = (self.output_shape if self.built else self.build)(input_shape)
         x = as_float_array(x, self.dtype)
         if y is None and caller == "predict":
             return x, None
@@ -260,7 +267,6 @@ class Trainable:
                 if validation_data is not None:
                     val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
                     logs.update({f"val_{k}": v for k, v in val.items()})
-                    self.train()
                 state.next_epoch()
                 hooks.on_epoch_end(epoch, logs)
             hooks.on_train_end()
@@ -335,7 +341,9 @@ class Trainable:
         return {name: fn(outputs, y) for name, fn in getattr(self, "_metric_fns", [])}
 
     def evaluate(self, x, y, batch_size=256):
-        """Loss and metrics over (x, y) in eval mode, batched: {"loss": ..., "accuracy": ...}."""
+        """Loss and metrics over (x, y) in eval mode, batched: {"loss": ..., "accuracy": ...}.
+
+        Thread-safe, as predict: the model is read, never changed (see _batched)."""
         if self.loss is None:
             raise ConfigError(f"{self.describe()} must be compiled before evaluate.")
         x, y = self._prepare(x, y, "evaluate")
@@ -345,7 +353,10 @@ class Trainable:
         return {"loss": loss + self.regularization_loss(), **self._metric_values(outputs, y)}
 
     def predict(self, x, batch_size=256):
-        """Outputs of the whole chain for x, in eval mode, in batches of `batch_size`."""
+        """Outputs of the whole chain for x, in eval mode, in batches of `batch_size`.
+
+        Thread-safe: every layer runs as in eval mode for this call only, and nothing on the
+        model changes (modes, buffers, caches), so threads may share one model for inference."""
         x, _ = self._prepare(x, caller="predict")
         return self._batched(x, batch_size, False)
 
@@ -356,11 +367,9 @@ class Trainable:
         save_model(self, path, include_optimizer=include_optimizer)
 
     def _batched(self, x, batch_size, skip_final_softmax):
-        was_training = self.training
-        self.eval()
-        try:
+        """forward over x in batches, in inference_mode: eval mode in this thread only, with
+        nothing written on the layers, so threads may predict with one model at once."""
+        with inference_mode():
             parts = [self.forward(x[i:i + batch_size], skip_final_softmax)
                      for i in range(0, len(x), batch_size)]
-        finally:
-            self.train(was_training)
         return np.concatenate(parts)

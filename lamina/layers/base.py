@@ -10,6 +10,7 @@ from lamina import init, regularizers
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
 from lamina.functional._checks import FLOAT_CHARS, as_float_array
 from lamina.functional._windows import conv_output_size
+from lamina.layers.mode import OPEN, inference_caches
 from lamina.parameter import Parameter
 
 
@@ -45,6 +46,24 @@ def _naming_the_layer(method):
     return wrapper
 
 
+def _caching_per_call(forward):
+    """forward, which inside inference_mode keeps this layer's cache in the thread's own dict
+    while it runs and drops it when it returns (see lamina.layers.mode). A forward already
+    running for this layer (a subclass calling super().forward) shares the outer one's entry."""
+    @functools.wraps(forward)
+    def wrapper(self, *args, **kwargs):
+        caches = inference_caches()
+        if caches is None or id(self) in caches:
+            return forward(self, *args, **kwargs)
+        key = id(self)
+        caches[key] = OPEN
+        try:
+            return forward(self, *args, **kwargs)
+        finally:
+            del caches[key]
+    return wrapper
+
+
 class Layer:
     """Base class of every layer.
 
@@ -52,6 +71,8 @@ class Layer:
     gradient into Parameter.grad. Subclasses list their Parameter attributes in
     `param_names` and non-trainable arrays (running statistics) in `buffer_names`.
     A layer whose input size is None builds its weights on first sight of a shape (`build`).
+    Inside lamina.inference_mode a forward reads every layer as in eval mode and writes
+    nothing on it, so threads may share a model for inference (lamina.layers.mode).
     """
 
     param_names = ()
@@ -61,7 +82,10 @@ class Layer:
         super().__init_subclass__(**kwargs)
         for method in ("forward", "backward"):
             if method in cls.__dict__:
-                setattr(cls, method, _naming_the_layer(cls.__dict__[method]))
+                wrapped = cls.__dict__[method]
+                if method == "forward":
+                    wrapped = _caching_per_call(wrapped)
+                setattr(cls, method, _naming_the_layer(wrapped))
 
     def __init__(self, name=None):
         if name is not None and not isinstance(name, str):
@@ -84,17 +108,37 @@ class Layer:
         return self.forward(x)
 
     @property
+    def training(self):
+        """The layer's own mode (set by train() / eval()); False while this thread is inside
+        inference_mode, whatever the flag says."""
+        return False if inference_caches() is not None else self._training
+
+    @training.setter
+    def training(self, mode):
+        self._training = mode
+
+    @property
     def _cache(self):
-        """What forward saved for backward; a clear error when backward comes first."""
-        try:
-            return self.__dict__["_forward_cache"]
-        except KeyError:
-            raise LaminaError(f"{self.describe()}: backward was called before forward. "
-                              f"Run forward on the batch first.") from None
+        """What forward saved for backward; a clear error when backward comes first.
+
+        Inside inference_mode it is this thread's, kept only while the forward runs."""
+        caches = inference_caches()
+        value = (self.__dict__.get("_forward_cache", OPEN) if caches is None
+                 else caches.get(id(self), OPEN))
+        if value is OPEN:
+            where = (" (inside inference_mode, forwards keep nothing for backward)"
+                     if caches is not None else "")
+            raise LaminaError(f"{self.describe()}: backward was called before forward{where}. "
+                              f"Run forward on the batch first.")
+        return value
 
     @_cache.setter
     def _cache(self, value):
-        self.__dict__["_forward_cache"] = value
+        caches = inference_caches()
+        if caches is None:
+            self.__dict__["_forward_cache"] = value
+        else:
+            caches[id(self)] = value
 
     def check_size(self, name, value, allow_none=False, minimum=1):
         """Constructor check: value must be an int >= minimum (or None where it is inferred)."""
