@@ -1,6 +1,7 @@
 import json
 import os
 import struct
+import threading
 
 import numpy as np
 import pytest
@@ -330,6 +331,37 @@ def test_loading_draws_no_random_numbers(tmp_path):
     before = rng.bit_generator.state
     load_model(tmp_path / "m")  # ...but loading puts the generator back
     assert rng.bit_generator.state == before
+
+
+def test_threads_load_while_another_draws_from_the_global_generator(tmp_path):
+    """Loading builds layers from a generator of its own: threads that load at once get the
+    file's model, and a thread drawing meanwhile (a Dropout mask in training, say) sees the
+    global generator's sequence, never rewound."""
+    model = resumable_model()
+    model.build((None, 2, 7, 7))
+    save_model(model, tmp_path / "m")
+    lamina.seed(7)
+    expected = [lamina.backend.get_rng().random() for _ in range(100_000)]
+    lamina.seed(7)
+    loaded, start = [], threading.Barrier(5)
+
+    def load():
+        start.wait()
+        loaded.extend(load_model(tmp_path / "m") for _ in range(5))
+
+    loaders = [threading.Thread(target=load) for _ in range(4)]
+    for loader in loaders:
+        loader.start()
+    start.wait()
+    drawn = []
+    while any(loader.is_alive() for loader in loaders) and len(drawn) < len(expected):
+        drawn.append(lamina.backend.get_rng().random())
+    for loader in loaders:
+        loader.join()
+    assert drawn == expected[:len(drawn)]
+    assert len(loaded) == 20
+    for copy in loaded:
+        assert_same_state(copy, model)
 
 
 # -- atomic writes ----------------------------------------------------------------------------
