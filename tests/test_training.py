@@ -257,3 +257,27 @@ def test_bad_validation_data_is_refused_before_the_first_step():
     with pytest.raises(lamina.errors.ConfigError, match="pair"):
         model.fit(x, y, epochs=1, verbose=0, validation_data=(x,))
     np.testing.assert_array_equal(model.layers[0].weight.data, before)
+
+
+@pytest.mark.parametrize("call", ["predict", "evaluate"])
+def test_predict_and_evaluate_leave_every_layer_in_its_own_mode(call):
+    """A batch norm frozen in eval (fine-tuning) stays in eval, the rest stays in training,
+    and the call itself runs every layer as in eval mode."""
+    lamina.seed(0)
+    model = lamina.Sequential([L.Linear(4, 6), L.BatchNorm1D(6), L.ReLU(), L.Dropout(0.5),
+                               L.Linear(6, 3), L.BatchNorm1D(3)])
+    model.compile(loss="cross_entropy", optimizer="sgd")
+    x = np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32)
+    y = np.arange(10) % 3
+    model.fit(x, y, epochs=1, batch_size=5, verbose=0)
+    model.layers[1].eval()
+    modes = [layer.training for layer in [model, *model.layers]]
+    assert modes == [True, True, False, True, True, True, True]
+    result = model.predict(x, batch_size=4) if call == "predict" else model.evaluate(x, y)
+    assert [layer.training for layer in [model, *model.layers]] == modes
+    model.eval()
+    outputs = np.concatenate([model.forward(x[i:i + 4]) for i in range(0, 10, 4)])
+    if call == "predict":
+        np.testing.assert_array_equal(result, outputs)
+    else:
+        assert result["loss"] == model.loss(outputs, y)[0]
