@@ -10,7 +10,7 @@ from lamina import init, regularizers
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
 from lamina.functional._checks import FLOAT_CHARS, as_float_array
 from lamina.functional._windows import conv_output_size
-from lamina.layers.mode import OPEN, inference_caches
+from lamina.layers.mode import OPEN, current
 from lamina.parameter import Parameter
 
 
@@ -52,7 +52,7 @@ def _caching_per_call(forward):
     running for this layer (a subclass calling super().forward) shares the outer one's entry."""
     @functools.wraps(forward)
     def wrapper(self, *args, **kwargs):
-        caches = inference_caches()
+        caches = current.caches
         if caches is None or id(self) in caches:
             return forward(self, *args, **kwargs)
         key = id(self)
@@ -111,7 +111,7 @@ class Layer:
     def training(self):
         """The layer's own mode (set by train() / eval()); False while this thread is inside
         inference_mode, whatever the flag says."""
-        return False if inference_caches() is not None else self._training
+        return self._training if current.caches is None else False
 
     @training.setter
     def training(self, mode):
@@ -122,7 +122,7 @@ class Layer:
         """What forward saved for backward; a clear error when backward comes first.
 
         Inside inference_mode it is this thread's, kept only while the forward runs."""
-        caches = inference_caches()
+        caches = current.caches
         value = (self.__dict__.get("_forward_cache", OPEN) if caches is None
                  else caches.get(id(self), OPEN))
         if value is OPEN:
@@ -134,7 +134,7 @@ class Layer:
 
     @_cache.setter
     def _cache(self, value):
-        caches = inference_caches()
+        caches = current.caches
         if caches is None:
             self.__dict__["_forward_cache"] = value
         else:

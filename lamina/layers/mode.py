@@ -13,10 +13,9 @@ forward read.
         probabilities = model.forward(x)       # eval mode in this thread; nothing changes
 """
 
-import contextlib
 import threading
 
-__all__ = ["inference_mode", "inference_caches", "OPEN"]
+__all__ = ["inference_mode", "inference_caches", "current", "OPEN"]
 
 OPEN = object()  # a layer whose forward is running in inference mode and has saved nothing yet
 
@@ -25,26 +24,29 @@ class _ThreadState(threading.local):
     caches = None  # inside inference_mode: id(layer) -> what its running forward saved (or OPEN)
 
 
-_state = _ThreadState()
+current = _ThreadState()  # this thread's: read current.caches (the base class does, per forward)
 
 
 def inference_caches():
     """This thread's caches (id(layer) -> cache) while it is inside inference_mode, else None."""
-    return _state.caches
+    return current.caches
 
 
-@contextlib.contextmanager
-def inference_mode():
+class inference_mode:
     """Run the forwards in this block as in eval mode, in this thread only (see the module doc).
 
     Nested blocks are one block. Backward has nothing to work on inside it: forwards keep
-    their caches only while they run.
+    their caches only while they run. (A class, not a generator: it is entered per call.)
     """
-    if _state.caches is not None:
-        yield
-        return
-    _state.caches = {}
-    try:
-        yield
-    finally:
-        _state.caches = None
+
+    __slots__ = ("_outer",)
+
+    def __enter__(self):
+        self._outer = current.caches
+        if self._outer is None:
+            current.caches = {}
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._outer is None:
+            current.caches = None
