@@ -1,6 +1,8 @@
 """fit's handling of NaN / Inf (on_nonfinite), train_step's check, and FitState."""
 
 import re
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -281,3 +283,32 @@ def test_predict_and_evaluate_leave_every_layer_in_its_own_mode(call):
         np.testing.assert_array_equal(result, outputs)
     else:
         assert result["loss"] == model.loss(outputs, y)[0]
+
+
+def test_threads_whose_first_predicts_race_build_a_lazy_model_once():
+    x = np.random.default_rng(0).normal(size=(6, 5)).astype(np.float32)
+    lamina.seed(1)
+    reference = lamina.Sequential([L.Linear(None, 4), L.ReLU(), L.Linear(None, 3)])
+    expected = reference.predict(x)
+    after_one_build = lamina.backend.rng_state()
+    lamina.seed(1)
+    model = lamina.Sequential([L.Linear(None, 4), L.ReLU(), L.Linear(None, 3)])
+    results, start = [], threading.Barrier(16)
+
+    def first_predict():
+        start.wait()
+        results.append(model.predict(x))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=first_predict) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert lamina.backend.rng_state() == after_one_build  # drew one set of initial weights
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
