@@ -1,7 +1,6 @@
 import json
 import os
 import struct
-import threading
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from lamina.io import (ModelFileError, load_model, load_safetensors, read_model_
 from lamina.layers.base import Layer
 from lamina.layers.container import serialize
 from lamina.parameter import Parameter
+from tests.layers.test_mode import run_threads
 
 
 def safetensors_bytes(header, data=b""):
@@ -341,24 +341,20 @@ def test_threads_load_while_another_draws_from_the_global_generator(tmp_path):
     model.build((None, 2, 7, 7))
     save_model(model, tmp_path / "m")
     lamina.seed(7)
-    expected = [lamina.backend.get_rng().random() for _ in range(100_000)]
+    expected = lamina.backend.get_rng().random(2**22)
     lamina.seed(7)
-    loaded, start = [], threading.Barrier(5)
+    loaded, drawn = [], []
 
-    def load():
-        start.wait()
-        loaded.extend(load_model(tmp_path / "m") for _ in range(5))
+    def load_or_draw(index):
+        if index:
+            loaded.extend(load_model(tmp_path / "m") for _ in range(5))
+        else:
+            while len(loaded) < 20 and 16 * len(drawn) < len(expected):
+                drawn.append(lamina.backend.get_rng().random(16))
 
-    loaders = [threading.Thread(target=load) for _ in range(4)]
-    for loader in loaders:
-        loader.start()
-    start.wait()
-    drawn = []
-    while any(loader.is_alive() for loader in loaders) and len(drawn) < len(expected):
-        drawn.append(lamina.backend.get_rng().random())
-    for loader in loaders:
-        loader.join()
-    assert drawn == expected[:len(drawn)]
+    run_threads(load_or_draw, 5)
+    drawn = np.concatenate(drawn)
+    np.testing.assert_array_equal(drawn, expected[:len(drawn)])
     assert len(loaded) == 20
     for copy in loaded:
         assert_same_state(copy, model)

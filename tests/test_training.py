@@ -1,8 +1,6 @@
 """fit's handling of NaN / Inf (on_nonfinite), train_step's check, and FitState."""
 
 import re
-import sys
-import threading
 
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ from lamina.callbacks import Callback, TerminateOnNaN
 from lamina.datasets import load_digits
 from lamina.errors import ConfigError, NonFiniteError
 from lamina.training import FitState
+from tests.layers.test_mode import run_threads
 
 
 class NaNForMarkedRows(lamina.Layer):
@@ -293,22 +292,8 @@ def test_threads_whose_first_predicts_race_build_a_lazy_model_once():
     after_one_build = lamina.backend.rng_state()
     lamina.seed(1)
     model = lamina.Sequential([L.Linear(None, 4), L.ReLU(), L.Linear(None, 3)])
-    results, start = [], threading.Barrier(16)
-
-    def first_predict():
-        start.wait()
-        results.append(model.predict(x))
-
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=first_predict) for _ in range(16)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    results = []
+    run_threads(lambda _: results.append(model.predict(x)), 16)
     assert lamina.backend.rng_state() == after_one_build  # drew one set of initial weights
     for result in results:
         np.testing.assert_array_equal(result, expected)

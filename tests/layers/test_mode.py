@@ -24,6 +24,32 @@ def walk(layer):
         yield from walk(child)
 
 
+def run_threads(work, count):
+    """work(0) ... work(count - 1), each in its own thread, started together and switched as
+    often as the interpreter allows (so that races show); re-raises the first error."""
+    start, errors = threading.Barrier(count), []
+
+    def run(index):
+        start.wait()
+        try:
+            work(index)
+        except BaseException as error:  # re-raised in the calling thread, below
+            errors.append(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    if errors:
+        raise errors[0]
+
+
 def images(n=4, seed=0):
     return np.random.default_rng(seed).normal(size=(n, 1, 6, 6)).astype(np.float32)
 
@@ -157,13 +183,11 @@ def test_many_threads_on_shared_models_give_the_serial_results_and_change_nothin
     }
     serial = {name: call() for name, call in calls.items()}
     states = [(model, _state(model)) for model in members]
-    threads, rounds = 6, 2
-    start, failures = threading.Barrier(threads), []
+    threads, rounds, failures = 6, 2, []
 
     def serve(seed):
         order = list(calls) * rounds
         random.Random(seed).shuffle(order)  # every thread interleaves the calls differently
-        start.wait()
         for name in order:
             try:
                 result = calls[name]()
@@ -176,16 +200,7 @@ def test_many_threads_on_shared_models_give_the_serial_results_and_change_nothin
             if not same:
                 failures.append(f"{name} differs from its serial result")
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show up
-    try:
-        workers = [threading.Thread(target=serve, args=(seed,)) for seed in range(threads)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-    finally:
-        sys.setswitchinterval(interval)
+    run_threads(serve, threads)
     assert not failures, f"{len(failures)} of {threads * rounds * len(calls)} calls: {failures[:5]}"
     for model, state in states:
         _assert_unchanged(model, state)
