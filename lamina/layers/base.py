@@ -52,10 +52,9 @@ def _caching_per_call(forward):
     running for this layer (a subclass calling super().forward) shares the outer one's entry."""
     @functools.wraps(forward)
     def wrapper(self, *args, **kwargs):
-        caches = current.caches
-        if caches is None or id(self) in caches:
+        caches, key = current.caches, id(self)
+        if caches is None or key in caches:
             return forward(self, *args, **kwargs)
-        key = id(self)
         caches[key] = OPEN
         try:
             return forward(self, *args, **kwargs)

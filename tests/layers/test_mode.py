@@ -181,9 +181,9 @@ def test_many_threads_on_shared_models_give_the_serial_results_and_change_nothin
         "ensemble.predict": lambda: ensemble.predict(x, batch_size=24),
         "ensemble.evaluate": lambda: ensemble.evaluate(x, y),
     }
-    serial = {name: call() for name, call in calls.items()}
     states = [(model, _state(model)) for model in members]
-    threads, rounds, failures = 6, 2, []
+    serial = {name: call() for name, call in calls.items()}
+    threads, rounds, failures = 8, 2, []
 
     def serve(seed):
         order = list(calls) * rounds
