@@ -10,7 +10,7 @@ from lamina import init, regularizers
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
 from lamina.functional._checks import FLOAT_CHARS, as_float_array
 from lamina.functional._windows import conv_output_size
-from lamina.layers.mode import OPEN, current
+from lamina.layers.mode import current
 from lamina.parameter import Parameter
 
 
@@ -46,23 +46,6 @@ def _naming_the_layer(method):
     return wrapper
 
 
-def _caching_per_call(forward):
-    """forward, which inside inference_mode keeps this layer's cache in the thread's own dict
-    while it runs and drops it when it returns (see lamina.layers.mode). A forward already
-    running for this layer (a subclass calling super().forward) shares the outer one's entry."""
-    @functools.wraps(forward)
-    def wrapper(self, *args, **kwargs):
-        caches, key = current.caches, id(self)
-        if caches is None or key in caches:
-            return forward(self, *args, **kwargs)
-        caches[key] = OPEN
-        try:
-            return forward(self, *args, **kwargs)
-        finally:
-            del caches[key]
-    return wrapper
-
-
 class Layer:
     """Base class of every layer.
 
@@ -81,10 +64,7 @@ class Layer:
         super().__init_subclass__(**kwargs)
         for method in ("forward", "backward"):
             if method in cls.__dict__:
-                wrapped = cls.__dict__[method]
-                if method == "forward":
-                    wrapped = _caching_per_call(wrapped)
-                setattr(cls, method, _naming_the_layer(wrapped))
+                setattr(cls, method, _naming_the_layer(cls.__dict__[method]))
 
     def __init__(self, name=None):
         if name is not None and not isinstance(name, str):
@@ -120,16 +100,14 @@ class Layer:
     def _cache(self):
         """What forward saved for backward; a clear error when backward comes first.
 
-        Inside inference_mode it is this thread's, kept only while the forward runs."""
+        Inside inference_mode it is this thread's (see lamina.layers.mode)."""
         caches = current.caches
-        value = (self.__dict__.get("_forward_cache", OPEN) if caches is None
-                 else caches.get(id(self), OPEN))
-        if value is OPEN:
-            where = (" (inside inference_mode, forwards keep nothing for backward)"
-                     if caches is not None else "")
+        try:
+            return self.__dict__["_forward_cache"] if caches is None else caches[id(self)]
+        except KeyError:
+            where = " in this inference_mode block" if caches is not None else ""
             raise LaminaError(f"{self.describe()}: backward was called before forward{where}. "
-                              f"Run forward on the batch first.")
-        return value
+                              f"Run forward on the batch first.") from None
 
     @_cache.setter
     def _cache(self, value):
@@ -138,6 +116,7 @@ class Layer:
             self.__dict__["_forward_cache"] = value
         else:
             caches[id(self)] = value
+            current.kept.pop(id(self), None)
 
     def check_size(self, name, value, allow_none=False, minimum=1):
         """Constructor check: value must be an int >= minimum (or None where it is inferred)."""
