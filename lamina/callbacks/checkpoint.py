@@ -2,7 +2,8 @@
 
 import os
 
-from lamina.callbacks.base import Callback, Monitor
+from lamina.callbacks.base import Callback, MonitoredQuantity
+from lamina.writing import writing_to
 
 
 class ModelCheckpoint(Callback):
@@ -18,7 +19,7 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto",
                  include_optimizer=True, verbose=0):
         self.filepath = os.fspath(filepath)
-        self.monitor = Monitor("ModelCheckpoint", monitor, mode) if save_best_only else None
+        self.monitor = MonitoredQuantity("ModelCheckpoint", monitor, mode) if save_best_only else None
         self.save_best_only, self.include_optimizer, self.verbose = \
             save_best_only, include_optimizer, verbose
         self.best = None
@@ -42,8 +43,9 @@ class ModelCheckpoint(Callback):
             self.best = current
         path = self.filepath.format(epoch=epoch + 1, **logs)
         directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        self.model.save(path, include_optimizer=self.include_optimizer)
+        with writing_to(path, "ModelCheckpoint"):
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            self.model.save(path, include_optimizer=self.include_optimizer)
         if self.verbose:
             print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 from lamina.datasets._files import CHUNK, DatasetError, cache_dir, sha256_of
+from lamina.writing import writing_to
 
 TIMEOUT = 60  # seconds without a byte before a mirror counts as unreachable
 CACHE_NOTE = " (or set LAMINA_DATA_DIR to another cache folder, or pass path= a folder holding them)"
@@ -91,9 +92,10 @@ def download_file(urls, target, sha256, stream=None):
 
 
 def _download_one(url, target, sha256, stream):
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                           suffix=".part")
+    with writing_to(target, "download"):  # errors name the target, never the partial file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                               suffix=".part")
     try:
         digest = hashlib.sha256()
         with os.fdopen(descriptor, "wb") as file, urlopen(url, timeout=TIMEOUT) as response:
@@ -109,8 +111,9 @@ def _download_one(url, target, sha256, stream):
             progress.close("Downloaded")
         if digest.hexdigest() != sha256:
             raise DatasetError(f"SHA-256 {digest.hexdigest()} does not match the expected {sha256}")
-        os.chmod(partial, 0o644)
-        os.replace(partial, target)
+        with writing_to(target, "download"):
+            os.chmod(partial, 0o644)
+            os.replace(partial, target)
     finally:
         if os.path.exists(partial):
             os.remove(partial)

@@ -102,3 +102,17 @@ def test_command_line_help_lists_the_shared_options(capsys):
     out = capsys.readouterr().out
     for option in ("--epochs", "--batch-size", "--lr", "--data-dir", "--save", "--plot"):
         assert option in out
+
+
+@pytest.mark.slow
+def test_inspect_example_warns_about_the_broken_run_only_and_writes_its_pictures(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from lamina.examples import inspect
+
+    monitors = inspect.main(["--epochs", "3", "--every", "5", "--out", str(tmp_path)])
+    assert monitors["healthy"].warnings == []
+    assert "dead_relu" in {warning.kind for warning in monitors["too_high_lr"].warnings}
+    assert "dead ReLUs" in capsys.readouterr().out
+    for name in ("monitor", "monitor_too_high_lr", "saliency", "grad_cam", "feature_maps",
+                 "filters"):
+        assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
