@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from lamina import init, losses, metrics
-from lamina.backend import get_rng
+from lamina.backend import private_generator
 from lamina.errors import ConfigError, LaminaError, ModelFileError, NotBuiltError
 from lamina.layers.base import Layer
 from lamina.layers.container import deserialize, named_layers, serialize
@@ -154,9 +154,9 @@ def load_model(path, compile=True):
     Restores the architecture, the weights and buffers (bit for bit, in their saved dtypes)
     and, with compile=True, the loss, metrics, optimizer and optimizer state, so that fit
     goes on exactly where it stopped. Loading draws no random numbers: lamina's global
-    generator is left as it was. A corrupted, truncated or foreign file raises
-    ModelFileError. Import the modules defining user-defined layers, losses and optimizers
-    before loading: they are found by class name.
+    generator is left as it was, so threads may load while others train or predict. A
+    corrupted, truncated or foreign file raises ModelFileError. Import the modules defining
+    user-defined layers, losses and optimizers before loading: they are found by class name.
 
     A file is believed only as far as its tensors go: before any layer is built, the shape
     of every parameter and buffer its architecture implies (and its recorded input shape, for
@@ -185,14 +185,10 @@ def read_model_file(path, compile=True):
     extra = {name: a for name, a in tensors.items() if name.startswith(EXTRA_PREFIX)}
     weights = {name: a for name, a in tensors.items()
                if not name.startswith((OPTIMIZER_PREFIX, EXTRA_PREFIX))}
-    rng = get_rng()
-    rng_state = rng.bit_generator.state  # building a layer draws initial weights
-    try:
+    with private_generator():  # building a layer draws initial weights, replaced at once
         model = _rebuild(metadata, weights, fail)
         if compile and "lamina.compile" in metadata:
             _restore_training(model, metadata, tensors, fail)
-    finally:
-        rng.bit_generator.state = rng_state
     return model, metadata, extra
 
 

@@ -14,6 +14,7 @@ from lamina.io import (ModelFileError, load_model, load_safetensors, read_model_
 from lamina.layers.base import Layer
 from lamina.layers.container import serialize
 from lamina.parameter import Parameter
+from tests.layers.test_mode import run_threads
 
 
 def safetensors_bytes(header, data=b""):
@@ -330,6 +331,33 @@ def test_loading_draws_no_random_numbers(tmp_path):
     before = rng.bit_generator.state
     load_model(tmp_path / "m")  # ...but loading puts the generator back
     assert rng.bit_generator.state == before
+
+
+def test_threads_load_while_another_draws_from_the_global_generator(tmp_path):
+    """Loading builds layers from a generator of its own: threads that load at once get the
+    file's model, and a thread drawing meanwhile (a Dropout mask in training, say) sees the
+    global generator's sequence, never rewound."""
+    model = resumable_model()
+    model.build((None, 2, 7, 7))
+    save_model(model, tmp_path / "m")
+    lamina.seed(7)
+    expected = lamina.backend.get_rng().random(2**22)
+    lamina.seed(7)
+    loaded, drawn = [], []
+
+    def load_or_draw(index):
+        if index:
+            loaded.extend(load_model(tmp_path / "m") for _ in range(5))
+        else:
+            while len(loaded) < 20 and 16 * len(drawn) < len(expected):
+                drawn.append(lamina.backend.get_rng().random(16))
+
+    run_threads(load_or_draw, 5)
+    drawn = np.concatenate(drawn)
+    np.testing.assert_array_equal(drawn, expected[:len(drawn)])
+    assert len(loaded) == 20
+    for copy in loaded:
+        assert_same_state(copy, model)
 
 
 # -- atomic writes ----------------------------------------------------------------------------

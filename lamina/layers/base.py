@@ -11,6 +11,7 @@ from lamina.backend import floatx
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
 from lamina.functional._checks import FLOAT_CHARS, as_float_array
 from lamina.functional._windows import conv_output_size
+from lamina.layers.mode import current
 from lamina.parameter import Parameter
 from lamina.shape_only import ArraySpec, shape_only_active
 
@@ -56,6 +57,8 @@ class Layer:
     create them with new_parameter / new_buffer, so that a shape-only build (lamina.shape_only,
     which load_model runs before allocating anything) sees their shapes without their memory.
     A layer whose input size is None builds its weights on first sight of a shape (`build`).
+    Inside lamina.inference_mode a forward reads every layer as in eval mode and writes
+    nothing on it, so threads may share a model for inference (lamina.layers.mode).
     """
 
     param_names = ()
@@ -88,17 +91,36 @@ class Layer:
         return self.forward(x)
 
     @property
+    def training(self):
+        """The layer's own mode (set by train() / eval()); False while this thread is inside
+        inference_mode, whatever the flag says."""
+        return self._training if current.caches is None else False
+
+    @training.setter
+    def training(self, mode):
+        self._training = mode
+
+    @property
     def _cache(self):
-        """What forward saved for backward; a clear error when backward comes first."""
+        """What forward saved for backward; a clear error when backward comes first.
+
+        Inside inference_mode it is this thread's (see lamina.layers.mode)."""
+        caches = current.caches
         try:
-            return self.__dict__["_forward_cache"]
+            return self.__dict__["_forward_cache"] if caches is None else caches[id(self)]
         except KeyError:
-            raise LaminaError(f"{self.describe()}: backward was called before forward. "
+            where = " in this inference_mode block" if caches is not None else ""
+            raise LaminaError(f"{self.describe()}: backward was called before forward{where}. "
                               f"Run forward on the batch first.") from None
 
     @_cache.setter
     def _cache(self, value):
-        self.__dict__["_forward_cache"] = value
+        caches = current.caches
+        if caches is None:
+            self.__dict__["_forward_cache"] = value
+        else:
+            caches[id(self)] = value
+            current.kept.pop(id(self), None)
 
     def check_size(self, name, value, allow_none=False, minimum=1):
         """Constructor check: value must be an int >= minimum (or None where it is inferred)."""

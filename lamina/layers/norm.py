@@ -71,7 +71,8 @@ class _BatchNorm(Layer):
         view = x.reshape(x.shape + (1,) * (4 - x.ndim)) if as_image else x
         out, cache = kernel(view, self.gamma.data, self.beta.data, bn_param)
         self._cache = (cache, x.shape, as_image)
-        self.running_mean, self.running_var = bn_param["running_mean"], bn_param["running_var"]
+        if self.training:  # eval mode only reads them (and must not change their dtype)
+            self.running_mean, self.running_var = bn_param["running_mean"], bn_param["running_var"]
         return out.reshape(x.shape)
 
     def backward(self, dout):
