@@ -82,9 +82,11 @@ class Sequential(Container, Trainable):
         if self.parent is None:
             if not marks.get("said_input", getattr(error, "said_input", False)):
                 message += f"; model input shape {input_shape}"
-            fix = getattr(error, "fix", None)
+            fix, hint = getattr(error, "fix", None), getattr(error, "hint", None)
             if fix:
                 message += f". Fix: {error.layer.describe()} with {fix}"
+            if hint and hint not in message:
+                message += f". {hint}"
             message += "." if not message.endswith(".") else ""
         elif not marks:
             return None

@@ -75,6 +75,13 @@ class Container(Layer):
         index, rest = name.split(".", 1)
         self.layers[int(index)].set_buffer(rest, value)
 
+    @Layer.trainable.setter
+    def trainable(self, value):
+        """Freeze (False) or unfreeze (True) every layer inside, as Keras does."""
+        self._set_trainable(value)
+        for layer in self.layers:
+            layer.trainable = value
+
     def train(self, mode=True):
         self.training = mode
         for layer in self.layers:
@@ -128,8 +135,12 @@ class Container(Layer):
 
 
 def serialize(layer):
-    """{"class_name": ..., "config": ...}: a JSON-ready description of a layer."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    """{"class_name": ..., "config": ...}: a JSON-ready description of a layer, with
+    "trainable": False for a frozen one (its own flag; a container's children carry theirs)."""
+    spec = {"class_name": type(layer).__name__, "config": layer.get_config()}
+    if not layer.trainable:
+        spec["trainable"] = False
+    return spec
 
 
 def _layer_classes(cls=Layer):
@@ -152,4 +163,7 @@ def deserialize(spec):
         raise ConfigError(f"Unknown layer class {spec.get('class_name')!r}. "
                           f"Expected one of {sorted(registry)}")
     config = dict(spec["config"])
-    return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
+    layer = cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
+    if "trainable" in spec:
+        layer._set_trainable(spec["trainable"])  # not the children's: they carry their own
+    return layer

@@ -38,7 +38,7 @@ class _ConvBase(Layer):
 
     def build(self, input_shape):
         if self.in_channels is None:
-            self.in_channels = int(input_shape[1])
+            self.in_channels = self.inferred_channels(input_shape)
         if self.in_channels % self.groups:
             raise ConfigError(
                 f"{self.describe()} expects in_channels divisible by groups. "

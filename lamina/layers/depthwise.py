@@ -30,7 +30,7 @@ class DepthwiseConv2D(Conv2D):
 
     def build(self, input_shape):
         if self.in_channels is None:
-            self.in_channels = int(input_shape[1])
+            self.in_channels = self.inferred_channels(input_shape)
         self.groups, self.out_channels = self.in_channels, self.in_channels * self.depth_multiplier
         super().build(input_shape)
 
@@ -73,7 +73,7 @@ class SeparableConv2D(Layer):
 
     def build(self, input_shape):
         if self.in_channels is None:
-            self.in_channels = int(input_shape[1])
+            self.in_channels = self.inferred_channels(input_shape)
         kh, kw = self.kernel_size
         middle = self.in_channels * self.depth_multiplier
         weight_init = init.get(self.weight_init)
