@@ -137,6 +137,22 @@ class Layer:
                               f"Received: {name}={value!r}")
         return int(value)
 
+    def check_kernel_given(self, kernel_size, sizes):
+        """kernel_size itself; a ConfigError when it is missing, as after Keras' argument order
+        (Conv2D(32, 3): filters, kernel_size), which lamina's convolutions read as PyTorch's
+        (in_channels, out_channels, kernel_size). sizes: the given size arguments by name."""
+        if kernel_size is not None:
+            return kernel_size
+        op, values = type(self).__name__, list(sizes.values())
+        keras = ", ".join(f"{name}={value!r}" for name, value in
+                          zip(("filters", "kernel_size")[-len(values):], values))
+        order = ", ".join(list(sizes) + ["kernel_size"])
+        given = ", ".join(map(repr, values))
+        raise ConfigError(
+            f"{op} expects kernel_size after {' and '.join(sizes)}, in PyTorch's order ({order}, "
+            f"...; in_channels=None infers the input's): Keras' order ({keras}) is "
+            f"{op}(None, {given}) here. Received: {op}({given})")
+
     def build(self, input_shape):
         """Create weights for an input of `input_shape` (batch first). No-op for most layers."""
         self.built = True
