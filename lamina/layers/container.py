@@ -105,6 +105,8 @@ class Container(Layer):
         Shapes come from `input_shape` (batch first, e.g. (None, 1, 28, 28)) or, once the
         model has been built or trained, from the shape it was built for. Non-trainable
         parameters are the buffers (batch-norm running statistics) and frozen parameters.
+        An unbuilt model (lazy layers, in_features=None) shows "?" where a count is not known
+        yet, the counts of the layers that are built, and says that it is not built.
         """
         if input_shape is None:
             input_shape = getattr(self, "input_shape", None)
@@ -129,9 +131,18 @@ class Container(Layer):
         frozen = sum(p.size for p in self.parameters() if not p.trainable)
         buffers = sum(np.size(b) for b in self.buffers().values())
         total = trainable + frozen + buffers
-        print_fn(f"Total params: {total:,}")
-        print_fn(f"Trainable params: {trainable:,}")
-        print_fn(f"Non-trainable params: {frozen + buffers:,}")
+        if self.built:
+            print_fn(f"Total params: {total:,}")
+            print_fn(f"Trainable params: {trainable:,}")
+            print_fn(f"Non-trainable params: {frozen + buffers:,}")
+            return
+        lazy = ", ".join(layer.name for layer in self.layers if not layer.built)
+        print_fn(f"Total params: ? (not built: {lazy} infer their input size; {total:,} in "
+                 f"the layers built so far)")
+        print_fn(f"Trainable params: ? ({trainable:,} so far)")
+        print_fn(f"Non-trainable params: ? ({frozen + buffers:,} so far)")
+        print_fn(f"Call model.build({given or 'input_shape'}) (or fit) to create every weight "
+                 f"and count them.")
 
 
 def serialize(layer):
