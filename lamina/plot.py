@@ -8,11 +8,9 @@ Both return a matplotlib Figure (built without pyplot, so no global state and no
 given ``path``, write it as a PNG atomically. Needs ``pip install "lamina[plot]"``.
 """
 
-import os
-import tempfile
-
 import numpy as np
 
+from lamina.atomic import atomic_write
 from lamina.errors import ConfigError
 
 __all__ = ["history", "filters"]
@@ -30,18 +28,9 @@ def _figure(**kwargs):
 
 
 def _save(figure, path):
-    """Write the figure as a PNG: to a temporary file beside `path`, then rename over it."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            figure.savefig(file, format="png", dpi=100)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    """Write the figure as a PNG, atomically (lamina.atomic)."""
+    with atomic_write(path) as file:
+        figure.savefig(file, format="png", dpi=100)
 
 
 def history(history, path=None, title=None):

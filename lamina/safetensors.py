@@ -23,16 +23,15 @@ and so does a plain safetensors file whose damage renamed the checksum key itsel
 requires the checksum, so a model file cannot lose it that way).
 """
 
-import contextlib
 import hashlib
 import json
 import math
 import os
-import secrets
 import struct
 
 import numpy as np
 
+from lamina.atomic import atomic_write
 from lamina.errors import ConfigError, DTypeError, ModelFileError
 
 __all__ = ["save_safetensors", "load_safetensors", "MAX_HEADER_SIZE", "MAX_NDIM", "CHECKSUM_KEY",
@@ -60,7 +59,7 @@ def save_safetensors(path, tensors, metadata=None, *, checksum=True):
     beside `path`, flushed and fsynced, then os.replace'd onto it.
     """
     header, arrays = _encode_header(tensors, metadata, checksum)
-    with _atomic_write(path) as file:
+    with atomic_write(path) as file:
         file.write(struct.pack("<Q", len(header)))
         file.write(header)
         for array in arrays:
@@ -132,36 +131,6 @@ def _encode_header(tensors, metadata, checksum=True):
         raise ConfigError(f"save_safetensors: the header would take {len(text)} bytes, over the "
                           f"format's {MAX_HEADER_SIZE}-byte limit")
     return text, [array for _, _, array in entries]
-
-
-@contextlib.contextmanager
-def _atomic_write(path):
-    """A binary file that replaces `path` only once it is complete and on disk.
-
-    Writes go to a temporary file in the same directory; on success it is flushed, fsynced
-    and os.replace'd onto `path`. On any failure it is removed and `path` is left as it was.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(temporary, flags, 0o666)  # 0o666 less the umask, as open() would give
-    try:
-        with os.fdopen(fd, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable, where the OS allows
-        directory_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(directory_fd)
-        finally:
-            os.close(directory_fd)
 
 
 def load_safetensors(path):

@@ -7,14 +7,13 @@ corrupt file under a real name. Files already in the cache are hashed again on e
 
 import hashlib
 import http.client
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.request import urlopen
 
+from lamina.atomic import atomic_write
 from lamina.datasets._files import CHUNK, DatasetError, cache_dir, sha256_of
 
 TIMEOUT = 60  # seconds without a byte before a mirror counts as unreachable
@@ -92,28 +91,20 @@ def download_file(urls, target, sha256, stream=None):
 
 def _download_one(url, target, sha256, stream):
     target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                           suffix=".part")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(descriptor, "wb") as file, urlopen(url, timeout=TIMEOUT) as response:
-            progress = _Progress(target.name, url, response.headers.get("Content-Length"), stream)
-            try:
-                while chunk := response.read(CHUNK):
-                    file.write(chunk)
-                    digest.update(chunk)
-                    progress.update(len(chunk))
-            except BaseException:
-                progress.close("Interrupted")
-                raise
-            progress.close("Downloaded")
-        if digest.hexdigest() != sha256:
+    digest = hashlib.sha256()
+    with atomic_write(target) as file, urlopen(url, timeout=TIMEOUT) as response:
+        progress = _Progress(target.name, url, response.headers.get("Content-Length"), stream)
+        try:
+            while chunk := response.read(CHUNK):
+                file.write(chunk)
+                digest.update(chunk)
+                progress.update(len(chunk))
+        except BaseException:
+            progress.close("Interrupted")
+            raise
+        progress.close("Downloaded")
+        if digest.hexdigest() != sha256:  # raised inside: the cache keeps no bad file
             raise DatasetError(f"SHA-256 {digest.hexdigest()} does not match the expected {sha256}")
-        os.chmod(partial, 0o644)
-        os.replace(partial, target)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
 
 
 def _mib(size):
