@@ -24,6 +24,13 @@ def shape_text(name, shape):
     return f"{name}={tuple(shape)}" if name.endswith(".shape") else f"{name} {tuple(shape)}"
 
 
+@functools.lru_cache(maxsize=None)
+def constructor_arguments(cls):
+    """The names of cls.__init__'s arguments but self, in order (looked up once per class:
+    activations read their hyper-parameters through get_config on every forward)."""
+    return tuple(arg for arg in inspect.signature(cls.__init__).parameters if arg != "self")
+
+
 def looks_channels_last(shape):
     """Whether a 4-D `shape` (batch first, None for unknown sizes) reads as (N, H, W, C)
     images rather than lamina's (N, C, H, W): the last axis holds 1, 3 or 4 values (gray,
@@ -309,9 +316,7 @@ class Layer:
     def get_config(self):
         """Constructor arguments by name, so that ``type(layer)(**config)`` rebuilds the layer."""
         config = {}
-        for arg in inspect.signature(type(self).__init__).parameters:
-            if arg == "self":
-                continue
+        for arg in constructor_arguments(type(self)):
             value = getattr(self, arg)
             if isinstance(value, Parameter) or (arg == "bias" and value is None):
                 value = value is not None
