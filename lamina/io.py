@@ -21,10 +21,11 @@ from lamina import init, losses, metrics
 from lamina.backend import get_rng
 from lamina.errors import ConfigError, LaminaError, ModelFileError, NotBuiltError
 from lamina.layers.base import Layer
-from lamina.layers.container import deserialize, serialize
+from lamina.layers.container import deserialize, named_layers, serialize
 from lamina.optim.optimizer import Optimizer
-from lamina.safetensors import (CHECKSUM_KEY, _read_safetensors, _short, load_safetensors,
-                                save_safetensors)
+from lamina.safetensors import (CHECKSUM_KEY, _read_safetensors, _save_safetensors, _short,
+                                load_safetensors, save_safetensors)
+from lamina.shape_only import shape_only
 
 __all__ = ["ModelFileError", "save_safetensors", "load_safetensors", "save_model", "load_model",
            "read_model_file"]
@@ -33,6 +34,7 @@ FORMAT, FORMAT_VERSION = "lamina-model", "2"
 READABLE_VERSIONS = ("1", "2")  # version 1: lamina 0.1.0, without a checksum
 OPTIMIZER_PREFIX, EXTRA_PREFIX = "optimizer/", "x/"
 _REQUIRED = object()
+_FILE_FLOATS = (np.float16, np.float32, np.float64)  # float16 loads as float32
 
 
 def save_model(model, path, include_optimizer=True, *, extra_metadata=None, extra_tensors=None):
@@ -83,7 +85,7 @@ def save_model(model, path, include_optimizer=True, *, extra_metadata=None, extr
             tensors.update(arrays)
     metadata.update(extra_metadata or {})
     tensors.update(extra_tensors or {})
-    save_safetensors(path, tensors, metadata)
+    _save_safetensors(path, tensors, metadata, True, "save_model")
 
 
 def _to_json(value, where):
@@ -157,6 +159,16 @@ def load_model(path, compile=True):
     generator is left as it was. A corrupted, truncated or foreign file raises
     ModelFileError. Import the modules defining user-defined layers, losses and optimizers
     before loading: they are found by class name.
+
+    A file is believed only as far as its tensors go: before any layer is built, the shape
+    of every parameter and buffer its architecture implies (and its recorded input shape, for
+    lazy layers) is computed without allocating it and compared with the tensor the file
+    holds, so a file describing Linear(10**6, 10**6) over a (2, 3) tensor is a ModelFileError
+    naming the layer, the tensor and both shapes, never a huge allocation. Weights and
+    buffers must be float32 or float64, each kept as saved (a model mixing the two loads
+    mixed, as it was saved); float16 ones load as float32 (exactly: lamina computes in
+    float32 and float64 only); integer or bool ones are refused, as is optimizer state of
+    such a dtype or of another shape than its parameter's.
     """
     return read_model_file(path, compile)[0]
 
@@ -165,8 +177,9 @@ def read_model_file(path, compile=True):
     """(model, metadata, extra_tensors): load_model's model, the file's whole metadata
     (str -> str) and the tensors save_model was given as extra_tensors (names "x/...").
 
-    The format and its version are checked before any tensor is read, and the checksum
-    (required from format version 2 on) before any layer is built."""
+    The format and its version are checked before any tensor is read, the checksum
+    (required from format version 2 on) before any layer is built, and the shapes and dtypes
+    the architecture implies against the tensors before any layer is allocated."""
     def fail(reason):
         return ModelFileError(f"'{os.fspath(path)}' cannot be loaded as a lamina model: {reason}")
 
@@ -216,27 +229,27 @@ def _json_entry(metadata, key, fail, default=_REQUIRED):
 
 
 def _rebuild(metadata, weights, fail):
-    """The architecture, built, holding the file's weights and buffers in the file's dtypes."""
+    """The architecture, built, holding the file's weights and buffers in the file's dtypes.
+
+    It is first built shape-only (lamina.shape_only: nothing allocated), and every parameter
+    and buffer it implies is compared with the tensor the file holds, by name, shape and
+    dtype (see _checked_state), so that a file describing a layer far larger than its
+    tensors fails here instead of allocating what it describes."""
     architecture = _json_entry(metadata, "lamina.architecture", fail)
-    input_shape = _json_entry(metadata, "lamina.input_shape", fail, None)
+    input_shape = _input_shape(metadata, fail)
     frozen = _json_entry(metadata, "lamina.frozen", fail, [])
-    try:
-        model = deserialize(architecture)
-        if not model.built:
-            if input_shape is None:
-                raise NotBuiltError(f"{model.describe()} has layers whose size is inferred when "
-                                    f"it is built, and the file records no input shape")
-            model.build(tuple(input_shape))
-    except (LaminaError, TypeError, KeyError, ValueError, AttributeError) as error:
-        raise fail(f"cannot rebuild the architecture it describes: {error}") from error
     if not (isinstance(frozen, list) and all(isinstance(name, str) for name in frozen)):
         raise fail(f"its lamina.frozen entry must list parameter names. Received: {_short(frozen)}")
+    with shape_only():
+        skeleton = _construct(architecture, input_shape, fail)
+    weights = _checked_state(skeleton, weights, fail)
+    model = _construct(architecture, input_shape, fail)
     params = dict(model.named_parameters())
     for name, p in params.items():
-        if name in weights and p.dtype != weights[name].dtype:
+        if p.dtype != weights[name].dtype:
             p.data = p.data.astype(weights[name].dtype)
     for name, value in model.buffers().items():
-        if name in weights and value.dtype != weights[name].dtype:
+        if value.dtype != weights[name].dtype:
             model.set_buffer(name, value.astype(weights[name].dtype))
     try:
         model.load_state_dict(weights)
@@ -250,6 +263,72 @@ def _rebuild(metadata, weights, fail):
     return model
 
 
+def _input_shape(metadata, fail):
+    """The recorded input shape (batch first; None where a size is unknown), or None."""
+    shape = _json_entry(metadata, "lamina.input_shape", fail, None)
+    if shape is not None and not (isinstance(shape, list) and len(shape) >= 2 and all(
+            size is None or (type(size) is int and size >= 1) for size in shape)):
+        raise fail(f"its lamina.input_shape entry must list the input's sizes, batch first "
+                   f"(ints >= 1, or null where unknown). Received: {_short(shape)}")
+    return None if shape is None else tuple(shape)
+
+
+def _construct(architecture, input_shape, fail):
+    """deserialize(architecture), built for input_shape (checked against it when already built)."""
+    try:
+        model = deserialize(architecture)
+        if not model.built:
+            if input_shape is None:
+                raise NotBuiltError(f"{model.describe()} has layers whose size is inferred when "
+                                    f"it is built, and the file records no input shape")
+            model.build(input_shape)
+        elif input_shape is not None:
+            model.output_shape(input_shape)
+    except (LaminaError, TypeError, KeyError, ValueError, AttributeError,
+            RecursionError) as error:
+        raise fail(f"cannot rebuild the architecture it describes: {error}") from error
+    return model
+
+
+def _checked_state(skeleton, tensors, fail):
+    """The file's weights and buffers (name -> array), once each is the one the architecture
+    implies (skeleton: its shape-only build): the same names, the same shapes, and a dtype of
+    the same kind. Floating state must be float32 or float64 (each tensor keeps its own, so a
+    model that mixes them loads as it was saved); float16 is converted to float32, exactly.
+    State a layer makes integer or bool must have the dtype the layer gives it. A mismatch is
+    a ModelFileError naming the layer, the tensor, what the architecture implies and what the
+    file holds."""
+    expected = {name: p.data for name, p in skeleton.named_parameters()} | skeleton.buffers()
+    missing = [name for name in expected if name not in tensors]
+    unexpected = [name for name in tensors if name not in expected]
+    if missing or unexpected:
+        raise fail(f"its weights do not fit the architecture it describes, which has the "
+                   f"entries {_short(list(expected), 200)}. Missing: {_short(missing, 200)}; "
+                   f"unexpected: {_short(unexpected, 200)}")
+    owners = sorted(named_layers(skeleton), key=lambda item: -len(item[0]))
+    problems = []
+    for name, spec in expected.items():
+        array = tensors[name]
+        prefix, layer = next((prefix, layer) for prefix, layer in owners if name.startswith(prefix))
+        where = f"{layer.describe()} {name[len(prefix):]}"
+        if tuple(array.shape) != tuple(spec.shape):
+            problems.append(f"{where}: the architecture implies shape {tuple(spec.shape)}, the "
+                            f"file's tensor {name!r} has shape {tuple(array.shape)}")
+        elif spec.dtype.kind == "f" and array.dtype not in _FILE_FLOATS:
+            problems.append(f"{where}: the architecture makes it floating (float32 or float64; "
+                            f"float16 is converted to float32), the file's tensor {name!r} is "
+                            f"{array.dtype}")
+        elif spec.dtype.kind != "f" and array.dtype != spec.dtype:
+            problems.append(f"{where}: the architecture makes it {spec.dtype}, the file's tensor "
+                            f"{name!r} is {array.dtype}")
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise fail(f"its tensors are not what the architecture it describes implies: "
+                   f"{'; '.join(problems[:5])}{more}")
+    return {name: array.astype(np.float32) if array.dtype == np.float16 else array
+            for name, array in tensors.items()}
+
+
 def _restore_training(model, metadata, tensors, fail):
     """compile() the model as it was and give the optimizer its saved state."""
     settings = _json_entry(metadata, "lamina.compile", fail)
@@ -260,7 +339,7 @@ def _restore_training(model, metadata, tensors, fail):
                       metrics=settings["metrics"])
         if state is not None:
             parameters = model.parameters()
-            state = _join_optimizer_state(state, tensors, len(parameters))
+            state = _join_optimizer_state(state, tensors, model.named_parameters())
             for position, entry in state["state"].items():
                 missing = set(optimizer._init_state(parameters[position].data)) - set(entry)
                 if missing:
@@ -285,9 +364,11 @@ def _instantiate(base, spec):
     return cls(**spec["config"])
 
 
-def _join_optimizer_state(numbers, tensors, count):
-    """The inverse of _split_optimizer_state, checking positions against `count` parameters."""
-    entries = {}
+def _join_optimizer_state(numbers, tensors, named_parameters):
+    """The inverse of _split_optimizer_state, checking positions against the model's
+    parameters and each state tensor against its parameter: the same shape, a floating dtype
+    (float16, float32, float64: the optimizer keeps it in its parameter's dtype)."""
+    count, entries = len(named_parameters), {}
     for position, scalars in numbers["state"].items():
         if not position.isdigit() or int(position) >= count:
             raise ValueError(f"optimizer state for parameter {position!r}, but the model has "
@@ -298,5 +379,12 @@ def _join_optimizer_state(numbers, tensors, count):
             position, _, key = name[len(OPTIMIZER_PREFIX):].partition("/")
             if not (position.isdigit() and int(position) in entries and key):
                 raise ValueError(f"tensor {name!r} belongs to no parameter's optimizer state")
+            owner, param = named_parameters[int(position)]
+            if array.shape != param.shape:
+                raise ValueError(f"tensor {name!r} has shape {array.shape}, but it holds "
+                                 f"optimizer state of parameter {owner!r}, of shape {param.shape}")
+            if array.dtype not in _FILE_FLOATS:
+                raise ValueError(f"tensor {name!r} is {array.dtype}; optimizer state is floating "
+                                 f"(float16, float32 or float64)")
             entries[int(position)][key] = array
     return {**{key: value for key, value in numbers.items() if key != "state"}, "state": entries}

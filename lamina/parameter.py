@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from lamina.shape_only import ArraySpec
+
 
 class Parameter:
     """A trainable array. `data` holds the value, `grad` the accumulated gradient (or None).
@@ -10,12 +12,13 @@ class Parameter:
     contributions); optimizers update `data` in place; `zero_grad()` clears `grad`.
     Constructing or assigning `data` takes a private copy, so an optimizer step never writes
     into an array the caller still holds (say, a torch tensor's memory behind `.numpy()`).
+    An ArraySpec (a shape-only build, lamina.shape_only) is kept as it is: nothing to copy.
     """
 
     __slots__ = ("_data", "grad", "name", "trainable", "regularizer")
 
     def __init__(self, data, name=None, trainable=True, regularizer=None):
-        self._data = np.array(data, copy=True)
+        self._data = data if isinstance(data, ArraySpec) else np.array(data, copy=True)
         self.grad = None
         self.name = name
         self.trainable = trainable

@@ -10,8 +10,8 @@ given ``path``, write it as a PNG atomically. Needs ``pip install "lamina[plot]"
 
 import numpy as np
 
-from lamina.atomic import atomic_write
 from lamina.errors import ConfigError
+from lamina.writing import atomic_write
 
 __all__ = ["history", "filters"]
 
@@ -28,8 +28,9 @@ def _figure(**kwargs):
 
 
 def _save(figure, path):
-    """Write the figure as a PNG, atomically (lamina.atomic)."""
-    with atomic_write(path) as file:
+    """Write the figure as a PNG, atomically (lamina.writing): errors name `path`, never
+    the temporary file, and the file gets open()'s mode."""
+    with atomic_write(path, "plot") as file:
         figure.savefig(file, format="png", dpi=100)
 
 

@@ -31,8 +31,8 @@ import struct
 
 import numpy as np
 
-from lamina.atomic import atomic_write
 from lamina.errors import ConfigError, DTypeError, ModelFileError
+from lamina.writing import atomic_write
 
 __all__ = ["save_safetensors", "load_safetensors", "MAX_HEADER_SIZE", "MAX_NDIM", "CHECKSUM_KEY",
            "CHECKSUM_ALGORITHM"]
@@ -56,10 +56,16 @@ def save_safetensors(path, tensors, metadata=None, *, checksum=True):
     by name). With checksum (the default) the metadata gains "lamina.checksum" (see the module
     docstring), replacing any such entry given; checksum=False writes none, and then the bytes
     equal the official writer's for the same input. The write is atomic: a temporary file
-    beside `path`, flushed and fsynced, then os.replace'd onto it.
+    beside `path`, flushed and fsynced, then os.replace'd onto it; an OSError names `path`
+    (lamina.writing), never the temporary file.
     """
+    _save_safetensors(path, tensors, metadata, checksum, "save_safetensors")
+
+
+def _save_safetensors(path, tensors, metadata, checksum, writer):
+    """save_safetensors, its OSErrors saying "<writer> cannot write '<path>': ..."."""
     header, arrays = _encode_header(tensors, metadata, checksum)
-    with atomic_write(path) as file:
+    with atomic_write(path, writer) as file:
         file.write(struct.pack("<Q", len(header)))
         file.write(header)
         for array in arrays:

@@ -7,7 +7,12 @@ as explicit @example cases.
 
 import json
 import math
+import os
+import pathlib
 import struct
+import subprocess
+import sys
+import tempfile
 import tracemalloc
 
 import numpy as np
@@ -19,7 +24,10 @@ import lamina
 from lamina import layers as L
 from lamina.io import (ModelFileError, load_model, load_safetensors, read_model_file, save_model,
                        save_safetensors)
+from lamina.safetensors import _encode_header
 from tests.test_io import safetensors_bytes
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CODES = ["BOOL", "U8", "I8", "I16", "U16", "F16", "I32", "U32", "F32", "F64", "I64", "U64"]
 ITEMSIZES = dict(zip(CODES, [1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8]))
@@ -236,3 +244,162 @@ def test_rewritten_lamina_metadata(scratch, model_bytes, changes, dropped):
     save_safetensors(scratch, {k: v for k, v in tensors.items() if k not in dropped},
                      {**meta, **changes})
     outcome(scratch, scratch.read_bytes(), read_model_file, bound_memory=False)
+
+
+# -- architectures that lie about their sizes (checksum valid, tensors as written) ------------
+# Every layer type (the table of tests/layers/test_every_layer_saves.py), zoo models, a lazy
+# chain and a compiled model with optimizer state, saved once; each example inflates or
+# flips one config field, or the recorded input shape, and loads the file again. The whole
+# property runs in a subprocess under an address-space limit (RLIMIT_AS, ADDRESS_HEADROOM
+# above what the process holds once ready), so an attempted huge allocation fails loudly.
+ADDRESS_HEADROOM = 3 * 2**29   # 1.5 GiB
+SIZE_FIELDS = {"in_features", "out_features", "in_channels", "out_channels", "kernel_size",
+               "num_features", "normalized_shape", "num_channels", "depth_multiplier"}
+FLAG_FIELDS = {"bias", "affine", "elementwise_affine", "track_running_stats"}
+STATEFUL = {"Linear", "Conv2D", "ConvTranspose2D", "DepthwiseConv2D", "SeparableConv2D",
+            "BatchNorm1D", "BatchNorm2D", "LayerNorm", "GroupNorm", "InstanceNorm2D"}
+LAZY = {"Linear", "lazy chain"}   # their parameters' shapes follow the recorded input shape
+ZOO_NAMES = {"resnet_small", "ShuffleNetV2"}
+INFLATED = [20000, 10**6, 10**12]
+
+
+def lying_size_models():
+    """name -> the bytes of a model file, every state-carrying layer in it holding state."""
+    from lamina import models
+    from tests.layers.test_every_layer_saves import CASES
+    cases = {name: (lambda make=make: lamina.Sequential([make()]), shape)
+             for name, (make, shape) in CASES.items()}
+    cases["lazy chain"] = (lambda: lamina.Sequential(
+        [L.Conv2D(None, 3, 3), L.ReLU(), L.Flatten(), L.Linear(None, 2)]), (2, 2, 6, 6))
+    cases["resnet_small"] = (lambda: models.resnet_small(1, 3, widths=(2, 4, 4)), (2, 1, 8, 8))
+    cases["ShuffleNetV2"] = (lambda: models.ShuffleNetV2(1, 3), (2, 1, 8, 8))
+    cases["compiled"] = (lambda: lamina.Sequential([L.Linear(3, 4), L.BatchNorm1D(4)])
+                         .compile("mse", "adam"), (4, 3))
+    files, folder = {}, tempfile.mkdtemp()
+    for name, (make, shape) in cases.items():
+        lamina.seed(0)
+        model = make()
+        model.build((None,) + shape[1:])
+        if name == "compiled":
+            model.train_step(np.ones(shape, np.float32), np.zeros((4, 4), np.float32))
+        path = os.path.join(folder, "m")
+        save_model(model, path)
+        with open(path, "rb") as file:
+            files[name] = file.read()
+    return files
+
+
+def configs_in(spec):
+    """Every {"class_name", "config"} dict in an architecture, depth first."""
+    if isinstance(spec, dict):
+        if isinstance(spec.get("config"), dict) and "class_name" in spec:
+            yield spec
+        for value in spec.values():
+            yield from configs_in(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            yield from configs_in(value)
+
+
+def fields_of(architecture):
+    """[(config dict, key, whether changing it must fail)] for its int, bool and int-list
+    fields: a size or flag of a state-carrying layer fixes the shape or presence of state."""
+    return [(spec, key, spec["class_name"] in STATEFUL and key in SIZE_FIELDS | FLAG_FIELDS)
+            for spec in configs_in(architecture) for key, value in spec["config"].items()
+            if key != "name" and (type(value) in (int, bool) or (
+                isinstance(value, list) and value and all(type(v) is int for v in value)))]
+
+
+@st.composite
+def lies(draw, files):
+    """(model name, edited metadata entries, whether a ModelFileError is certain)."""
+    name = draw(st.sampled_from(sorted(files)))
+    meta = load_safetensors_bytes(files[name])[1]
+    architecture, shape = (json.loads(meta[key]) for key in ("lamina.architecture",
+                                                             "lamina.input_shape"))
+    fields = fields_of(architecture)
+    if not fields or draw(st.sampled_from(["field", "field", "input shape"])) == "input shape":
+        axis = draw(st.integers(1, len(shape) - 1))
+        shape[axis] = draw(st.sampled_from([shape[axis] + 1] + INFLATED))
+        return name, {"lamina.input_shape": json.dumps(shape)}, name in LAZY
+    sure = [field for field in fields if field[2]]
+    spec, key, certain = draw(st.sampled_from(sure if sure and draw(st.booleans()) else fields))
+    value = spec["config"][key]
+    if type(value) is bool:
+        spec["config"][key] = not value
+    elif type(value) is int:
+        spec["config"][key] = draw(st.sampled_from([value + 1] + INFLATED))
+    else:
+        spec["config"][key] = draw(st.sampled_from([max(value) + 1] + INFLATED)
+                                   | st.just(value[:-1] + [value[-1] + 1]))
+    return name, {"lamina.architecture": json.dumps(architecture)}, certain
+
+
+def load_safetensors_bytes(raw):
+    with tempfile.NamedTemporaryFile() as file:
+        file.write(raw)
+        file.flush()
+        return load_safetensors(file.name)
+
+
+def lying_files_fail_without_allocating(max_examples=150):
+    """The property, run by the test below in a process with a bounded address space: first
+    every field of every layer of the layer-table models, inflated to 10**12 (flags flipped),
+    then `max_examples` random lies over all the models."""
+    files, path = lying_size_models(), pathlib.Path(tempfile.mkdtemp()) / "lying"
+
+    def outcome(name, changes):
+        tensors, meta = load_safetensors_bytes(files[name])
+        header, arrays = _encode_header(tensors, {**meta, **changes})   # the checksum redone
+        overwrite(path, struct.pack("<Q", len(header)) + header
+                  + b"".join(array.tobytes() for array in arrays))
+        try:
+            return tensors, load_model(path)
+        except ModelFileError as error:
+            return tensors, error
+
+    for name in files:
+        architecture = json.loads(load_safetensors_bytes(files[name])[1]["lamina.architecture"])
+        if name in ZOO_NAMES:
+            continue
+        for index, (_, key, certain) in enumerate(fields_of(architecture)):
+            lie = json.loads(json.dumps(architecture))
+            spec = fields_of(lie)[index][0]
+            value = spec["config"][key]
+            spec["config"][key] = not value if type(value) is bool else 10**12
+            result = outcome(name, {"lamina.architecture": json.dumps(lie)})[1]
+            assert isinstance(result, ModelFileError) or not certain, f"{name}.{key} loaded"
+
+    @settings(max_examples=max_examples, database=None, derandomize=True, deadline=None)
+    @given(st.data())
+    def check(data):
+        name, changes, certain = data.draw(lies(files))
+        tensors, loaded = outcome(name, changes)
+        if isinstance(loaded, ModelFileError):
+            return
+        assert not certain, f"{name}: {changes} loaded"
+        state = loaded.state_dict()   # a change that shapes nothing: the file's state, exactly
+        assert set(state) == {key for key in tensors if "/" not in key}
+        assert all(np.array_equal(state[key], tensors[key]) for key in state)
+
+    check()
+
+
+def test_lying_sizes_fail_under_an_address_space_limit():
+    script = (f"import resource, numpy as np, tests.conftest, tests.test_io_fuzz as t\n"
+              f"t.lying_size_models()  # everything imported and warmed up\n"
+              f"with open('/proc/self/status') as f:\n"
+              f"    held = next(int(l.split()[1]) * 1024 for l in f if l.startswith('VmSize'))\n"
+              f"limit = held + {ADDRESS_HEADROOM}\n"
+              f"resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit("
+              f"resource.RLIMIT_AS)[1]))\n"
+              f"try:\n"
+              f"    np.ones(2 * {ADDRESS_HEADROOM} // 8)\n"
+              f"    raise SystemExit('the address-space limit does not hold')\n"
+              f"except MemoryError:\n"
+              f"    pass\n"
+              f"t.lying_files_fail_without_allocating()\n")
+    result = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True,
+                            text=True, timeout=300, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": ROOT})
+    assert result.returncode == 0, result.stderr[-6000:]

@@ -21,6 +21,7 @@ from lamina.callbacks.base import Callback
 from lamina.errors import CheckpointError, ConfigError, LaminaError
 from lamina.io import read_model_file, save_model
 from lamina.layers.container import Container
+from lamina.writing import writing_to
 
 __all__ = ["BackupAndRestore"]
 
@@ -119,8 +120,9 @@ class BackupAndRestore(Callback):
             raise ConfigError(f"BackupAndRestore cannot save a callback's state_dict() as "
                               f"JSON: {error}. Callbacks: {[c['class'] for c in callbacks]}") \
                 from None
-        save_model(self.model, self.filepath, include_optimizer=True,
-                   extra_metadata={STATE_KEY: text}, extra_tensors=arrays)
+        with writing_to(self.filepath, "BackupAndRestore"):
+            save_model(self.model, self.filepath, include_optimizer=True,
+                       extra_metadata={STATE_KEY: text}, extra_tensors=arrays)
 
     def restore(self):
         """Load the checkpoint into the model, the optimizer, lamina's generator, fit's

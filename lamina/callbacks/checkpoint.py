@@ -3,6 +3,7 @@
 import os
 
 from lamina.callbacks.base import Callback, Monitor
+from lamina.writing import writing_to
 
 
 class ModelCheckpoint(Callback):
@@ -51,6 +52,7 @@ class ModelCheckpoint(Callback):
         elif self.verbose:
             self.say(f"Epoch {epoch + 1}: saving model to {path}")
         directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        self.model.save(path, include_optimizer=self.include_optimizer)
+        with writing_to(path, "ModelCheckpoint"):
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            self.model.save(path, include_optimizer=self.include_optimizer)

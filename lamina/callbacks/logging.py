@@ -5,6 +5,7 @@ import math
 import os
 
 from lamina.callbacks.base import Callback
+from lamina.writing import writing_to
 
 
 class CSVLogger(Callback):
@@ -28,12 +29,13 @@ class CSVLogger(Callback):
                                     and os.path.getsize(self.filename))
 
     def _open(self):
-        if self._resume_size is not None:
-            os.truncate(self.filename, self._resume_size)
-            mode = "a"
-        else:
-            mode = "a" if self.append else "w"
-        self.file = open(self.filename, mode, newline="", encoding="utf-8")
+        with writing_to(self.filename, "CSVLogger"):
+            if self._resume_size is not None:
+                os.truncate(self.filename, self._resume_size)
+                mode = "a"
+            else:
+                mode = "a" if self.append else "w"
+            self.file = open(self.filename, mode, newline="", encoding="utf-8")
         self.writer = csv.writer(self.file, delimiter=self.separator, lineterminator="\n")
 
     def on_epoch_end(self, epoch, logs=None):

@@ -7,14 +7,15 @@ corrupt file under a real name. Files already in the cache are hashed again on e
 
 import hashlib
 import http.client
+import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.request import urlopen
 
-from lamina.atomic import atomic_write
 from lamina.datasets._files import CHUNK, DatasetError, cache_dir, sha256_of
+from lamina.writing import temporary_beside, writing_to
 
 TIMEOUT = 60  # seconds without a byte before a mirror counts as unreachable
 CACHE_NOTE = " (or set LAMINA_DATA_DIR to another cache folder, or pass path= a folder holding them)"
@@ -90,21 +91,29 @@ def download_file(urls, target, sha256, stream=None):
 
 
 def _download_one(url, target, sha256, stream):
-    target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    with atomic_write(target) as file, urlopen(url, timeout=TIMEOUT) as response:
-        progress = _Progress(target.name, url, response.headers.get("Content-Length"), stream)
-        try:
-            while chunk := response.read(CHUNK):
-                file.write(chunk)
-                digest.update(chunk)
-                progress.update(len(chunk))
-        except BaseException:
-            progress.close("Interrupted")
-            raise
-        progress.close("Downloaded")
-        if digest.hexdigest() != sha256:  # raised inside: the cache keeps no bad file
+    with writing_to(target, "download"):  # errors name the target, never the partial file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, partial = temporary_beside(target)  # open()'s mode, not mkstemp's 0o600
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(descriptor, "wb") as file, urlopen(url, timeout=TIMEOUT) as response:
+            progress = _Progress(target.name, url, response.headers.get("Content-Length"), stream)
+            try:
+                while chunk := response.read(CHUNK):
+                    file.write(chunk)
+                    digest.update(chunk)
+                    progress.update(len(chunk))
+            except BaseException:
+                progress.close("Interrupted")
+                raise
+            progress.close("Downloaded")
+        if digest.hexdigest() != sha256:
             raise DatasetError(f"SHA-256 {digest.hexdigest()} does not match the expected {sha256}")
+        with writing_to(target, "download"):
+            os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def _mib(size):

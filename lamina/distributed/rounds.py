@@ -7,9 +7,10 @@
                     weights, buffers and optimizer arrays loaded into the driver's model
     evaluate_round  loss and metrics of the model over all the shards' rows, eval mode
 
-Each returns the round's logs ({"loss": ..., "accuracy": ...}) and, for training, the number
-of rows it covered. A NaN or Inf is a NonFiniteError raised before the driver's weights
-change.
+The training rounds return one (sums, rows) pair per step they covered: each logged value
+({"loss": ..., "accuracy": ...}) times that step's rows, which the trainer adds up step by
+step as fit does; evaluate_round returns the logs. A NaN or Inf is a NonFiniteError raised
+before the driver's weights change.
 """
 
 import math
@@ -58,7 +59,8 @@ def step_round(model, engine, shards, task):
             f"{task['step'] + 1} is NaN or Inf (loss {loss}); the weights were not updated. "
             f"lamina.diagnose_nonfinite(model, x, y) on that batch finds where it starts.")
     model.optimizer.step(params)
-    return _logs(total, loss), total["rows"]
+    rows = total["rows"]
+    return [({key: value * rows for key, value in _logs(total, loss).items()}, rows)]
 
 
 def local_round(model, engine, shards, task):
@@ -82,7 +84,14 @@ def local_round(model, engine, shards, task):
             entries.setdefault(int(position), {})[name] = value
     optimizer.load_state_dict({"lr": optimizer.lr, "iterations": maxima["iterations"],
                                "state": entries}, model.parameters())
-    return _logs(total, total["loss"] / total["rows"]), total["rows"]
+    steps = {}
+    for key, value in total.items():
+        if key.startswith("step/"):
+            _, step, name = key.split("/", 2)
+            steps.setdefault(int(step), {})[name] = value
+    return [({"loss": sums.pop("loss"), **{name[len("metric/"):]: value for name, value
+                                            in sums.items() if name != "rows"}}, sums["rows"])
+            for _, sums in sorted(steps.items())]
 
 
 def evaluate_round(model, engine, shards, spec):

@@ -11,7 +11,9 @@ computes exactly what the first attempt did. Results are combine.py dicts:
                  "grad/<i>" (gradient *sums* over the shard's rows), "buffer/<name>"}}
     local_task   K local steps on the shard's rows of K global batches, then the weights
                  and optimizer state scaled by the shard's share of the round's rows, so that
-                 their combined sum is the example-weighted mean; {"max": {"iterations",
+                 their combined sum is the example-weighted mean, and each step's logged sums
+                 ("step/<step>/loss", "step/<step>/rows", "step/<step>/metric/<name>");
+                 {"max": {"iterations",
                  "opt/<position>/<key>" numbers such as Adam's step}}
     evaluate_task  loss and metric sums over all of the shard's rows, in eval mode
 
@@ -90,7 +92,7 @@ def local_task(task, payload, block):
     start, x, y = block
     plan, epoch, first, count = task["plan"], task["epoch"], task["first"], task["count"]
     model, optimizer = None, None
-    sums, rows_done = {"loss": 0.0}, 0
+    sums, rows_done = {}, 0
     for step in range(first, first + count):
         batch = plan.batch(epoch, step)
         positions, local = rows_in_shard(batch, start, len(x))
@@ -108,9 +110,11 @@ def local_task(task, payload, block):
                 loss, outputs = model.train_step(x_rows, y_rows)
         except NonFiniteError:  # deterministic: a retry would fail again; the driver reports it
             return {"sum": {"rows": 0, "nonfinite": 1}, "max": {"nonfinite_step": step}}
-        sums["loss"] += loss * len(local)
-        for name, value in _metric_sums(model, outputs, y_rows, len(local)).items():
-            sums[name] = sums.get(name, 0.0) + value
+        # per step, so the driver adds the steps' logs in fit's order (exact on one shard)
+        sums[f"step/{step}/loss"] = loss * len(local)
+        sums[f"step/{step}/rows"] = len(local)
+        sums.update((f"step/{step}/{name}", value) for name, value
+                    in _metric_sums(model, outputs, y_rows, len(local)).items())
         rows_done += len(local)
     if model is None:
         return NOTHING

@@ -212,11 +212,12 @@ class DistributedTrainer:
             task = {"spec": spec, "plan": plan, "epoch": epoch, "first": first, "count": count,
                     "step": first, "round": epoch * len(rounds) + index,
                     "owner": type(self).__name__}
-            logs, rows = (step_round if self.sync == "step" else local_round)(
+            steps = (step_round if self.sync == "step" else local_round)(
                 self.model, self.engine, shards, task)
-            for key, value in logs.items():
-                totals[key] = totals.get(key, 0.0) + value * rows
-            seen += rows
+            for sums, rows in steps:  # added step by step, as fit does (FitState.add)
+                for key, value in sums.items():
+                    totals[key] = totals.get(key, 0.0) + value
+                seen += rows
             hooks.on_train_batch_end(first + count - 1, {k: v / seen for k, v in totals.items()})
             if self.model.stop_training:
                 break

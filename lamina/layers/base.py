@@ -7,10 +7,12 @@ import re
 import numpy as np
 
 from lamina import init, regularizers
+from lamina.backend import floatx
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
 from lamina.functional._checks import FLOAT_CHARS, as_float_array
 from lamina.functional._windows import conv_output_size
 from lamina.parameter import Parameter
+from lamina.shape_only import ArraySpec, shape_only_active
 
 
 def snake_case(name):
@@ -86,7 +88,9 @@ class Layer:
 
     forward(x) -> y caches what backward needs; backward(dout) -> dx adds each parameter's
     gradient into Parameter.grad. Subclasses list their Parameter attributes in
-    `param_names` and non-trainable arrays (running statistics) in `buffer_names`.
+    `param_names` and non-trainable arrays (running statistics) in `buffer_names`, and
+    create them with new_parameter / new_buffer, so that a shape-only build (lamina.shape_only,
+    which load_model runs before allocating anything) sees their shapes without their memory.
     A layer whose input size is None builds its weights on first sight of a shape (`build`).
     """
 
@@ -418,14 +422,32 @@ class Layer:
         error.hint = hint
         return error
 
+    # -- creating state ----------------------------------------------------------------------
+    @staticmethod
+    def new_parameter(name, shape, initializer, fan_in=None, fan_out=None, regularizer=None):
+        """A floatx() Parameter of `shape` drawn from `initializer` (a lamina.init name or
+        function); in a shape-only build, one holding an ArraySpec (nothing drawn or allocated)."""
+        draw = init.get(initializer)
+        value = (ArraySpec(shape, floatx()) if shape_only_active()
+                 else draw(tuple(shape), fan_in=fan_in, fan_out=fan_out))
+        return Parameter(value, name, regularizer=regularizer)
+
+    @staticmethod
+    def new_buffer(shape, fill, dtype=None):
+        """A buffer of `shape` filled with `fill` (dtype default floatx()); an ArraySpec in a
+        shape-only build."""
+        dtype = floatx() if dtype is None else dtype
+        return ArraySpec(shape, dtype) if shape_only_active() else np.full(shape, fill, dtype)
+
     # -- weight and bias, for the layers that have them (Linear, the convolutions) -----------
     def init_weight_and_bias(self, shape, bias_size, fan_in, fan_out):
         """Create `weight` with self.weight_init and, if self.bias is truthy, `bias` (bias_size,)."""
         fans = dict(fan_in=fan_in, fan_out=fan_out)
-        self.weight = Parameter(init.get(self.weight_init)(shape, **fans), "weight",
-                                regularizer=getattr(self, "kernel_regularizer", None))
-        self.bias = Parameter(init.get(self.bias_init)((bias_size,), **fans), "bias",
-                              regularizer=getattr(self, "bias_regularizer", None)) if self.bias else None
+        self.weight = self.new_parameter("weight", shape, self.weight_init, **fans,
+                                         regularizer=getattr(self, "kernel_regularizer", None))
+        self.bias = self.new_parameter("bias", (bias_size,), self.bias_init, **fans,
+                                       regularizer=getattr(self, "bias_regularizer", None)) \
+            if self.bias else None
 
     def accumulate_weight_and_bias(self, dw, db):
         self.weight.accumulate(dw)

@@ -145,6 +145,15 @@ class Container(Layer):
                  f"and count them.")
 
 
+def named_layers(layer, prefix=""):
+    """(path, layer) for `layer` and every layer inside it, depth first: the path is the prefix
+    its parameters and buffers carry in `layer`'s state_dict() ("2.block.3." for
+    model.layers[2].block.layers[3]; "" for `layer` itself)."""
+    yield prefix, layer
+    for child in layer.layers if isinstance(layer, Container) else ():
+        yield from named_layers(child, f"{prefix}{layer.child_key(child)}.")
+
+
 def serialize(layer):
     """{"class_name": ..., "config": ...}: a JSON-ready description of a layer, with
     "trainable": False for a frozen one (its own flag; a container's children carry theirs)."""

@@ -1,11 +1,10 @@
 """Depthwise and depthwise-separable convolutions (MobileNet), thin layers over grouped conv2d."""
 
-from lamina import init, regularizers
+from lamina import regularizers
 from lamina.functional import conv as F
 from lamina.functional._windows import pair
 from lamina.layers.base import Layer
 from lamina.layers.conv import Conv2D
-from lamina.parameter import Parameter
 
 
 class DepthwiseConv2D(Conv2D):
@@ -79,20 +78,15 @@ class SeparableConv2D(Layer):
             self.in_channels = self.inferred_channels(input_shape)
         kh, kw = self.kernel_size
         middle = self.in_channels * self.depth_multiplier
-        weight_init = init.get(self.weight_init)
-        self.depthwise_weight = Parameter(
-            weight_init((middle, 1, kh, kw), fan_in=kh * kw, fan_out=middle * kh * kw),
-            "depthwise_weight", regularizer=self.kernel_regularizer)
-        self.pointwise_weight = Parameter(
-            weight_init((self.out_channels, middle, 1, 1), fan_in=middle,
-                        fan_out=self.out_channels),
-            "pointwise_weight", regularizer=self.kernel_regularizer)
-        if self.bias:
-            self.bias = Parameter(init.get(self.bias_init)((self.out_channels,), fan_in=middle,
-                                                           fan_out=self.out_channels),
-                                  "bias", regularizer=self.bias_regularizer)
-        else:
-            self.bias = None
+        self.depthwise_weight = self.new_parameter(
+            "depthwise_weight", (middle, 1, kh, kw), self.weight_init, fan_in=kh * kw,
+            fan_out=middle * kh * kw, regularizer=self.kernel_regularizer)
+        self.pointwise_weight = self.new_parameter(
+            "pointwise_weight", (self.out_channels, middle, 1, 1), self.weight_init,
+            fan_in=middle, fan_out=self.out_channels, regularizer=self.kernel_regularizer)
+        self.bias = self.new_parameter(
+            "bias", (self.out_channels,), self.bias_init, fan_in=middle,
+            fan_out=self.out_channels, regularizer=self.bias_regularizer) if self.bias else None
         self.built = True
 
     def forward(self, x):

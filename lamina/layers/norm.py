@@ -3,13 +3,11 @@
 
 import numpy as np
 
-from lamina.backend import floatx
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import norm as F
 from lamina.functional import sample_norm as SF
 from lamina.functional._checks import check_dout
 from lamina.layers.base import Layer, shape_text
-from lamina.parameter import Parameter
 
 
 class _BatchNorm(Layer):
@@ -44,10 +42,10 @@ class _BatchNorm(Layer):
         if self.num_features is None:
             self.num_features = self.inferred_channels(input_shape)
         d = self.num_features
-        self.gamma = Parameter(np.ones(d, floatx()), "gamma")
-        self.beta = Parameter(np.zeros(d, floatx()), "beta")
-        self.running_mean = np.zeros(d, floatx())
-        self.running_var = np.ones(d, floatx())
+        self.gamma = self.new_parameter("gamma", (d,), "ones")
+        self.beta = self.new_parameter("beta", (d,), "zeros")
+        self.running_mean = self.new_buffer((d,), 0.0)
+        self.running_var = self.new_buffer((d,), 1.0)
         self.built = True
 
     def output_shape(self, input_shape):
@@ -128,8 +126,9 @@ class _SampleNorm(Layer):
         return self.check_number("eps", eps, lambda v: v > 0, "> 0")
 
     def make_affine(self, shape, scale, shift):
-        self.gamma = Parameter(np.ones(shape, floatx()), "gamma") if scale else None
-        self.beta = Parameter(np.zeros(shape, floatx()), "beta") if shift else None
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        self.gamma = self.new_parameter("gamma", shape, "ones") if scale else None
+        self.beta = self.new_parameter("beta", shape, "zeros") if shift else None
 
     def affine_data(self):
         return tuple(None if p is None else p.data for p in (self.gamma, self.beta))
@@ -267,8 +266,8 @@ class InstanceNorm2D(_SampleNorm):
         self.make_affine(self.num_features, self.affine, self.affine)
         if self.track_running_stats:
             self.buffer_names = ("running_mean", "running_var")
-            self.running_mean = np.zeros(self.num_features, floatx())
-            self.running_var = np.ones(self.num_features, floatx())
+            self.running_mean = self.new_buffer((self.num_features,), 0.0)
+            self.running_var = self.new_buffer((self.num_features,), 1.0)
         self.built = True
 
     def forward(self, x):
