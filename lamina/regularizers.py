@@ -18,21 +18,12 @@ the optimizer steps (see ``Trainable.train_step``).
 array([ 1., -2.])
 """
 
-import numbers
-
 import numpy as np
 
 from lamina.errors import ConfigError
+from lamina.functional._checks import check_real
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "serialize"]
-
-
-def _check_factor(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
-            or value < 0:
-        raise ConfigError(f"{owner} expects {name} as a finite real number >= 0. "
-                          f"Received: {name}={value!r}")
-    return float(value)
 
 
 class Regularizer:
@@ -62,8 +53,8 @@ class L1L2(Regularizer):
     """l1 * sum(|w|) + l2 * sum(w ** 2); the gradient uses sign(0) = 0 (PyTorch's convention)."""
 
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1 = _check_factor(type(self).__name__, "l1", l1)
-        self.l2 = _check_factor(type(self).__name__, "l2", l2)
+        self.l1 = check_real(type(self).__name__, "l1", l1, 0)
+        self.l2 = check_real(type(self).__name__, "l2", l2, 0)
 
     def __call__(self, w):
         penalty = 0.0

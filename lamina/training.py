@@ -7,6 +7,7 @@ keeps where it is in a FitState, which BackupAndRestore saves and a resumed fit 
 """
 
 import math
+import os
 
 import numpy as np
 
@@ -14,14 +15,25 @@ from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import optim as optim_module
 from lamina.backend import as_float_array, floatx, get_rng, rng_state
-from lamina.callbacks import BackupAndRestore, CallbackList, History, TerminateOnNaN
+from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History, TerminateOnNaN
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
+from lamina.functional._checks import check_bool, check_choice, check_int, check_real
 from lamina.progress import ProgressLogger
-from lamina.validation import check_inputs, check_targets
+from lamina.validation import (built_for, check_batch_statistics, check_inputs, check_targets,
+                               warn_integer_inputs)
 
 ON_NONFINITE = ("raise", "stop", "skip")
 LARGE_GRADIENT = 4096  # elements; see Trainable._check_gradients
+
+
+def _named_setting(where, name, value, get):
+    """get(value) (a loss, optimizer or metric from its name or instance), its ConfigError
+    retold with the method and the argument it came from."""
+    try:
+        return get(value)
+    except ConfigError as error:
+        raise ConfigError(f"{where}({name}={value!r}): {error}") from None
 
 
 class FitState:
@@ -72,10 +84,21 @@ class Trainable:
         training and evaluation, which then works on the logits (no double softmax, and exact
         for any logits, from_logits=False included; predict still returns probabilities). This is decided at every step, so layers added later count too.
         """
-        self.loss = losses_module.get(loss)
-        self.optimizer = optim_module.get(optimizer)
-        self.metrics = list(metrics or [])
-        self._metric_fns = [(metrics_module.name_of(m), metrics_module.get(m)) for m in self.metrics]
+        where = f"{self.describe()}.compile"
+        loss = _named_setting(where, "loss", loss, losses_module.get)
+        optimizer = _named_setting(where, "optimizer", optimizer, optim_module.get)
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise ConfigError(f"{where} expects metrics as a list of names or callables, or "
+                              f"None. Received: metrics={metrics!r}")
+        for i, metric in enumerate(metrics or []):
+            if not (isinstance(metric, str) or callable(metric)):
+                raise ConfigError(f"{where} expects each metric as a name or a callable "
+                                  f"(outputs, y) -> float. Received: metrics[{i}]={metric!r}")
+        metric_fns = [(metrics_module.name_of(m),
+                       _named_setting(where, f"metrics[{i}]", m, metrics_module.get))
+                      for i, m in enumerate(metrics or [])]
+        self.loss, self.optimizer, self.metrics = loss, optimizer, list(metrics or [])
+        self._metric_fns = metric_fns
         return self
 
     def _fuse_softmax(self):
@@ -88,13 +111,27 @@ class Trainable:
     def _prepare(self, x, y=None, caller="fit"):
         """(x, y) checked before any step (lamina.validation) and converted: x numeric (N, ...)
         with N >= 1, whose shape the model's layers take (a lazy model is built for it, a
-        built one walks it through output_shape: the first misfit is named); y one label
-        per example, all accepted by the loss for the model's output shape. x and float
-        labels come back in the model's dtype."""
+        built one walks it through output_shape: the first misfit is named, after the shape
+        the model was built for; one example without its batch axis is told to use x[None]);
+        y one label per example, all accepted by the loss for the model's output shape. x
+        and float labels come back in the model's dtype. fit warns once per model about
+        integer inputs above 1 (unscaled pixels; see validation.warn_integer_inputs)."""
         where = f"{self.describe()}.{caller}"
-        x = check_inputs(where, x)
+        built_for_shape = getattr(self, "input_shape", None) if self.built else None
+        x = check_inputs(where, x, built_for_shape)
         input_shape = (None,) + x.shape[1:]
-        output_shape = self.output_shape(input_shape) if self.built else self.build(input_shape)
+        try:
+            output_shape = self.output_shape(input_shape) if self.built else \
+                self.build(input_shape)
+        except ShapeError as error:
+            if built_for_shape is None or tuple(built_for_shape[1:]) == x.shape[1:]:
+                raise ShapeError(f"{where} cannot take x.shape={x.shape}: {error}") from error
+            raise built_for(where, error, built_for_shape, x.shape) from error
+        if caller == "fit":
+            if built_for_shape is None:  # built eagerly: now known, for the messages above
+                self.input_shape = input_shape
+            if not self.__dict__.get("_warned_integer_inputs"):
+                self._warned_integer_inputs = warn_integer_inputs(where, x)
         x = as_float_array(x, self.dtype)
         if y is None and caller == "predict":
             return x, None
@@ -177,6 +214,12 @@ class Trainable:
         """Train for epochs ``initial_epoch .. epochs-1`` over (x, y); returns a History.
 
         validation_split takes the last fraction of the data (before shuffling), as Keras.
+        Every argument is checked before the first step (a ConfigError naming it and what
+        arrived; NumPy ints and floats count as numbers, bools do not), and so is the data:
+        a last batch of one example (or batch_size=1) in front of a batch norm that would see
+        one value per channel is refused, with the nearest batch sizes that avoid it.
+        Integer-typed x with values above 1 (uint8 pixels in 0..255) trains as given, after a
+        UserWarning, once per model, suggesting ``x.astype('float32') / 255``.
         verbose: "auto" (a live bar on a terminal, one table row per epoch elsewhere), 0, 1, 2;
         see lamina.progress. callbacks: lamina.callbacks instances, called around epochs and
         batches; any of them may stop training by setting ``model.stop_training = True``.
@@ -200,36 +243,46 @@ class Trainable:
         if self.loss is None:
             raise ConfigError(f"{self.describe()} must be compiled before fit: call "
                               f"model.compile(loss=..., optimizer=...)")
-        for name, value, minimum in (("epochs", epochs, 0), ("batch_size", batch_size, 1),
-                                     ("initial_epoch", initial_epoch, 0)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-                raise ConfigError(f"fit expects {name} as an int >= {minimum}. "
-                                  f"Received: {name}={value!r}")
-        callbacks = list(callbacks or [])
+        where = f"{self.describe()}.fit"
+        epochs = check_int(where, "epochs", epochs, 0)
+        batch_size = check_int(where, "batch_size", batch_size, 1)
+        initial_epoch = check_int(where, "initial_epoch", initial_epoch, 0)
+        shuffle = check_bool(where, "shuffle", shuffle)
+        validation_split = check_real(where, "validation_split", validation_split, 0, 1,
+                                      high_open=True)
+        verbose = check_int(where, "verbose", verbose, 0, 2, alternatives=("auto",))
+        checkpoint_freq = check_int(where, "checkpoint_freq", checkpoint_freq, 1,
+                                    alternatives=("epoch",))
+        resume = check_bool(where, "resume", resume)
+        if checkpoint is not None and not (isinstance(checkpoint, (str, os.PathLike))
+                                           and os.fspath(checkpoint)):
+            raise ConfigError(f"{where} expects checkpoint as a file path (str or os.PathLike) "
+                              f"or None. Received: checkpoint={checkpoint!r}")
+        callbacks = self._callback_list(where, callbacks)
         on_nonfinite = self._nonfinite_action(on_nonfinite, callbacks)
         if checkpoint is not None:
             callbacks.append(BackupAndRestore(checkpoint, save_freq=checkpoint_freq,
                                               resume=resume))
-        elif resume is not False:
-            raise ConfigError(f"fit(resume=...) resumes from the file given as checkpoint=path. "
-                              f"Received: resume={resume!r} without a checkpoint")
+        elif resume:
+            raise ConfigError(f"{where}(resume=...) resumes from the file given as "
+                              f"checkpoint=path. Received: resume={resume!r} without a checkpoint")
         backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
         if len(backups) > 1:
-            raise ConfigError(f"fit takes one BackupAndRestore (checkpoint=path adds one). "
+            raise ConfigError(f"{where} takes one BackupAndRestore (checkpoint=path adds one). "
                               f"Received: {len(backups)}, for {[b.filepath for b in backups]}")
         x, y = self._prepare(x, y)
+        note = ""
         if validation_data is None and validation_split:
-            if not 0.0 < validation_split < 1.0:
-                raise ConfigError(f"validation_split must be in (0, 1). Received: {validation_split}")
             split = int(round(len(x) * (1.0 - validation_split)))
             if split == len(x) or split == 0:
-                raise ConfigError(f"validation_split={validation_split} of {len(x)} examples leaves "
-                                  f"{len(x) - split} for validation and {split} for training; "
-                                  f"both need at least one.")
+                raise ConfigError(f"{where}: validation_split={validation_split} of {len(x)} "
+                                  f"examples leaves {len(x) - split} for validation and {split} "
+                                  f"for training; both need at least one.")
+            note = f" (validation_split={validation_split:g} keeps {len(x) - split} apart)"
             x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
         elif validation_data is not None:  # checked now, not after the first epoch
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-                raise ConfigError(f"fit expects validation_data as a pair (x_val, y_val). "
+                raise ConfigError(f"{where} expects validation_data as a pair (x_val, y_val). "
                                   f"Received: {type(validation_data).__name__}"
                                   + (f" of length {len(validation_data)}"
                                      if isinstance(validation_data, (tuple, list)) else ""))
@@ -237,6 +290,7 @@ class Trainable:
                 validation_data = self._prepare(*validation_data, caller="fit")
             except (ShapeError, LabelError, DTypeError) as error:
                 raise type(error)(f"fit(validation_data=...): {error}") from error
+        check_batch_statistics(where, self, (None,) + x.shape[1:], len(x), batch_size, note)
         n = len(x)
         steps = -(-n // batch_size)
         self.history = History()
@@ -269,13 +323,24 @@ class Trainable:
         return self.history
 
     def _nonfinite_action(self, on_nonfinite, callbacks):
+        """None means 'raise', or 'stop' with a TerminateOnNaN callback."""
+        check_choice(f"{self.describe()}.fit", "on_nonfinite", on_nonfinite,
+                     (None, *ON_NONFINITE))
         if on_nonfinite is None:
             return "stop" if any(isinstance(c, TerminateOnNaN) for c in callbacks) else "raise"
-        if on_nonfinite not in ON_NONFINITE:
-            raise ConfigError(f"fit expects on_nonfinite as one of {list(ON_NONFINITE)} (or None: "
-                              f"'raise', or 'stop' with a TerminateOnNaN callback). "
-                              f"Received: on_nonfinite={on_nonfinite!r}")
         return on_nonfinite
+
+    @staticmethod
+    def _callback_list(where, callbacks):
+        """fit's callbacks as a new list: None, or a list or tuple of Callback instances."""
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise ConfigError(f"{where} expects callbacks as a list of lamina.callbacks.Callback "
+                              f"instances, or None. Received: callbacks={callbacks!r}")
+        for i, callback in enumerate(callbacks or []):
+            if not isinstance(callback, Callback):
+                raise ConfigError(f"{where} expects callbacks as lamina.callbacks.Callback "
+                                  f"instances. Received: callbacks[{i}]={callback!r}")
+        return list(callbacks or [])
 
     def _train_epoch(self, x, y, batch_size, shuffle, hooks, on_nonfinite):
         """The current epoch's remaining steps (all of them unless it resumed part-way);
@@ -338,6 +403,7 @@ class Trainable:
         """Loss and metrics over (x, y) in eval mode, batched: {"loss": ..., "accuracy": ...}."""
         if self.loss is None:
             raise ConfigError(f"{self.describe()} must be compiled before evaluate.")
+        batch_size = check_int(f"{self.describe()}.evaluate", "batch_size", batch_size, 1)
         x, y = self._prepare(x, y, "evaluate")
         fused = self._fuse_softmax()
         outputs = self._batched(x, batch_size, fused)
@@ -346,6 +412,7 @@ class Trainable:
 
     def predict(self, x, batch_size=256):
         """Outputs of the whole chain for x, in eval mode, in batches of `batch_size`."""
+        batch_size = check_int(f"{self.describe()}.predict", "batch_size", batch_size, 1)
         x, _ = self._prepare(x, caller="predict")
         return self._batched(x, batch_size, False)
 

@@ -282,7 +282,8 @@ ROWS = [
      r"one. Received: a list whose items differ in length"),
     ("fit: x of one dimension", lambda: fit(mlp(), np.ones(6), YS), ShapeError,
      r"Sequential 'sequential'.fit expects x as a batch \(N, ...\) of at least 2 dimensions "
-     r"\(for one feature per example, x\[:, None\]\). Received: x.shape=\(6,\)"),
+     r"\(for one feature per example, x\[:, None\]; for one example, x\[None\]\). "
+     r"Received: x.shape=\(6,\)"),
     ("fit: class names as labels", lambda: fit(mlp(), XS, np.array(list("abcabc"))), LabelError,
      r"Sequential 'sequential'.fit expects y as an array of numbers \(bool, int or float\) "
      r"\(class names: map them to ids, e.g. np.unique\(y, return_inverse=True\)\[1\]\). "
@@ -558,3 +559,181 @@ def test_every_backward_refuses_dout_of_another_shape_or_dtype(name):
         backward(np.ones((out.shape[0] + 1,) + out.shape[1:]), cache)
     with pytest.raises(DTypeError, match=r"expects dout as a floating NumPy array"):
         backward(np.ones(out.shape, np.int64), cache)
+
+
+# -- batches of one example in front of a batch norm (check_batch_statistics) ------------------
+def bn_mlp(extra=()):
+    lamina.seed(0)
+    net = lamina.Sequential([L.Linear(4, 6), *extra, L.BatchNorm1D(6), L.ReLU(), L.Linear(6, 3)])
+    return net.compile(loss="cross_entropy", optimizer=lamina.optim.SGD(lr=0.1))
+
+
+def data(n, shape=(4,)):
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((n,) + shape).astype(np.float32), np.arange(n) % 3
+
+
+def assert_refused_untouched(net, x, y, match, **fit_options):
+    if not net.built:
+        net.build((None,) + x.shape[1:])
+    before, buffers = net.get_weights(), {k: v.copy() for k, v in net.buffers().items()}
+    with pytest.raises(ConfigError, match=match):
+        net.fit(x, y, verbose=0, **fit_options)
+    for left, right in zip(before, net.get_weights()):
+        np.testing.assert_array_equal(left, right)
+    for name, value in net.buffers().items():
+        np.testing.assert_array_equal(value, buffers[name])
+
+
+def test_a_last_batch_of_one_before_batch_norm_is_refused_before_any_step():
+    x, y = data(33)
+    assert_refused_untouched(
+        bn_mlp(), x, y, r"^Sequential 'sequential'\.fit: 33 training examples in batches of "
+        r"32: the last batch holds one example, and BatchNorm1D 'batch_norm1d' \(layer 1\) "
+        r"cannot compute batch statistics from one value per channel .*its input shape "
+        r"\(None, 6\)\)\. Use batch_size=31 or 33 \(the nearest that leave no batch of one\), "
+        r"or drop one training example\.", batch_size=32)
+
+
+def test_the_validation_split_is_counted_and_named():
+    x, y = data(41)  # 33 train, 8 validation
+    assert_refused_untouched(bn_mlp(), x, y, r"33 training examples \(validation_split=0\.2 "
+                             r"keeps 8 apart\) in batches of 32", validation_split=0.2,
+                             batch_size=32)
+    bn_mlp().fit(x, y, verbose=0, validation_split=0.2, batch_size=31)  # no batch of one
+
+
+def test_batch_size_one_and_a_single_example():
+    x, y = data(5)
+    assert_refused_untouched(bn_mlp(), x, y, r"every batch holds one example.*Use batch_size=3 "
+                             r"\(the nearest that leave no batch of one\)\. Received", batch_size=1)
+    assert_refused_untouched(bn_mlp(), x[:1], y[:1], "Train on at least 2 examples",
+                             batch_size=4)
+
+
+def test_nested_batch_norms_are_found_and_named_by_their_path():
+    lamina.seed(0)
+    inner = lamina.Sequential([L.Linear(6, 6), L.BatchNorm1D(6)])
+    net = lamina.Sequential([L.Linear(4, 6), L.Residual(inner), L.Linear(6, 3)])
+    net.compile(loss="cross_entropy", optimizer=lamina.optim.SGD(lr=0.1))
+    x, y = data(9)
+    assert_refused_untouched(net, x, y, r"BatchNorm1D 'batch_norm1d' \(layer 1\.block\.1\)",
+                             batch_size=4)
+
+
+def image_net(size, pool):
+    lamina.seed(0)
+    layers = [L.Conv2D(1, 2, 3), L.BatchNorm2D(2), L.ReLU(), L.Flatten(),
+              L.Linear(None, 3)]
+    if pool:
+        layers[1:1] = [L.MaxPool2D(size - 2)]  # down to 1 x 1 before the batch norm
+    net = lamina.Sequential(layers)
+    return net.compile(loss="cross_entropy", optimizer=lamina.optim.SGD(lr=0.1))
+
+
+def test_batch_norm_2d_with_more_than_one_pixel_takes_a_batch_of_one():
+    x, y = data(5, (1, 5, 5))  # last batch of 1 example, 3 x 3 values per channel
+    history = image_net(5, pool=False).fit(x, y, batch_size=4, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert_refused_untouched(image_net(5, pool=True), x, y,
+                             r"BatchNorm2D 'batch_norm2d' \(layer 2\) .*\(None, 2, 1, 1\)",
+                             batch_size=4)
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (1, 3, 1), (1, 3, 2), (1, 3, 1, 1), (1, 3, 1, 2),
+                                   (2, 3, 1, 1)])
+def test_what_batch_norm_refuses_in_training_is_what_pytorch_refuses(shape):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ours = (L.BatchNorm2D if len(shape) == 4 else L.BatchNorm1D)(3)
+    theirs = (torch.nn.BatchNorm2d if len(shape) == 4 else torch.nn.BatchNorm1d)(3)
+    try:
+        theirs(torch.from_numpy(x))
+        torch_refuses = False
+    except ValueError:
+        torch_refuses = True
+    if torch_refuses:
+        with pytest.raises(ShapeError, match="more than one value per channel"):
+            ours.forward(x)
+    else:
+        ours.forward(x)
+    from lamina.validation import check_batch_statistics
+    model = lamina.Sequential([ours])
+    check = (lambda: check_batch_statistics("fit", model, (None,) + shape[1:], shape[0],
+                                            shape[0] + 7))
+    if torch_refuses:
+        with pytest.raises(ConfigError):
+            check()
+    else:
+        check()
+
+
+def test_batch_sizes_and_the_nearest_ones_without_a_batch_of_one():
+    from lamina.validation import batch_sizes
+    assert batch_sizes(33, 32) == {32, 1} and batch_sizes(64, 32) == {32}
+    assert batch_sizes(5, 8) == {5} and batch_sizes(1, 8) == {1}
+
+
+# -- input hints: integer pixels, another image size, a missing batch axis ---------------------
+def conv_net():
+    lamina.seed(0)
+    net = lamina.Sequential([L.Conv2D(1, 2, 3), L.ReLU(), L.Flatten(), L.Linear(None, 3)])
+    return net.compile(loss="cross_entropy", optimizer=lamina.optim.SGD(lr=0.01))
+
+
+def test_integer_pixels_warn_once_per_model_with_the_fix():
+    x = np.random.default_rng(0).integers(0, 256, (8, 1, 6, 6)).astype(np.uint8)
+    y = np.arange(8) % 3
+    net = conv_net()
+    with pytest.warns(UserWarning, match=r"integer inputs \(x.dtype=uint8, values up to "
+                                         r"\d+\).*x.astype\('float32'\) / 255") as caught:
+        net.fit(x, y, verbose=0)
+    assert len(caught) == 1
+    net.fit(x, y, verbose=0)  # once per model: warnings are errors here
+    with pytest.warns(UserWarning):
+        conv_net().fit(x, y, verbose=0)
+
+
+@pytest.mark.parametrize("x", [np.ones((8, 1, 6, 6), np.uint8), np.zeros((8, 1, 6, 6), np.int64),
+                               np.ones((8, 1, 6, 6), bool), np.full((8, 1, 6, 6), 200.0)])
+def test_no_warning_for_integers_in_0_1_bools_or_floats(x):
+    conv_net().fit(x, np.arange(8) % 3, verbose=0)
+
+
+def test_integer_inputs_warn_in_fit_only():
+    net = conv_net()
+    x = np.full((4, 1, 6, 6), 255, np.uint8)
+    net.build((None, 1, 6, 6))
+    net.predict(x)
+    net.evaluate(x, np.zeros(4, np.int64))
+
+
+@pytest.mark.parametrize("shape, part", [
+    ((2, 1, 8, 8), "Linear 'linear' \\(layer 3\\) expects 32 input features"),
+    ((2, 3, 6, 6), "Conv2D 'conv2d' \\(layer 0\\) expects 1 channel"),
+])
+@pytest.mark.parametrize("method", ["predict", "evaluate", "fit"])
+def test_another_input_size_names_the_one_the_model_was_built_for(method, shape, part):
+    net = conv_net()
+    net.fit(np.ones((4, 1, 6, 6), np.float32), np.zeros(4, np.int64), verbose=0)
+    x, y = np.ones(shape, np.float32), np.zeros(shape[0], np.int64)
+    with pytest.raises(ShapeError, match=rf"^Sequential 'sequential'\.{method} expects inputs of "
+                       rf"the shape the model was built for, \(None, 1, 6, 6\) \(one example: "
+                       rf"\(1, 6, 6\)\); .*Received: x.shape={re.escape(str(shape))}\. In detail: "
+                       rf"{part}"):
+        getattr(net, method)(*((x,) if method == "predict" else (x, y)))
+
+
+@pytest.mark.parametrize("make, x", [
+    (conv_net, np.ones((1, 6, 6), np.float32)),
+    (lambda: mlp(), np.ones((12,), np.float32)),
+])
+def test_one_example_without_its_batch_axis_is_told_to_add_it(make, x):
+    net = make()
+    example = x.shape
+    net.fit(np.ones((4,) + example, np.float32), np.zeros(4, np.int64), verbose=0)
+    with pytest.raises(ShapeError, match=rf"one example without the batch axis: for a batch of "
+                       rf"one, pass x\[None\] \(or x\[np.newaxis\]\)\. Received: "
+                       rf"x.shape={re.escape(str(example))}"):
+        net.predict(x)
+    assert net.predict(x[None]).shape[0] == 1

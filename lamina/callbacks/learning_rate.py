@@ -9,7 +9,8 @@ import inspect
 
 from lamina.callbacks.base import Callback, Monitor
 from lamina.errors import ConfigError
-from lamina.optim.schedules import LearningRateSchedule
+from lamina.functional._checks import check_int, check_real
+from lamina.optim.schedules import LearningRateSchedule, check_learning_rate, learning_rate_at
 
 
 def _optimizer(callback):
@@ -41,10 +42,10 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         optimizer = _optimizer(self)
-        lr = float(self._call(epoch, optimizer.lr))
-        if not lr >= 0:
-            raise ConfigError(f"LearningRateScheduler: the schedule returned lr={lr!r} for epoch "
-                              f"{epoch}; a learning rate must be a number >= 0.")
+        name = self.schedule if isinstance(self.schedule, LearningRateSchedule) else \
+            getattr(self.schedule, "__qualname__", self.schedule)
+        lr = learning_rate_at(lambda t: self._call(t, optimizer.lr), epoch,
+                              f"LearningRateScheduler({name})", f"epoch {epoch}")
         if self.verbose:
             self.say(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
         optimizer.lr = lr
@@ -65,12 +66,13 @@ class ReduceLROnPlateau(Callback):
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
                  cooldown=0, min_lr=0.0, verbose=0):
-        if not 0.0 < factor < 1.0:
-            raise ConfigError(f"ReduceLROnPlateau expects factor in (0, 1). Received: "
-                              f"factor={factor!r}")
-        self.monitor = Monitor("ReduceLROnPlateau", monitor, mode, min_delta)
-        self.factor, self.patience, self.cooldown, self.min_lr, self.verbose = \
-            float(factor), patience, cooldown, float(min_lr), verbose
+        op = "ReduceLROnPlateau"
+        self.factor = check_real(op, "factor", factor, 0, 1, low_open=True, high_open=True)
+        self.patience = check_int(op, "patience", patience, 0)
+        self.cooldown = check_int(op, "cooldown", cooldown, 0)
+        self.min_lr = check_real(op, "min_lr", min_lr, 0)
+        self.monitor = Monitor(op, monitor, mode, min_delta)
+        self.verbose = verbose
 
     def on_train_begin(self, logs=None):
         self.best, self.wait, self.cooldown_counter = self.monitor.worst, 0, 0
@@ -95,7 +97,9 @@ class ReduceLROnPlateau(Callback):
         elif not cooling:
             self.wait += 1
             if self.wait >= self.patience and optimizer.lr > self.min_lr:
-                optimizer.lr = max(optimizer.lr * self.factor, self.min_lr)
+                optimizer.lr = check_learning_rate(
+                    "ReduceLROnPlateau", max(optimizer.lr * self.factor, self.min_lr),
+                    f"epoch {epoch + 1}")
                 self.cooldown_counter, self.wait = self.cooldown, 0
                 if self.verbose:
                     self.say(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "

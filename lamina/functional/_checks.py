@@ -70,8 +70,78 @@ def check_number(op, name, value, condition=None, expected="a finite number"):
     """A scalar hyper-parameter: a finite real with condition(value) true -> a Python float.
 
     A Python float, not a NumPy float64 scalar, so float32 arrays it multiplies stay float32.
+    NumPy scalars count as numbers; bools do not.
     """
     if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
             or not math.isfinite(value) or (condition is not None and not condition(value))):
         raise ConfigError(f"{op} expects {name} as {expected}. Received: {name}={value!r}")
     return float(value)
+
+
+# -- settings: one family for every scalar argument (fit, optimizers, schedules, callbacks) --
+def interval_text(low=None, high=None, low_open=False, high_open=False):
+    """How a range reads in a message: ' >= 0', ' > 0', ' in [0, 1)', '' for no bound."""
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high:g}"
+    return ""
+
+
+def _within(value, low, high, low_open, high_open):
+    return ((low is None or (value > low if low_open else value >= low))
+            and (high is None or (value < high if high_open else value <= high)))
+
+
+def check_real(op, name, value, low=None, high=None, *, low_open=False, high_open=False):
+    """A finite real number (Python or NumPy; not a bool) in the range given -> a Python float.
+
+    low/high: bounds (None: unbounded), closed unless low_open/high_open.
+    ConfigError otherwise, e.g. "fit expects validation_split as a finite real number in
+    [0, 1). Received: validation_split='0.2'".
+
+    >>> check_real("fit", "validation_split", np.float32(0.25), 0, 1, high_open=True)
+    0.25
+    """
+    return check_number(op, name, value, lambda v: _within(v, low, high, low_open, high_open),
+                        "a finite real number" + interval_text(low, high, low_open, high_open))
+
+
+def _one_of(value, choices):
+    return any(value is choice or (type(value) is type(choice) and value == choice)
+               for choice in choices)
+
+
+def check_int(op, name, value, low=None, high=None, alternatives=()):
+    """An integer (Python or NumPy; not a bool, not a float such as 32.0) in [low, high] -> int,
+    or one of `alternatives` as it is (fit's verbose="auto", checkpoint_freq="epoch").
+
+    >>> check_int("fit", "batch_size", np.int64(64), 1)
+    64
+    """
+    if _one_of(value, alternatives):
+        return value
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+            or not _within(value, low, high, False, False)):
+        other = "".join(f" or {choice!r}" for choice in alternatives)
+        raise ConfigError(f"{op} expects {name} as an int{interval_text(low, high)}{other}. "
+                          f"Received: {name}={value!r}")
+    return int(value)
+
+
+def check_bool(op, name, value):
+    """True or False (a NumPy bool too; not 0/1, not a string) -> a Python bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{op} expects {name} as a bool (True or False). "
+                          f"Received: {name}={value!r}")
+    return bool(value)
+
+
+def check_choice(op, name, value, choices):
+    """One of `choices`, matched by type and value (so True is not 1, and 1.0 is not 1)."""
+    if not _one_of(value, choices):
+        listed = ", ".join(repr(choice) for choice in choices)
+        raise ConfigError(f"{op} expects {name} as one of {listed}. Received: {name}={value!r}")
+    return value

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from lamina.optim.optimizer import Optimizer, check_hyper
+from lamina.functional._checks import check_real
+from lamina.optim.optimizer import Optimizer
 
 __all__ = ["AdaGrad"]
 
@@ -20,11 +21,11 @@ class AdaGrad(Optimizer):
                  eps=1e-10, *, clipvalue=None, clipnorm=None, global_clipnorm=None):
         super().__init__(lr, clipvalue=clipvalue, clipnorm=clipnorm,
                          global_clipnorm=global_clipnorm)
-        self.lr_decay = check_hyper("AdaGrad", "lr_decay", lr_decay)
-        self.weight_decay = check_hyper("AdaGrad", "weight_decay", weight_decay)
-        self.initial_accumulator_value = check_hyper(
-            "AdaGrad", "initial_accumulator_value", initial_accumulator_value)
-        self.eps = check_hyper("AdaGrad", "eps", eps)
+        self.lr_decay = check_real("AdaGrad", "lr_decay", lr_decay, 0)
+        self.weight_decay = check_real("AdaGrad", "weight_decay", weight_decay, 0)
+        self.initial_accumulator_value = check_real(
+            "AdaGrad", "initial_accumulator_value", initial_accumulator_value, 0)
+        self.eps = check_real("AdaGrad", "eps", eps, 0)
 
     def _init_state(self, data):
         return {"step": 0, "sum": np.full_like(data, self.initial_accumulator_value)}

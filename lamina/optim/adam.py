@@ -3,7 +3,8 @@
 import numpy as np
 
 from lamina.errors import ConfigError
-from lamina.optim.optimizer import Optimizer, check_flag, check_hyper
+from lamina.functional._checks import check_bool, check_real
+from lamina.optim.optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
 
@@ -29,11 +30,11 @@ class Adam(Optimizer):
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ConfigError(f"{name} expects betas as a pair (beta1, beta2). "
                               f"Received: betas={betas!r}")
-        self.betas = (check_hyper(name, "betas[0]", betas[0], 0.0, 1.0),
-                      check_hyper(name, "betas[1]", betas[1], 0.0, 1.0))
-        self.eps = check_hyper(name, "eps", eps)
-        self.weight_decay = check_hyper(name, "weight_decay", weight_decay)
-        self.amsgrad = check_flag(name, "amsgrad", amsgrad)
+        self.betas = (check_real(name, "betas[0]", betas[0], 0, 1, high_open=True),
+                      check_real(name, "betas[1]", betas[1], 0, 1, high_open=True))
+        self.eps = check_real(name, "eps", eps, 0)
+        self.weight_decay = check_real(name, "weight_decay", weight_decay, 0)
+        self.amsgrad = check_bool(name, "amsgrad", amsgrad)
 
     def _init_state(self, data):
         state = {"step": 0, "exp_avg": np.zeros_like(data), "exp_avg_sq": np.zeros_like(data)}

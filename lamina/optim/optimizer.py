@@ -12,40 +12,19 @@ import numbers
 
 import numpy as np
 
-from lamina.errors import ConfigError, ShapeError
+from lamina.errors import ShapeError
+from lamina.functional._checks import check_real
 from lamina.optim import schedules
 from lamina.optim.clipping import clip_arrays
 
 __all__ = ["Optimizer"]
 
 
-def check_hyper(op, name, value, low=0.0, high=None, high_inclusive=False):
-    """value must be a real number in [low, high) (or [low, high]); else a ConfigError."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value):
-        raise ConfigError(f"{op} expects {name} as a finite real number. "
-                          f"Received: {name}={value!r}")
-    above = high is not None and (value > high if high_inclusive else value >= high)
-    if value < low or above:
-        upper = "" if high is None else f", {high}{']' if high_inclusive else ')'}"
-        expected = f"in [{low}{upper}" if high is not None else f">= {low}"
-        raise ConfigError(f"{op} expects {name} {expected}. Received: {name}={value!r}")
-    return float(value)
-
-
-def check_flag(op, name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ConfigError(f"{op} expects {name} as a bool. Received: {name}={value!r}")
-    return bool(value)
-
-
 def _clip_setting(op, name, value):
     """None (no clipping) or a finite number > 0."""
     if value is None:
         return None
-    value = check_hyper(op, name, value)
-    if value == 0:
-        raise ConfigError(f"{op} expects {name} > 0, or None for no clipping. Received: {name}=0")
-    return value
+    return check_real(op, name, value, 0, low_open=True)
 
 
 class Optimizer:
@@ -64,10 +43,10 @@ class Optimizer:
             lr = schedules.get(lr)
         if isinstance(lr, schedules.LearningRateSchedule):
             self.schedule = lr
-            lr = lr(0)
+            lr = schedules.learning_rate_at(lr, 0, self._lr_source(), "step 0")
         else:
             self.schedule = None
-        self.lr = check_hyper(op, "lr", lr)
+        self.lr = schedules.check_learning_rate(op, lr)
         self.iterations = 0
         self.clipvalue = _clip_setting(op, "clipvalue", clipvalue)
         self.clipnorm = _clip_setting(op, "clipnorm", clipnorm)
@@ -118,13 +97,20 @@ class Optimizer:
                 or self.global_clipnorm is not None:
             grads = clip_arrays(grads, self.clipvalue, self.clipnorm, self.global_clipnorm)
         if self.schedule is not None:
-            self.lr = float(self.schedule(self.iterations))
+            self.lr = schedules.learning_rate_at(self.schedule, self.iterations,
+                                                 self._lr_source(), f"step {self.iterations}")
+        else:  # set by a callback or by hand since: checked before it moves any weight
+            schedules.check_learning_rate(f"{type(self).__name__}.lr", self.lr,
+                                          f"step {self.iterations}")
         for param, grad in zip(active, grads):
             state = self.state.get(param)
             if state is None:
                 state = self.state[param] = self._init_state(param.data)
             self._update(param.data, grad, state)
         self.iterations += 1
+
+    def _lr_source(self):
+        return f"the schedule {self.schedule!r} of {type(self).__name__}"
 
     @staticmethod
     def zero_grad(parameters):
@@ -175,7 +161,8 @@ class Optimizer:
     def load_state_dict(self, state_dict, parameters=None):
         """Restore a ``state_dict()``; pass ``parameters`` (the list step() will get) or let
         the next step() bind each entry to the parameter at its position."""
-        self.lr = check_hyper(type(self).__name__, "lr", state_dict["lr"])
+        self.lr = schedules.check_learning_rate(f"{type(self).__name__}.load_state_dict",
+                                                state_dict["lr"])
         self.iterations = int(state_dict.get("iterations", 0))
         self.state, self._positions = {}, {}
         self._pending = {int(position): dict(entry)

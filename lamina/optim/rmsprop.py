@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from lamina.optim.optimizer import Optimizer, check_flag, check_hyper
+from lamina.functional._checks import check_bool, check_real
+from lamina.optim.optimizer import Optimizer
 
 __all__ = ["RMSProp"]
 
@@ -22,11 +23,11 @@ class RMSProp(Optimizer):
                  centered=False, *, clipvalue=None, clipnorm=None, global_clipnorm=None):
         super().__init__(lr, clipvalue=clipvalue, clipnorm=clipnorm,
                          global_clipnorm=global_clipnorm)
-        self.rho = check_hyper("RMSProp", "rho", rho, 0.0, 1.0)
-        self.eps = check_hyper("RMSProp", "eps", eps)
-        self.weight_decay = check_hyper("RMSProp", "weight_decay", weight_decay)
-        self.momentum = check_hyper("RMSProp", "momentum", momentum, 0.0, 1.0)
-        self.centered = check_flag("RMSProp", "centered", centered)
+        self.rho = check_real("RMSProp", "rho", rho, 0, 1, high_open=True)
+        self.eps = check_real("RMSProp", "eps", eps, 0)
+        self.weight_decay = check_real("RMSProp", "weight_decay", weight_decay, 0)
+        self.momentum = check_real("RMSProp", "momentum", momentum, 0, 1, high_open=True)
+        self.centered = check_bool("RMSProp", "centered", centered)
 
     def _init_state(self, data):
         state = {"step": 0, "square_avg": np.zeros_like(data)}

@@ -26,20 +26,38 @@ import math
 import numbers
 
 from lamina.errors import ConfigError
+from lamina.functional._checks import check_bool, check_int, check_real
 
 __all__ = ["LearningRateSchedule", "StepDecay", "ExponentialDecay", "CosineDecay",
-           "PiecewiseConstant", "Warmup", "get", "serialize"]
+           "PiecewiseConstant", "Warmup", "get", "serialize", "check_learning_rate",
+           "learning_rate_at"]
 
 
-def _number(owner, name, value, low=0.0, integer=False, positive=False):
-    kind = numbers.Integral if integer else numbers.Real
-    bad = isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) \
-        or value < low or (positive and value == 0)
-    if bad:
-        what = "an int" if integer else "a finite real number"
-        bound = f"> {low}" if positive else f">= {low}"
-        raise ConfigError(f"{owner} expects {name} as {what} {bound}. Received: {name}={value!r}")
-    return int(value) if integer else float(value)
+def check_learning_rate(source, lr, when=None):
+    """lr as a Python float when it is a finite real number >= 0; else a ConfigError.
+
+    The one check of every learning rate lamina uses: an optimizer's lr, what its schedule
+    gives before each step, what a callback (LearningRateScheduler, ReduceLROnPlateau) sets.
+    source names who gave it ("SGD", "the schedule StepDecay(...) of SGD"); when (say "epoch 3"
+    or "step 120") says for which epoch or step, so the error is raised before that step.
+    """
+    if not isinstance(lr, bool) and isinstance(lr, numbers.Real) and math.isfinite(lr) \
+            and lr >= 0:
+        return float(lr)
+    if when is None:
+        raise ConfigError(f"{source} expects lr as a finite real number >= 0 or a "
+                          f"lamina.optim schedule. Received: lr={lr!r}")
+    raise ConfigError(f"{source} gave the learning rate lr={lr!r} for {when}; a learning rate "
+                      f"must be a finite real number >= 0, so no weight was updated with it.")
+
+
+def learning_rate_at(schedule, t, source, when):
+    """schedule(t), checked by check_learning_rate (an overflowing decay counts as inf)."""
+    try:
+        lr = schedule(t)
+    except OverflowError:  # Python floats raise instead of reaching inf: 10.0 ** 400
+        lr = math.inf
+    return check_learning_rate(source, lr, when)
 
 
 class LearningRateSchedule:
@@ -60,9 +78,9 @@ class StepDecay(LearningRateSchedule):
     """``lr * gamma ** floor(t / step_size)`` (torch's StepLR)."""
 
     def __init__(self, lr, step_size, gamma=0.1):
-        self.lr = _number("StepDecay", "lr", lr)
-        self.step_size = _number("StepDecay", "step_size", step_size, 1, integer=True)
-        self.gamma = _number("StepDecay", "gamma", gamma)
+        self.lr = check_real("StepDecay", "lr", lr, 0)
+        self.step_size = check_int("StepDecay", "step_size", step_size, 1)
+        self.gamma = check_real("StepDecay", "gamma", gamma, 0)
 
     def __call__(self, t):
         return self.lr * self.gamma ** (int(t) // self.step_size)
@@ -75,10 +93,10 @@ class ExponentialDecay(LearningRateSchedule):
     """``lr * decay_rate ** (t / decay_steps)``; with staircase the exponent is floored (Keras)."""
 
     def __init__(self, lr, decay_steps, decay_rate, staircase=False):
-        self.lr = _number("ExponentialDecay", "lr", lr)
-        self.decay_steps = _number("ExponentialDecay", "decay_steps", decay_steps, 1, integer=True)
-        self.decay_rate = _number("ExponentialDecay", "decay_rate", decay_rate)
-        self.staircase = bool(staircase)
+        self.lr = check_real("ExponentialDecay", "lr", lr, 0)
+        self.decay_steps = check_int("ExponentialDecay", "decay_steps", decay_steps, 1)
+        self.decay_rate = check_real("ExponentialDecay", "decay_rate", decay_rate, 0)
+        self.staircase = check_bool("ExponentialDecay", "staircase", staircase)
 
     def __call__(self, t):
         exponent = t / self.decay_steps
@@ -97,12 +115,12 @@ class CosineDecay(LearningRateSchedule):
     """
 
     def __init__(self, lr, decay_steps, alpha=0.0, warmup_steps=0, warmup_target=None):
-        self.lr = _number("CosineDecay", "lr", lr)
-        self.decay_steps = _number("CosineDecay", "decay_steps", decay_steps, 1, integer=True)
-        self.alpha = _number("CosineDecay", "alpha", alpha)
-        self.warmup_steps = _number("CosineDecay", "warmup_steps", warmup_steps, 0, integer=True)
+        self.lr = check_real("CosineDecay", "lr", lr, 0)
+        self.decay_steps = check_int("CosineDecay", "decay_steps", decay_steps, 1)
+        self.alpha = check_real("CosineDecay", "alpha", alpha, 0)
+        self.warmup_steps = check_int("CosineDecay", "warmup_steps", warmup_steps, 0)
         self.warmup_target = None if warmup_target is None else \
-            _number("CosineDecay", "warmup_target", warmup_target)
+            check_real("CosineDecay", "warmup_target", warmup_target, 0)
 
     def __call__(self, t):
         peak = self.lr if self.warmup_target is None else self.warmup_target
@@ -121,13 +139,15 @@ class PiecewiseConstant(LearningRateSchedule):
     """``values[i]`` for ``boundaries[i-1] <= t < boundaries[i]``; one more value than boundaries."""
 
     def __init__(self, boundaries, values):
-        boundaries, values = list(boundaries), list(values)
-        if len(values) != len(boundaries) + 1 or boundaries != sorted(boundaries):
+        if not isinstance(boundaries, (list, tuple)) or not isinstance(values, (list, tuple)):
+            raise ConfigError(f"PiecewiseConstant expects boundaries and values as lists. "
+                              f"Received: boundaries={boundaries!r}, values={values!r}")
+        self.boundaries = [check_int("PiecewiseConstant", "boundaries", b, 0)
+                           for b in boundaries]
+        self.values = [check_real("PiecewiseConstant", "values", v, 0) for v in values]
+        if len(values) != len(boundaries) + 1 or self.boundaries != sorted(self.boundaries):
             raise ConfigError(f"PiecewiseConstant expects increasing boundaries and one more value "
                               f"than boundaries. Received: boundaries={boundaries}, values={values}")
-        self.boundaries = [_number("PiecewiseConstant", "boundaries", b, integer=True)
-                           for b in boundaries]
-        self.values = [_number("PiecewiseConstant", "values", v) for v in values]
 
     def __call__(self, t):
         return self.values[sum(t >= b for b in self.boundaries)]
@@ -142,9 +162,9 @@ class Warmup(LearningRateSchedule):
 
     def __init__(self, schedule, warmup_steps, start_lr=0.0):
         self.schedule = get(schedule) if not isinstance(schedule, numbers.Real) else \
-            _number("Warmup", "schedule", schedule)
-        self.warmup_steps = _number("Warmup", "warmup_steps", warmup_steps, 1, integer=True)
-        self.start_lr = _number("Warmup", "start_lr", start_lr)
+            check_real("Warmup", "schedule", schedule, 0)
+        self.warmup_steps = check_int("Warmup", "warmup_steps", warmup_steps, 1)
+        self.start_lr = check_real("Warmup", "start_lr", start_lr, 0)
 
     def _after(self, t):
         return self.schedule(t) if callable(self.schedule) else self.schedule

@@ -1,7 +1,8 @@
 """Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay."""
 
 from lamina.errors import ConfigError
-from lamina.optim.optimizer import Optimizer, check_flag, check_hyper
+from lamina.functional._checks import check_bool, check_real
+from lamina.optim.optimizer import Optimizer
 
 __all__ = ["SGD"]
 
@@ -22,10 +23,10 @@ class SGD(Optimizer):
                  *, clipvalue=None, clipnorm=None, global_clipnorm=None):
         super().__init__(lr, clipvalue=clipvalue, clipnorm=clipnorm,
                          global_clipnorm=global_clipnorm)
-        self.momentum = check_hyper("SGD", "momentum", momentum, 0.0, 1.0)
-        self.dampening = check_hyper("SGD", "dampening", dampening, 0.0, 1.0, high_inclusive=True)
-        self.weight_decay = check_hyper("SGD", "weight_decay", weight_decay)
-        self.nesterov = check_flag("SGD", "nesterov", nesterov)
+        self.momentum = check_real("SGD", "momentum", momentum, 0, 1, high_open=True)
+        self.dampening = check_real("SGD", "dampening", dampening, 0, 1)
+        self.weight_decay = check_real("SGD", "weight_decay", weight_decay, 0)
+        self.nesterov = check_bool("SGD", "nesterov", nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ConfigError(f"SGD expects momentum > 0 and dampening == 0 with nesterov=True. "
                               f"Received: momentum={momentum!r}, dampening={dampening!r}")

@@ -1,3 +1,6 @@
+import re
+
+import numpy as np
 import pytest
 
 import lamina
@@ -40,8 +43,57 @@ def test_scheduler_refuses_an_optimizer_with_its_own_schedule(regression):
 
 def test_scheduler_rejects_a_bad_rate(regression):
     model, x, y = regression
-    with pytest.raises(ConfigError, match="returned lr=nan for epoch 0"):
+    with pytest.raises(ConfigError, match="gave the learning rate lr=nan for epoch 0"):
         model.fit(x, y, verbose=0, callbacks=[LearningRateScheduler(lambda e: float("nan"))])
+
+
+class WeightsAtEpochEnd(Callback):
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen.append(self.model.get_weights())
+
+
+def infinite_from_epoch_2(epoch):
+    return 0.01 if epoch < 2 else float("inf")
+
+
+@pytest.mark.parametrize("schedule, bad", [
+    (infinite_from_epoch_2, "inf"),
+    (lambda epoch, lr: lr if epoch < 2 else -lr, "-0.01"),
+    (lambda epoch: 0.01 if epoch < 2 else np.float64("nan"), "np.float64(nan)"),
+    (lambda epoch: 0.01 if epoch < 2 else "0.01", "'0.01'"),
+    (lambda epoch: 0.01 if epoch < 2 else None, "None"),
+    (StepDecay(1e-300, step_size=1, gamma=1e200), "inf"),  # gamma ** 2 overflows
+])
+def test_a_bad_rate_from_any_schedule_stops_before_that_epoch_changes_a_weight(regression,
+                                                                                 schedule, bad):
+    model, x, y = regression
+    model.optimizer.lr = 0.01
+    weights = WeightsAtEpochEnd()
+    with pytest.raises(ConfigError) as caught:
+        model.fit(x, y, epochs=4, verbose=0,
+                  callbacks=[weights, LearningRateScheduler(schedule)])
+    message = str(caught.value)
+    assert message.startswith("LearningRateScheduler(") and f"lr={bad} for epoch 2" in message
+    assert len(weights.seen) == 2
+    for left, right in zip(weights.seen[-1], model.get_weights()):
+        np.testing.assert_array_equal(left, right)
+    if schedule is infinite_from_epoch_2:
+        assert "LearningRateScheduler(infinite_from_epoch_2)" in message
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(factor=True), "factor"), (dict(factor="0.5"), "factor"), (dict(factor=1.0), "factor"),
+    (dict(patience=-1), "patience"), (dict(patience=2.5), "patience"),
+    (dict(cooldown=-1), "cooldown"), (dict(min_lr=float("nan")), "min_lr"),
+    (dict(min_lr=-1e-3), "min_lr"),
+])
+def test_reduce_on_plateau_checks_its_settings(kwargs, name):
+    with pytest.raises(ConfigError, match=rf"ReduceLROnPlateau expects {name} .*Received: "
+                                          rf"{name}={re.escape(repr(kwargs[name]))}$"):
+        ReduceLROnPlateau(**kwargs)
 
 
 def test_reduce_on_plateau_patience_cooldown_and_floor(fake_model):
@@ -60,7 +112,8 @@ def test_reduce_on_plateau_patience_cooldown_and_floor(fake_model):
 
 
 def test_reduce_factor_must_shrink():
-    with pytest.raises(ConfigError, match=r"factor in \(0, 1\). Received: factor=2"):
+    with pytest.raises(ConfigError,
+                       match=r"factor as a finite real number in \(0, 1\). Received: factor=2"):
         ReduceLROnPlateau(factor=2)
 
 

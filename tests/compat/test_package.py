@@ -13,6 +13,7 @@ MODULES = [
     "lamina.compat.slugnet.activation", "lamina.compat.slugnet.layers",
     "lamina.compat.slugnet.loss", "lamina.compat.slugnet.model",
     "lamina.compat.slugnet.optimizers", "lamina.compat.slugnet.initializations",
+    "lamina.compat.slugnet.regularizers",
     "lamina.compat.slugnet.data.mnist", "lamina.compat.slugnet.examples.mnist",
     "lamina.compat.slugnet.examples.mnist_dropout", "lamina.compat.slugnet.examples.mnist_conv",
     "lamina.compat.tinynet.layers", "lamina.compat.tinynet.losses",

@@ -38,3 +38,69 @@ def test_backward_rejects_broadcastable_dout(name):
     with pytest.raises(ShapeError, match=rf"{name.split('_')[0] if 'dropout' in name else name}_backward "
                                          rf"expects dout of the forward output's shape.*Received: dout.shape"):
         backward(wrong, cache)
+
+
+# -- the setting checks: check_real, check_int, check_bool, check_choice ----------------------
+from lamina.errors import ConfigError  # noqa: E402
+from lamina.functional._checks import (check_bool, check_choice, check_int,  # noqa: E402
+                                       check_real, interval_text)
+
+ACCEPTED = [
+    (check_real, dict(low=0, high=1, high_open=True), np.float32(0.25), 0.25),
+    (check_real, dict(low=0), np.int64(3), 3.0),
+    (check_real, dict(low=0, low_open=True), 1e-12, 1e-12),
+    (check_real, dict(), -2, -2.0),
+    (check_int, dict(low=1), np.int64(64), 64),
+    (check_int, dict(low=0, high=2), np.uint8(2), 2),
+    (check_int, dict(low=1, alternatives=("epoch",)), "epoch", "epoch"),
+    (check_bool, dict(), np.bool_(True), True),
+    (check_choice, dict(choices=(None, "raise")), None, None),
+]
+
+
+@pytest.mark.parametrize("check, options, value, expected", ACCEPTED)
+def test_setting_checks_take_python_and_numpy_scalars(check, options, value, expected):
+    result = check("op", "name", value, **options)
+    assert result == expected and type(result) is type(expected)
+
+
+REFUSED = [
+    (check_real, dict(low=0, high=1, high_open=True), "0.2", "a finite real number in [0, 1)"),
+    (check_real, dict(low=0, high=1, high_open=True), 1.0, "a finite real number in [0, 1)"),
+    (check_real, dict(low=0, low_open=True), 0.0, "a finite real number > 0"),
+    (check_real, dict(low=0), -1e-9, "a finite real number >= 0"),
+    (check_real, dict(), float("nan"), "a finite real number"),
+    (check_real, dict(), float("inf"), "a finite real number"),
+    (check_real, dict(), True, "a finite real number"),
+    (check_real, dict(), None, "a finite real number"),
+    (check_real, dict(), np.array([0.5]), "a finite real number"),
+    (check_int, dict(low=1), 32.0, "an int >= 1"),
+    (check_int, dict(low=1), 0, "an int >= 1"),
+    (check_int, dict(low=1), True, "an int >= 1"),
+    (check_int, dict(low=1), "32", "an int >= 1"),
+    (check_int, dict(low=0, high=2, alternatives=("auto",)), 3, "an int in [0, 2] or 'auto'"),
+    (check_int, dict(low=0, high=2, alternatives=("auto",)), "Auto", "an int in [0, 2] or 'auto'"),
+    (check_bool, dict(), 1, "a bool"),
+    (check_bool, dict(), "True", "a bool"),
+    (check_choice, dict(choices=("raise", "stop")), "Raise", "one of 'raise', 'stop'"),
+    (check_choice, dict(choices=(0, 1)), True, "one of 0, 1"),
+    (check_choice, dict(choices=(0, 1)), 1.0, "one of 0, 1"),
+]
+
+
+@pytest.mark.parametrize("check, options, value, expected", REFUSED)
+def test_setting_checks_refuse_with_the_name_and_the_value(check, options, value, expected):
+    with pytest.raises(ConfigError) as caught:
+        check("fit", "setting", value, **options)
+    message = str(caught.value)
+    assert message.startswith(f"fit expects setting as {expected}")
+    assert message.endswith(f"Received: setting={value!r}")
+
+
+@pytest.mark.parametrize("bounds, text", [
+    (dict(), ""), (dict(low=0), " >= 0"), (dict(low=0, low_open=True), " > 0"),
+    (dict(high=1), " <= 1"), (dict(low=0, high=1), " in [0, 1]"),
+    (dict(low=0.5, high=1, low_open=True, high_open=True), " in (0.5, 1)"),
+])
+def test_interval_text(bounds, text):
+    assert interval_text(**bounds) == text

@@ -1,5 +1,7 @@
 """Optimizer behaviour: which parameters move, dtype, state, validation, state_dict."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -203,26 +205,31 @@ def test_config_round_trip(cls, kwargs):
 
 
 @pytest.mark.parametrize("cls, kwargs, match", [
-    (optim.SGD, dict(lr=-0.1), "SGD expects lr >= 0"),
+    (optim.SGD, dict(lr=-0.1), "SGD expects lr as a finite real number >= 0"),
     (optim.SGD, dict(lr="0.1"), "SGD expects lr as a finite real number"),
     (optim.SGD, dict(lr=float("nan")), "SGD expects lr as a finite real number"),
-    (optim.SGD, dict(momentum=-0.5), "SGD expects momentum in"),
-    (optim.SGD, dict(momentum=1.0), "SGD expects momentum in"),
-    (optim.SGD, dict(dampening=1.5), "SGD expects dampening in"),
+    (optim.Adam, dict(lr=float("inf")), "Adam expects lr as a finite real number"),
+    (optim.RMSProp, dict(lr=-1), "RMSProp expects lr as a finite real number >= 0"),
+    (optim.AdaGrad, dict(lr=True), "AdaGrad expects lr as a finite real number"),
+    (optim.AdamW, dict(lr=None), "AdamW expects lr as a finite real number"),
+    (optim.SGD, dict(clipnorm=0), "SGD expects clipnorm as a finite real number > 0"),
+    (optim.SGD, dict(momentum=-0.5), "SGD expects momentum as a finite real number in"),
+    (optim.SGD, dict(momentum=1.0), "SGD expects momentum as a finite real number in"),
+    (optim.SGD, dict(dampening=1.5), "SGD expects dampening as a finite real number in"),
     (optim.SGD, dict(nesterov=True), "SGD expects momentum > 0 and dampening == 0"),
     (optim.SGD, dict(nesterov=True, momentum=0.9, dampening=0.1), "dampening == 0"),
     (optim.SGD, dict(nesterov=1), "SGD expects nesterov as a bool"),
-    (optim.SGD, dict(weight_decay=-1e-4), "SGD expects weight_decay >= 0"),
-    (optim.RMSProp, dict(rho=1.0), "RMSProp expects rho in"),
-    (optim.RMSProp, dict(eps=-1e-8), "RMSProp expects eps >= 0"),
+    (optim.SGD, dict(weight_decay=-1e-4), "SGD expects weight_decay as a finite real number >= 0"),
+    (optim.RMSProp, dict(rho=1.0), "RMSProp expects rho as a finite real number in"),
+    (optim.RMSProp, dict(eps=-1e-8), "RMSProp expects eps as a finite real number >= 0"),
     (optim.RMSProp, dict(centered="no"), "RMSProp expects centered as a bool"),
-    (optim.Adam, dict(betas=(1.0, 0.999)), r"Adam expects betas\[0\] in"),
-    (optim.Adam, dict(betas=(0.9, -0.1)), r"Adam expects betas\[1\] in"),
+    (optim.Adam, dict(betas=(1.0, 0.999)), r"Adam expects betas\[0\] as a finite real number in"),
+    (optim.Adam, dict(betas=(0.9, -0.1)), r"Adam expects betas\[1\] as a finite real number in"),
     (optim.Adam, dict(betas=0.9), "Adam expects betas as a pair"),
-    (optim.AdamW, dict(weight_decay=-0.01), "AdamW expects weight_decay >= 0"),
+    (optim.AdamW, dict(weight_decay=-0.01), "AdamW expects weight_decay as a finite real number >= 0"),
     (optim.AdamW, dict(amsgrad=None), "AdamW expects amsgrad as a bool"),
-    (optim.AdaGrad, dict(lr_decay=-1.0), "AdaGrad expects lr_decay >= 0"),
-    (optim.AdaGrad, dict(initial_accumulator_value=-0.1), "initial_accumulator_value >= 0"),
+    (optim.AdaGrad, dict(lr_decay=-1.0), "AdaGrad expects lr_decay as a finite real number >= 0"),
+    (optim.AdaGrad, dict(initial_accumulator_value=-0.1), "initial_accumulator_value as a finite real number >= 0"),
     (optim.AdaGrad, dict(eps=True), "AdaGrad expects eps as a finite real number"),
 ])
 def test_invalid_hyper_parameters(cls, kwargs, match):
@@ -246,3 +253,44 @@ def test_get_instance_and_unknown():
     for identifier in ("adamax", None, optim.Optimizer, 0.1):
         with pytest.raises(ConfigError, match=r"Unknown optimizer.*'adagrad'.*Received: "):
             optim.get(identifier)
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSProp, optim.AdaGrad])
+def test_numpy_scalars_are_taken_as_learning_rates(cls):
+    opt = cls(lr=np.float32(0.5))
+    assert opt.lr == 0.5 and type(opt.lr) is float
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), -1.0, np.float64("inf"), "0.1"])
+def test_a_learning_rate_set_by_hand_is_checked_before_the_step(bad):
+    param = Parameter(np.ones(3))
+    opt = optim.SGD(lr=0.1, momentum=0.9)
+    param.grad = np.ones(3)
+    opt.step([param])
+    before, buffer = param.data.copy(), opt.state[param]["momentum_buffer"].copy()
+    opt.lr = bad
+    expected = rf"SGD.lr gave the learning rate lr={re.escape(repr(bad))} for step 1"
+    with pytest.raises(ConfigError, match=expected):
+        opt.step([param])
+    np.testing.assert_array_equal(param.data, before)
+    np.testing.assert_array_equal(opt.state[param]["momentum_buffer"], buffer)
+
+
+def test_a_loaded_state_dict_with_a_bad_rate_is_refused():
+    with pytest.raises(ConfigError, match=r"SGD.load_state_dict expects lr .*Received: lr=inf"):
+        optim.SGD().load_state_dict({"lr": float("inf"), "state": {}})
+
+
+@pytest.mark.parametrize("cls, kwargs", [
+    (optim.SGD, dict(momentum=np.float32(0.5), weight_decay=np.float64(0.01),
+                     nesterov=np.bool_(True))),
+    (optim.Adam, dict(betas=(np.float32(0.5), np.float64(0.9)), eps=np.float32(1e-6))),
+    (optim.RMSProp, dict(rho=np.float16(0.5), centered=np.bool_(False))),
+    (optim.AdaGrad, dict(lr_decay=np.int64(0), initial_accumulator_value=np.float32(0.25))),
+])
+def test_numpy_scalars_are_taken_as_hyper_parameters(cls, kwargs):
+    config = cls(**kwargs).get_config()
+    for name, value in kwargs.items():
+        assert config[name] == (tuple(float(v) for v in value) if name == "betas" else value)
+        values = config[name] if name == "betas" else (config[name],)
+        assert all(type(v) in (float, bool) for v in values), config

@@ -97,7 +97,69 @@ def test_iterations_survive_state_dict():
     (lambda: S.PiecewiseConstant([5], [1]), "one more value"),
     (lambda: S.get("cosine"), "Unknown learning-rate schedule"),
     (lambda: S.ExponentialDecay(0.1, 10, math.nan), "decay_rate as a finite"),
+    (lambda: S.ExponentialDecay(0.1, 10, 0.5, staircase=1), "staircase as a bool"),
+    (lambda: S.StepDecay(0.1, 2.0), r"step_size as an int >= 1. Received: step_size=2.0"),
+    (lambda: S.StepDecay(0.1, True), r"step_size as an int >= 1. Received: step_size=True"),
+    (lambda: S.CosineDecay(0.1, 10, warmup_steps=-1), "warmup_steps as an int >= 0"),
+    (lambda: S.PiecewiseConstant(5, [1, 2]), "boundaries and values as lists"),
+    (lambda: S.PiecewiseConstant([1.5], [1, 2]), r"boundaries as an int >= 0. Received: "
+                                                  r"boundaries=1.5"),
+    (lambda: S.Warmup(0.1, 0), "warmup_steps as an int >= 1"),
 ])
 def test_bad_schedules_raise_clear_errors(make, message):
     with pytest.raises(ConfigError, match=message):
         make()
+
+
+# -- every learning rate is checked before the step that would use it -------------------------
+class NaNAfter(S.LearningRateSchedule):
+    """0.1, then NaN from step `start` on (a user's schedule with a bug)."""
+
+    def __init__(self, start, bad=float("nan")):
+        self.start, self.bad = start, bad
+
+    def __call__(self, t):
+        return 0.1 if t < self.start else self.bad
+
+    def get_config(self):
+        return {"start": self.start, "bad": self.bad}
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.5, "0.1", None, True])
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdaGrad])
+def test_a_schedule_gone_bad_stops_before_the_step_that_would_use_it(cls, bad):
+    param = Parameter(np.ones(3))
+    opt = cls(lr=NaNAfter(2, bad))
+    for _ in range(2):
+        param.grad = np.ones(3)
+        opt.step([param])
+    before = param.data.copy()
+    with pytest.raises(ConfigError) as caught:
+        opt.step([param])
+    message = str(caught.value)
+    assert f"the schedule NaNAfter(start=2, bad={bad!r}) of {cls.__name__}" in message
+    assert f"lr={bad!r} for step 2" in message
+    np.testing.assert_array_equal(param.data, before)
+    assert opt.iterations == 2
+
+
+def test_a_decay_that_overflows_counts_as_infinite():
+    opt = optim.SGD(lr=S.ExponentialDecay(1.0, decay_steps=1, decay_rate=1e10))
+    param = Parameter(np.ones(2))
+    opt.iterations = 40  # 1e10 ** 40 overflows a Python float
+    param.grad = np.ones(2)
+    with pytest.raises(ConfigError, match=r"lr=inf for step 40"):
+        opt.step([param])
+    np.testing.assert_array_equal(param.data, np.ones(2))
+
+
+@pytest.mark.parametrize("value", [0.0, 3, np.float32(0.5), np.int64(1)])
+def test_check_learning_rate_takes_finite_numbers_from_zero(value):
+    lr = S.check_learning_rate("SGD", value)
+    assert lr == float(value) and type(lr) is float
+
+
+def test_schedules_take_numpy_scalars():
+    schedule = S.StepDecay(np.float32(0.5), np.int64(2), gamma=np.float64(0.5))
+    assert [schedule(0), schedule(2)] == [0.5, 0.25]
+    assert type(schedule.step_size) is int and type(schedule.lr) is float

@@ -4,19 +4,35 @@
                   optimizer=RMSProp())
     model.add_layer(Dense(200, inshape=784, activation=ReLU()))
     model.add_layer(Dense(10, activation=Softmax()))
-    model.fit(X, y)        # prints a table of training and validation statistics per epoch
+    result = model.fit(X, y)    # prints a table per epoch; result['val']['accuracy']
 
-fit is lamina's ``Sequential.compile`` + ``fit`` on the layers' lamina parts: it holds out a
-random ``validation_split`` of the examples (drawn from lamina's generator, ``lamina.seed``),
-then trains for ``n_epoch`` epochs in mini-batches of ``batch_size``, reshuffled every epoch
-(the last, smaller batch is kept). After every epoch it evaluates the held-out examples in
-inference mode and prints the statistics named in ``metrics`` ('loss', 'accuracy') every
-``log_interval`` epochs; ``progress`` draws a bar while a terminal shows it. It returns
-{'train': {...}, 'val': {...}} for the last epoch and keeps lamina's History in
-``model.history``. Gradients are those of the mean loss over a batch for weights and biases
-alike. ``transform(X)`` (alias ``predict``) returns the outputs for every row of X.
+``compile()`` connects the layers, the first for its ``inshape``, each next one for its
+predecessor's output, and draws their weights (again, if called again); fit calls it when
+it has not been called (then the first layer may also take its shape from X). fit runs as
+slugnet's: it holds out ``validation_split`` of the samples, ceil(N * split) of them, drawn at
+random once (lamina's generator: ``lamina.seed`` makes it repeatable), and trains for
+``n_epoch`` epochs on the rest, in the same order every epoch, in N_train // batch_size
+full batches (the remainder is not trained on). Each epoch's "train" statistics are those
+of the predictions made while training (each batch before its update), "validation" those
+of the held-out samples afterwards, in inference mode. The ``metrics`` ('loss',
+'accuracy') are printed as a grid table every ``log_interval`` epochs (counted from 0);
+``progress`` draws a bar while a terminal shows it. fit returns the last epoch's
+statistics, ``{'train': {'loss': ..., 'accuracy': ...}, 'val': {...}}`` ('val' only with a
+validation split), and keeps lamina's History in ``model.history``.
 
-Defaults are slugnet's: lr=0.1, n_epoch=400000, batch_size=32, optimizer=SGD(),
+accuracy is slugnet's: with one-hot (or any several-column) targets the argmax of the
+outputs against the argmax of the targets; with a single column (or 1-D) of targets the
+outputs rounded to 0 or 1 against them. Class ids (N,) with several outputs count as
+lamina reads them (argmax against the id).
+
+``transform(X)`` (alias ``predict``) runs in inference mode (dropout scaled): for a batch the
+outputs (N, ...) of every row, as slugnet's documentation says; for one sample (a 1-D row
+such as ``[0, 1]``, or one example of the first layer's shape) that sample's output, a
+scalar where the network has one output, as slugnet's transform returned.
+
+The learning rate is the optimizer's own (``RMSProp(lr=...)``, 0.001 by default): the
+Model's ``lr`` is kept as an attribute and does not change it, as in slugnet. Defaults are
+slugnet's: lr=0.1, n_epoch=400000, batch_size=32, optimizer=SGD(),
 loss=BinaryCrossEntropy(), validation_split=0.2, metrics=['loss'], progress=True,
 log_interval=1.
 """
@@ -40,18 +56,26 @@ METRICS = ("loss", "accuracy")
 
 
 def accuracy(outputs, y):
-    """Fraction of examples predicted right, as slugnet measured it.
+    """Fraction of examples predicted right, as slugnet's Model.accuracy measured it.
 
-    Several outputs (N, C): the argmax against class ids (N,) or one-hot rows (N, C)
-    (lamina.metrics.accuracy). One output (N, 1): the output rounded to 0 or 1 against y.
+    Targets with several columns (one-hot rows, N x C): argmax of the outputs == argmax of
+    the targets. A single column or 1-D targets: the outputs rounded to 0 or 1 == the target,
+    example by example. Class ids (N,) (or (N, 1)) with several outputs: argmax == the id.
 
-    >>> accuracy(np.array([[0.2], [0.9]]), np.array([0, 0]))
+    >>> accuracy(np.array([[0.2], [0.9]]), np.array([[0], [0]]))
+    0.5
+    >>> accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([[0, 1], [0, 1]]))
     0.5
     """
-    outputs = np.asarray(outputs)
-    if outputs.ndim == 2 and outputs.shape[1] == 1:
-        return float(np.mean(np.rint(outputs[:, 0]) == np.asarray(y).reshape(len(outputs))))
-    return lamina_metrics.accuracy(outputs, y)
+    outputs, y = np.asarray(outputs), np.asarray(y)
+    if outputs.ndim != 2 or len(outputs) != len(y) or not 1 <= y.ndim <= 2:
+        raise ShapeError(f"slugnet accuracy expects outputs (N, k) and targets (N,) or (N, k). "
+                         f"Received: outputs.shape={outputs.shape}, y.shape={y.shape}")
+    if y.ndim == 2 and y.shape[1] > 1:
+        return float(np.mean(np.argmax(outputs, axis=1) == np.argmax(y, axis=1)))
+    if outputs.shape[1] > 1:
+        return lamina_metrics.accuracy(outputs, y.reshape(len(y)))
+    return float(np.mean(np.rint(outputs[:, 0]) == y.reshape(len(y))))
 
 
 class Model:
@@ -82,6 +106,8 @@ class Model:
         for layer in layers or []:
             self.add_layer(layer)
         self.network, self.history = None, None  # the lamina.Sequential, built when first used
+        self.compiled = False
+        self._example_shape = None  # one example's shape, once built
         self._optimizer = None
 
     def add_layer(self, layer):
@@ -92,17 +118,33 @@ class Model:
         self.layers.append(layer)
 
     # -- the lamina network --------------------------------------------------------------
-    def build(self, input_shape):
+    def compile(self):
+        """Connect the layers for the first one's inshape and draw every weight afresh."""
+        if not self.layers:
+            raise ConfigError("slugnet Model has no layers: add them with model.add_layer(...)")
+        declared = self.layers[0].example_shape()
+        if declared is None:
+            raise ConfigError(f"slugnet Model.compile: inshape must be given to the first layer "
+                              f"of a network (e.g. Dense(200, inshape=784)). Received: "
+                              f"{type(self.layers[0]).__name__} without inshape")
+        self._compile((None,) + declared)
+
+    def _compile(self, input_shape):
+        self.build(input_shape, redraw=True)
+        self.compiled, self._optimizer = True, None
+
+    def build(self, input_shape, redraw=False):
         """Build every layer for a batch-first input shape; returns the lamina.Sequential."""
         if not self.layers:
             raise ConfigError("slugnet Model has no layers: add them with model.add_layer(...)")
         shape = tuple(input_shape)
         for i, layer in enumerate(self.layers):
             layer.index = i
-            shape = layer.build(shape)
+            shape = layer.build(shape, redraw=redraw)
         parts = [part for layer in self.layers for part in layer.parts]
         if self.network is None or self.network.layers != parts:
             self.network = lamina.Sequential(parts, name="slugnet_model")
+        self._example_shape = tuple(input_shape[1:])
         return self.network
 
     def _lamina_loss(self):
@@ -111,8 +153,9 @@ class Model:
         return losses.get(self.loss)
 
     def _lamina_optimizer(self):
+        """The lamina optimizer, kept (with its state) while the slugnet one stays the same."""
         if self._optimizer is None or self._optimizer[0] is not self.optimizer:
-            native = self.optimizer.lamina_optimizer(self.lr) \
+            native = self.optimizer.lamina_optimizer() \
                 if isinstance(self.optimizer, Optimizer) else optim.get(self.optimizer)
             self._optimizer = (self.optimizer, native)
         return self._optimizer[1]
@@ -124,20 +167,30 @@ class Model:
         if y.shape[:1] != X.shape[:1]:
             raise ShapeError(f"slugnet Model.fit expects one label per sample. "
                              f"Received: X.shape={X.shape}, y.shape={y.shape}")
+        if not self.compiled:
+            self._compile((None,) + X.shape[1:])
         network = self.build((None,) + X.shape[1:])
-        (x_train, y_train), validation = self._split(X, y)
         network.compile(loss=self._lamina_loss(), optimizer=self._lamina_optimizer(),
                         metrics=[accuracy] if "accuracy" in self.metrics else [])
+        (x_train, y_train), validation = self._split(X, y)
+        trained = len(x_train) // self.batch_size * self.batch_size
+        if not trained:
+            raise ConfigError(f"slugnet Model.fit trains on full batches only: {len(x_train)} "
+                              f"training samples make no batch of batch_size="
+                              f"{self.batch_size}. Received: X.shape={X.shape}, "
+                              f"validation_split={self.validation_split}")
         report = SlugnetReport(self.metrics, self.log_interval, self.progress)
-        self.history = network.fit(x_train, y_train, epochs=self.n_epoch,
-                                   batch_size=self.batch_size, validation_data=validation,
-                                   verbose=0, callbacks=[report])
+        self.history = network.fit(x_train[:trained], y_train[:trained], epochs=self.n_epoch,
+                                   batch_size=self.batch_size, shuffle=False,
+                                   validation_data=validation, verbose=0, callbacks=[report])
         return report.last
 
     def _split(self, X, y):
-        """((X_train, y_train), (X_val, y_val) or None): a random validation_split held out."""
+        """((X_train, y_train), (X_val, y_val) or None): ceil(N * validation_split) samples
+        drawn at random held out, the rest shuffled (sklearn's train_test_split, as slugnet)."""
         if not self.validation_split:
-            return (X, y), None
+            order = get_rng().permutation(len(X))
+            return (X[order], y[order]), None
         held_out = math.ceil(len(X) * self.validation_split)
         if held_out >= len(X):
             raise ConfigError(f"slugnet Model: validation_split={self.validation_split} of "
@@ -148,7 +201,16 @@ class Model:
         return (X[train], y[train]), (X[val], y[val])
 
     def transform(self, X):
-        """The network's outputs for every row of X (inference mode: dropout scaled)."""
+        """Outputs in inference mode (dropout scaled): (N, ...) for a batch X; for one sample
+        (a 1-D row, or one example of the first layer's shape) its output, a scalar where the
+        network has a single output (slugnet's transform(x)[0])."""
+        X = np.asarray(X)
+        example = self._example_shape
+        if example is None and self.layers:
+            example = self.layers[0].example_shape()
+        if example is not None and X.ndim == len(example) and X.size:
+            out = self.transform(X[np.newaxis])[0]
+            return out[0] if out.shape == (1,) else out
         X = _batch("transform", X)
         return self.build((None,) + X.shape[1:]).predict(X)
 

@@ -23,7 +23,7 @@ def test_layers_given_to_the_constructor_with_tanh_and_sgd(capsys):
     X, y = digit_images()
     X = X.reshape(len(X), -1)
     model = Model(lr=0.5, n_epoch=6, batch_size=16, validation_split=0.25, loss=SCCE(),
-                  metrics=['loss', 'accuracy'], optimizer=SGD(), log_interval=3, progress=False,
+                  metrics=['loss', 'accuracy'], optimizer=SGD(lr=0.5), log_interval=3, progress=False,
                   layers=[Dense(32, inshape=64, activation=Tanh(), init=HeUniform()),
                           Dense(10, activation=Softmax())])
     metrics = model.fit(X, y)
@@ -34,7 +34,7 @@ def test_layers_given_to_the_constructor_with_tanh_and_sgd(capsys):
 def test_a_strided_convolutional_net_with_dropout_and_rmsprop():
     X, y = digit_images()
     model = Model(lr=0.005, n_epoch=4, batch_size=20, loss=SCCE(), progress=False,
-                  metrics=['accuracy'], optimizer=RMSProp(rho=0.95))
+                  metrics=['accuracy'], optimizer=RMSProp(rho=0.95, lr=0.005))
     model.add_layer(Convolution(6, (3, 3), inshape=(1, 8, 8), init=GlorotUniform()))
     model.add_layer(Dropout(0.1))
     model.add_layer(Convolution(12, (2, 2), stride=2))
@@ -53,7 +53,7 @@ def test_a_strided_convolutional_net_with_dropout_and_rmsprop():
 def test_binary_classification_with_the_default_loss(rng):
     X = rng.uniform(-1, 1, (300, 2))
     y = (np.hypot(X[:, 0], X[:, 1]) < 0.7).astype(float).reshape(-1, 1)  # a disc
-    model = Model(lr=0.05, n_epoch=60, batch_size=32, optimizer=RMSProp(), progress=False,
+    model = Model(n_epoch=60, batch_size=32, optimizer=RMSProp(lr=0.05), progress=False,
                   metrics=['loss', 'accuracy'], log_interval=100)
     model.add_layer(Dense(16, inshape=2, activation=ReLU()))
     model.add_layer(Dense(1, activation=Sigmoid()))

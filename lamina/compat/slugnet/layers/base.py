@@ -74,8 +74,9 @@ class Layer:
                               f"network (e.g. inshape=784 or inshape=(None, 1, 28, 28))")
         return self.build((None,) + self.example_shape())
 
-    def build(self, input_shape):
-        """Create the weights for a batch-first input shape; returns (and keeps) the outshape."""
+    def build(self, input_shape, redraw=False):
+        """Create the weights for a batch-first input shape (redraw=True: draw them again even
+        if they exist, as slugnet's connect did); returns (and keeps) the outshape."""
         declared, example = self.example_shape(), tuple(input_shape[1:])
         if declared is not None and not self.accepts(declared, example):
             raise ShapeError(f"{self.describe()} was given inshape={self.inshape!r}, which does "
@@ -83,7 +84,7 @@ class Layer:
         shape = tuple(input_shape)
         try:
             for part in self.parts:
-                if not part.built:
+                if not part.built or (redraw and part.parameters()):
                     part.build(shape)
                 shape = tuple(part.output_shape(shape))
         except LaminaError as error:
