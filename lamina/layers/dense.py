@@ -46,7 +46,11 @@ class Dense(Linear):
         self.activation, self.use_bias = activation, use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         make = ACTIVATIONS.get(activation)
-        self.activation_layer = None if make is None else make()
+        # the activation layer's kernel pair and hyper-parameters, run as this layer's own math
+        # (so that its errors name this Dense)
+        layer = None if make is None else make()
+        self._activation = None if layer is None else (*layer.kernel, {
+            key: value for key, value in layer.get_config().items() if key != "name"})
 
     def ends_in_softmax(self):
         """Whether the output is a softmax over the units (so a loss may take the logits)."""
@@ -55,12 +59,18 @@ class Dense(Linear):
     def forward(self, x, skip_final_softmax=False):
         """The affine map, then the activation (not a softmax that skip_final_softmax skips)."""
         out = super().forward(x)
-        if self.activation_layer is None or (skip_final_softmax and self.ends_in_softmax()):
+        if not self._activates(skip_final_softmax):
             return out
-        return self.activation_layer.forward(out)
+        forward, _, hyper = self._activation
+        out, self._activation_cache = forward(out, **hyper)
+        return out
 
     def backward(self, dout, skip_final_softmax=False, input_grad=True):
         """dx (None with input_grad=False); fills the grads. skip_final_softmax as forward's."""
-        if self.activation_layer is not None and not (skip_final_softmax and self.ends_in_softmax()):
-            dout = self.activation_layer.backward(dout)
+        self._cache  # noqa: B018 (backward before forward: the error names this layer)
+        if self._activates(skip_final_softmax):
+            dout = self._activation[1](dout, self._activation_cache)
         return super().backward(dout, input_grad)
+
+    def _activates(self, skip_final_softmax):
+        return self._activation is not None and not (skip_final_softmax and self.ends_in_softmax())
