@@ -2,7 +2,7 @@
 
 Needs no network: the data ships inside the package (so it takes no --data-dir). Reaches
 about 98.5% test accuracy (98.3-98.9% over seeds 0-5) after about five seconds of computation
-(4.2-4.8 s of CPU time on one core of this project's 2-core machine); the wall time grows when
+(4.2-5.0 s of CPU time on one core of this project's 2-core machine); the wall time grows when
 other processes share the cores.
 """
 
