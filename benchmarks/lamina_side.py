@@ -7,8 +7,9 @@ from lamina import functional as F
 from lamina import layers as L
 from lamina.optim import SGD
 
-from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, LR, MOMENTUM, POOL_SHAPE,
-                                  model_inputs, normal)
+from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, LR, LSTM_HIDDEN, LSTM_SHAPE,
+                                  MOMENTUM, POOL_SHAPE, TRANSFORMER_FF, TRANSFORMER_HEADS,
+                                  TRANSFORMER_SHAPE, model_inputs, normal)
 
 
 def set_threads(threads):
@@ -48,6 +49,21 @@ def decoder():
         L.ConvTranspose2D(64, 32, 4, stride=2, padding=1), L.BatchNorm2D(32), L.ReLU(),
         L.ConvTranspose2D(32, 3, 4, stride=2, padding=1),
     ])
+
+
+def lstm():
+    """LSTM over the sequence, its last output, a linear classifier."""
+    return lamina.Sequential([L.LSTM(LSTM_SHAPE[2], LSTM_HIDDEN, return_sequences=False),
+                              L.Linear(LSTM_HIDDEN, 10)])
+
+
+def transformer():
+    """Two encoder layers (post-norm, dropout 0.1), flattened, a linear classifier."""
+    _, steps, width = TRANSFORMER_SHAPE
+    return lamina.Sequential([
+        L.TransformerEncoderLayer(width, TRANSFORMER_HEADS, TRANSFORMER_FF),
+        L.TransformerEncoderLayer(width, TRANSFORMER_HEADS, TRANSFORMER_FF),
+        L.Flatten(), L.Linear(steps * width, 10)])
 
 
 def _train_step(model, name, loss="cross_entropy"):
@@ -99,6 +115,8 @@ BUILDERS = {
     "lenet_infer": lambda: _inference(lenet(), "lenet_infer"),
     "cifar_infer": lambda: _inference(cifar_cnn(), "cifar_infer"),
     "decoder_train": lambda: _train_step(decoder(), "decoder_train", loss="mse"),
+    "lstm_train": lambda: _train_step(lstm(), "lstm_train"),
+    "transformer_train": lambda: _train_step(transformer(), "transformer_train"),
     **{f"conv_{shape}_{d}": (lambda s=shape, d=d: _conv(s, d))
        for shape in CONV_SHAPES for d in ("fwd", "bwd")},
     "maxpool_fwd": lambda: _maxpool("fwd"),

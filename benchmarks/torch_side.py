@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, LR, MOMENTUM, POOL_SHAPE,
-                                  model_inputs, normal)
+from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, LR, LSTM_HIDDEN, LSTM_SHAPE,
+                                  MOMENTUM, POOL_SHAPE, TRANSFORMER_FF, TRANSFORMER_HEADS,
+                                  TRANSFORMER_SHAPE, model_inputs, normal)
 
 aten = torch.ops.aten
 
@@ -50,6 +51,24 @@ def decoder():
         nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
         nn.ConvTranspose2d(32, 3, 4, stride=2, padding=1),
     )
+
+
+class LastOutputLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(LSTM_SHAPE[2], LSTM_HIDDEN, batch_first=True)
+        self.linear = nn.Linear(LSTM_HIDDEN, 10)
+
+    def forward(self, x):
+        return self.linear(self.lstm(x)[0][:, -1])
+
+
+def transformer():
+    _, steps, width = TRANSFORMER_SHAPE
+    return nn.Sequential(
+        *[nn.TransformerEncoderLayer(width, TRANSFORMER_HEADS, TRANSFORMER_FF, batch_first=True)
+          for _ in range(2)],
+        nn.Flatten(), nn.Linear(steps * width, 10))
 
 
 def _tensors(name):
@@ -124,6 +143,8 @@ BUILDERS = {
     "lenet_infer": lambda: _inference(lenet(), "lenet_infer"),
     "cifar_infer": lambda: _inference(cifar_cnn(), "cifar_infer"),
     "decoder_train": lambda: _train_step(decoder(), "decoder_train", F.mse_loss),
+    "lstm_train": lambda: _train_step(LastOutputLSTM(), "lstm_train"),
+    "transformer_train": lambda: _train_step(transformer(), "transformer_train"),
     **{f"conv_{shape}_{d}": (lambda s=shape, d=d: _conv(s, d))
        for shape in CONV_SHAPES for d in ("fwd", "bwd")},
     "maxpool_fwd": lambda: _maxpool("fwd"),

@@ -23,6 +23,9 @@ WORKLOADS = [
     Workload("lenet_infer", "(d) LeNet-5 inference, batch 256", "lenet_infer"),
     Workload("cifar_infer", "(d) CIFAR CNN inference, batch 256", "cifar_infer"),
     Workload("decoder_train", "(e) ConvT decoder train, batch 64", "decoder_train"),
+    Workload("lstm_train", "(g) LSTM 64->256 train, (64, 50, 64)", "lstm_train"),
+    Workload("transformer_train", "(g) Transformer encoder 2x d128 h4 train, (32, 64, 128)",
+             "transformer_train"),
     Workload("conv_lenet_fwd", "(f) conv2d fwd 1->6 5x5 p2 @28, N64", "kernels"),
     Workload("conv_lenet_bwd", "(f) conv2d bwd 1->6 5x5 p2 @28, N64", "kernels"),
     Workload("conv_cifar_fwd", "(f) conv2d fwd 32->32 3x3 p1 @32, N64", "kernels"),
@@ -41,6 +44,8 @@ CONV_SHAPES = {
     "cifar": ((64, 32, 32, 32), (32, 32, 3, 3), 1, 1),
     "s2": ((64, 64, 16, 16), (64, 64, 3, 3), 2, 1),
 }
+LSTM_SHAPE, LSTM_HIDDEN = (64, 50, 64), 256  # (N, T, F)
+TRANSFORMER_SHAPE, TRANSFORMER_HEADS, TRANSFORMER_FF = (32, 64, 128), 4, 512  # (N, T, d_model)
 POOL_SHAPE = BATCHNORM_SHAPE = (64, 32, 32, 32)
 LR, MOMENTUM = 0.01, 0.9
 
@@ -58,6 +63,10 @@ def model_inputs(name):
     """(x, y) for a model workload: images or features, and labels or a regression target."""
     if name == "mlp_train":
         return normal((128, 784)), labels(128)
+    if name == "lstm_train":
+        return normal(LSTM_SHAPE), labels(LSTM_SHAPE[0])
+    if name == "transformer_train":
+        return normal(TRANSFORMER_SHAPE), labels(TRANSFORMER_SHAPE[0])
     if name == "decoder_train":
         return normal((64, 64, 8, 8)), normal((64, 3, 32, 32), seed=1)
     batch = 256 if name.endswith("_infer") else 64

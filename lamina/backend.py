@@ -39,6 +39,13 @@ def as_float_array(x, dtype=None):
     return x.astype(_floatx)
 
 
+def as_model_input(x, dtype, takes_indices=False):
+    """A model's input: integer token ids stay integers for a model whose first layer takes
+    indices (an Embedding: ``takes_indices``); everything else is as_float_array(x, dtype)."""
+    x = np.asarray(x)
+    return x if takes_indices and x.dtype.kind in "iu" else as_float_array(x, dtype)
+
+
 def seed(value):
     """Seed lamina's global generator, so that a whole run repeats bit for bit.
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lamina import losses
-from lamina.backend import as_float_array, get_rng
+from lamina.backend import as_model_input, get_rng
 from lamina.errors import NonFiniteError
 from lamina.layers.container import Container
 
@@ -224,7 +224,7 @@ def diagnose_nonfinite(model, x, y=None, *, rng_state=None, training=True):
     """
     loss_fn = getattr(model, "loss", None) if y is not None else None
     dtype = getattr(model, "dtype", None)
-    x = as_float_array(x, dtype)
+    x = as_model_input(x, dtype, getattr(model, "takes_indices", False))
     if y is not None:
         y = np.asarray(y)
     report = _check_data(x, y) or _check_weights(model)

@@ -71,8 +71,13 @@ class Loss:
 def _check_class_targets(loss, y, output_shape, rows_allowed, ignore_index=None):
     """Class labels against a model's (N, C) outputs, named after the loss."""
     name = type(loss).__name__
+    y = np.asarray(y)
+    if ignore_index is not None and len(output_shape) > 2 and y.shape == (output_shape[0],) + tuple(output_shape[2:]):
+        # (N, C, d1, ...) scores with (N, d1, ...) ids: one label per position, as PyTorch
+        y, output_shape = y.reshape(-1), (y.size, output_shape[1])
     if len(output_shape) != 2:
-        raise ShapeError(f"{name} expects the model to output class scores (N, C). "
+        per_position = " or (N, C, d1, ...) with labels (N, d1, ...)" if ignore_index is not None else ""
+        raise ShapeError(f"{name} expects the model to output class scores (N, C){per_position}. "
                          f"Received: output shape {tuple(output_shape)}")
     class_labels(name, y, output_shape, "the model's outputs", rows_allowed, ignore_index)
 

@@ -141,6 +141,13 @@ class Sequential(Container, Trainable):
             dout = layers[i].backward(dout, **options)
         return dout if input_grad else None
 
+    @property
+    def takes_indices(self):
+        """True when the first layer takes integer token ids (Embedding.takes_indices): fit,
+        evaluate and predict then pass integer inputs on as they are, and any check meant for
+        images or float features must skip them."""
+        return bool(self.layers) and getattr(self.layers[0], "takes_indices", False)
+
     def ends_in_softmax(self):
         """True when the last layer (inside nested containers too) is a Softmax over axis 1."""
         last = self.layers[-1] if self.layers else None

@@ -3,8 +3,12 @@
     from lamina import plot
     plot.history(model.fit(...), path="curves.png")
     plot.filters(model.layers[0], path="filters.png")
+    plot.monitor(monitor, path="monitor.png")                  # a callbacks.Monitor's records
+    plot.saliency(x, interpret.saliency(model, x, y), path="saliency.png")
+    plot.grad_cam(x, interpret.grad_cam(model, x, y, "conv2"), path="cam.png")
+    plot.feature_maps(interpret.feature_maps(model, x[:1], "conv1"), path="maps.png")
 
-Both return a matplotlib Figure (built without pyplot, so no global state and no window) and,
+Each returns a matplotlib Figure (built without pyplot, so no global state and no window) and,
 given ``path``, write it as a PNG atomically. Needs ``pip install "lamina[plot]"``.
 """
 
@@ -13,7 +17,7 @@ import numpy as np
 from lamina.errors import ConfigError
 from lamina.writing import atomic_write
 
-__all__ = ["history", "filters"]
+__all__ = ["history", "filters", "monitor", "saliency", "grad_cam", "feature_maps"]
 
 
 def _figure(**kwargs):
@@ -95,6 +99,133 @@ def filters(layer, path=None, columns=8):
         axes.set_yticks([])
         axes.set_title(str(k) if colour or c == 1 else f"{k}:{ch}", fontsize=7)
     figure.suptitle(f"{getattr(layer, 'name', 'layer')}: {f} filters")
+    if path is not None:
+        _save(figure, path)
+    return figure
+
+
+def monitor(monitor, path=None, statistics=None, title=None):
+    """One panel per statistic of a callbacks.Monitor (its records), one line per layer or
+    parameter, against the training step; gradient norms and update ratios on a log scale.
+
+    monitor: the Monitor after fit, or its ``records`` list. statistics: the ones to show, in
+    order (default: every one recorded).
+    """
+    records = getattr(monitor, "records", monitor)
+    if not isinstance(records, list) or not records:
+        raise ConfigError(f"plot.monitor expects a Monitor that has recorded something (after "
+                          f"fit) or its non-empty records. Received: {monitor!r}")
+    recorded = list(dict.fromkeys(row["statistic"] for row in records))
+    statistics = recorded if statistics is None else list(statistics)
+    unknown = [name for name in statistics if name not in recorded]
+    if unknown or not statistics:
+        raise ConfigError(f"plot.monitor: statistics must be among those recorded, {recorded}. "
+                          f"Received: {statistics}")
+    columns = min(3, len(statistics))
+    rows = -(-len(statistics) // columns)
+    figure = _figure(figsize=(4.5 * columns, 3.4 * rows), layout="constrained")
+    for i, name in enumerate(statistics):
+        axes = figure.add_subplot(rows, columns, i + 1)
+        lines = {}
+        for row in records:
+            if row["statistic"] == name:
+                lines.setdefault(row["layer"], ([], []))
+                lines[row["layer"]][0].append(row["step"])
+                lines[row["layer"]][1].append(row["value"])
+        for layer, (steps, values) in lines.items():
+            axes.plot(steps, values, marker="o", markersize=2, label=layer)
+        if name in ("grad_norm", "update_ratio"):
+            axes.set_yscale("log")
+        axes.set_xlabel("step")
+        axes.set_title(name)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=6)
+    if title:
+        figure.suptitle(title)
+    if path is not None:
+        _save(figure, path)
+    return figure
+
+
+def _images(name, x, maps, rank):
+    """x as (N, C, H, W) images and maps as (N, ...) of `rank` dimensions, checked."""
+    x, maps = np.asarray(x, dtype=np.float64), np.asarray(maps, dtype=np.float64)
+    if x.ndim != 4 or maps.ndim != rank or len(maps) != len(x):
+        raise ConfigError(f"plot.{name} expects images x (N, C, H, W) and maps of {rank} "
+                          f"dimensions, one per image. Received: x.shape={x.shape}, "
+                          f"maps.shape={maps.shape}")
+    return x, maps
+
+
+def _show(axes, image, cmap="gray", **kwargs):
+    """Draw a (C, H, W) or (H, W) image scaled to its own min..max, without ticks."""
+    if image.ndim == 3:
+        image = image.transpose(1, 2, 0) if image.shape[0] == 3 else image.mean(axis=0)
+    low, high = image.min(), image.max()
+    image = (image - low) / (high - low) if high > low else np.zeros_like(image)
+    axes.imshow(image, cmap=None if image.ndim == 3 else cmap, interpolation="nearest", **kwargs)
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
+def _pairs(name, x, overlays, labels, path, title):
+    """Each image above its map: a grid of at most 8 columns, two rows per row of images."""
+    columns = min(8, len(x))
+    rows = -(-len(x) // columns)
+    figure = _figure(figsize=(1.3 * columns, 2.6 * rows + 0.4), layout="constrained")
+    for i in range(len(x)):
+        row, column = divmod(i, columns)
+        top = figure.add_subplot(2 * rows, columns, 2 * row * columns + column + 1)
+        _show(top, x[i])
+        if labels is not None:
+            top.set_title(str(labels[i]), fontsize=7)
+        overlays(figure.add_subplot(2 * rows, columns, (2 * row + 1) * columns + column + 1), i)
+    figure.suptitle(title or name)
+    if path is not None:
+        _save(figure, path)
+    return figure
+
+
+def saliency(x, maps, path=None, labels=None, title=None):
+    """Images (N, C, H, W) above their saliency maps (interpret.saliency, x's shape): each map
+    shown as max over channels of |gradient|, scaled to its own maximum."""
+    x, maps = _images("saliency", x, maps, 4)
+    heat = np.abs(maps).max(axis=1)
+    return _pairs("saliency", x, lambda axes, i: _show(axes, heat[i], cmap="hot"), labels,
+                  path, title)
+
+
+def grad_cam(x, cams, path=None, labels=None, title=None):
+    """Images (N, C, H, W) above their Grad-CAM maps (interpret.grad_cam, (N, h, w)), each
+    map stretched over its image (nearest neighbour when h, w divide H, W) and laid on it."""
+    x, cams = _images("grad_cam", x, cams, 3)
+
+    def overlay(axes, i):
+        _show(axes, x[i])
+        height, width = x.shape[2:]
+        axes.imshow(cams[i], cmap="jet", alpha=0.5, interpolation="bilinear",
+                    extent=(-0.5, width - 0.5, height - 0.5, -0.5))
+    return _pairs("grad_cam", x, overlay, labels, path, title)
+
+
+def feature_maps(maps, path=None, columns=8, title=None):
+    """The channels of one example's maps (interpret.feature_maps: (C, H, W), or (N, C, H, W)
+    of which the first example is shown) as a grid of grey images, each scaled to its own
+    min..max; also neuron visualisations stacked as (units, H, W)."""
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim == 4:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ConfigError(f"plot.feature_maps expects maps (C, H, W) or (N, C, H, W) from a "
+                          f"layer with spatial output. Received: maps.shape={maps.shape}")
+    columns = max(1, min(columns, len(maps)))
+    rows = -(-len(maps) // columns)
+    figure = _figure(figsize=(1.1 * columns, 1.1 * rows + 0.4), layout="constrained")
+    for k, image in enumerate(maps):
+        axes = figure.add_subplot(rows, columns, k + 1)
+        _show(axes, image)
+        axes.set_title(str(k), fontsize=7)
+    figure.suptitle(title or f"{len(maps)} feature maps")
     if path is not None:
         _save(figure, path)
     return figure

@@ -24,6 +24,7 @@ from lamina.errors import ConfigError
 
 BAR_WIDTH = 30
 COUNTS = ("skipped",)  # logged values shown as whole numbers
+HIDDEN = ("monitor/",)  # logged for History and CSVLogger, too many for the table (Monitor)
 
 
 def bar(step, total, width=BAR_WIDTH):
@@ -130,7 +131,7 @@ class ProgressLogger(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.verbose == 0:
             return
-        logs = dict(logs or {})
+        logs = {key: value for key, value in (logs or {}).items() if not key.startswith(HIDDEN)}
         elapsed = format_seconds(time.perf_counter() - self.start)
         self.clear_bar()
         epochs = self.params["epochs"]

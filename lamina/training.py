@@ -14,7 +14,7 @@ import numpy as np
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import optim as optim_module
-from lamina.backend import as_float_array, floatx, get_rng, rng_state
+from lamina.backend import as_model_input, floatx, get_rng, rng_state
 from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History, TerminateOnNaN
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
@@ -120,6 +120,7 @@ class Trainable:
         built_for_shape = getattr(self, "input_shape", None) if self.built else None
         x = check_inputs(where, x, built_for_shape)
         input_shape = (None,) + x.shape[1:]
+        takes_indices = getattr(self, "takes_indices", False)  # token ids stay integers
         try:
             output_shape = self.output_shape(input_shape) if self.built else \
                 self.build(input_shape)
@@ -130,9 +131,9 @@ class Trainable:
         if caller == "fit":
             if built_for_shape is None:  # built eagerly: now known, for the messages above
                 self.input_shape = input_shape
-            if not self.__dict__.get("_warned_integer_inputs"):
+            if not takes_indices and not self.__dict__.get("_warned_integer_inputs"):
                 self._warned_integer_inputs = warn_integer_inputs(where, x)
-        x = as_float_array(x, self.dtype)
+        x = as_model_input(x, self.dtype, takes_indices)
         if y is None and caller == "predict":
             return x, None
         y = check_targets(where, y, len(x), self.loss, output_shape)

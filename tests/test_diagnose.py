@@ -235,3 +235,13 @@ def test_an_uncompiled_layer_gets_a_forward_only_diagnosis(data):
     assert report.phase == "forward" and report.layer == "LogOfInput 'log_of_input' (layer 1)"
     assert isinstance(report, NonFiniteReport) and report.found
     assert not diagnose_nonfinite(LogOfInput(), np.abs(x) + 1).found
+
+
+def test_a_token_model_is_replayed_on_its_integer_ids():
+    lamina.seed(0)
+    model = lamina.Sequential([L.Embedding(5, 3), L.Flatten(), L.Linear(9, 2)])
+    model.compile(loss="cross_entropy", optimizer="sgd")
+    model.layers[0].weight.data[:] = 3e38  # finite, but nine of them summed are not
+    model.layers[2].weight.data[:] = 1.0
+    report = diagnose_nonfinite(model, np.array([[1, 2, 3], [0, 4, 1]]), np.array([0, 1]))
+    assert (report.phase, report.layer) == ("forward", "Linear 'linear' (layer 2)")

@@ -235,6 +235,7 @@ def test_check_targets_checks_every_label_against_the_output_shape(loss, y, erro
 def test_check_targets_of_a_class_loss_needs_two_dimensional_outputs():
     from lamina.errors import ShapeError
 
-    with pytest.raises(ShapeError, match=r"NLL expects the model to output class scores \(N, C\). "
+    with pytest.raises(ShapeError, match=r"NLL expects the model to output class scores \(N, C\) "
+                                         r"or \(N, C, d1, ...\) with labels \(N, d1, ...\). "
                                          r"Received: output shape \(2, 4, 3\)"):
         losses.NLL().check_targets(np.zeros(2, int), (2, 4, 3))

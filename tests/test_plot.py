@@ -50,3 +50,54 @@ def test_filters_grid(tmp_path, channels, tiles):
 def test_filters_needs_a_convolution():
     with pytest.raises(ConfigError, match=r"weight \(F, C, KH, KW\)"):
         plot.filters(L.Linear(3, 4))
+
+
+def monitor_records():
+    return [{"epoch": 0, "step": step, "layer": layer, "statistic": statistic,
+             "value": value * (step + 1)}
+            for step in (0, 5) for layer, statistic, value in
+            (("relu", "zeros", 0.1), ("relu", "dead", 0.2), ("fc.weight", "grad_norm", 1.0),
+             ("fc2.weight", "grad_norm", 2.0))]
+
+
+def test_monitor_plots_one_panel_per_statistic_with_layers_as_lines(tmp_path):
+    figure = plot.monitor(monitor_records(), path=tmp_path / "m.png")
+    assert [axes.get_title() for axes in figure.axes] == ["zeros", "dead", "grad_norm"]
+    lines = figure.axes[2].get_lines()
+    assert [line.get_label() for line in lines] == ["fc.weight", "fc2.weight"]
+    np.testing.assert_array_equal(lines[1].get_xdata(), [0, 5])
+    np.testing.assert_array_equal(lines[1].get_ydata(), [2.0, 12.0])
+    assert figure.axes[2].get_yscale() == "log" and figure.axes[0].get_yscale() == "linear"
+    assert (tmp_path / "m.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert len(plot.monitor(monitor_records(), statistics=["dead"]).axes) == 1
+
+
+def test_monitor_plot_rejects_nothing_recorded_and_unknown_statistics():
+    with pytest.raises(ConfigError, match="plot.monitor expects a Monitor"):
+        plot.monitor([])
+    with pytest.raises(ConfigError, match=r"among those recorded, \['zeros', 'dead', "):
+        plot.monitor(monitor_records(), statistics=["saturated"])
+
+
+def test_saliency_and_grad_cam_show_each_image_above_its_map(tmp_path):
+    x = np.random.default_rng(0).standard_normal((3, 1, 8, 8))
+    figure = plot.saliency(x, x * 2, path=tmp_path / "s.png", labels=[4, 5, 6])
+    assert len(figure.axes) == 6 and figure.axes[0].get_title() == "4"
+    image = figure.axes[1].get_images()[0].get_array()
+    heat = np.abs(x[0, 0])
+    np.testing.assert_allclose(image, (heat - heat.min()) / (heat.max() - heat.min()))
+    figure = plot.grad_cam(x, np.ones((3, 4, 4)), path=tmp_path / "c.png")
+    assert len(figure.axes) == 6 and len(figure.axes[1].get_images()) == 2
+    for name in ("s.png", "c.png"):
+        assert (tmp_path / name).read_bytes().startswith(PNG_SIGNATURE)
+    with pytest.raises(ConfigError, match=r"plot.grad_cam expects .*maps.shape=\(3, 1, 8, 8\)"):
+        plot.grad_cam(x, x)
+
+
+def test_feature_maps_grid(tmp_path):
+    maps = np.random.default_rng(0).standard_normal((2, 5, 4, 4))
+    figure = plot.feature_maps(maps, path=tmp_path / "f.png", columns=4)
+    assert len(figure.axes) == 5
+    assert (tmp_path / "f.png").read_bytes().startswith(PNG_SIGNATURE)
+    with pytest.raises(ConfigError, match=r"maps.shape=\(2, 5\)"):
+        plot.feature_maps(np.zeros((2, 5)))

@@ -20,6 +20,7 @@ from lamina.errors import (ConfigError, DTypeError, LabelError, LaminaError, Non
                            ShapeError)
 from lamina.validation import check_inputs, check_targets
 from tests.layers.test_every_layer_saves import CASES as LAYER_CASES
+from tests.layers.test_every_layer_saves import INDEX_INPUTS
 
 X2 = np.ones((2, 3), np.float32)
 X4 = np.ones((2, 3, 8, 8), np.float32)
@@ -318,8 +319,8 @@ ROWS = [
      r"\(18 of 18 labels\)"),
     ("fit: cross-entropy on a model without 2-D outputs",
      lambda: fit(lamina.Sequential([L.Conv2D(3, 2, 1)]).compile(), XS, YS), ShapeError,
-     r"CrossEntropy expects the model to output class scores \(N, C\). "
-     r"Received: output shape \(6, 2, 2, 2\)"),
+     r"CrossEntropy expects the model to output class scores \(N, C\) or \(N, C, d1, ...\) "
+     r"with labels \(N, d1, ...\). Received: output shape \(6, 2, 2, 2\)"),
     # -- loss kernels -----------------------------------------------------------------------
     ("softmax_cross_entropy: class id == C", lambda: F.softmax_cross_entropy(LOGITS, [0, 3]),
      LabelError, r"softmax_cross_entropy expects class ids in \[0, 3\) \(or ignore_index=-100\) "
@@ -436,7 +437,7 @@ GENERIC_BAD = {  # name -> (make x from a good input, error, what the message sa
     "bool": (lambda x: x > 0, DTypeError, r"x.dtype=bool"),
     "complex": (lambda x: x.astype(np.complex64), DTypeError, r"x.dtype=complex64"),
     "object": (lambda x: x.astype(object), DTypeError, r"x.dtype=object"),
-    "str": (lambda x: x.astype(str), DTypeError, r"x.dtype=<U32"),
+    "str": (lambda x: x.astype(str), DTypeError, r"x.dtype=<U\d+"),
     "float16": (lambda x: x.astype(np.float16), DTypeError, r"x.dtype=float16"),
     "None": (lambda x: None, DTypeError, r"NoneType"),
     "dict": (lambda x: {"x": x}, DTypeError, r"dict"),
@@ -450,6 +451,8 @@ def named_layer(name):
     layer = make()
     lamina.Sequential([L.ReLU(), L.ReLU(), layer])  # gives it a place: "(layer 2)"
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    if name in INDEX_INPUTS:  # token ids: integers are the good input, floats the bad one
+        x = np.random.default_rng(0).integers(0, INDEX_INPUTS[name], shape)
     return layer, x
 
 
@@ -458,6 +461,9 @@ def named_layer(name):
 def test_every_layer_refuses_generic_bad_inputs(name, bad):
     layer, x = named_layer(name)
     make_bad, error, received = GENERIC_BAD[bad]
+    if name in INDEX_INPUTS and bad == "int64":
+        make_bad, error, received = (lambda ids: ids.astype(np.float32), DTypeError,
+                                     r"x.dtype=float32")
     with pytest.raises(error, match=rf"^{type(layer).__name__} '{layer.name}' \(layer 2\) "
                                     rf"expects .*Received: {received}"):
         layer.forward(make_bad(x))
@@ -467,8 +473,8 @@ def test_every_layer_refuses_generic_bad_inputs(name, bad):
 def test_every_layer_takes_a_list_as_numpy_converts_it(name):
     layer, x = named_layer(name)
     layer.eval()  # no dropout mask: both calls see the same function
-    np.testing.assert_array_equal(layer.forward(x.astype(np.float64).tolist()),
-                                  layer.forward(x.astype(np.float64)))
+    x = x if name in INDEX_INPUTS else x.astype(np.float64)
+    np.testing.assert_array_equal(layer.forward(x.tolist()), layer.forward(x))
 
 
 @pytest.mark.parametrize("name", list(LAYER_CASES))
@@ -487,6 +493,24 @@ def test_every_layer_names_itself_for_backward_errors(name):
 
 # -- every kernel ----------------------------------------------------------------------------
 IMAGE, MATRIX = np.ones((2, 3, 4, 4)), np.ones((2, 3))
+CELL = {gates: [np.ones((2 * gates, 3)) * 0.1, np.ones((2 * gates, 2)) * 0.1, None, None]
+        for gates in (1, 3, 4)}  # recurrent weights for 3 features, hidden size 2
+
+
+def rows(x):
+    """The batch size of a kernel's x (a bad x without one: 2), to size its other inputs."""
+    return len(x) if hasattr(x, "__len__") else 2
+
+
+def only_h(result):
+    """An LSTM cell's (h, c) output as h alone, whose dout its backward takes bare."""
+    (h, _), cache = result
+    return h, cache
+
+
+def without_state(result):
+    """recurrent_forward's (out, final state, cache) as (out, cache)."""
+    return result[0], result[2]
 KERNELS = {  # forward name -> (call on x, a good x)
     "affine_forward": (lambda x: F.affine_forward(x, np.ones((3, 2)), np.zeros(2)), MATRIX),
     "relu_forward": (F.relu_forward, MATRIX), "relu6_forward": (F.relu6_forward, MATRIX),
@@ -517,12 +541,28 @@ KERNELS = {  # forward name -> (call on x, a good x)
     "upsample2d_forward": (lambda x: F.upsample2d_forward(x, 2), IMAGE),
     "zero_pad2d_forward": (lambda x: F.zero_pad2d_forward(x, 1), IMAGE),
     "channel_shuffle_forward": (lambda x: F.channel_shuffle_forward(x, 3), IMAGE),
+    "rnn_cell_forward": (lambda x: F.rnn_cell_forward(x, np.zeros((rows(x), 2)), *CELL[1]), MATRIX),
+    "gru_cell_forward": (lambda x: F.gru_cell_forward(x, np.zeros((rows(x), 2)), *CELL[3]), MATRIX),
+    "lstm_cell_forward": (lambda x: only_h(F.lstm_cell_forward(
+        x, (np.zeros((rows(x), 2)), np.zeros((rows(x), 2))), *CELL[4])), MATRIX),
+    "recurrent_forward": (lambda x: without_state(F.recurrent_forward(
+        x, np.zeros((rows(x), 2)), *CELL[3], mode="gru")), np.ones((2, 4, 3))),
+    "scaled_dot_product_attention_forward": (
+        lambda x: F.scaled_dot_product_attention_forward(x, np.ones((rows(x), 5, 3)),
+                                                         np.ones((rows(x), 5, 4))),
+        MATRIX[:, None].repeat(4, axis=1)),
+    "conv1d_forward": (lambda x: F.conv1d_forward(x, np.ones((2, 3, 2)), None), IMAGE[..., 0]),
+    "max_pool1d_forward": (lambda x: F.max_pool1d_forward(x, 2), IMAGE[..., 0]),
+    "avg_pool1d_forward": (lambda x: F.avg_pool1d_forward(x, 2), IMAGE[..., 0]),
 }
+KERNEL_ARGUMENT = {"scaled_dot_product_attention_forward": "q"}  # the rest call it x
 KERNEL_BAD = {name: GENERIC_BAD[name] for name in ("int64", "float16", "complex", "str", "None")}
 
 
 def test_the_kernel_table_covers_every_forward():
-    forwards = {name for name in F.__all__ if name.endswith("_forward")} - {"max_unpool2d_forward"}
+    # max_unpool2d_forward needs indices, embedding_forward takes integer ids (tested apart)
+    forwards = {name for name in F.__all__ if name.endswith("_forward")} - {
+        "max_unpool2d_forward", "embedding_forward"}
     assert forwards == set(KERNELS)
 
 
@@ -531,7 +571,9 @@ def test_the_kernel_table_covers_every_forward():
 def test_every_kernel_refuses_non_float_inputs(name, bad):
     call, x = KERNELS[name]
     make_bad, error, received = KERNEL_BAD[bad]
-    with pytest.raises(error, match=rf"^{name} expects x as a floating NumPy array .*"
+    argument = KERNEL_ARGUMENT.get(name, "x")
+    received = received.replace("x.", f"{argument}.")
+    with pytest.raises(error, match=rf"^{name} expects {argument} as a floating NumPy array .*"
                                     rf"Received: {received}"):
         call(make_bad(x))
 

@@ -4,17 +4,19 @@
         EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True),
         ModelCheckpoint("best.lamina", save_best_only=True),
         ReduceLROnPlateau(factor=0.5, patience=2),
+        Monitor(every=50),                 # per-layer statistics and warnings (before CSVLogger)
         CSVLogger("training.csv"),
         BackupAndRestore("run.ckpt"),      # crash recovery: a killed run resumes exactly
     ])
 """
 
 from lamina.callbacks.backup import BackupAndRestore
-from lamina.callbacks.base import Callback, CallbackList, History, Monitor
+from lamina.callbacks.base import Callback, CallbackList, History
 from lamina.callbacks.checkpoint import ModelCheckpoint
 from lamina.callbacks.early_stopping import EarlyStopping
 from lamina.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from lamina.callbacks.logging import CSVLogger, TerminateOnNaN
+from lamina.callbacks.monitor import Monitor
 
 __all__ = ["Callback", "CallbackList", "History", "Monitor", "EarlyStopping", "ModelCheckpoint",
            "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",

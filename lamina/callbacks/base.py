@@ -16,7 +16,7 @@ import math
 
 from lamina.errors import ConfigError
 
-__all__ = ["Callback", "CallbackList", "History", "Monitor"]
+__all__ = ["Callback", "CallbackList", "History", "MonitoredQuantity"]
 
 
 class Callback:
@@ -131,7 +131,7 @@ class History(Callback):
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
 
 
-class Monitor:
+class MonitoredQuantity:
     """Reads one quantity from epoch logs and says whether a value improves on another.
 
     mode "min" / "max", or "auto": "max" for accuracy-like names, else "min". An improvement

@@ -2,7 +2,7 @@
 
 import os
 
-from lamina.callbacks.base import Callback, Monitor
+from lamina.callbacks.base import Callback, MonitoredQuantity
 from lamina.writing import writing_to
 
 
@@ -20,7 +20,7 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto",
                  include_optimizer=True, verbose=0):
         self.filepath = os.fspath(filepath)
-        self.monitor = Monitor("ModelCheckpoint", monitor, mode) if save_best_only else None
+        self.monitor = MonitoredQuantity("ModelCheckpoint", monitor, mode) if save_best_only else None
         self.save_best_only, self.include_optimizer, self.verbose = \
             save_best_only, include_optimizer, verbose
         self.best = None

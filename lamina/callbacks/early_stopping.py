@@ -1,13 +1,13 @@
 """EarlyStopping: stop when a monitored metric has stopped improving."""
 
-from lamina.callbacks.base import Callback, Monitor
+from lamina.callbacks.base import Callback, MonitoredQuantity
 from lamina.errors import ConfigError
 
 
 class EarlyStopping(Callback):
     """Stop training after `patience` epochs without improvement of `monitor`.
 
-    An improvement beats the best value so far by more than min_delta (mode as Monitor).
+    An improvement beats the best value so far by more than min_delta (mode as MonitoredQuantity).
     With a `baseline`, training also stops if the metric has not beaten it within `patience`
     epochs. Epochs before start_from_epoch are ignored (warm-up). With restore_best_weights the
     model ends training with the weights (and buffers) of its best epoch — whether training
@@ -20,7 +20,7 @@ class EarlyStopping(Callback):
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ConfigError(f"EarlyStopping expects patience as an int >= 0. "
                               f"Received: patience={patience!r}")
-        self.monitor = Monitor("EarlyStopping", monitor, mode, min_delta)
+        self.monitor = MonitoredQuantity("EarlyStopping", monitor, mode, min_delta)
         self.patience, self.baseline = patience, baseline
         self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
         self.verbose = verbose

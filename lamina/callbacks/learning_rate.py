@@ -7,7 +7,7 @@ these: a clear error says so.
 
 import inspect
 
-from lamina.callbacks.base import Callback, Monitor
+from lamina.callbacks.base import Callback, MonitoredQuantity
 from lamina.errors import ConfigError
 from lamina.functional._checks import check_int, check_real
 from lamina.optim.schedules import LearningRateSchedule, check_learning_rate, learning_rate_at
@@ -71,7 +71,7 @@ class ReduceLROnPlateau(Callback):
         self.patience = check_int(op, "patience", patience, 0)
         self.cooldown = check_int(op, "cooldown", cooldown, 0)
         self.min_lr = check_real(op, "min_lr", min_lr, 0)
-        self.monitor = Monitor(op, monitor, mode, min_delta)
+        self.monitor = MonitoredQuantity(op, monitor, mode, min_delta)
         self.verbose = verbose
 
     def on_train_begin(self, logs=None):

@@ -15,9 +15,14 @@ from lamina.functional.activation import (elu_backward, elu_forward, gelu_backwa
                                           silu_backward, silu_forward, softmax_backward,
                                           softmax_forward, softplus_backward, softplus_forward,
                                           tanh_backward, tanh_forward)
+from lamina.functional.attention import (attention_weights, scaled_dot_product_attention_backward,
+                                         scaled_dot_product_attention_forward)
 from lamina.functional.conv import (conv2d_backward, conv2d_forward, conv_transpose2d_backward,
                                     conv_transpose2d_forward)
+from lamina.functional.conv1d import (avg_pool1d_backward, avg_pool1d_forward, conv1d_backward,
+                                      conv1d_forward, max_pool1d_backward, max_pool1d_forward)
 from lamina.functional.dropout import dropout_backward, dropout_forward
+from lamina.functional.embedding import embedding_backward, embedding_forward
 from lamina.functional.linear import affine_backward, affine_forward
 from lamina.functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
                                     cross_entropy_from_probs, hinge_loss, huber_loss,
@@ -27,6 +32,10 @@ from lamina.functional.norm import (batchnorm_backward, batchnorm_forward,
                                     spatial_batchnorm_backward, spatial_batchnorm_forward)
 from lamina.functional.pool import (avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward,
                                     max_pool2d_forward, max_pool2d_indices)
+from lamina.functional.recurrent import recurrent_backward, recurrent_forward
+from lamina.functional.recurrent_cells import (gru_cell_backward, gru_cell_forward,
+                                               lstm_cell_backward, lstm_cell_forward,
+                                               rnn_cell_backward, rnn_cell_forward)
 from lamina.functional.sample_norm import (group_norm_backward, group_norm_forward,
                                            instance_norm_backward, instance_norm_forward,
                                            instance_norm_running_stats, layer_norm_backward,
@@ -62,4 +71,9 @@ __all__ = [
     "max_unpool2d_forward", "max_unpool2d_backward", "upsample2d_forward", "upsample2d_backward",
     "zero_pad2d_forward", "zero_pad2d_backward", "channel_shuffle_forward",
     "channel_shuffle_backward",
+    "embedding_forward", "embedding_backward", "rnn_cell_forward", "rnn_cell_backward",
+    "lstm_cell_forward", "lstm_cell_backward", "gru_cell_forward", "gru_cell_backward",
+    "recurrent_forward", "recurrent_backward", "scaled_dot_product_attention_forward",
+    "scaled_dot_product_attention_backward", "attention_weights", "conv1d_forward", "conv1d_backward",
+    "max_pool1d_forward", "max_pool1d_backward", "avg_pool1d_forward", "avg_pool1d_backward",
 ]

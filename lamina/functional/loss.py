@@ -8,6 +8,8 @@ rows (N, C) (one-hot or probabilities); elementwise losses take a target of the 
 shape, or (N,) for an (N, 1) input.
 """
 
+import functools
+
 import numpy as np
 
 from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
@@ -114,6 +116,28 @@ def _finish(total, grad, divisor):
 
 
 # -- classification over C classes ------------------------------------------------------------
+def per_position(kernel):
+    """kernel over (N, C) scores extended to (N, C, d1, ..., dk) scores with class ids
+    (N, d1, ..., dk), as PyTorch: every position is one more row, so the mean divides by all
+    counted positions (those not ignore_index). The gradient comes back in the scores' layout."""
+    @functools.wraps(kernel)
+    def wrapper(scores, y, *args, **kwargs):
+        if not isinstance(scores, np.ndarray) or scores.ndim <= 2:
+            return kernel(scores, y, *args, **kwargs)
+        scores = check_float(kernel.__name__, scores=scores)
+        y = np.asarray(y)
+        if y.shape != scores.shape[:1] + scores.shape[2:]:
+            raise ShapeError(f"{kernel.__name__} expects scores (N, C), or (N, C, d1, ..., dk) "
+                             f"with class ids (N, d1, ..., dk) = "
+                             f"{scores.shape[:1] + scores.shape[2:]}. Received: "
+                             f"scores.shape={scores.shape}, y.shape={y.shape}")
+        moved = np.moveaxis(scores, 1, -1)
+        loss, grad = kernel(moved.reshape(-1, scores.shape[1]), y.reshape(-1), *args, **kwargs)
+        return loss, np.moveaxis(grad.reshape(moved.shape), -1, 1)
+    return wrapper
+
+
+@per_position
 def softmax_cross_entropy(logits, y, weight=None, label_smoothing=0.0, ignore_index=-100,
                           reduction="mean"):
     """Cross-entropy of softmax(logits) against the labels, and d loss / d logits.
@@ -149,6 +173,7 @@ def softmax_cross_entropy(logits, y, weight=None, label_smoothing=0.0, ignore_in
     return _finish(_negative_weighted_sum(A, log_probs), dlogits, divisor)
 
 
+@per_position
 def cross_entropy_from_probs(probs, y, eps=1e-12, weight=None, label_smoothing=0.0,
                              ignore_index=-100, reduction="mean"):
     """Cross-entropy of given probabilities against the labels, and d loss / d probs.
@@ -179,6 +204,7 @@ def cross_entropy_from_probs(probs, y, eps=1e-12, weight=None, label_smoothing=0
     return _finish(_negative_weighted_sum(A, np.log(clipped)), -A / clipped, divisor)
 
 
+@per_position
 def nll_loss(log_probs, y, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities (e.g. LogSoftmax's output), and its gradient.
 

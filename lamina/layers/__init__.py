@@ -2,20 +2,28 @@
 
 from lamina.layers.activation import (ELU, GELU, HardSigmoid, HardSwish, LeakyReLU, LogSoftmax,
                                       ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Swish, Tanh)
+from lamina.layers.attention import MultiHeadAttention
 from lamina.layers.base import Layer
 from lamina.layers.conv import Conv2D, ConvTranspose2D, Deconv2D
+from lamina.layers.conv1d import (AvgPool1D, Conv1D, GlobalAvgPool1D, GlobalMaxPool1D,
+                                  MaxPool1D)
 from lamina.layers.depthwise import DepthwiseConv2D, SeparableConv2D
-from lamina.layers.dropout import Dropout
 from lamina.layers.dense import Dense
+from lamina.layers.dropout import Dropout
+from lamina.layers.embedding import Embedding, PositionalEmbedding
 from lamina.layers.linear import Linear
 from lamina.layers.merge import Add, Concat, Multiply
 from lamina.layers.norm import (BatchNorm1D, BatchNorm2D, GroupNorm, InstanceNorm2D,
                                  LayerNorm)
 from lamina.layers.pool import AvgPool2D, MaxPool2D, MeanPool2D
+from lamina.layers.permute import Permute
+from lamina.layers.recurrent import GRU, LSTM, RNN
 from lamina.layers.reshape import Flatten, Reshape
 from lamina.layers.residual import Residual
 from lamina.layers.spatial import (AdaptiveAvgPool2D, ChannelShuffle, GlobalAvgPool2D,
                                    GlobalMaxPool2D, MaxUnpool2D, Upsample2D, ZeroPad2D)
+from lamina.layers.time_distributed import TimeDistributed
+from lamina.layers.transformer import TransformerEncoderLayer
 
 __all__ = [
     "Layer", "Linear", "Dense", "Conv2D", "ConvTranspose2D", "Deconv2D", "MaxPool2D",
@@ -27,4 +35,7 @@ __all__ = [
     "LayerNorm", "GroupNorm", "InstanceNorm2D",
     "GlobalAvgPool2D", "GlobalMaxPool2D", "AdaptiveAvgPool2D", "MaxUnpool2D", "Upsample2D",
     "ZeroPad2D", "ChannelShuffle", "Reshape", "DepthwiseConv2D", "SeparableConv2D",
+    "Embedding", "PositionalEmbedding", "RNN", "LSTM", "GRU", "MultiHeadAttention",
+    "TransformerEncoderLayer", "Conv1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D",
+    "GlobalMaxPool1D", "TimeDistributed", "Permute",
 ]

@@ -187,3 +187,41 @@ def deserialize(spec):
     if "trainable" in spec:
         layer._set_trainable(spec["trainable"])  # not the children's: they carry their own
     return layer
+
+
+class Composite(Container):
+    """A container whose children are named attributes (``self_attn``, ``linear1``, ...), as
+    the submodules of a torch module: parameters are named "self_attn.in_proj_weight".
+
+    Subclasses list the attribute names in `child_names` and call ``super().__init__`` with
+    the children in that order; forward and backward wire them as the layer's math needs.
+    """
+
+    chained = False
+    child_names = ()
+
+    def __init__(self, children, name=None):
+        super().__init__(children, name)
+        for key, layer in zip(self.child_names, self.layers):
+            if not hasattr(type(self), key):  # a class may offer the child as a property
+                setattr(self, key, layer)
+
+    def _named_children(self):
+        return list(zip(self.child_names, self.layers))
+
+    def child_key(self, layer):
+        return self.child_names[layer.index]
+
+    def named_parameters(self, prefix=""):
+        return [item for key, layer in self._named_children()
+                for item in layer.named_parameters(f"{prefix}{key}.")]
+
+    def buffers(self, prefix=""):
+        result = {}
+        for key, layer in self._named_children():
+            result.update(layer.buffers(f"{prefix}{key}."))
+        return result
+
+    def set_buffer(self, name, value):
+        key, rest = name.split(".", 1)
+        getattr(self, key).set_buffer(rest, value)

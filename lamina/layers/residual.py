@@ -3,10 +3,10 @@
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional._checks import check_dout
 from lamina.layers.base import Layer
-from lamina.layers.container import Container, deserialize, serialize
+from lamina.layers.container import Composite, deserialize, serialize
 
 
-class Residual(Container):
+class Residual(Composite):
     """y = block(x) + shortcut(x); shortcut=None is the identity, y = block(x) + x.
 
     x: any shape the block takes; block(x) and shortcut(x) must have equal shapes (no
@@ -20,7 +20,7 @@ class Residual(Container):
     (None, 8, 5, 5)
     """
 
-    chained = False
+    child_names = ("block", "shortcut")
 
     def __init__(self, block, shortcut=None, name=None):
         for arg, value in (("block", block), ("shortcut", shortcut)):
@@ -37,12 +37,6 @@ class Residual(Container):
     @property
     def shortcut(self):
         return self.layers[1] if len(self.layers) > 1 else None
-
-    def _named_children(self):
-        return list(zip(("block", "shortcut"), self.layers))
-
-    def child_key(self, layer):
-        return "block" if layer is self.block else "shortcut"
 
     # -- shapes ------------------------------------------------------------------------
     def build(self, input_shape):
@@ -83,21 +77,7 @@ class Residual(Container):
         dskip = dout if self.shortcut is None else self.shortcut.backward(dout)
         return self.block.backward(dout) + dskip
 
-    # -- state and description -----------------------------------------------------------
-    def named_parameters(self, prefix=""):
-        return [item for key, layer in self._named_children()
-                for item in layer.named_parameters(f"{prefix}{key}.")]
-
-    def buffers(self, prefix=""):
-        result = {}
-        for key, layer in self._named_children():
-            result.update(layer.buffers(f"{prefix}{key}."))
-        return result
-
-    def set_buffer(self, name, value):
-        key, rest = name.split(".", 1)
-        dict(self._named_children())[key].set_buffer(rest, value)
-
+    # -- description ---------------------------------------------------------------------
     def get_config(self):
         shortcut = None if self.shortcut is None else serialize(self.shortcut)
         return {"block": serialize(self.block), "shortcut": shortcut, "name": self.name}

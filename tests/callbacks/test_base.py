@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from lamina.callbacks import Callback, History, Monitor
+from lamina.callbacks import Callback, History
+from lamina.callbacks.base import MonitoredQuantity
 from lamina.errors import ConfigError
 
 
@@ -68,12 +69,12 @@ def test_callbacks_must_be_callbacks(regression):
 
 
 def test_monitor_modes_and_missing_key():
-    assert Monitor("X", "val_accuracy").mode == "max" and Monitor("X", "loss").mode == "min"
-    monitor = Monitor("EarlyStopping", "val_loss", min_delta=0.1)
+    assert MonitoredQuantity("X", "val_accuracy").mode == "max" and MonitoredQuantity("X", "loss").mode == "min"
+    monitor = MonitoredQuantity("EarlyStopping", "val_loss", min_delta=0.1)
     assert monitor.improved(0.5, 0.7) and not monitor.improved(0.65, 0.7)
     with pytest.raises(ConfigError, match=r"EarlyStopping monitors 'val_loss', which fit did not "
                                           r"log. Available: \['loss'\]. Pass validation_data"):
         monitor.value({"loss": 1.0})
     with pytest.raises(ConfigError, match="mode 'auto', 'min' or 'max'"):
-        Monitor("X", "loss", mode="lowest")
-    assert History().epoch == [] and np.isinf(Monitor("X", "acc").worst)
+        MonitoredQuantity("X", "loss", mode="lowest")
+    assert History().epoch == [] and np.isinf(MonitoredQuantity("X", "acc").worst)

@@ -102,3 +102,37 @@ def test_command_line_help_lists_the_shared_options(capsys):
     out = capsys.readouterr().out
     for option in ("--epochs", "--batch-size", "--lr", "--data-dir", "--save", "--plot"):
         assert option in out
+
+
+@pytest.mark.slow
+def test_inspect_example_warns_about_the_broken_run_only_and_writes_its_pictures(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from lamina.examples import inspect
+
+    monitors = inspect.main(["--epochs", "3", "--every", "5", "--out", str(tmp_path)])
+    assert monitors["healthy"].warnings == []
+    assert "dead_relu" in {warning.kind for warning in monitors["too_high_lr"].warnings}
+    assert "dead ReLUs" in capsys.readouterr().out
+    for name in ("monitor", "monitor_too_high_lr", "saliency", "grad_cam", "feature_maps",
+                 "filters"):
+        assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
+
+
+def test_sequence_digits_learns_from_rows(capsys):
+    """A short run (the full default run reaches 98.3%, see the module docstring)."""
+    from lamina.examples import sequence_digits
+
+    result = sequence_digits.main(["--epochs", "3", "--limit", "400", "--verbose", "0",
+                                   "--validation-split", "0"])
+    assert result["accuracy"] > 0.5
+    assert "Test accuracy" in capsys.readouterr().out
+
+
+def test_char_lm_prints_samples_as_it_learns(capsys):
+    from lamina.examples import char_lm
+
+    result = char_lm.main(["--epochs", "2", "--every", "1", "--length", "16",
+                            "--sample", "20"])
+    out = capsys.readouterr().out
+    assert out.count("-- epoch") == 2 and "First Citizen:\n" in out
+    assert result["loss"] < np.log(len(result["chars"]))  # better than uniform guessing

@@ -50,7 +50,23 @@ CASES = {  # name -> (layer factory, input shape)
     "Add": (lambda: L.Add([L.ReLU(), L.Tanh()]), IMAGE),
     "Multiply": (lambda: L.Multiply([lamina.Sequential([]), L.GlobalAvgPool2D(keepdims=True)]), IMAGE),
     "Concat": (lambda: L.Concat([L.Conv2D(4, 2, 1), L.MaxPool2D(3, stride=1, padding=1)]), IMAGE),
+    "Embedding": (lambda: L.Embedding(7, 3, padding_idx=0), (2, 5)),
+    "PositionalEmbedding": (lambda: L.PositionalEmbedding(8, 4), (2, 5, 4)),
+    "RNN": (lambda: L.RNN(4, 3, nonlinearity="relu", bidirectional=True), (2, 5, 4)),
+    "LSTM": (lambda: L.LSTM(4, 3, num_layers=2, return_sequences=False), (2, 5, 4)),
+    "GRU": (lambda: L.GRU(None, 3, bias=False, return_sequences=False), (2, 5, 4)),
+    "MultiHeadAttention": (lambda: L.MultiHeadAttention(4, 2), (2, 5, 4)),
+    "TransformerEncoderLayer": (lambda: L.TransformerEncoderLayer(4, 2, 8, norm_first=True,
+                                                                  activation="gelu"), (2, 5, 4)),
+    "Conv1D": (lambda: L.Conv1D(4, 6, 3, stride=2, padding=1, groups=2), (2, 4, 9)),
+    "MaxPool1D": (lambda: L.MaxPool1D(3, stride=2, padding=1), (2, 4, 9)),
+    "AvgPool1D": (lambda: L.AvgPool1D(2), (2, 4, 9)),
+    "GlobalAvgPool1D": (lambda: L.GlobalAvgPool1D(keepdims=True), (2, 4, 9)),
+    "GlobalMaxPool1D": (lambda: L.GlobalMaxPool1D(), (2, 4, 9)),
+    "TimeDistributed": (lambda: L.TimeDistributed(L.Linear(None, 3)), (2, 5, 4)),
+    "Permute": (lambda: L.Permute((2, 1)), (2, 5, 4)),
 }
+INDEX_INPUTS = {"Embedding": 7}  # layers taking token ids: ids below this many
 ALIASES = {"Deconv2D": "ConvTranspose2D", "MeanPool2D": "AvgPool2D",
            "Swish": "SiLU"}
 NOT_LAYERS_TO_SAVE = {"Layer", "MaxUnpool2D"}  # MaxUnpool2D needs indices: not in a chain
@@ -70,6 +86,8 @@ def test_layer_round_trips_through_a_model_file(name, dtype, tmp_path):
     lamina.seed(0)
     model = lamina.Sequential([factory()])
     x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    if name in INDEX_INPUTS:
+        x = np.random.default_rng(1).integers(0, INDEX_INPUTS[name], shape)
     model.build((None,) + shape[1:])
     model.astype(dtype)
     model.forward(x)  # training mode once: running statistics move away from their defaults

@@ -1,0 +1,147 @@
+"""Running a chain model (Sequential) one top-level layer at a time, for the tools that look
+inside it: which layer a name or index means, the outputs layer by layer, and backward from
+any of them, with the model's modes and gradients left as they were.
+
+A model here is a chained lamina Container (Sequential); its layers are named by their
+top-level name or an index into ``model.layers`` (negative counts from the end).
+"""
+
+import contextlib
+
+import numpy as np
+
+from lamina.backend import as_float_array
+from lamina.errors import ConfigError
+from lamina.functional._labels import class_labels
+from lamina.layers.activation import Softmax
+from lamina.layers.base import Layer
+from lamina.layers.container import Container
+from lamina.validation import check_inputs
+
+__all__ = ["check_chain", "resolve_layer", "model_inputs", "score_gradient", "forward_layers",
+           "backward_layers", "observing"]
+
+
+def check_chain(model, caller):
+    """ConfigError unless model is a non-empty chain of layers (Sequential)."""
+    if not (isinstance(model, Container) and model.chained and model.layers):
+        raise ConfigError(f"{caller} expects a lamina Sequential with at least one layer. "
+                          f"Received: {model!r}")
+
+
+def resolve_layer(model, layer, caller):
+    """The index into model.layers of `layer`: a top-level name, an index, or the layer itself.
+
+    >>> import lamina
+    >>> model = lamina.Sequential([lamina.layers.Linear(2, 3, name="hidden"), lamina.layers.ReLU()])
+    >>> resolve_layer(model, "hidden", "f"), resolve_layer(model, -1, "f")
+    (0, 1)
+    """
+    check_chain(model, caller)
+    names = [child.name for child in model.layers]
+    count = len(names)
+    if isinstance(layer, str):
+        if layer in names:
+            return names.index(layer)
+        raise ConfigError(f"{caller}: {model.describe()} has no top-level layer named {layer!r}. "
+                          f"Its layers: {names}. Received: layer={layer!r}")
+    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
+        if -count <= layer < count:
+            return int(layer) % count
+        raise ConfigError(f"{caller}: {model.describe()} has {count} layers (indices "
+                          f"{-count}..{count - 1}). Received: layer={layer!r}")
+    if isinstance(layer, Layer):
+        for index, child in enumerate(model.layers):
+            if child is layer:
+                return index
+    raise ConfigError(f"{caller} expects layer as a top-level layer name (one of {names}), an "
+                      f"index into model.layers, or one of its layers. Received: layer={layer!r}")
+
+
+def model_inputs(model, x, caller):
+    """x checked (numeric, (N, ...) with N >= 1) and in the model's dtype."""
+    x = check_inputs(caller, x)
+    dtype = model.parameters()[0].dtype if model.parameters() else None
+    return as_float_array(x, dtype)
+
+
+def score_gradient(caller, target, scores):
+    """d score / d scores for class scores (N, C): one-hot rows of `target` (an int for
+    every example, or one class id per example); a LabelError naming `caller` when a class
+    is out of range."""
+    count, classes = scores.shape
+    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+        target = np.full(count, target)
+    ids = class_labels(caller, target, scores.shape, name="class scores",
+                       rows_allowed="one-hot")
+    grad = np.zeros_like(scores)
+    grad[np.arange(count), ids] = 1
+    return grad
+
+
+def _ends_fused(layers, skip_final_softmax):
+    """How the last layer runs: "drop" (a final Softmax left out), "nested" (a final Sequential
+    asked to stop before its own Softmax), or None (as it is)."""
+    if not (skip_final_softmax and layers):
+        return None
+    return "drop" if isinstance(layers[-1], Softmax) else "nested"
+
+
+def forward_layers(layers, x, skip_final_softmax=False):
+    """Each layer's output in turn, starting from x: a list, one array per layer run.
+
+    skip_final_softmax (pass model.ends_in_softmax() for the logits) stops before a final
+    Softmax as Sequential.forward does, so the last entry is the logits.
+    """
+    ending = _ends_fused(layers, skip_final_softmax)
+    outputs = []
+    for i, layer in enumerate(layers):
+        last = i == len(layers) - 1
+        if last and ending == "drop":
+            break
+        x = layer.forward(x, True) if last and ending == "nested" else layer.forward(x)
+        if isinstance(x, tuple):  # MaxPool2D(return_index=True): the values go on
+            x = x[0]
+        outputs.append(x)
+    return outputs
+
+
+def backward_layers(layers, dout, skip_final_softmax=False):
+    """d/d(input of layers[0]) of a gradient dout at the output of the last layer, after
+    forward_layers(layers, ..., skip_final_softmax) ran them."""
+    ending = _ends_fused(layers, skip_final_softmax)
+    for i in range(len(layers) - 1, -1, -1):
+        last = i == len(layers) - 1
+        if last and ending == "drop":
+            continue
+        dout = layers[i].backward(dout, True) if last and ending == "nested" \
+            else layers[i].backward(dout)
+    return dout
+
+
+def _walk(layer):
+    yield layer
+    if isinstance(layer, Container):
+        for child in layer.layers:
+            yield from _walk(child)
+
+
+@contextlib.contextmanager
+def observing(model, training=False):
+    """Run the block with every layer in eval mode (training=False), in training mode (True)
+    or each in its own (None), then put back each layer's own mode, every parameter's gradient and every buffer, so that
+    looking inside a model changes nothing a later step could see."""
+    modes = [(layer, layer.training) for layer in _walk(model)]
+    grads = [(p, None if p.grad is None else p.grad.copy()) for p in model.parameters()]
+    buffers = {name: np.array(value, copy=True) for name, value in model.buffers().items()}
+    if training is not None:
+        model.train(training)
+    try:
+        yield model
+    finally:
+        for layer, mode in modes:  # each as it was: a frozen BatchNorm stays in eval mode
+            layer.training = mode
+        for p, grad in grads:
+            p.grad = grad
+        for name, value in buffers.items():
+            model.set_buffer(name, value)

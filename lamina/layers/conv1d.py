@@ -1,0 +1,171 @@
+"""1-D layers over (N, C, L): Conv1D, MaxPool1D, AvgPool1D, GlobalAvgPool1D, GlobalMaxPool1D.
+
+They take Conv2D's and the 2-D pools' arguments with ints for the geometry, and call the
+1-D kernels (lamina.functional.conv1d), which run the 2-D machinery over a (N, C, 1, L) view.
+"""
+
+import numpy as np
+
+from lamina import regularizers
+from lamina.functional import conv1d as F
+from lamina.functional._checks import check_dout
+from lamina.functional._windows import conv_output_size
+from lamina.functional.pool import check_padding
+from lamina.layers.base import Layer, shape_text
+
+LAYOUT = "(N, C, L)"
+
+
+class _Window1D(Layer):
+    """Output length of a window over (N, C, L), with the error a model build reports."""
+
+    def output_length(self, shape, kernel, stride, padding, dilation=1, name="input shape"):
+        if shape[2] is None:
+            return None
+        length = conv_output_size(shape[2], kernel, stride, padding, dilation)
+        if length < 1:
+            raise self.shape_error(f"a length of at least {dilation * (kernel - 1) + 1 - 2 * padding}"
+                                   f" for its window (kernel {kernel}, dilation {dilation}, "
+                                   f"padding {padding})", shape_text(name, shape))
+        return length
+
+
+class Conv1D(_Window1D):
+    """1-D convolution, as torch.nn.Conv1d: x (N, C, L) -> (N, F, OL).
+
+    weight: (out_channels, in_channels/groups, kernel_size), bias: (out_channels,).
+    OL = (L + 2p - d(K-1) - 1) // s + 1. See functional.conv1d_forward.
+    """
+
+    param_names = ("weight", "bias")
+    size_argument = "in_channels"
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, name=None):
+        super().__init__(name)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.in_channels = self.check_size("in_channels", in_channels, allow_none=True)
+        self.out_channels = self.check_size("out_channels", out_channels)
+        self.kernel_size = self.check_size("kernel_size", kernel_size)
+        self.stride = self.check_size("stride", stride)
+        self.padding = self.check_size("padding", padding, minimum=0)
+        self.dilation = self.check_size("dilation", dilation)
+        self.groups = self.check_size("groups", groups)
+        self.weight_init, self.bias_init = weight_init, bias_init
+        self.weight, self.bias = None, bias
+        self.build_when_known(self.in_channels)
+
+    def build(self, input_shape):
+        if self.in_channels is None:
+            self.in_channels = int(input_shape[1])
+        per_group = self.in_channels // self.groups
+        self.init_weight_and_bias((self.out_channels, per_group, self.kernel_size),
+                                  self.out_channels, per_group * self.kernel_size,
+                                  self.out_channels * self.kernel_size)
+        self.built = True
+
+    def output_shape(self, input_shape):
+        self.check_shape(input_shape, 3, LAYOUT, 1, self.in_channels)
+        return (input_shape[0], self.out_channels,
+                self.output_length(input_shape, self.kernel_size, self.stride, self.padding,
+                                   self.dilation))
+
+    def forward(self, x):
+        x = self.check_input(x, 3, LAYOUT, 1, self.in_channels)
+        if not self.built:
+            self.build(x.shape)
+        self.output_length(x.shape, self.kernel_size, self.stride, self.padding, self.dilation,
+                           "x.shape")
+        out, self._cache = F.conv1d_forward(x, self.weight.data,
+                                            None if self.bias is None else self.bias.data,
+                                            self.stride, self.padding, self.dilation,
+                                            self.groups)
+        return out
+
+    def backward(self, dout, input_grad=True):
+        dx, dw, db = F.conv1d_backward(dout, self._cache, input_grad)
+        self.accumulate_weight_and_bias(dw, db)
+        return dx
+
+
+class _Pool1D(_Window1D):
+    kernels = None
+
+    def __init__(self, kernel_size, stride=None, padding=0, name=None):
+        super().__init__(name)
+        self.kernel_size = self.check_size("kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else self.check_size("stride", stride)
+        self.padding = self.check_size("padding", padding, minimum=0)
+        check_padding(type(self).__name__, (1, self.kernel_size), (0, self.padding))
+
+    def output_shape(self, input_shape):
+        self.check_shape(input_shape, 3, LAYOUT)
+        return tuple(input_shape[:2]) + (self.output_length(input_shape, self.kernel_size,
+                                                            self.stride, self.padding),)
+
+    def forward(self, x):
+        x = self.check_input(x, 3, LAYOUT)
+        self.output_length(x.shape, self.kernel_size, self.stride, self.padding, name="x.shape")
+        out, self._cache = self.kernels[0](x, self.kernel_size, self.stride, self.padding)
+        return out
+
+    def backward(self, dout):
+        return self.kernels[1](dout, self._cache)
+
+
+class MaxPool1D(_Pool1D):
+    """Max over each window of kernel_size steps (padding -inf, at most half the kernel)."""
+
+    kernels = (F.max_pool1d_forward, F.max_pool1d_backward)
+
+
+class AvgPool1D(_Pool1D):
+    """Mean over each window of kernel_size steps; zero padding counts in the divisor."""
+
+    kernels = (F.avg_pool1d_forward, F.avg_pool1d_backward)
+
+
+class _GlobalPool1D(Layer):
+    """Over the L axis: (N, C, L) -> (N, C), or (N, C, 1) with keepdims."""
+
+    def __init__(self, keepdims=False, name=None):
+        super().__init__(name)
+        self.keepdims = bool(keepdims)
+
+    def output_shape(self, input_shape):
+        self.check_shape(input_shape, 3, LAYOUT)
+        return tuple(input_shape[:2]) + ((1,) if self.keepdims else ())
+
+
+class GlobalAvgPool1D(_GlobalPool1D):
+    """out[n, c] = mean_l x[n, c, l]; dx[n, c, l] = dout[n, c] / L."""
+
+    def forward(self, x):
+        x = self.check_input(x, 3, LAYOUT)
+        self._cache = x.shape
+        return x.mean(axis=2, keepdims=self.keepdims)
+
+    def backward(self, dout):
+        shape = self._cache
+        dout = check_dout(self.describe(), dout, self.output_shape(shape))
+        return np.broadcast_to(dout.reshape(shape[:2] + (1,)) / shape[2], shape).copy()
+
+
+class GlobalMaxPool1D(_GlobalPool1D):
+    """out[n, c] = max_l x[n, c, l]; the gradient goes to the first maximum."""
+
+    def forward(self, x):
+        x = self.check_input(x, 3, LAYOUT)
+        argmax = x.argmax(axis=2)
+        self._cache = (x.shape, x.dtype, argmax)
+        out = np.take_along_axis(x, argmax[..., None], axis=2)
+        return out if self.keepdims else out[..., 0]
+
+    def backward(self, dout):
+        shape, dtype, argmax = self._cache
+        dout = check_dout(self.describe(), dout, self.output_shape(shape))
+        dx = np.zeros(shape, dtype)
+        np.put_along_axis(dx, argmax[..., None], dout.reshape(shape[:2] + (1,)), axis=2)
+        return dx
