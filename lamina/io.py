@@ -5,6 +5,8 @@ the optimizer's arrays under "optimizer/<position>/<key>", and JSON strings in t
 "lamina.format", "lamina.format_version", "lamina.version", "lamina.architecture" (from
 layers.container.serialize), and where they apply "lamina.input_shape", "lamina.frozen",
 "lamina.compile" (loss, optimizer, metrics) and "lamina.optimizer" (the optimizer's numbers).
+"lamina.frozen" names every frozen parameter (Parameter.trainable False); a frozen layer
+(layer.trainable = False) also says "trainable": false in the architecture.
 Format version 2 adds the checksum (see lamina.safetensors, which also holds the format and
 its limits; its save/load functions are importable from here too) and requires it; version 1
 files (lamina 0.1.0) have none and still load, unverified.
@@ -93,7 +95,7 @@ def _to_json(value, where):
 def _json_ready(value, where):
     """`value` with lamina.init functions replaced by their names; an error for non-JSON values."""
     if isinstance(value, dict):
-        if set(value) == {"class_name", "config"} and isinstance(value["config"], dict):
+        if {"class_name", "config"} <= set(value) and isinstance(value["config"], dict):
             name = value["config"].get("name")
             where = f"{value['class_name']} {name!r}" if name else str(value["class_name"])
         bad_key = next((key for key in value if not isinstance(key, str)), None)
@@ -252,8 +254,8 @@ def _rebuild(metadata, weights, fail):
     unknown = [name for name in frozen if name not in params]
     if unknown:
         raise fail(f"it marks parameters {unknown} as frozen, which the model does not have")
-    for name in frozen:
-        params[name].trainable = False
+    for name, p in params.items():  # the list is the whole truth, whatever layers say
+        p.trainable = name not in frozen
     return model
 
 

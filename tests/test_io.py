@@ -530,3 +530,34 @@ def test_extra_entries_round_trip_beside_the_model(tmp_path):
         save_model(model, path, extra_metadata={"lamina.format": "other"})
     with pytest.raises(ConfigError, match="start with 'x/'"):
         save_model(model, path, extra_tensors={"0.weight": np.zeros(1)})
+
+
+def test_frozen_layers_round_trip_with_their_flags_and_parameters(tmp_path):
+    """layer.trainable travels in the architecture, each parameter's in lamina.frozen: a child
+    unfrozen inside a frozen container comes back so, and a frozen batch norm stays in
+    inference mode."""
+    model = lamina.Sequential([L.Conv2D(1, 2, 3), lamina.Sequential([L.BatchNorm2D(2), L.Linear(None, 2)])])
+    model.build((None, 1, 5, 5))
+    model.layers[1].trainable = False
+    model.layers[1].layers[1].trainable = True
+    model.layers[0].bias.trainable = False
+    save_model(model, tmp_path / "frozen.lamina")
+    loaded = load_model(tmp_path / "frozen.lamina")
+    flags = lambda m: [m.layers[0].trainable, m.layers[1].trainable,  # noqa: E731
+                       *(layer.trainable for layer in m.layers[1].layers)]
+    assert flags(loaded) == flags(model) == [True, False, False, True]
+    assert [p.trainable for p in loaded.parameters()] == [True, False, False, False, True, True]
+    assert serialize(loaded) == serialize(model)
+
+
+def test_a_bad_trainable_flag_in_a_file_is_a_model_file_error(tmp_path):
+    model = lamina.Sequential([L.Linear(2, 2)])
+    model.layers[0].trainable = False
+    save_model(model, tmp_path / "m.lamina")
+    tensors, metadata = safetensors._read_safetensors(tmp_path / "m.lamina")
+    architecture = json.loads(metadata["lamina.architecture"])
+    architecture["config"]["layers"][0]["trainable"] = "no"
+    metadata["lamina.architecture"] = json.dumps(architecture)
+    safetensors.save_safetensors(tmp_path / "bad.lamina", tensors, metadata)
+    with pytest.raises(ModelFileError, match=r"trainable expects True or False"):
+        load_model(tmp_path / "bad.lamina")

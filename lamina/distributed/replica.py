@@ -78,8 +78,8 @@ def _build(spec):
             params[name].data = params[name].data.astype(dtype)
         elif name not in params and str(model.buffers()[name].dtype) != dtype:
             model.set_buffer(name, model.buffers()[name].astype(dtype))
-    for name in spec["frozen"]:
-        params[name].trainable = False
+    for name, p in params.items():
+        p.trainable = name not in spec["frozen"]
     return model.compile(loss=loss, optimizer="sgd", metrics=spec["metrics"])
 
 
