@@ -236,7 +236,9 @@ def _rebuild(metadata, weights, fail):
     frozen = _json_entry(metadata, "lamina.frozen", fail, [])
     if not (isinstance(frozen, list) and all(isinstance(name, str) for name in frozen)):
         raise fail(f"its lamina.frozen entry must list parameter names. Received: {_short(frozen)}")
-    with shape_only():
+    # Bounded by what the file holds (with room to name a few missing tensors), so a layer
+    # count that lies fails at once instead of describing a billion layers.
+    with shape_only(max_arrays=2 * len(weights) + 16):
         skeleton = _construct(architecture, input_shape, fail)
     weights = _checked_state(skeleton, weights, fail)
     model = _construct(architecture, input_shape, fail)

@@ -13,7 +13,7 @@ from lamina.functional._checks import FLOAT_CHARS, as_float_array
 from lamina.functional._windows import conv_output_size
 from lamina.layers.mode import current
 from lamina.parameter import Parameter
-from lamina.shape_only import ArraySpec, shape_only_active
+from lamina.shape_only import array_spec, shape_only_active
 
 
 def snake_case(name):
@@ -450,7 +450,7 @@ class Layer:
         """A floatx() Parameter of `shape` drawn from `initializer` (a lamina.init name or
         function); in a shape-only build, one holding an ArraySpec (nothing drawn or allocated)."""
         draw = init.get(initializer)
-        value = (ArraySpec(shape, floatx()) if shape_only_active()
+        value = (array_spec(shape, floatx()) if shape_only_active()
                  else draw(tuple(shape), fan_in=fan_in, fan_out=fan_out))
         return Parameter(value, name, regularizer=regularizer)
 
@@ -459,7 +459,7 @@ class Layer:
         """A buffer of `shape` filled with `fill` (dtype default floatx()); an ArraySpec in a
         shape-only build."""
         dtype = floatx() if dtype is None else dtype
-        return ArraySpec(shape, dtype) if shape_only_active() else np.full(shape, fill, dtype)
+        return array_spec(shape, dtype) if shape_only_active() else np.full(shape, fill, dtype)
 
     # -- weight and bias, for the layers that have them (Linear, the convolutions) -----------
     def init_weight_and_bias(self, shape, bias_size, fan_in, fan_out):
