@@ -5,6 +5,9 @@ array math, so a CuPy-shaped module can drop in later. Floating inputs keep thei
 (float64 stays float64); anything else becomes ``floatx()`` (float32 by default).
 """
 
+import contextlib
+import threading
+
 import numpy as np
 
 from lamina.errors import ConfigError
@@ -87,10 +90,31 @@ def set_rng_state(state):
                           f"{str(state)[:80]} ({error})") from None
 
 
+class _ThreadGenerator(threading.local):
+    rng = None  # inside private_generator(): the generator this thread draws from
+
+
+_thread = _ThreadGenerator()
+
+
+@contextlib.contextmanager
+def private_generator():
+    """Within the block, this thread draws from a fresh generator of its own instead of lamina's
+    global one, which (with every other thread's draws from it) stays as it was. For draws
+    whose values are thrown away: load_model builds layers, which draw initial weights that
+    the file's then replace."""
+    outer, _thread.rng = _thread.rng, np.random.default_rng(0)
+    try:
+        yield
+    finally:
+        _thread.rng = outer
+
+
 def get_rng(rng=None):
-    """`rng` itself, a new Generator seeded by an int, or lamina's global generator."""
+    """`rng` itself, a new Generator seeded by an int, or lamina's global generator (this
+    thread's own inside private_generator)."""
     if rng is None:
-        return _rng
+        return _rng if _thread.rng is None else _thread.rng
     if isinstance(rng, np.random.Generator):
         return rng
     return np.random.default_rng(rng)

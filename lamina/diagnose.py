@@ -188,7 +188,8 @@ class _Tracer:
         return traced
 
     def _backward(self, layer, within, original):
-        params = [] if isinstance(layer, Container) else layer.named_parameters()
+        params = [] if isinstance(layer, Container) else [  # a frozen one's grad goes unused
+            (name, p) for name, p in layer.named_parameters() if p.trainable]
 
         def traced(dout, *args, **kwargs):
             finite_before = [p.grad is None or _finite(p.grad) for _, p in params]

@@ -14,6 +14,7 @@ from lamina.functional._labels import class_labels
 from lamina.functional.activation import log_softmax_forward, softmax_forward
 from lamina.layers.activation import Softmax
 from lamina.layers.base import Layer
+from lamina.layers.mode import inference_mode
 
 __all__ = ["Ensemble"]
 
@@ -22,7 +23,9 @@ class Ensemble:
     """Combine classifiers whose outputs are (N, C) class scores, by soft or hard voting.
 
     models: lamina Layers (a Sequential, compiled or not, or any layer); each must output
-    the same (N, C) shape. They run in eval mode, through their own predict when they have one.
+    the same (N, C) shape. They run in eval mode, through their own predict when they have one,
+    in lamina.inference_mode otherwise: predict and evaluate change no member, so threads may
+    share an Ensemble (and its members) for inference.
 
     voting="soft" (default): mean of the members' probabilities, p = (1/M) sum_m p_m, where
     p_m = softmax(z_m) when member m outputs logits z_m, and its output as is when it
@@ -69,12 +72,8 @@ class Ensemble:
             elif hasattr(model, "predict"):
                 out = model.predict(x, batch_size=batch_size)
             else:
-                was_training = model.training
-                model.eval()
-                try:
+                with inference_mode():
                     out = model.forward(as_float_array(x))
-                finally:
-                    model.train(was_training)
             outputs.append(np.asarray(out))
         shapes = [out.shape for out in outputs]
         if outputs[0].ndim != 2 or len(set(shapes)) > 1:

@@ -5,6 +5,8 @@ the optimizer's arrays under "optimizer/<position>/<key>", and JSON strings in t
 "lamina.format", "lamina.format_version", "lamina.version", "lamina.architecture" (from
 layers.container.serialize), and where they apply "lamina.input_shape", "lamina.frozen",
 "lamina.compile" (loss, optimizer, metrics) and "lamina.optimizer" (the optimizer's numbers).
+"lamina.frozen" names every frozen parameter (Parameter.trainable False); a frozen layer
+(layer.trainable = False) also says "trainable": false in the architecture.
 Format version 2 adds the checksum (see lamina.safetensors, which also holds the format and
 its limits; its save/load functions are importable from here too) and requires it; version 1
 files (lamina 0.1.0) have none and still load, unverified.
@@ -16,7 +18,7 @@ import os
 import numpy as np
 
 from lamina import init, losses, metrics
-from lamina.backend import get_rng
+from lamina.backend import private_generator
 from lamina.errors import ConfigError, LaminaError, ModelFileError, NotBuiltError
 from lamina.layers.base import Layer
 from lamina.layers.container import deserialize, named_layers, serialize
@@ -93,7 +95,7 @@ def _to_json(value, where):
 def _json_ready(value, where):
     """`value` with lamina.init functions replaced by their names; an error for non-JSON values."""
     if isinstance(value, dict):
-        if set(value) == {"class_name", "config"} and isinstance(value["config"], dict):
+        if {"class_name", "config"} <= set(value) and isinstance(value["config"], dict):
             name = value["config"].get("name")
             where = f"{value['class_name']} {name!r}" if name else str(value["class_name"])
         bad_key = next((key for key in value if not isinstance(key, str)), None)
@@ -154,9 +156,9 @@ def load_model(path, compile=True):
     Restores the architecture, the weights and buffers (bit for bit, in their saved dtypes)
     and, with compile=True, the loss, metrics, optimizer and optimizer state, so that fit
     goes on exactly where it stopped. Loading draws no random numbers: lamina's global
-    generator is left as it was. A corrupted, truncated or foreign file raises
-    ModelFileError. Import the modules defining user-defined layers, losses and optimizers
-    before loading: they are found by class name.
+    generator is left as it was, so threads may load while others train or predict. A
+    corrupted, truncated or foreign file raises ModelFileError. Import the modules defining
+    user-defined layers, losses and optimizers before loading: they are found by class name.
 
     A file is believed only as far as its tensors go: before any layer is built, the shape
     of every parameter and buffer its architecture implies (and its recorded input shape, for
@@ -185,14 +187,10 @@ def read_model_file(path, compile=True):
     extra = {name: a for name, a in tensors.items() if name.startswith(EXTRA_PREFIX)}
     weights = {name: a for name, a in tensors.items()
                if not name.startswith((OPTIMIZER_PREFIX, EXTRA_PREFIX))}
-    rng = get_rng()
-    rng_state = rng.bit_generator.state  # building a layer draws initial weights
-    try:
+    with private_generator():  # building a layer draws initial weights, replaced at once
         model = _rebuild(metadata, weights, fail)
         if compile and "lamina.compile" in metadata:
             _restore_training(model, metadata, tensors, fail)
-    finally:
-        rng.bit_generator.state = rng_state
     return model, metadata, extra
 
 
@@ -238,7 +236,9 @@ def _rebuild(metadata, weights, fail):
     frozen = _json_entry(metadata, "lamina.frozen", fail, [])
     if not (isinstance(frozen, list) and all(isinstance(name, str) for name in frozen)):
         raise fail(f"its lamina.frozen entry must list parameter names. Received: {_short(frozen)}")
-    with shape_only():
+    # Bounded by what the file holds (with room to name a few missing tensors), so a layer
+    # count that lies fails at once instead of describing a billion layers.
+    with shape_only(max_arrays=2 * len(weights) + 16):
         skeleton = _construct(architecture, input_shape, fail)
     weights = _checked_state(skeleton, weights, fail)
     model = _construct(architecture, input_shape, fail)
@@ -256,8 +256,8 @@ def _rebuild(metadata, weights, fail):
     unknown = [name for name in frozen if name not in params]
     if unknown:
         raise fail(f"it marks parameters {unknown} as frozen, which the model does not have")
-    for name in frozen:
-        params[name].trainable = False
+    for name, p in params.items():  # the list is the whole truth, whatever layers say
+        p.trainable = name not in frozen
     return model
 
 

@@ -6,6 +6,7 @@ once. ``get`` finds a loss by name: ``model.compile(loss="bce_with_logits")``.
 """
 
 import copy
+import functools
 import inspect
 
 import numpy as np
@@ -48,9 +49,10 @@ class Loss:
         return {arg: getattr(self, arg) for arg in self._arguments()}
 
     @classmethod
+    @functools.lru_cache(maxsize=None)  # once per class: a loss reads them on every call
     def _arguments(cls):
-        return [name for name, p in inspect.signature(cls.__init__).parameters.items()
-                if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        return tuple(name for name, p in inspect.signature(cls.__init__).parameters.items()
+                     if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
 
     def get_config(self):
         config = {}

@@ -11,6 +11,7 @@ import inspect
 from lamina.errors import LaminaError
 from lamina.layers.activation import Softmax
 from lamina.layers.container import Container
+from lamina.layers.dense import Dense
 from lamina.training import Trainable
 
 
@@ -18,6 +19,12 @@ from lamina.training import Trainable
 def _takes_input_grad(layer_class):
     """Whether layer_class.backward accepts input_grad=False (to skip its input gradient)."""
     return "input_grad" in inspect.signature(layer_class.backward).parameters
+
+
+def _skips_its_softmax(layer):
+    """Whether `layer` may end in a softmax that its forward/backward(dout, True) skip: a
+    nested Sequential, or a Dense(activation="softmax")."""
+    return isinstance(layer, (Sequential, Dense))
 
 
 class Sequential(Container, Trainable):
@@ -82,9 +89,11 @@ class Sequential(Container, Trainable):
         if self.parent is None:
             if not marks.get("said_input", getattr(error, "said_input", False)):
                 message += f"; model input shape {input_shape}"
-            fix = getattr(error, "fix", None)
+            fix, hint = getattr(error, "fix", None), getattr(error, "hint", None)
             if fix:
                 message += f". Fix: {error.layer.describe()} with {fix}"
+            if hint and hint not in message:
+                message += f". {hint}"
             message += "." if not message.endswith(".") else ""
         elif not marks:
             return None
@@ -95,12 +104,13 @@ class Sequential(Container, Trainable):
     # -- computation -------------------------------------------------------------------
     def forward(self, x, skip_final_softmax=False):
         """Apply the layers in order. skip_final_softmax stops before a final Softmax (looking
-        inside a nested final container too), so a loss can take the logits."""
+        inside a nested final container, or a final Dense's activation, too), so a loss can
+        take the logits."""
         for i, layer in enumerate(self.layers):
             if skip_final_softmax and i == len(self.layers) - 1:
                 if isinstance(layer, Softmax):
                     break
-                if isinstance(layer, Sequential):
+                if _skips_its_softmax(layer):
                     return layer.forward(x, True)
             x = layer.forward(x)
             if isinstance(x, tuple):  # MaxPool2D(return_index=True): pass the values on
@@ -120,7 +130,7 @@ class Sequential(Container, Trainable):
             if isinstance(layers[-1], Softmax):
                 layers = layers[:-1]
             else:
-                nested_final = isinstance(layers[-1], Sequential)
+                nested_final = _skips_its_softmax(layers[-1])
         first = 0
         if not input_grad:
             first = next((i for i, layer in enumerate(layers) if layer.parameters()), len(layers))
@@ -141,6 +151,6 @@ class Sequential(Container, Trainable):
     def ends_in_softmax(self):
         """True when the last layer (inside nested containers too) is a Softmax over axis 1."""
         last = self.layers[-1] if self.layers else None
-        if isinstance(last, Sequential):
+        if _skips_its_softmax(last):
             return last.ends_in_softmax()
         return isinstance(last, Softmax) and last.axis in (1, -1)

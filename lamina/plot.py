@@ -12,13 +12,10 @@ Each returns a matplotlib Figure (built without pyplot, so no global state and n
 given ``path``, write it as a PNG atomically. Needs ``pip install "lamina[plot]"``.
 """
 
-import os
-import tempfile
-
 import numpy as np
 
 from lamina.errors import ConfigError
-from lamina.writing import writing_to
+from lamina.writing import atomic_write
 
 __all__ = ["history", "filters", "monitor", "saliency", "grad_cam", "feature_maps"]
 
@@ -35,19 +32,10 @@ def _figure(**kwargs):
 
 
 def _save(figure, path):
-    """Write the figure as a PNG: to a temporary file beside `path`, then rename over it."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    with writing_to(path, "plot"):  # errors name `path`, never the temporary file
-        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                figure.savefig(file, format="png", dpi=100)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise
+    """Write the figure as a PNG, atomically (lamina.writing): errors name `path`, never
+    the temporary file, and the file gets open()'s mode."""
+    with atomic_write(path, "plot") as file:
+        figure.savefig(file, format="png", dpi=100)
 
 
 def history(history, path=None, title=None):

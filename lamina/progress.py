@@ -11,9 +11,9 @@ is redrawn in place on a terminal; when the epoch ends it gives way to the epoch
 verbose: 0 silent; 1 bar + table; 2 table only; "auto" (fit's default) is 1 on a terminal and
 2 elsewhere (logs, CI, notebooks' captured output). verbose=1 asked for explicitly on a
 non-terminal prints the bar as a plain line every 10 seconds instead of redrawing it.
-Events get a line of their own (verbose 1 and 2): a resume from a checkpoint, and steps
+Events get a line of their own (verbose 1 and 2): a resume from a checkpoint, steps
 stopped at or skipped for a NaN or Inf (the first of each epoch with its diagnosis, then a
-count when training ends).
+count when training ends), and an epoch after which a callback stopped training early.
 """
 
 import sys
@@ -66,13 +66,17 @@ class ProgressLogger(Callback):
         self.stream.write(text)
         self.stream.flush()
 
+    def clear_bar(self):
+        """Erase the live bar, if one is drawn, so that a line of text can take its place."""
+        if self.drawn:
+            self._write("\r\033[K")
+            self.drawn = False
+
     def note(self, text):
         """Print `text` on lines of its own (erasing a live bar first); nothing at verbose=0."""
         if self.verbose == 0:
             return
-        if self.drawn:
-            self._write("\r\033[K")
-            self.drawn = False
+        self.clear_bar()
         self._write(text.rstrip("\n") + "\n")
 
     def on_train_begin(self, logs=None):
@@ -129,8 +133,7 @@ class ProgressLogger(Callback):
             return
         logs = {key: value for key, value in (logs or {}).items() if not key.startswith(HIDDEN)}
         elapsed = format_seconds(time.perf_counter() - self.start)
-        if self.drawn:
-            self._write("\r\033[K")
+        self.clear_bar()
         epochs = self.params["epochs"]
         if self.columns is None:
             self.columns = [("epoch", max(5, 2 * len(str(epochs)) + 1))]
@@ -142,3 +145,6 @@ class ProgressLogger(Callback):
                       for key, value in logs.items()})
         self._write("  ".join(cells.get(name, "-").rjust(width)
                               for name, width in self.columns) + "\n")
+        if self.model is not None and self.model.stop_training and epoch + 1 < epochs:
+            self.note(f"Training stopped early, after epoch {epoch + 1} of {epochs} (a callback "
+                      f"set model.stop_training).")

@@ -20,9 +20,15 @@ import math
 
 import numpy as np
 
-__all__ = ["ArraySpec", "shape_only", "shape_only_active"]
+from lamina.errors import ShapeError
 
-_ACTIVE = contextvars.ContextVar("lamina_shape_only", default=False)
+__all__ = ["ArraySpec", "ShapeOnlyLimitError", "array_spec", "shape_only", "shape_only_active"]
+
+_ACTIVE = contextvars.ContextVar("lamina_shape_only", default=None)
+
+
+class ShapeOnlyLimitError(ShapeError):
+    """A shape-only build describes more arrays than its max_arrays allows."""
 
 
 class ArraySpec:
@@ -50,15 +56,38 @@ class ArraySpec:
 
 
 @contextlib.contextmanager
-def shape_only():
-    """Layers created or built inside hold ArraySpecs instead of arrays (see the module doc)."""
-    token = _ACTIVE.set(True)
+def shape_only(max_arrays=None):
+    """Layers created or built inside hold ArraySpecs instead of arrays (see the module doc).
+
+    max_arrays bounds how many parameters and buffers the build may describe: one more raises
+    ShapeOnlyLimitError, so an architecture claiming a billion layers fails at the first array
+    past what a file holds instead of looping over all of them."""
+    token = _ACTIVE.set(_Budget(max_arrays))
     try:
         yield
     finally:
         _ACTIVE.reset(token)
 
 
+class _Budget:
+    __slots__ = ("limit", "left")
+
+    def __init__(self, max_arrays):
+        self.limit = self.left = max_arrays
+
+
 def shape_only_active():
     """Whether layers created now describe their state instead of allocating it."""
-    return _ACTIVE.get()
+    return bool(_ACTIVE.get())
+
+
+def array_spec(shape, dtype):
+    """The ArraySpec a shape-only build holds for one parameter or buffer, counted against
+    the build's max_arrays."""
+    budget = _ACTIVE.get()
+    if budget.left is not None:
+        if budget.left <= 0:
+            raise ShapeOnlyLimitError(f"the architecture describes more than {budget.limit} "
+                                      f"parameters and buffers")
+        budget.left -= 1
+    return ArraySpec(shape, dtype)

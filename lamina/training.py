@@ -8,6 +8,7 @@ keeps where it is in a FitState, which BackupAndRestore saves and a resumed fit 
 
 import math
 import os
+import threading
 
 import numpy as np
 
@@ -19,12 +20,14 @@ from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History, 
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
 from lamina.functional._checks import check_bool, check_choice, check_int, check_real
+from lamina.layers.mode import inference_mode
 from lamina.progress import ProgressLogger
 from lamina.validation import (built_for, check_batch_statistics, check_inputs, check_targets,
                                warn_integer_inputs)
 
 ON_NONFINITE = ("raise", "stop", "skip")
 LARGE_GRADIENT = 4096  # elements; see Trainable._check_gradients
+_BUILD_LOCK = threading.Lock()  # a lazy model's build (see Trainable._prepare)
 
 
 def _named_setting(where, name, value, get):
@@ -122,8 +125,11 @@ class Trainable:
         input_shape = (None,) + x.shape[1:]
         takes_indices = getattr(self, "takes_indices", False)  # token ids stay integers
         try:
-            output_shape = self.output_shape(input_shape) if self.built else \
-                self.build(input_shape)
+            if self.built:
+                output_shape = self.output_shape(input_shape)
+            else:
+                with _BUILD_LOCK:  # threads whose first calls race build the model once
+                    output_shape = (self.output_shape if self.built else self.build)(input_shape)
         except ShapeError as error:
             if built_for_shape is None or tuple(built_for_shape[1:]) == x.shape[1:]:
                 raise ShapeError(f"{where} cannot take x.shape={x.shape}: {error}") from error
@@ -315,7 +321,6 @@ class Trainable:
                 if validation_data is not None:
                     val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
                     logs.update({f"val_{k}": v for k, v in val.items()})
-                    self.train()
                 state.next_epoch()
                 hooks.on_epoch_end(epoch, logs)
             hooks.on_train_end()
@@ -401,7 +406,9 @@ class Trainable:
         return {name: fn(outputs, y) for name, fn in getattr(self, "_metric_fns", [])}
 
     def evaluate(self, x, y, batch_size=256):
-        """Loss and metrics over (x, y) in eval mode, batched: {"loss": ..., "accuracy": ...}."""
+        """Loss and metrics over (x, y) in eval mode, batched: {"loss": ..., "accuracy": ...}.
+
+        Thread-safe, as predict: the model is read, never changed (see _batched)."""
         if self.loss is None:
             raise ConfigError(f"{self.describe()} must be compiled before evaluate.")
         batch_size = check_int(f"{self.describe()}.evaluate", "batch_size", batch_size, 1)
@@ -412,7 +419,10 @@ class Trainable:
         return {"loss": loss + self.regularization_loss(), **self._metric_values(outputs, y)}
 
     def predict(self, x, batch_size=256):
-        """Outputs of the whole chain for x, in eval mode, in batches of `batch_size`."""
+        """Outputs of the whole chain for x, in eval mode, in batches of `batch_size`.
+
+        Thread-safe: every layer runs as in eval mode for this call only, and nothing on the
+        model changes (modes, buffers, caches), so threads may share one model for inference."""
         batch_size = check_int(f"{self.describe()}.predict", "batch_size", batch_size, 1)
         x, _ = self._prepare(x, caller="predict")
         return self._batched(x, batch_size, False)
@@ -424,11 +434,9 @@ class Trainable:
         save_model(self, path, include_optimizer=include_optimizer)
 
     def _batched(self, x, batch_size, skip_final_softmax):
-        was_training = self.training
-        self.eval()
-        try:
+        """forward over x in batches, in inference_mode: eval mode in this thread only, with
+        nothing written on the layers, so threads may predict with one model at once."""
+        with inference_mode():
             parts = [self.forward(x[i:i + batch_size], skip_final_softmax)
                      for i in range(0, len(x), batch_size)]
-        finally:
-            self.train(was_training)
         return np.concatenate(parts)

@@ -108,8 +108,9 @@ def warn_integer_inputs(where, x):
     if top <= 1:
         return False
     warnings.warn(f"{where} got integer inputs (x.dtype={x.dtype}, values up to {top}), which "
-                  f"train as they are. If they are image pixels in 0..{top}, scale them first: "
-                  f"x.astype('float32') / {255 if top <= 255 else top}. (Said once per model; "
+                  f"train as they are. If they are image pixels, scale them into [0, 1] "
+                  f"first: x.astype('float32') / {255 if top > 16 and top <= 255 else top}"
+                  f"{' (8-bit pixels)' if top > 16 and top <= 255 else ''}. (Said once per model; "
                   f"float inputs are taken as given.)", UserWarning, stacklevel=4)
     return True
 

@@ -5,7 +5,8 @@ temporary's name (".model.lamina.3f2a.tmp: No such file or directory"); every la
 (model files, checkpoints, CSV logs, plots, downloads) reports instead the path it was given
 and what is wrong with it: its directory missing, the path a directory, no permission to
 create files in the directory. The error keeps its OSError type (FileNotFoundError,
-IsADirectoryError, PermissionError, ...), so callers catch what they would anyway.
+IsADirectoryError, PermissionError, ...), so callers catch what they would anyway. A file
+written through a temporary one gets the mode a plain open() would give it (temporary_beside).
 """
 
 import contextlib
@@ -13,7 +14,7 @@ import errno
 import os
 import secrets
 
-__all__ = ["atomic_write", "writing_to"]
+__all__ = ["atomic_write", "writing_to", "temporary_beside"]
 
 _REASONS = {
     errno.ENOTDIR: "a part of its directory {directory!r} is not a directory",
@@ -54,6 +55,17 @@ def writing_to(path, writer):
                                        f"{_reason(error, path)}") from None  # not the temporary
 
 
+def temporary_beside(path):
+    """(file descriptor, name) of a new, empty temporary file in `path`'s directory, with the
+    mode open() gives a new file, 0o666 less the umask (tempfile.mkstemp's 0o600 would leave
+    the file, once renamed onto `path`, unreadable to everyone else)."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    return os.open(temporary, flags, 0o666), temporary
+
+
 @contextlib.contextmanager
 def atomic_write(path, writer):
     """A binary file that replaces `path` only once it is complete and on disk.
@@ -65,10 +77,8 @@ def atomic_write(path, writer):
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     with writing_to(path, writer):
-        fd = os.open(temporary, flags, 0o666)  # 0o666 less the umask, as open() would give
+        fd, temporary = temporary_beside(path)
         try:
             with os.fdopen(fd, "wb") as file:
                 yield file

@@ -3,6 +3,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -53,6 +54,25 @@ def test_seed_checks_its_argument_and_the_state_round_trips():
     np.testing.assert_array_equal(backend.get_rng().random(4), first)
     with pytest.raises(ConfigError, match="set_rng_state expects a state returned by rng_state"):
         backend.set_rng_state({"bit_generator": "MT19937"})
+
+
+def test_private_generator_leaves_the_global_one_and_other_threads_alone():
+    lamina.seed(3)
+    expected = backend.get_rng().random(3)
+    lamina.seed(3)
+    elsewhere = []
+    with backend.private_generator():
+        private = backend.get_rng()
+        assert private is not backend._rng
+        private.random(5)
+        thread = threading.Thread(target=lambda: elsewhere.append(backend.get_rng()))
+        thread.start()
+        thread.join()
+        with backend.private_generator():  # nested: a fresh one, then the outer one again
+            assert backend.get_rng() is not private
+        assert backend.get_rng() is private
+    assert elsewhere == [backend._rng]
+    np.testing.assert_array_equal(backend.get_rng().random(3), expected)
 
 
 def small_cnn():

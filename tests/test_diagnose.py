@@ -187,6 +187,15 @@ def test_backward_reports_the_layer_and_the_tensor(data):
         ("backward", "ScaleWithInfGrad 'scale_with_inf_grad' (layer 1)", "weight.grad", 1)
 
 
+def test_a_frozen_parameters_gradient_goes_unused_so_it_is_no_finding(data):
+    x, y = data
+    model = compiled(L.Linear(4, 8), ScaleWithInfGrad(), L.Linear(8, 1))
+    model.layers[1].trainable = False
+    history = model.fit(x, y, epochs=2, verbose=0)  # its Inf gradient never reaches a step
+    assert history.nonfinite == [] and model.layers[1].weight.data.tolist() == [1.0]
+    assert not diagnose_nonfinite(model, x, y).found
+
+
 def test_an_exploding_model_is_blamed_on_the_learning_rate(data):
     x, y = data
     model = compiled(L.Linear(4, 8), L.ReLU(), L.Linear(8, 1))

@@ -14,6 +14,7 @@ from lamina.io import (ModelFileError, load_model, load_safetensors, read_model_
 from lamina.layers.base import Layer
 from lamina.layers.container import serialize
 from lamina.parameter import Parameter
+from tests.layers.test_mode import run_threads
 
 
 def safetensors_bytes(header, data=b""):
@@ -332,6 +333,33 @@ def test_loading_draws_no_random_numbers(tmp_path):
     assert rng.bit_generator.state == before
 
 
+def test_threads_load_while_another_draws_from_the_global_generator(tmp_path):
+    """Loading builds layers from a generator of its own: threads that load at once get the
+    file's model, and a thread drawing meanwhile (a Dropout mask in training, say) sees the
+    global generator's sequence, never rewound."""
+    model = resumable_model()
+    model.build((None, 2, 7, 7))
+    save_model(model, tmp_path / "m")
+    lamina.seed(7)
+    expected = lamina.backend.get_rng().random(2**22)
+    lamina.seed(7)
+    loaded, drawn = [], []
+
+    def load_or_draw(index):
+        if index:
+            loaded.extend(load_model(tmp_path / "m") for _ in range(5))
+        else:
+            while len(loaded) < 20 and 16 * len(drawn) < len(expected):
+                drawn.append(lamina.backend.get_rng().random(16))
+
+    run_threads(load_or_draw, 5)
+    drawn = np.concatenate(drawn)
+    np.testing.assert_array_equal(drawn, expected[:len(drawn)])
+    assert len(loaded) == 20
+    for copy in loaded:
+        assert_same_state(copy, model)
+
+
 # -- atomic writes ----------------------------------------------------------------------------
 def saved(tmp_path, seed):
     lamina.seed(seed)
@@ -502,3 +530,34 @@ def test_extra_entries_round_trip_beside_the_model(tmp_path):
         save_model(model, path, extra_metadata={"lamina.format": "other"})
     with pytest.raises(ConfigError, match="start with 'x/'"):
         save_model(model, path, extra_tensors={"0.weight": np.zeros(1)})
+
+
+def test_frozen_layers_round_trip_with_their_flags_and_parameters(tmp_path):
+    """layer.trainable travels in the architecture, each parameter's in lamina.frozen: a child
+    unfrozen inside a frozen container comes back so, and a frozen batch norm stays in
+    inference mode."""
+    model = lamina.Sequential([L.Conv2D(1, 2, 3), lamina.Sequential([L.BatchNorm2D(2), L.Linear(None, 2)])])
+    model.build((None, 1, 5, 5))
+    model.layers[1].trainable = False
+    model.layers[1].layers[1].trainable = True
+    model.layers[0].bias.trainable = False
+    save_model(model, tmp_path / "frozen.lamina")
+    loaded = load_model(tmp_path / "frozen.lamina")
+    flags = lambda m: [m.layers[0].trainable, m.layers[1].trainable,  # noqa: E731
+                       *(layer.trainable for layer in m.layers[1].layers)]
+    assert flags(loaded) == flags(model) == [True, False, False, True]
+    assert [p.trainable for p in loaded.parameters()] == [True, False, False, False, True, True]
+    assert serialize(loaded) == serialize(model)
+
+
+def test_a_bad_trainable_flag_in_a_file_is_a_model_file_error(tmp_path):
+    model = lamina.Sequential([L.Linear(2, 2)])
+    model.layers[0].trainable = False
+    save_model(model, tmp_path / "m.lamina")
+    tensors, metadata = safetensors._read_safetensors(tmp_path / "m.lamina")
+    architecture = json.loads(metadata["lamina.architecture"])
+    architecture["config"]["layers"][0]["trainable"] = "no"
+    metadata["lamina.architecture"] = json.dumps(architecture)
+    safetensors.save_safetensors(tmp_path / "bad.lamina", tensors, metadata)
+    with pytest.raises(ModelFileError, match=r"trainable expects True or False"):
+        load_model(tmp_path / "bad.lamina")

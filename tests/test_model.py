@@ -156,7 +156,25 @@ def test_summary_lists_layers_and_counts(capsys):
     assert "batch_norm2d (BatchNorm2D)  (None, 4, 8, 8)  16" in out  # gamma, beta + 2 buffers
     assert model.count_params() == 40 + 8 + 650
     assert "Total params: 706\nTrainable params: 694\nNon-trainable params: 12\n" in out
-    small_cnn().summary(print_fn=lambda line: None)  # unbuilt, no shape: prints "?"
+
+
+def test_summary_of_an_unbuilt_model_says_so_and_shows_what_is_known(capsys):
+    model = Sequential([L.Conv2D(None, 8, 3), L.ReLU(), L.Flatten(), L.Linear(None, 10),
+                        L.Linear(10, 3)])
+    model.summary()
+    out = capsys.readouterr().out
+    assert "conv2d (Conv2D)    ?             ?" in out and "linear_1 (Linear)  ?             33" in out
+    assert out.endswith(
+        "Total params: ? (not built: conv2d, linear infer their input size; 33 in the layers "
+        "built so far)\nTrainable params: ? (33 so far)\nNon-trainable params: ? (0 so far)\n"
+        "Call model.build(input_shape) (or fit) to create every weight and count them.\n")
+    model.summary((None, 1, 8, 8))  # shapes known, weights still not
+    out = capsys.readouterr().out
+    assert "(None, 8, 6, 6)  ?" in out and "Call model.build((None, 1, 8, 8))" in out
+    model.build((None, 1, 8, 8))
+    model.summary()
+    assert "Total params: 3,003\nTrainable params: 3,003\nNon-trainable params: 0\n" in \
+        capsys.readouterr().out
 
 
 def _logits_and_softmax_models():

@@ -63,3 +63,33 @@ def test_formatting_helpers():
     assert format_seconds(7300) == "2h01m"
     assert format_value(0.5) == "0.5000" and format_value(1e-5) == "1.000e-05"
     assert format_value(0) == "0.0000"
+
+
+def test_an_early_stop_gets_a_line_after_its_row_and_callbacks_lines_erase_the_bar(capsys):
+    import numpy as np
+
+    import lamina
+    from lamina import layers as L
+    from lamina.callbacks import Callback
+
+    class StopAtSecondEpoch(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:  # mid-epoch, with the live bar drawn
+                self.say("a callback's line")
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = epoch == 1
+
+    model = lamina.Sequential([L.Linear(2, 2)]).compile()
+    stream = Terminal()
+    logger = ProgressLogger(1, stream=stream)
+    logger.interval = 0.0  # a bar at every step
+    model.fit(np.zeros((8, 2)), np.zeros(8, int), epochs=5, batch_size=2, verbose=0,
+              callbacks=[StopAtSecondEpoch(), logger])  # fit's own logger comes after callbacks
+    out = stream.getvalue()
+    assert out.endswith("\nTraining stopped early, after epoch 2 of 5 (a callback set "
+                        "model.stop_training).\n")
+    assert capsys.readouterr().out == "a callback's line\n" * 2
+    # the bar of step 1 was erased for the line (printed to stdout), then step 2's drawn
+    assert "\r\033[K\r\033[KEpoch 1/5  2/4 [" in out and "\r\033[K\r\033[KEpoch 2/5  2/4 [" in out
+    assert out.split("\n")[-3].split("\r\033[K")[-1].split()[0] == "2/5"

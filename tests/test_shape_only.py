@@ -83,3 +83,20 @@ def test_array_spec_reads_like_an_array():
     assert (spec.shape, spec.dtype, spec.ndim, spec.size, spec.nbytes) == ((2, 3), np.float64,
                                                                            2, 6, 48)
     assert repr(spec) == "ArraySpec(shape=(2, 3), dtype=float64)"
+
+
+@pytest.mark.parametrize("make", [
+    lambda: L.LSTM(4, 4, num_layers=10**12),
+    lambda: lamina.Sequential([L.Linear(2, 2) for _ in range(50)]),
+], ids=["lstm-10**12-layers", "50-linears"])
+def test_max_arrays_stops_a_build_at_the_first_array_past_the_limit(make):
+    from lamina.shape_only import ShapeOnlyLimitError
+
+    with shape_only(max_arrays=20), pytest.raises(ShapeOnlyLimitError, match="more than 20"):
+        make()  # both are built when made: their sizes are all given
+
+
+def test_max_arrays_admits_a_build_within_the_limit():
+    with shape_only(max_arrays=8):
+        layer = L.LSTM(4, 4, num_layers=2)  # built when made: 8 arrays
+    assert len(layer.parameters()) == 8

@@ -11,6 +11,7 @@ from lamina.callbacks import Callback, TerminateOnNaN
 from lamina.datasets import load_digits
 from lamina.errors import ConfigError, NonFiniteError
 from lamina.training import FitState
+from tests.layers.test_mode import run_threads
 
 
 class NaNForMarkedRows(lamina.Layer):
@@ -257,3 +258,42 @@ def test_bad_validation_data_is_refused_before_the_first_step():
     with pytest.raises(lamina.errors.ConfigError, match="pair"):
         model.fit(x, y, epochs=1, verbose=0, validation_data=(x,))
     np.testing.assert_array_equal(model.layers[0].weight.data, before)
+
+
+@pytest.mark.parametrize("call", ["predict", "evaluate"])
+def test_predict_and_evaluate_leave_every_layer_in_its_own_mode(call):
+    """A batch norm frozen in eval (fine-tuning) stays in eval, the rest stays in training,
+    and the call itself runs every layer as in eval mode."""
+    lamina.seed(0)
+    model = lamina.Sequential([L.Linear(4, 6), L.BatchNorm1D(6), L.ReLU(), L.Dropout(0.5),
+                               L.Linear(6, 3), L.BatchNorm1D(3)])
+    model.compile(loss="cross_entropy", optimizer="sgd")
+    x = np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32)
+    y = np.arange(10) % 3
+    model.fit(x, y, epochs=1, batch_size=5, verbose=0)
+    model.layers[1].eval()
+    modes = [layer.training for layer in [model, *model.layers]]
+    assert modes == [True, True, False, True, True, True, True]
+    result = model.predict(x, batch_size=4) if call == "predict" else model.evaluate(x, y)
+    assert [layer.training for layer in [model, *model.layers]] == modes
+    model.eval()
+    outputs = np.concatenate([model.forward(x[i:i + 4]) for i in range(0, 10, 4)])
+    if call == "predict":
+        np.testing.assert_array_equal(result, outputs)
+    else:
+        assert result["loss"] == model.loss(outputs, y)[0]
+
+
+def test_threads_whose_first_predicts_race_build_a_lazy_model_once():
+    x = np.random.default_rng(0).normal(size=(6, 5)).astype(np.float32)
+    lamina.seed(1)
+    reference = lamina.Sequential([L.Linear(None, 4), L.ReLU(), L.Linear(None, 3)])
+    expected = reference.predict(x)
+    after_one_build = lamina.backend.rng_state()
+    lamina.seed(1)
+    model = lamina.Sequential([L.Linear(None, 4), L.ReLU(), L.Linear(None, 3)])
+    results = []
+    run_threads(lambda _: results.append(model.predict(x)), 16)
+    assert lamina.backend.rng_state() == after_one_build  # drew one set of initial weights
+    for result in results:
+        np.testing.assert_array_equal(result, expected)

@@ -736,6 +736,15 @@ def test_integer_pixels_warn_once_per_model_with_the_fix():
         conv_net().fit(x, y, verbose=0)
 
 
+@pytest.mark.parametrize("top, fix", [(16, r"/ 16\."), (255, r"/ 255 \(8-bit pixels\)"),
+                                      (1000, r"/ 1000\.")])
+def test_the_suggested_scale_is_the_one_that_maps_the_data_into_0_1(top, fix):
+    x = np.zeros((8, 1, 6, 6), np.int64)
+    x[0, 0, 0, 0] = top
+    with pytest.warns(UserWarning, match=fix):
+        conv_net().fit(x, np.arange(8) % 3, verbose=0)
+
+
 @pytest.mark.parametrize("x", [np.ones((8, 1, 6, 6), np.uint8), np.zeros((8, 1, 6, 6), np.int64),
                                np.ones((8, 1, 6, 6), bool), np.full((8, 1, 6, 6), 200.0)])
 def test_no_warning_for_integers_in_0_1_bools_or_floats(x):

@@ -181,3 +181,34 @@ def test_a_directory_is_refused_before_anything_is_written(tmp_path, monkeypatch
     with pytest.raises(IsADirectoryError, match="it is a directory"):
         save_model(model(), tmp_path)
     assert written == []
+
+
+@pytest.fixture(params=[0o022, 0o002, 0o077], ids=["022", "002", "077"])
+def umask(request):
+    previous = os.umask(request.param)
+    yield request.param
+    os.umask(previous)
+
+
+@pytest.mark.parametrize("name", sorted(set(WRITERS) - {"BackupAndRestore"}))  # removed at the end
+def test_every_file_gets_the_mode_a_plain_open_gives(tmp_path, name, umask):
+    """0o666 less the umask, as open(path, "w") gives a new file: never mkstemp's 0o600 (a
+    plot or a download others could not read) nor a fixed 0o644 that ignores the umask."""
+    (tmp_path / "out").mkdir()
+    path = tmp_path / "out" / "written"
+    WRITERS[name][0](path)
+    with open(tmp_path / "plain", "w"):
+        pass
+    assert oct(os.stat(path).st_mode & 0o777) == oct(0o666 & ~umask) == \
+        oct(os.stat(tmp_path / "plain").st_mode & 0o777)
+    assert leftovers(tmp_path / "out") == []
+
+
+def test_an_error_midway_leaves_the_target_as_it_was(tmp_path):
+    from lamina.writing import atomic_write
+    target = tmp_path / "a.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(KeyboardInterrupt), atomic_write(target, "test") as file:
+        file.write(b"half")
+        raise KeyboardInterrupt
+    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["a.bin"]

@@ -31,6 +31,15 @@ class Callback:
     def set_model(self, model):
         self.model = model
 
+    def say(self, text):
+        """Print `text` on a line of its own, as Keras' callbacks do at verbose > 0: fit's live
+        progress bar, if one is drawn, gives way first (it is redrawn at the next step)."""
+        state = getattr(self.model, "fit_state", None)
+        for callback in getattr(state, "callbacks", None) or ():
+            if callback is not self and hasattr(callback, "clear_bar"):
+                callback.clear_bar()
+        print(text, flush=True)
+
     def set_params(self, params):
         self.params = params
 

@@ -14,6 +14,7 @@ class ModelCheckpoint(Callback):
     when `monitor` improves on the best so far (so a fixed filepath always holds the best
     model). Files are written atomically by ``model.save``: a crash never leaves half a file.
     include_optimizer stores the optimizer state so training can resume from the file.
+    verbose > 0 prints Keras' line for each epoch: saving, improved from, did not improve.
     """
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto",
@@ -36,16 +37,22 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.monitor is not None:
             current = self.monitor.value(logs)
             if not self.monitor.improved(current, self.best):
+                if self.verbose:
+                    self.say(f"Epoch {epoch + 1}: {self.monitor.name} did not improve from "
+                             f"{self.best:.5f}")
                 return
+            if self.verbose:
+                self.say(f"Epoch {epoch + 1}: {self.monitor.name} improved from {self.best:.5f} "
+                         f"to {current:.5f}, saving model to {path}")
             self.best = current
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        elif self.verbose:
+            self.say(f"Epoch {epoch + 1}: saving model to {path}")
         directory = os.path.dirname(path)
         with writing_to(path, "ModelCheckpoint"):
             if directory:
                 os.makedirs(directory, exist_ok=True)
             self.model.save(path, include_optimizer=self.include_optimizer)
-        if self.verbose:
-            print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}")

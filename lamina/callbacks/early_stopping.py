@@ -11,7 +11,8 @@ class EarlyStopping(Callback):
     With a `baseline`, training also stops if the metric has not beaten it within `patience`
     epochs. Epochs before start_from_epoch are ignored (warm-up). With restore_best_weights the
     model ends training with the weights (and buffers) of its best epoch — whether training
-    stopped early or ran to the end (Keras restores only on an early stop).
+    stopped early or ran to the end (Keras restores only on an early stop). verbose > 0
+    prints Keras' lines: "Epoch N: early stopping", and which epoch's weights it restored.
     """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", baseline=None,
@@ -54,9 +55,9 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch is not None and self.verbose:
-            print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}; "
-                  f"best {self.monitor.name} = {self.best:.6g}")
+            self.say(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
             if self.verbose:
-                print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1}")
+                self.say(f"Restoring model weights from the end of the best epoch: "
+                         f"{self.best_epoch + 1}.")

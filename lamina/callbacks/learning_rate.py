@@ -27,7 +27,7 @@ class LearningRateScheduler(Callback):
 
     schedule: a ``lamina.optim`` schedule evaluated at the epoch number (``StepDecay(0.1, 30)``
     is torch's StepLR), or a function ``schedule(epoch, lr) -> new lr`` (Keras) or
-    ``schedule(epoch) -> lr``.
+    ``schedule(epoch) -> lr``. verbose > 0 prints each epoch's rate, as Keras.
     """
 
     def __init__(self, schedule, verbose=0):
@@ -46,8 +46,8 @@ class LearningRateScheduler(Callback):
             getattr(self.schedule, "__qualname__", self.schedule)
         lr = learning_rate_at(lambda t: self._call(t, optimizer.lr), epoch,
                               f"LearningRateScheduler({name})", f"epoch {epoch}")
-        if self.verbose and lr != optimizer.lr:
-            print(f"LearningRateScheduler: epoch {epoch + 1}: lr = {lr:.6g}")
+        if self.verbose:
+            self.say(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
         optimizer.lr = lr
 
     def on_epoch_end(self, epoch, logs=None):
@@ -60,7 +60,8 @@ class ReduceLROnPlateau(Callback):
 
     As Keras: improvement beats the best by more than min_delta; the rate never goes below
     min_lr. After a cut, `cooldown` epochs pass without counting (cooldown=1 skips one epoch;
-    Keras' own check makes cooldown=1 skip none).
+    Keras' own check makes cooldown=1 skip none). verbose > 0 prints each cut, as Keras:
+    "Epoch N: ReduceLROnPlateau reducing learning rate to 0.0001."
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
@@ -101,4 +102,5 @@ class ReduceLROnPlateau(Callback):
                     f"epoch {epoch + 1}")
                 self.cooldown_counter, self.wait = self.cooldown, 0
                 if self.verbose:
-                    print(f"ReduceLROnPlateau: epoch {epoch + 1}: lr reduced to {optimizer.lr:.6g}")
+                    self.say(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                             f"{optimizer.lr}.")

@@ -9,14 +9,13 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.request import urlopen
 
 from lamina.datasets._files import CHUNK, DatasetError, cache_dir, sha256_of
-from lamina.writing import writing_to
+from lamina.writing import temporary_beside, writing_to
 
 TIMEOUT = 60  # seconds without a byte before a mirror counts as unreachable
 CACHE_NOTE = " (or set LAMINA_DATA_DIR to another cache folder, or pass path= a folder holding them)"
@@ -94,8 +93,7 @@ def download_file(urls, target, sha256, stream=None):
 def _download_one(url, target, sha256, stream):
     with writing_to(target, "download"):  # errors name the target, never the partial file
         target.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                               suffix=".part")
+        descriptor, partial = temporary_beside(target)  # open()'s mode, not mkstemp's 0o600
     try:
         digest = hashlib.sha256()
         with os.fdopen(descriptor, "wb") as file, urlopen(url, timeout=TIMEOUT) as response:
@@ -112,7 +110,6 @@ def _download_one(url, target, sha256, stream):
         if digest.hexdigest() != sha256:
             raise DatasetError(f"SHA-256 {digest.hexdigest()} does not match the expected {sha256}")
         with writing_to(target, "download"):
-            os.chmod(partial, 0o644)
             os.replace(partial, target)
     finally:
         if os.path.exists(partial):

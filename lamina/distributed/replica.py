@@ -14,7 +14,7 @@ import hashlib
 import json
 
 from lamina import losses
-from lamina.backend import get_rng
+from lamina.backend import private_generator
 from lamina.errors import ConfigError, DistributedError
 from lamina.io import _compile_settings, _instantiate, _to_json
 from lamina.layers.container import deserialize, serialize
@@ -68,22 +68,18 @@ def replica(spec):
 
 
 def _build(spec):
-    rng = get_rng()
-    rng_state = rng.bit_generator.state  # building draws initial weights; leave the global one be
-    try:
+    with private_generator():  # building draws initial weights; leave the global one be
         model = deserialize(json.loads(spec["architecture"]))
         model.build(tuple(spec["input_shape"]))
         loss = _instantiate(losses.Loss, spec["loss"])
-    finally:
-        rng.bit_generator.state = rng_state
     params = dict(model.named_parameters())
     for name, dtype in spec["dtypes"].items():
         if name in params and str(params[name].dtype) != dtype:
             params[name].data = params[name].data.astype(dtype)
         elif name not in params and str(model.buffers()[name].dtype) != dtype:
             model.set_buffer(name, model.buffers()[name].astype(dtype))
-    for name in spec["frozen"]:
-        params[name].trainable = False
+    for name, p in params.items():
+        p.trainable = name not in spec["frozen"]
     return model.compile(loss=loss, optimizer="sgd", metrics=spec["metrics"])
 
 

@@ -11,8 +11,11 @@ import time
 
 import numpy as np
 
+from lamina.threads import blas_threads
 
-def parse_args(description, argv, epochs, batch_size, lr, validation_split=0.1, data=True):
+
+def parse_args(description, argv, epochs, batch_size, lr, validation_split=0.1, data=True,
+               threads=None):
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--epochs", type=int, default=epochs, help=f"passes over the training "
                         f"set (default {epochs})")
@@ -35,6 +38,9 @@ def parse_args(description, argv, epochs, batch_size, lr, validation_split=0.1, 
                              f"(default {validation_split}; 0 for none)")
     parser.add_argument("--verbose", default="auto", choices=("auto", "0", "1", "2"),
                         help="progress output: auto (bar on a terminal), 0, 1 or 2")
+    parser.add_argument("--threads", type=int, default=threads,
+                        help="BLAS threads for training and testing (default: "
+                             + ("NumPy's, one per core)" if threads is None else f"{threads})"))
     return parser.parse_args(argv)
 
 
@@ -46,11 +52,12 @@ def run(args, model, optimizer, data, name):
     model.compile(loss="cross_entropy", optimizer=optimizer, metrics=["accuracy"])
     print(f"{name}: training on {len(x_train)} examples, testing on {len(x_test)}.")
     verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
-    start = time.perf_counter()
-    history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-                        validation_split=args.validation_split, verbose=verbose)
-    seconds = time.perf_counter() - start
-    result = model.evaluate(x_test, y_test)
+    with blas_threads(args.threads):
+        start = time.perf_counter()
+        history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+                            validation_split=args.validation_split, verbose=verbose)
+        seconds = time.perf_counter() - start
+        result = model.evaluate(x_test, y_test)
     per_epoch = seconds / max(args.epochs, 1)
     print(f"Test accuracy: {result['accuracy']:.4f}  (test loss {result['loss']:.4f}; "
           f"trained in {seconds:.1f}s, {per_epoch:.1f}s per epoch)")

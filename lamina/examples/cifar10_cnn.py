@@ -22,7 +22,7 @@ def build_model():
     return lamina.Sequential([
         *conv_bn_relu(3, 32), *conv_bn_relu(32, 32), L.MaxPool2D(2),
         *conv_bn_relu(32, 64), *conv_bn_relu(64, 64), L.MaxPool2D(2),
-        L.Flatten(), L.Dropout(0.3), L.Dense(64 * 8 * 8, 10),
+        L.Flatten(), L.Dropout(0.3), L.Linear(64 * 8 * 8, 10),
     ], name="cifar10_cnn")
 
 

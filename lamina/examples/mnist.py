@@ -14,10 +14,10 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 def build_model(dropout=0.0):
     """Flatten, Dense 784-200, ReLU, [Dropout], Dense 200-10, Softmax."""
-    layers = [L.Flatten(), L.Dense(784, 200), L.ReLU()]
+    layers = [L.Flatten(), L.Linear(784, 200), L.ReLU()]
     if dropout:
         layers.append(L.Dropout(dropout))
-    layers += [L.Dense(200, 10), L.Softmax()]
+    layers += [L.Linear(200, 10), L.Softmax()]
     return lamina.Sequential(layers, name="mnist_dense")
 
 

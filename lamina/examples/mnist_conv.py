@@ -15,8 +15,8 @@ def build_model():
     return lamina.Sequential([
         L.Conv2D(1, 32, 3, padding=1), L.ReLU(), L.MaxPool2D(2),
         L.Conv2D(32, 64, 3, padding=1), L.ReLU(), L.MaxPool2D(2),
-        L.Flatten(), L.Dense(64 * 7 * 7, 128), L.ReLU(),
-        L.Dense(128, 10),
+        L.Flatten(), L.Linear(64 * 7 * 7, 128), L.ReLU(),
+        L.Linear(128, 10),
     ], name="mnist_conv")
 
 

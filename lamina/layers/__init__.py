@@ -8,9 +8,10 @@ from lamina.layers.conv import Conv2D, ConvTranspose2D, Deconv2D
 from lamina.layers.conv1d import (AvgPool1D, Conv1D, GlobalAvgPool1D, GlobalMaxPool1D,
                                   MaxPool1D)
 from lamina.layers.depthwise import DepthwiseConv2D, SeparableConv2D
+from lamina.layers.dense import Dense
 from lamina.layers.dropout import Dropout
 from lamina.layers.embedding import Embedding, PositionalEmbedding
-from lamina.layers.linear import Dense, Linear
+from lamina.layers.linear import Linear
 from lamina.layers.merge import Add, Concat, Multiply
 from lamina.layers.norm import (BatchNorm1D, BatchNorm2D, GroupNorm, InstanceNorm2D,
                                  LayerNorm)

@@ -2,12 +2,10 @@
 
 import numpy as np
 
-from lamina import init
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import attention as F
 from lamina.functional._checks import check_dout
 from lamina.layers.base import Layer
-from lamina.parameter import Parameter
 
 
 class MultiHeadAttention(Layer):
@@ -45,11 +43,12 @@ class MultiHeadAttention(Layer):
             raise ConfigError(f"MultiHeadAttention expects bias as a bool. Received: bias={bias!r}")
         self.dropout = dropout
         e = self.embed_dim
-        self.in_proj_weight = Parameter(init.glorot_uniform((3 * e, e), e, 3 * e),
-                                        "in_proj_weight")
-        self.out_proj_weight = Parameter(init.torch_uniform((e, e), e), "out_proj_weight")
-        self.in_proj_bias = Parameter(init.zeros((3 * e,)), "in_proj_bias") if bias else None
-        self.out_proj_bias = Parameter(init.zeros((e,)), "out_proj_bias") if bias else None
+        self.in_proj_weight = self.new_parameter("in_proj_weight", (3 * e, e), "glorot_uniform",
+                                                 fan_in=e, fan_out=3 * e)
+        self.out_proj_weight = self.new_parameter("out_proj_weight", (e, e), "torch_uniform",
+                                                  fan_in=e)
+        self.in_proj_bias = self.new_parameter("in_proj_bias", (3 * e,), "zeros") if bias else None
+        self.out_proj_bias = self.new_parameter("out_proj_bias", (e,), "zeros") if bias else None
         self.bias = bias
 
     def output_shape(self, input_shape):

@@ -11,8 +11,9 @@ from lamina.backend import floatx
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
 from lamina.functional._checks import FLOAT_CHARS, as_float_array
 from lamina.functional._windows import conv_output_size
+from lamina.layers.mode import current
 from lamina.parameter import Parameter
-from lamina.shape_only import ArraySpec, shape_only_active
+from lamina.shape_only import array_spec, shape_only_active
 
 
 def snake_case(name):
@@ -24,6 +25,30 @@ def shape_text(name, shape):
     """How messages show a shape: "x.shape=(2, 3)" for an array, "input shape (None, 3)" for
     a shape that a model build walks through the layers."""
     return f"{name}={tuple(shape)}" if name.endswith(".shape") else f"{name} {tuple(shape)}"
+
+
+@functools.lru_cache(maxsize=None)
+def constructor_arguments(cls):
+    """The names of cls.__init__'s arguments but self, in order (looked up once per class:
+    activations read their hyper-parameters through get_config on every forward)."""
+    return tuple(arg for arg in inspect.signature(cls.__init__).parameters if arg != "self")
+
+
+def looks_channels_last(shape):
+    """Whether a 4-D `shape` (batch first, None for unknown sizes) reads as (N, H, W, C)
+    images rather than lamina's (N, C, H, W): the last axis holds 1, 3 or 4 values (gray,
+    RGB, RGBA), axis 1 holds more than 4, and read as NCHW the image would be narrower than
+    it is high, (N, 28, 28, 1) as 28 channels of 28x1 pixels. A feature map of a network
+    ((N, 64, 4, 4)) is square, so it does not qualify."""
+    shape = tuple(shape)
+    if len(shape) != 4 or None in shape[1:]:
+        return False
+    return shape[3] in (1, 3, 4) and shape[1] > 4 and shape[2] > shape[3]
+
+
+CHANNELS_LAST_HINT = ("It looks channels-last (N, H, W, C), as Keras and TensorFlow lay out "
+                      "images; lamina's image layers take channels first (N, C, H, W): "
+                      "convert the images with x.transpose(0, 3, 1, 2)")
 
 
 def _naming_the_layer(method):
@@ -47,6 +72,18 @@ def _naming_the_layer(method):
     return wrapper
 
 
+def _freezing_what_it_builds(build):
+    """build, after which the parameters it created are frozen if the layer is (trainable=False
+    set before a lazy layer knew its input size)."""
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        if not self.trainable:
+            self._set_trainable(False)
+        return result
+    return wrapper
+
+
 class Layer:
     """Base class of every layer.
 
@@ -56,6 +93,8 @@ class Layer:
     create them with new_parameter / new_buffer, so that a shape-only build (lamina.shape_only,
     which load_model runs before allocating anything) sees their shapes without their memory.
     A layer whose input size is None builds its weights on first sight of a shape (`build`).
+    Inside lamina.inference_mode a forward reads every layer as in eval mode and writes
+    nothing on it, so threads may share a model for inference (lamina.layers.mode).
     """
 
     param_names = ()
@@ -66,6 +105,8 @@ class Layer:
         for method in ("forward", "backward"):
             if method in cls.__dict__:
                 setattr(cls, method, _naming_the_layer(cls.__dict__[method]))
+        if "build" in cls.__dict__:
+            setattr(cls, "build", _freezing_what_it_builds(cls.__dict__["build"]))
 
     def __init__(self, name=None):
         if name is not None and not isinstance(name, str):
@@ -88,17 +129,36 @@ class Layer:
         return self.forward(x)
 
     @property
+    def training(self):
+        """The layer's own mode (set by train() / eval()); False while this thread is inside
+        inference_mode, whatever the flag says."""
+        return self._training if current.caches is None else False
+
+    @training.setter
+    def training(self, mode):
+        self._training = mode
+
+    @property
     def _cache(self):
-        """What forward saved for backward; a clear error when backward comes first."""
+        """What forward saved for backward; a clear error when backward comes first.
+
+        Inside inference_mode it is this thread's (see lamina.layers.mode)."""
+        caches = current.caches
         try:
-            return self.__dict__["_forward_cache"]
+            return self.__dict__["_forward_cache"] if caches is None else caches[id(self)]
         except KeyError:
-            raise LaminaError(f"{self.describe()}: backward was called before forward. "
+            where = " in this inference_mode block" if caches is not None else ""
+            raise LaminaError(f"{self.describe()}: backward was called before forward{where}. "
                               f"Run forward on the batch first.") from None
 
     @_cache.setter
     def _cache(self, value):
-        self.__dict__["_forward_cache"] = value
+        caches = current.caches
+        if caches is None:
+            self.__dict__["_forward_cache"] = value
+        else:
+            caches[id(self)] = value
+            current.kept.pop(id(self), None)
 
     def check_size(self, name, value, allow_none=False, minimum=1):
         """Constructor check: value must be an int >= minimum (or None where it is inferred)."""
@@ -110,6 +170,22 @@ class Layer:
                               f"Received: {name}={value!r}")
         return int(value)
 
+    def check_kernel_given(self, kernel_size, sizes):
+        """kernel_size itself; a ConfigError when it is missing, as after Keras' argument order
+        (Conv2D(32, 3): filters, kernel_size), which lamina's convolutions read as PyTorch's
+        (in_channels, out_channels, kernel_size). sizes: the given size arguments by name."""
+        if kernel_size is not None:
+            return kernel_size
+        op, values = type(self).__name__, list(sizes.values())
+        keras = ", ".join(f"{name}={value!r}" for name, value in
+                          zip(("filters", "kernel_size")[-len(values):], values))
+        order = ", ".join(list(sizes) + ["kernel_size"])
+        given = ", ".join(map(repr, values))
+        raise ConfigError(
+            f"{op} expects kernel_size after {' and '.join(sizes)}, in PyTorch's order ({order}, "
+            f"...; in_channels=None infers the input's): Keras' order ({keras}) is "
+            f"{op}(None, {given}) here. Received: {op}({given})")
+
     def build(self, input_shape):
         """Create weights for an input of `input_shape` (batch first). No-op for most layers."""
         self.built = True
@@ -120,6 +196,12 @@ class Layer:
             self.built = False
         else:
             self.build((None, input_size))
+
+    def inferred_channels(self, input_shape):
+        """input_shape[1], the channel count a lazy layer builds for (checked as check_shape
+        checks it: never from an input that looks channels-last)."""
+        self.check_shape(input_shape, dim=1)
+        return int(input_shape[1])
 
     def output_shape(self, input_shape):
         """Shape of forward's output for an input of `input_shape` (batch first, may be None)."""
@@ -144,6 +226,33 @@ class Layer:
     def zero_grad(self):
         for p in self.parameters():
             p.zero_grad()
+
+    @property
+    def trainable(self):
+        """Whether training updates this layer's parameters (Keras' ``layer.trainable``).
+
+        ``layer.trainable = False`` freezes them (Parameter.trainable, which optimizers,
+        weight penalties and the NaN check follow; summary counts them as non-trainable),
+        those of every layer inside a container too, and those a lazy layer creates when it
+        is built; True unfreezes them all again. Gradients still flow through a frozen layer
+        to the layers before it. As in Keras 3, a frozen batch norm also normalises with its
+        running statistics and leaves them alone, in training too. Kept in model files.
+        """
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        self._set_trainable(value)
+
+    def _set_trainable(self, value):
+        """Set this layer's flag and its own parameters' (a container: not its children's)."""
+        if not isinstance(value, (bool, np.bool_)):
+            raise ConfigError(f"{self.describe()}.trainable expects True or False. "
+                              f"Received: {value!r}")
+        self.__dict__["_trainable"] = bool(value)
+        for name in self.param_names:
+            if isinstance(p := getattr(self, name, None), Parameter):
+                p.trainable = bool(value)
 
     def train(self, mode=True):
         self.training = mode
@@ -233,9 +342,7 @@ class Layer:
     def get_config(self):
         """Constructor arguments by name, so that ``type(layer)(**config)`` rebuilds the layer."""
         config = {}
-        for arg in inspect.signature(type(self).__init__).parameters:
-            if arg == "self":
-                continue
+        for arg in constructor_arguments(type(self)):
             value = getattr(self, arg)
             if isinstance(value, Parameter) or (arg == "bias" and value is None):
                 value = value is not None
@@ -280,21 +387,34 @@ class Layer:
     def check_shape(self, shape, rank=None, layout=None, dim=None, size=None, name="input shape"):
         """Raise a ShapeError unless `shape` (batch first, None for unknown sizes) has `rank`
         dimensions (an int or a tuple of them) and shape[dim] == size. forward checks x.shape,
-        output_shape the shapes a model build walks through (name "input shape")."""
+        output_shape the shapes a model build walks through (name "input shape").
+
+        Channels (dim=1) of an image that looks channels-last (looks_channels_last) are never
+        taken at face value: a size mismatch suggests the transpose, not the size axis 1 holds,
+        and a lazy layer (size None, not built) refuses to infer its size from it. Data that
+        really is (N, C, L, 1) with C > 4 (a 1-D signal as a 2-D image) passes with the size
+        given explicitly."""
         ranks = (rank,) if isinstance(rank, int) else rank
         if ranks is not None and len(shape) not in ranks:
             layout = f" {layout}" if layout else ""
             raise self.shape_error(f"input with {' or '.join(map(str, ranks))} dimensions{layout}",
                                    shape_text(name, shape))
+        if size is None and dim == 1 and not self.built and looks_channels_last(shape):
+            # a lazy layer would infer 28 channels from (N, 28, 28, 1) images and train
+            raise self.shape_error(
+                f"channels on axis 1 (N, C, H, W), to infer {self.size_argument}",
+                shape_text(name, shape), hint=CHANNELS_LAST_HINT)
         if size is not None and (len(shape) <= dim or shape[dim] not in (size, None)):
             what = "channel" if dim == 1 and len(shape) >= 3 else "feature"
             got = shape[dim] if len(shape) > dim else None
+            # a channels-last image gets the transpose, never a size that would let it train
+            hint = CHANNELS_LAST_HINT if dim == 1 and looks_channels_last(shape) else None
             fix = (f"{self.size_argument}={got}, or None to infer it"
-                   if self.size_argument and got is not None else None)
+                   if self.size_argument and got is not None and hint is None else None)
             raise self.shape_error(f"{size} {what}{'s' * (size != 1)} on axis {dim}",
                                    shape_text(name, shape),
                                    got=None if got is None else f"{got} {what}{'s' * (got != 1)}",
-                                   fix=fix)
+                                   fix=fix, hint=hint)
 
     def window_output_hw(self, shape, kernel, stride, padding, dilation=(1, 1),
                          name="input shape"):
@@ -308,16 +428,20 @@ class Layer:
             raise self.shape_error(
                 f"a spatial size of at least {least[0]}x{least[1]} for its window (kernel "
                 f"{tuple(kernel)}, dilation {tuple(dilation)}, padding {tuple(padding)})",
-                shape_text(name, shape), got=f"spatial size {shape[2]}x{shape[3]}")
+                shape_text(name, shape), got=f"spatial size {shape[2]}x{shape[3]}",
+                hint=CHANNELS_LAST_HINT if looks_channels_last(shape) else None)
         return sizes
 
-    def shape_error(self, expected, received, got=None, fix=None):
-        """ShapeError("<this layer> expects <expected>. Received: <received>"), keeping its parts
-        for a model build, which also names the layer whose output did not fit (see
-        Sequential.build): expected, got (what arrived, in a few words) and fix (a change
-        of this layer's arguments that would make it fit)."""
-        error = ShapeError(f"{self.describe()} expects {expected}. Received: {received}")
+    def shape_error(self, expected, received, got=None, fix=None, hint=None):
+        """ShapeError("<this layer> expects <expected>. Received: <received>[. <hint>]"),
+        keeping its parts for a model build, which also names the layer whose output did not
+        fit (see Sequential.build): expected, got (what arrived, in a few words), fix (a
+        change of this layer's arguments that would make it fit) and hint (a sentence on
+        what to change instead, such as the data's layout)."""
+        tail = f". {hint}." if hint else ""
+        error = ShapeError(f"{self.describe()} expects {expected}. Received: {received}{tail}")
         error.layer, error.expected, error.got, error.fix = self, expected, got, fix
+        error.hint = hint
         return error
 
     # -- creating state ----------------------------------------------------------------------
@@ -326,7 +450,7 @@ class Layer:
         """A floatx() Parameter of `shape` drawn from `initializer` (a lamina.init name or
         function); in a shape-only build, one holding an ArraySpec (nothing drawn or allocated)."""
         draw = init.get(initializer)
-        value = (ArraySpec(shape, floatx()) if shape_only_active()
+        value = (array_spec(shape, floatx()) if shape_only_active()
                  else draw(tuple(shape), fan_in=fan_in, fan_out=fan_out))
         return Parameter(value, name, regularizer=regularizer)
 
@@ -335,7 +459,7 @@ class Layer:
         """A buffer of `shape` filled with `fill` (dtype default floatx()); an ArraySpec in a
         shape-only build."""
         dtype = floatx() if dtype is None else dtype
-        return ArraySpec(shape, dtype) if shape_only_active() else np.full(shape, fill, dtype)
+        return array_spec(shape, dtype) if shape_only_active() else np.full(shape, fill, dtype)
 
     # -- weight and bias, for the layers that have them (Linear, the convolutions) -----------
     def init_weight_and_bias(self, shape, bias_size, fan_in, fan_out):

@@ -75,6 +75,13 @@ class Container(Layer):
         index, rest = name.split(".", 1)
         self.layers[int(index)].set_buffer(rest, value)
 
+    @Layer.trainable.setter
+    def trainable(self, value):
+        """Freeze (False) or unfreeze (True) every layer inside, as Keras does."""
+        self._set_trainable(value)
+        for layer in self.layers:
+            layer.trainable = value
+
     def train(self, mode=True):
         self.training = mode
         for layer in self.layers:
@@ -98,6 +105,8 @@ class Container(Layer):
         Shapes come from `input_shape` (batch first, e.g. (None, 1, 28, 28)) or, once the
         model has been built or trained, from the shape it was built for. Non-trainable
         parameters are the buffers (batch-norm running statistics) and frozen parameters.
+        An unbuilt model (lazy layers, in_features=None) shows "?" where a count is not known
+        yet, the counts of the layers that are built, and says that it is not built.
         """
         if input_shape is None:
             input_shape = getattr(self, "input_shape", None)
@@ -122,9 +131,18 @@ class Container(Layer):
         frozen = sum(p.size for p in self.parameters() if not p.trainable)
         buffers = sum(np.size(b) for b in self.buffers().values())
         total = trainable + frozen + buffers
-        print_fn(f"Total params: {total:,}")
-        print_fn(f"Trainable params: {trainable:,}")
-        print_fn(f"Non-trainable params: {frozen + buffers:,}")
+        if self.built:
+            print_fn(f"Total params: {total:,}")
+            print_fn(f"Trainable params: {trainable:,}")
+            print_fn(f"Non-trainable params: {frozen + buffers:,}")
+            return
+        lazy = ", ".join(layer.name for layer in self.layers if not layer.built)
+        print_fn(f"Total params: ? (not built: {lazy} infer their input size; {total:,} in "
+                 f"the layers built so far)")
+        print_fn(f"Trainable params: ? ({trainable:,} so far)")
+        print_fn(f"Non-trainable params: ? ({frozen + buffers:,} so far)")
+        print_fn(f"Call model.build({given or 'input_shape'}) (or fit) to create every weight "
+                 f"and count them.")
 
 
 def named_layers(layer, prefix=""):
@@ -137,8 +155,12 @@ def named_layers(layer, prefix=""):
 
 
 def serialize(layer):
-    """{"class_name": ..., "config": ...}: a JSON-ready description of a layer."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    """{"class_name": ..., "config": ...}: a JSON-ready description of a layer, with
+    "trainable": False for a frozen one (its own flag; a container's children carry theirs)."""
+    spec = {"class_name": type(layer).__name__, "config": layer.get_config()}
+    if not layer.trainable:
+        spec["trainable"] = False
+    return spec
 
 
 def _layer_classes(cls=Layer):
@@ -161,7 +183,10 @@ def deserialize(spec):
         raise ConfigError(f"Unknown layer class {spec.get('class_name')!r}. "
                           f"Expected one of {sorted(registry)}")
     config = dict(spec["config"])
-    return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
+    layer = cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
+    if "trainable" in spec:
+        layer._set_trainable(spec["trainable"])  # not the children's: they carry their own
+    return layer
 
 
 class Composite(Container):

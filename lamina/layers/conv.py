@@ -20,6 +20,8 @@ class _ConvBase(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         op = type(self).__name__
+        kernel_size = self.check_kernel_given(kernel_size, dict(in_channels=in_channels,
+                                                                out_channels=out_channels))
         self.in_channels = self.check_size("in_channels", in_channels, allow_none=True)
         self.out_channels = self.check_size("out_channels", out_channels)
         self.groups = self.check_size("groups", groups)
@@ -38,7 +40,7 @@ class _ConvBase(Layer):
 
     def build(self, input_shape):
         if self.in_channels is None:
-            self.in_channels = int(input_shape[1])
+            self.in_channels = self.inferred_channels(input_shape)
         if self.in_channels % self.groups:
             raise ConfigError(
                 f"{self.describe()} expects in_channels divisible by groups. "
@@ -81,8 +83,8 @@ class Conv2D(_ConvBase):
 
     backward_kernel = staticmethod(F.conv2d_backward)
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
+    def __init__(self, in_channels, out_channels, kernel_size=None, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
                  kernel_regularizer=None, bias_regularizer=None, name=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, weight_init, bias_init, kernel_regularizer,
@@ -113,7 +115,7 @@ class ConvTranspose2D(_ConvBase):
 
     backward_kernel = staticmethod(F.conv_transpose2d_backward)
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+    def __init__(self, in_channels, out_channels, kernel_size=None, stride=1, padding=0,
                  output_padding=0, dilation=1, groups=1, bias=True, weight_init="glorot_uniform",
                  bias_init="zeros", kernel_regularizer=None, bias_regularizer=None, name=None):
         self.output_padding = pair(output_padding, "output_padding", 0, type(self).__name__)

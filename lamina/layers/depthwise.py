@@ -16,9 +16,10 @@ class DepthwiseConv2D(Conv2D):
     in_channels=None is inferred from the first input.
     """
 
-    def __init__(self, in_channels, kernel_size, stride=1, padding=0, dilation=1,
+    def __init__(self, in_channels, kernel_size=None, stride=1, padding=0, dilation=1,
                  depth_multiplier=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
                  kernel_regularizer=None, bias_regularizer=None, name=None):
+        self.check_kernel_given(kernel_size, dict(in_channels=in_channels))
         self.depth_multiplier = self.check_size("depth_multiplier", depth_multiplier)
         channels = self.check_size("in_channels", in_channels, allow_none=True) or 1
         # Lazy (in_channels=None): groups and out_channels are fixed in build().
@@ -29,7 +30,7 @@ class DepthwiseConv2D(Conv2D):
 
     def build(self, input_shape):
         if self.in_channels is None:
-            self.in_channels = int(input_shape[1])
+            self.in_channels = self.inferred_channels(input_shape)
         self.groups, self.out_channels = self.in_channels, self.in_channels * self.depth_multiplier
         super().build(input_shape)
 
@@ -51,11 +52,13 @@ class SeparableConv2D(Layer):
     param_names = ("depthwise_weight", "pointwise_weight", "bias")
     size_argument = "in_channels"
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 depth_multiplier=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, name=None):
+    def __init__(self, in_channels, out_channels, kernel_size=None, stride=1, padding=0,
+                 dilation=1, depth_multiplier=1, bias=True, weight_init="glorot_uniform",
+                 bias_init="zeros", kernel_regularizer=None, bias_regularizer=None, name=None):
         super().__init__(name)
         op = type(self).__name__
+        self.check_kernel_given(kernel_size, dict(in_channels=in_channels,
+                                                  out_channels=out_channels))
         self.in_channels = self.check_size("in_channels", in_channels, allow_none=True)
         self.out_channels = self.check_size("out_channels", out_channels)
         self.kernel_size = pair(kernel_size, "kernel_size", 1, op)
@@ -72,7 +75,7 @@ class SeparableConv2D(Layer):
 
     def build(self, input_shape):
         if self.in_channels is None:
-            self.in_channels = int(input_shape[1])
+            self.in_channels = self.inferred_channels(input_shape)
         kh, kw = self.kernel_size
         middle = self.in_channels * self.depth_multiplier
         self.depthwise_weight = self.new_parameter(

@@ -7,7 +7,6 @@ from lamina.errors import ConfigError, ShapeError
 from lamina.functional import embedding as F
 from lamina.functional._checks import check_dout
 from lamina.layers.base import Layer, shape_text
-from lamina.parameter import Parameter
 
 
 class Embedding(Layer):
@@ -34,10 +33,14 @@ class Embedding(Layer):
                                   f"Received: padding_idx={padding_idx!r}")
             padding_idx = int(padding_idx) % self.num_embeddings
         self.padding_idx = padding_idx
-        table = get_rng().standard_normal((self.num_embeddings, self.embedding_dim))
-        if padding_idx is not None:
-            table[padding_idx] = 0
-        self.weight = Parameter(table.astype(floatx()), "weight")
+        def normal_without_padding(shape, fan_in=None, fan_out=None):
+            table = get_rng().standard_normal(shape)
+            if padding_idx is not None:
+                table[padding_idx] = 0
+            return table.astype(floatx())
+
+        self.weight = self.new_parameter("weight", (self.num_embeddings, self.embedding_dim),
+                                         normal_without_padding)
 
     def forward(self, x):
         ids = F.check_indices(self.describe(), x, self.num_embeddings, "x")
@@ -69,8 +72,10 @@ class PositionalEmbedding(Layer):
         super().__init__(name)
         self.max_length = self.check_size("max_length", max_length)
         self.embedding_dim = self.check_size("embedding_dim", embedding_dim)
-        table = 0.02 * get_rng().standard_normal((self.max_length, self.embedding_dim))
-        self.weight = Parameter(table.astype(floatx()), "weight")
+        self.weight = self.new_parameter(
+            "weight", (self.max_length, self.embedding_dim),
+            lambda shape, fan_in=None, fan_out=None:
+                (0.02 * get_rng().standard_normal(shape)).astype(floatx()))
 
     def forward(self, x):
         x = self.check_input(x, 3, "(N, T, embedding_dim)", 2, self.embedding_dim)

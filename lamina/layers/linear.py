@@ -1,4 +1,4 @@
-"""Linear (alias Dense): y = x.reshape(N, D) @ weight + bias, weight kept as (in, out)."""
+"""Linear: y = x.reshape(N, D) @ weight + bias, weight kept as (in, out) (Keras' signature: Dense)."""
 
 import math
 
@@ -69,7 +69,6 @@ class Linear(Layer):
             raise self.shape_error(
                 f"{self.in_features} input features per example", f"{shape_text(name, shape)} "
                 f"({features} features)", got=f"{features} features",
-                fix=f"in_features={features}, or None to infer it")
+                fix=f"{self.size_argument}={features}, or None to infer it"
+                if self.size_argument else None)
 
-
-Dense = Linear

@@ -16,7 +16,9 @@ class _BatchNorm(Layer):
     Training uses the batch statistics and updates the running ones as PyTorch does:
     running = (1 - momentum) * running + momentum * batch (momentum = 0.1, the fraction of
     the new value; the functional kernel's bn_param takes the kept fraction 1 - momentum),
-    with the unbiased batch variance in running_var. Eval mode uses the running statistics.
+    with the unbiased batch variance in running_var. Eval mode uses the running statistics,
+    and so does a frozen batch norm (trainable=False) in training, as in Keras 3: fine-tuning
+    on top of it neither shifts its statistics nor normalises with a small batch's.
     """
 
     param_names = ("gamma", "beta")
@@ -38,7 +40,7 @@ class _BatchNorm(Layer):
 
     def build(self, input_shape):
         if self.num_features is None:
-            self.num_features = int(input_shape[1])
+            self.num_features = self.inferred_channels(input_shape)
         d = self.num_features
         self.gamma = self.new_parameter("gamma", (d,), "ones")
         self.beta = self.new_parameter("beta", (d,), "zeros")
@@ -55,13 +57,14 @@ class _BatchNorm(Layer):
         if not self.built:
             self.build(x.shape)
         self.check_shape(x.shape, dim=1, size=self.num_features, name="x.shape")
-        if self.training and x.size // x.shape[1] < 2:
+        batch_statistics = self.training and self.trainable  # frozen: inference mode (Keras 3)
+        if batch_statistics and x.size // x.shape[1] < 2:
             raise ShapeError(
                 f"{self.describe()} needs more than one value per channel in training mode. "
                 f"Received: x.shape={x.shape}"
             )
         bn_param = {
-            "mode": "train" if self.training else "test", "eps": self.eps,
+            "mode": "train" if batch_statistics else "test", "eps": self.eps,
             "momentum": 1.0 - self.momentum, "unbiased": True,
             "running_mean": self.running_mean, "running_var": self.running_var,
         }
@@ -71,7 +74,8 @@ class _BatchNorm(Layer):
         view = x.reshape(x.shape + (1,) * (4 - x.ndim)) if as_image else x
         out, cache = kernel(view, self.gamma.data, self.beta.data, bn_param)
         self._cache = (cache, x.shape, as_image)
-        self.running_mean, self.running_var = bn_param["running_mean"], bn_param["running_var"]
+        if self.training:  # eval mode only reads them (and must not change their dtype)
+            self.running_mean, self.running_var = bn_param["running_mean"], bn_param["running_var"]
         return out.reshape(x.shape)
 
     def backward(self, dout):
@@ -198,7 +202,8 @@ class GroupNorm(_SampleNorm):
         self.build_when_known(self.num_channels)
 
     def build(self, input_shape):
-        channels = self.num_channels if self.num_channels is not None else int(input_shape[1])
+        channels = (self.num_channels if self.num_channels is not None
+                    else self.inferred_channels(input_shape))
         if channels % self.num_groups:
             raise ConfigError(f"{self.describe()} expects num_channels divisible by num_groups. "
                               f"Received: num_channels={channels}, num_groups={self.num_groups}")
@@ -258,7 +263,7 @@ class InstanceNorm2D(_SampleNorm):
 
     def build(self, input_shape):
         if self.num_features is None:
-            self.num_features = int(input_shape[1])
+            self.num_features = self.inferred_channels(input_shape)
         self.make_affine(self.num_features, self.affine, self.affine)
         if self.track_running_stats:
             self.buffer_names = ("running_mean", "running_var")

@@ -8,14 +8,12 @@ state dict copies across by name. See functional.recurrent_forward for the math.
 
 import numpy as np
 
-from lamina import init
 from lamina.errors import ConfigError
 from lamina.functional import dropout as dropout_kernels
 from lamina.functional import recurrent as F
 from lamina.functional._checks import check_dout, check_float
 from lamina.functional.recurrent_cells import MODES
 from lamina.layers.base import Layer, shape_text
-from lamina.parameter import Parameter
 
 WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -54,10 +52,7 @@ class _Recurrent(Layer):
         self.bias, self.dropout, self.bidirectional = bias, dropout, bidirectional
         self.return_sequences, self.return_state = return_sequences, return_state
         self.directions = 2 if bidirectional else 1
-        self.param_names = tuple(
-            f"{weight}_l{layer}{suffix}" for layer in range(num_layers)
-            for suffix in ("", "_reverse")[:self.directions]
-            for weight in (WEIGHTS if bias else WEIGHTS[:2]))
+        self.param_names = ()  # named as they are made, in build: num_layers may be a lie
         self.initial_state_grad = None
         self.build_when_known(self.input_size)
 
@@ -66,12 +61,18 @@ class _Recurrent(Layer):
             self.check_shape(input_shape, 3, "(N, T, input_size)")
             self.input_size = self.check_size("input_size", input_shape[-1])
         size, gates = self.hidden_size, MODES[self.mode] * self.hidden_size
-        for name in self.param_names:
-            layer = int(name.split("_l")[1].split("_")[0])
+        names = []
+        for layer in range(self.num_layers):
             inputs = self.input_size if layer == 0 else size * self.directions
-            shape = (gates, inputs if "_ih" in name else size) if name.startswith("w") \
-                else (gates,)
-            setattr(self, name, Parameter(init.torch_uniform(shape, size), name))
+            for suffix in ("", "_reverse")[:self.directions]:
+                for weight in (WEIGHTS if self.bias else WEIGHTS[:2]):
+                    name = f"{weight}_l{layer}{suffix}"
+                    shape = (gates, inputs if "_ih" in name else size) \
+                        if name.startswith("w") else (gates,)
+                    setattr(self, name, self.new_parameter(name, shape, "torch_uniform",
+                                                           fan_in=size))
+                    names.append(name)
+        self.param_names = tuple(names)
         self.built = True
 
     def output_shape(self, input_shape):

@@ -35,3 +35,19 @@ def test_best_only_keeps_the_best_epoch(regression, tmp_path):
     best = min(history.history["val_loss"])
     assert saved and saved[-1][0] == best
     np.testing.assert_array_equal(lamina.load_model(path).predict(x), saved[-1][1])
+
+
+def test_verbose_prints_keras_lines_for_each_epoch(fake_model, tmp_path, capsys):
+    from .conftest import drive
+    fake_model.save = lambda path, include_optimizer: open(path, "w").close()
+    path = str(tmp_path / "m-{epoch}.lamina")
+    drive(ModelCheckpoint(path, save_best_only=True, verbose=1), fake_model, [0.5, 0.7, 0.25])
+    assert capsys.readouterr().out == (
+        f"Epoch 1: val_loss improved from inf to 0.50000, saving model to {tmp_path}/m-1.lamina\n"
+        f"Epoch 2: val_loss did not improve from 0.50000\n"
+        f"Epoch 3: val_loss improved from 0.50000 to 0.25000, saving model to "
+        f"{tmp_path}/m-3.lamina\n")
+    drive(ModelCheckpoint(path, verbose=1), fake_model, [0.5])
+    assert capsys.readouterr().out == f"Epoch 1: saving model to {tmp_path}/m-1.lamina\n"
+    drive(ModelCheckpoint(path), fake_model, [0.5])
+    assert capsys.readouterr().out == ""

@@ -54,3 +54,12 @@ def test_restores_real_model_weights(regression):
 def test_bad_patience():
     with pytest.raises(ConfigError, match="patience as an int >= 0. Received: patience=-1"):
         EarlyStopping(patience=-1)
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_verbose_prints_keras_lines_for_the_stop_and_the_restore(fake_model, capsys, verbose):
+    drive(EarlyStopping(patience=1, restore_best_weights=True, verbose=verbose), fake_model,
+          [1.0, 0.5, 0.7, 0.2], weights=[10, 11, 12, 13])
+    expected = ("Epoch 3: early stopping\n"
+                "Restoring model weights from the end of the best epoch: 2.\n")
+    assert capsys.readouterr().out == (expected if verbose else "")

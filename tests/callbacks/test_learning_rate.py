@@ -115,3 +115,24 @@ def test_reduce_factor_must_shrink():
     with pytest.raises(ConfigError,
                        match=r"factor as a finite real number in \(0, 1\). Received: factor=2"):
         ReduceLROnPlateau(factor=2)
+
+
+def test_verbose_prints_keras_lines_for_each_rate(regression, capsys):
+    model, x, y = regression
+    model.optimizer.lr = 0.1
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[LearningRateScheduler(
+        lambda epoch: 0.1 * 0.5 ** epoch, verbose=1)])
+    assert capsys.readouterr().out == (
+        "Epoch 1: LearningRateScheduler setting learning rate to 0.1.\n"
+        "Epoch 2: LearningRateScheduler setting learning rate to 0.05.\n")
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[LearningRateScheduler(lambda e: 0.1)])
+    assert capsys.readouterr().out == ""
+
+
+def test_reduce_on_plateau_verbose_prints_keras_line_for_each_cut(fake_model, capsys):
+    drive(ReduceLROnPlateau(factor=0.5, patience=1, verbose=1), fake_model, [1.0, 2.0, 3.0])
+    assert capsys.readouterr().out == (
+        "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.5.\n"
+        "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.25.\n")
+    drive(ReduceLROnPlateau(factor=0.5, patience=1), fake_model, [1.0, 2.0, 3.0])
+    assert capsys.readouterr().out == ""

@@ -36,6 +36,16 @@ def test_a_replica_is_built_once_with_the_models_dtypes_and_leaves_the_global_rn
     assert np.array_equal(built.predict(x), model.predict(x))
 
 
+def test_a_replica_of_a_frozen_layer_is_frozen_and_its_batch_norm_in_inference_mode():
+    model = conv_net(norm=L.BatchNorm2D(3))
+    model.layers[2].trainable = False
+    model.layers[2].beta.trainable = True
+    built = replica(model_spec(model))
+    assert not built.layers[2].trainable and built.layers[0].trainable
+    assert [p.trainable for p in built.parameters()] == [p.trainable for p in model.parameters()]
+    assert model_spec(conv_net(norm=L.BatchNorm2D(3)))["key"] != model_spec(model)["key"]
+
+
 def test_a_loss_or_metric_that_cannot_travel_as_json_is_a_clear_error():
     model = lamina.Sequential([L.Linear(2, 2)])
     model.build((None, 2))

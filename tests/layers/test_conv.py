@@ -73,3 +73,18 @@ def test_backward_can_skip_the_input_gradient(cls, rng):
     assert layer.backward(dout, input_grad=False) is None and dx.shape == x.shape
     for p, expected in zip(layer.parameters(), grads):
         np.testing.assert_array_equal(p.grad, expected)
+
+
+@pytest.mark.parametrize("make, text", [
+    (lambda: L.Conv2D(32, 3), "Keras' order (filters=32, kernel_size=3) is Conv2D(None, 32, 3) "
+                              "here. Received: Conv2D(32, 3)"),
+    (lambda: L.ConvTranspose2D(16, 3), "ConvTranspose2D(None, 16, 3) here"),
+    (lambda: L.DepthwiseConv2D(3), "Keras' order (kernel_size=3) is DepthwiseConv2D(None, 3)"),
+    (lambda: L.SeparableConv2D(8, (3, 3)), "SeparableConv2D(None, 8, (3, 3)) here"),
+])
+def test_keras_argument_order_is_a_clear_error_with_the_lamina_call(make, text):
+    """Keras' Conv2D(filters, kernel_size) reads as in_channels, out_channels here: the missing
+    kernel_size says so, with the equivalent call (not a TypeError about a missing argument)."""
+    with pytest.raises(ConfigError, match=r"expects kernel_size after in_channels") as caught:
+        make()
+    assert text in str(caught.value)

@@ -10,6 +10,8 @@ from lamina import layers as L
 IMAGE = (2, 4, 6, 6)
 CASES = {  # name -> (layer factory, input shape)
     "Linear": (lambda: L.Linear(None, 3, kernel_regularizer="l2"), (2, 5)),
+    "Dense": (lambda: L.Dense(3, activation="tanh", use_bias=False, bias_regularizer="l1"),
+              (2, 5)),
     "Conv2D": (lambda: L.Conv2D(4, 6, 3, stride=2, padding=1, dilation=1, groups=2), IMAGE),
     "ConvTranspose2D": (lambda: L.ConvTranspose2D(4, 2, 3, stride=2, output_padding=1), IMAGE),
     "DepthwiseConv2D": (lambda: L.DepthwiseConv2D(4, 3, depth_multiplier=2), IMAGE),
@@ -65,7 +67,7 @@ CASES = {  # name -> (layer factory, input shape)
     "Permute": (lambda: L.Permute((2, 1)), (2, 5, 4)),
 }
 INDEX_INPUTS = {"Embedding": 7}  # layers taking token ids: ids below this many
-ALIASES = {"Dense": "Linear", "Deconv2D": "ConvTranspose2D", "MeanPool2D": "AvgPool2D",
+ALIASES = {"Deconv2D": "ConvTranspose2D", "MeanPool2D": "AvgPool2D",
            "Swish": "SiLU"}
 NOT_LAYERS_TO_SAVE = {"Layer", "MaxUnpool2D"}  # MaxUnpool2D needs indices: not in a chain
 

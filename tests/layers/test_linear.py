@@ -12,9 +12,8 @@ def test_check_layer(in_shape, out_features, bias):
     check_layer(L.Linear(int(np.prod(in_shape[1:])), out_features, bias=bias), in_shape)
 
 
-def test_weight_layout_init_and_alias():
-    layer = L.Dense(6, 4)
-    assert L.Dense is L.Linear
+def test_weight_layout_and_init():
+    layer = L.Linear(6, 4)
     assert layer.weight.data.shape == (6, 4) and layer.bias.data.shape == (4,)
     assert layer.weight.data.dtype == np.float32 and not layer.bias.data.any()
     limit = np.sqrt(6 / 10)  # glorot uniform

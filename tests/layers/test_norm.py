@@ -30,6 +30,18 @@ def test_running_statistics_follow_pytorch_convention(rng):
     np.testing.assert_allclose(out, (x - layer.running_mean) / np.sqrt(layer.running_var + 1e-5))
 
 
+@pytest.mark.parametrize("layer, shape", [(L.BatchNorm1D(3), (4, 3)), (L.BatchNorm2D(3), (4, 3, 2, 2))])
+def test_eval_mode_reads_the_running_statistics_and_leaves_them(layer, shape, rng):
+    """An eval forward in another dtype computes in it, and the float32 buffers stay the
+    very arrays they were (inference writes nothing on the layer)."""
+    layer.eval()
+    mean, var = layer.running_mean, layer.running_var
+    out = layer.forward(rng.standard_normal(shape))
+    assert out.dtype == np.float64
+    assert layer.running_mean is mean and layer.running_var is var
+    assert mean.dtype == var.dtype == np.float32
+
+
 def test_order_names_buffers_and_lazy():
     layer = L.BatchNorm2D(None)
     layer.forward(np.ones((2, 4, 3, 3), np.float32) + np.arange(2).reshape(2, 1, 1, 1))

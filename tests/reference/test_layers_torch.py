@@ -112,8 +112,19 @@ def test_linear(case):
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_flattens_trailing_axes(bias):
     """x (N, d1, d2) is read as (N, d1*d2): the same as torch Flatten then Linear."""
-    check(L.Dense(3 * 4, 5, bias=bias), nn.Sequential(nn.Flatten(), nn.Linear(12, 5, bias=bias)),
-          (5, 3, 4), f"Dense(12, 5, bias={bias}) on (5, 3, 4)")
+    check(L.Linear(3 * 4, 5, bias=bias), nn.Sequential(nn.Flatten(), nn.Linear(12, 5, bias=bias)),
+          (5, 3, 4), f"Linear(12, 5, bias={bias}) on (5, 3, 4)")
+
+
+@pytest.mark.parametrize("activation, torch_activation", [
+    (None, nn.Identity), ("tanh", nn.Tanh), ("leaky_relu", lambda: nn.LeakyReLU(0.2)),
+    ("softmax", lambda: nn.Softmax(dim=-1))])
+def test_dense_is_flatten_linear_then_its_activation(activation, torch_activation):
+    """Keras' Dense(units, activation): its input size inferred, its weight kept as Linear's."""
+    layer = L.Dense(5, activation=activation)
+    layer.build((None, 3, 4))
+    check(layer, nn.Sequential(nn.Flatten(), nn.Linear(12, 5), torch_activation()), (5, 3, 4),
+          f"Dense(5, activation={activation!r}) on (5, 3, 4)")
 
 
 # -- Conv2D -----------------------------------------------------------------------------------
