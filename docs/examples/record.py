@@ -1,7 +1,8 @@
 """Record the examples gallery's outputs: ``python docs/examples/record.py`` (from the repository
-root; about 10 s). Writes each example model's summary and a real run of the digits example
-(its printed output and training curves) into docs/examples/outputs/. The MNIST and CIFAR
-examples download their data sets, so only their summaries are recorded here.
+root; about a minute). Writes each example model's summary and a real run of every example
+whose data ships with lamina (digits, inspect, sequence_digits, char_lm: their printed output
+and pictures) into docs/examples/outputs/. The MNIST and CIFAR examples download their data
+sets, so only their summaries are recorded here.
 """
 
 import contextlib
@@ -34,10 +35,18 @@ def main():
         model = (lamina.examples.mnist.build_model(0.5) if name == "mnist_dropout"
                  else module.build_model())
         (OUTPUTS / f"{name}-summary.txt").write_text(captured(model.summary, shape))
-    curves = OUTPUTS / "digits-curves.png"
-    run = captured(importlib.import_module("lamina.examples.digits").main,
-                   ["--plot", str(curves), "--verbose", "2"])
-    (OUTPUTS / "digits-run.txt").write_text(run.replace(str(curves), os.path.relpath(curves)))
+    for name, args in (("digits", ["--verbose", "2"]),
+                       ("sequence_digits", ["--verbose", "2"])):
+        curves = OUTPUTS / f"{name}-curves.png"
+        run = captured(importlib.import_module(f"lamina.examples.{name}").main,
+                       ["--plot", str(curves), *args])
+        (OUTPUTS / f"{name}-run.txt").write_text(run.replace(str(curves), os.path.relpath(curves)))
+    pictures = OUTPUTS / "inspect"
+    run = captured(importlib.import_module("lamina.examples.inspect").main,
+                   ["--out", str(pictures)])
+    (OUTPUTS / "inspect-run.txt").write_text(run.replace(str(pictures), os.path.relpath(pictures)))
+    run = captured(importlib.import_module("lamina.examples.char_lm").main, [])
+    (OUTPUTS / "char_lm-run.txt").write_text(run)
 
 
 if __name__ == "__main__":

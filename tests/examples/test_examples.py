@@ -119,7 +119,7 @@ def test_inspect_example_warns_about_the_broken_run_only_and_writes_its_pictures
 
 
 def test_sequence_digits_learns_from_rows(capsys):
-    """A short run (the full default run reaches 98.3%, see the module docstring)."""
+    """A short run (the full default run reaches 98.1%, see the module docstring)."""
     from lamina.examples import sequence_digits
 
     result = sequence_digits.main(["--epochs", "3", "--limit", "400", "--verbose", "0",
