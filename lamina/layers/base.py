@@ -51,6 +51,19 @@ CHANNELS_LAST_HINT = ("It looks channels-last (N, H, W, C), as Keras and TensorF
                       "convert the images with x.transpose(0, 3, 1, 2)")
 
 
+def channels_last_1d_hint(shape, size):
+    """The hint for a 3-D input whose last axis holds exactly the `size` channels a
+    channel-first layer (Conv1D, the 1-D pools, BatchNorm1D) expects on axis 1: probably
+    Keras' (N, L, C) signals, which must be transposed, not taken as size shape[1]."""
+    shape = tuple(shape)
+    if len(shape) != 3 or size is None or shape[2] != size or shape[1] in (size, None):
+        return None
+    return (f"Its last axis holds the {size} channels expected: if x is laid out (N, L, C), as "
+            f"Keras lays out sequences, convert it with x.transpose(0, 2, 1) (lamina takes "
+            f"(N, C, L)); if it really is (N, C, L) with {shape[1]} channels, set "
+            f"{{argument}}={shape[1]}")
+
+
 def _naming_the_layer(method):
     """method (a forward or backward), with every lamina error it raises naming the layer.
 
@@ -409,6 +422,9 @@ class Layer:
             got = shape[dim] if len(shape) > dim else None
             # a channels-last image gets the transpose, never a size that would let it train
             hint = CHANNELS_LAST_HINT if dim == 1 and looks_channels_last(shape) else None
+            if dim == 1 and hint is None and channels_last_1d_hint(shape, size):
+                hint = channels_last_1d_hint(shape, size).format(
+                    argument=self.size_argument or "the channel count")
             fix = (f"{self.size_argument}={got}, or None to infer it"
                    if self.size_argument and got is not None and hint is None else None)
             raise self.shape_error(f"{size} {what}{'s' * (size != 1)} on axis {dim}",

@@ -93,6 +93,28 @@ def test_channel_first_shapes_keep_the_size_fix(channels, shape, fix):
     assert "transpose" not in str(caught.value)
 
 
+@pytest.mark.parametrize("make, argument", [
+    (lambda: L.Conv1D(16, 8, 3), "in_channels"), (lambda: L.BatchNorm1D(16), "num_features"),
+    (lambda: Sequential([L.Conv1D(16, 8, 3), L.ReLU()]), "in_channels")])
+def test_channels_last_sequences_get_the_transpose_beside_the_size(make, argument):
+    """(N, L, C) signals whose last axis holds the expected channels: the transpose comes
+    first, and the size fix is offered only as the reading of a true (N, C, L) input."""
+    for run in (lambda: Sequential([make()]).predict(np.zeros((2, 50, 16))),
+                lambda: make().forward(np.zeros((2, 50, 16)))):
+        with pytest.raises(ShapeError, match=r"laid out \(N, L, C\).*x\.transpose\(0, 2, 1\)"
+                                             rf".*really is \(N, C, L\) with 50 channels, set "
+                                             rf"{argument}=50") as caught:
+            run()
+        assert "Fix:" not in str(caught.value)
+
+
+def test_a_sequence_whose_last_axis_is_not_the_channels_keeps_the_size_fix():
+    with pytest.raises(ShapeError, match=r"Fix: Conv1D 'conv1d' \(layer 0\) with in_channels=50")\
+            as caught:
+        Sequential([L.Conv1D(16, 8, 3)]).predict(np.zeros((2, 50, 12)))
+    assert "transpose" not in str(caught.value)
+
+
 def test_lazy_layers_infer_channel_first_shapes_and_an_explicit_size_passes():
     """(N, C, L, 1) with C > 4 (a 1-D signal as an image) trains with the size given."""
     assert L.Conv2D(None, 4, 1).forward(np.zeros((2, 4, 4, 3))).shape == (2, 4, 4, 3)
