@@ -13,7 +13,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import loss as loss_kernels
-from lamina.functional._checks import check_number
+from lamina.functional.checks import check_number
 from lamina.functional._labels import class_labels
 
 __all__ = ["Loss", "CrossEntropy", "NLL", "Hinge", "BCE", "BCEWithLogits", "MSE", "L1",

@@ -21,7 +21,7 @@ array([ 1., -2.])
 import numpy as np
 
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_real
+from lamina.functional.checks import check_real
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "serialize"]
 

@@ -14,7 +14,7 @@ import contextlib
 
 import threadpoolctl
 
-from lamina.functional._checks import check_int
+from lamina.functional.checks import check_int
 
 __all__ = ["blas_threads"]
 

@@ -19,7 +19,7 @@ from lamina.backend import as_model_input, floatx, get_rng, rng_state
 from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History, TerminateOnNaN
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
-from lamina.functional._checks import check_bool, check_choice, check_int, check_real
+from lamina.functional.checks import check_bool, check_choice, check_int, check_real
 from lamina.layers.mode import inference_mode
 from lamina.progress import ProgressLogger
 from lamina.validation import (built_for, check_batch_statistics, check_inputs, check_targets,

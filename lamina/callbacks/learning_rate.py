@@ -9,7 +9,7 @@ import inspect
 
 from lamina.callbacks.base import Callback, MonitoredQuantity
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_int, check_real
+from lamina.functional.checks import check_int, check_real
 from lamina.optim.schedules import LearningRateSchedule, check_learning_rate, learning_rate_at
 
 

@@ -33,7 +33,7 @@ from lamina.callbacks import symptoms
 from lamina.callbacks.base import Callback
 from lamina.callbacks.logging import CSVLogger
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_number
+from lamina.functional.checks import check_number
 from lamina.interpret import statistics as stats
 from lamina.interpret.chain import check_chain, forward_layers, observing, resolve_layer
 from lamina.progress import ProgressLogger

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_dout, check_float, check_number
+from lamina.functional.checks import check_dout, check_float, check_number
 from lamina.functional._special import erfc
 
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from lamina.errors import ConfigError, DTypeError, ShapeError
-from lamina.functional._checks import check_dout, check_float
+from lamina.functional.checks import check_dout, check_float
 from lamina.functional.dropout import dropout_backward, dropout_forward
 
 

@@ -13,7 +13,7 @@ chunk by chunk, unless the whole batch's matrix is small (KEEP_COLS_BYTES): then
 """
 from lamina.backend import xp
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_dout, check_float, check_rank
+from lamina.functional.checks import check_dout, check_float, check_rank
 from lamina.functional._windows import (batch_chunks, col2im, flat_windows, from_columns, im2col,
                                         output_hw, pair, scratch, to_columns)
 

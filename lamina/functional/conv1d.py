@@ -6,7 +6,7 @@ signal is a 1xL image and a size-K kernel a 1xK one, so no formula is written tw
 
 from lamina.errors import ConfigError
 from lamina.functional import conv, pool
-from lamina.functional._checks import check_dout, check_float, check_rank
+from lamina.functional.checks import check_dout, check_float, check_rank
 
 
 def _single(value, name, minimum, op):

@@ -4,7 +4,7 @@ import numpy as np
 
 from lamina.backend import get_rng
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_dout, check_float
+from lamina.functional.checks import check_dout, check_float
 
 
 def dropout_forward(x, p, train=True, rng=None):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from lamina.errors import DTypeError, LabelError
-from lamina.functional._checks import check_dout, check_float, check_rank
+from lamina.functional.checks import check_dout, check_float, check_rank
 from lamina.functional._labels import offenders
 
 

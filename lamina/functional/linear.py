@@ -3,7 +3,7 @@
 import math
 
 from lamina.errors import ShapeError
-from lamina.functional._checks import check_dout, check_float
+from lamina.functional.checks import check_dout, check_float
 
 
 def affine_forward(x, w, b):

@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
-from lamina.functional._checks import check_float, check_number, check_rank
+from lamina.functional.checks import check_float, check_number, check_rank
 from lamina.functional._labels import class_labels, offenders
 
 __all__ = ["softmax_cross_entropy", "cross_entropy_from_probs", "nll_loss", "hinge_loss",

@@ -19,7 +19,7 @@ with M values per feature. 'unbiased': True gives torch.nn.BatchNorm's running v
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_dout, check_float, check_rank
+from lamina.functional.checks import check_dout, check_float, check_rank
 from lamina.functional._windows import scratch
 
 __all__ = [

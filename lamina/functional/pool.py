@@ -9,7 +9,7 @@ padding may be at most half the kernel, as in PyTorch.
 import numpy as np
 
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_dout, check_float, check_rank
+from lamina.functional.checks import check_dout, check_float, check_rank
 from lamina.functional._windows import kernel_positions, output_hw, pad2d, pair, unpad2d
 
 __all__ = [

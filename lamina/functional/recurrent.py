@@ -15,7 +15,7 @@ until then), as PyTorch's reverse direction over a packed sequence.
 import numpy as np
 
 from lamina.errors import ShapeError
-from lamina.functional._checks import check_dout, check_float, check_rank
+from lamina.functional.checks import check_dout, check_float, check_rank
 from lamina.functional.recurrent_cells import (check_mode, check_state, check_weights,
                                                fold_hidden_bias, step, step_backward)
 

@@ -16,7 +16,7 @@ through gh (the caller adds dgh @ w_hh to dh); `out` may give the array(s) to wr
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_dout, check_float, check_rank
+from lamina.functional.checks import check_dout, check_float, check_rank
 
 MODES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # mode -> gates per hidden unit
 

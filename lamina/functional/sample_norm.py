@@ -19,7 +19,7 @@ import math
 
 from lamina.backend import xp
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_dout, check_float
+from lamina.functional.checks import check_dout, check_float
 
 __all__ = [
     "layer_norm_forward", "layer_norm_backward", "group_norm_forward", "group_norm_backward",

@@ -11,7 +11,7 @@ sorted), one adjoint tap per offset in that run. Loops run over taps, never over
 import numpy as np
 
 from lamina.errors import ConfigError, DTypeError, ShapeError
-from lamina.functional._checks import check_dout, check_float, check_rank
+from lamina.functional.checks import check_dout, check_float, check_rank
 from lamina.functional._windows import pair
 
 __all__ = [

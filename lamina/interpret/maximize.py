@@ -4,7 +4,7 @@ gradient ascent on the input through the model's own backward."""
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_number
+from lamina.functional.checks import check_number
 from lamina.interpret.chain import (backward_layers, check_chain, forward_layers, observing,
                                     resolve_layer)
 

@@ -4,7 +4,7 @@ and SmoothGrad, its mean over noisy copies of the input (Smilkov et al. 2017).""
 import numpy as np
 
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_number
+from lamina.functional.checks import check_number
 from lamina.interpret.chain import check_chain, model_inputs, observing, score_gradient
 
 __all__ = ["saliency"]

@@ -8,7 +8,7 @@ import numpy as np
 
 from lamina.errors import ConfigError
 from lamina.functional import activation as F
-from lamina.functional._checks import check_number
+from lamina.functional.checks import check_number
 from lamina.layers.base import Layer, shape_text
 
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import attention as F
-from lamina.functional._checks import check_dout
+from lamina.functional.checks import check_dout
 from lamina.layers.base import Layer
 
 

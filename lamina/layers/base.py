@@ -9,7 +9,7 @@ import numpy as np
 from lamina import init, regularizers
 from lamina.backend import floatx
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
-from lamina.functional._checks import FLOAT_CHARS, as_float_array
+from lamina.functional.checks import FLOAT_CHARS, as_float_array
 from lamina.functional._windows import conv_output_size
 from lamina.layers.mode import current
 from lamina.parameter import Parameter

@@ -8,7 +8,7 @@ import numpy as np
 
 from lamina import regularizers
 from lamina.functional import conv1d as F
-from lamina.functional._checks import check_dout
+from lamina.functional.checks import check_dout
 from lamina.functional._windows import conv_output_size
 from lamina.functional.pool import check_padding
 from lamina.layers.base import Layer, shape_text

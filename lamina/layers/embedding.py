@@ -5,7 +5,7 @@ import numpy as np
 from lamina.backend import floatx, get_rng
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import embedding as F
-from lamina.functional._checks import check_dout
+from lamina.functional.checks import check_dout
 from lamina.layers.base import Layer, shape_text
 
 

@@ -11,7 +11,7 @@ Parameters and buffers are named by branch position, as in any container: "1.0.w
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_dout
+from lamina.functional.checks import check_dout
 from lamina.layers.container import Container, deserialize, serialize
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import norm as F
 from lamina.functional import sample_norm as SF
-from lamina.functional._checks import check_dout
+from lamina.functional.checks import check_dout
 from lamina.layers.base import Layer, shape_text
 
 

@@ -1,7 +1,7 @@
 """Permute: reorder the axes of each example, as Keras' Permute (the batch axis stays first)."""
 
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_dout
+from lamina.functional.checks import check_dout
 from lamina.layers.base import Layer
 
 

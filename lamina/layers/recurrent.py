@@ -11,7 +11,7 @@ import numpy as np
 from lamina.errors import ConfigError
 from lamina.functional import dropout as dropout_kernels
 from lamina.functional import recurrent as F
-from lamina.functional._checks import check_dout, check_float
+from lamina.functional.checks import check_dout, check_float
 from lamina.functional.recurrent_cells import MODES
 from lamina.layers.base import Layer, shape_text
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_dout
+from lamina.functional.checks import check_dout
 from lamina.layers.base import Layer
 
 

@@ -1,7 +1,7 @@
 """Residual: y = block(x) + shortcut(x), the skip connection of ResNet."""
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._checks import check_dout
+from lamina.functional.checks import check_dout
 from lamina.layers.base import Layer
 from lamina.layers.container import Composite, deserialize, serialize
 

@@ -1,7 +1,7 @@
 """TimeDistributed: a layer applied to every time step of (N, T, ...) independently."""
 
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_dout
+from lamina.functional.checks import check_dout
 from lamina.layers.base import Layer
 from lamina.layers.container import Composite, deserialize, serialize
 

@@ -1,7 +1,7 @@
 """TransformerEncoderLayer, as torch.nn.TransformerEncoderLayer(batch_first=True)."""
 
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_dout
+from lamina.functional.checks import check_dout
 from lamina.layers.activation import GELU, ReLU
 from lamina.layers.attention import MultiHeadAttention
 from lamina.layers.container import Composite

@@ -3,7 +3,7 @@
 import numpy as np
 
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_bool, check_real
+from lamina.functional.checks import check_bool, check_real
 from lamina.optim.optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]

@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from lamina.errors import ShapeError
-from lamina.functional._checks import check_real
+from lamina.functional.checks import check_real
 from lamina.optim import schedules
 from lamina.optim.clipping import clip_arrays
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from lamina.functional._checks import check_bool, check_real
+from lamina.functional.checks import check_bool, check_real
 from lamina.optim.optimizer import Optimizer
 
 __all__ = ["RMSProp"]

@@ -26,7 +26,7 @@ import math
 import numbers
 
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_bool, check_int, check_real
+from lamina.functional.checks import check_bool, check_int, check_real
 
 __all__ = ["LearningRateSchedule", "StepDecay", "ExponentialDecay", "CosineDecay",
            "PiecewiseConstant", "Warmup", "get", "serialize", "check_learning_rate",

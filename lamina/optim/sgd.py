@@ -1,7 +1,7 @@
 """Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay."""
 
 from lamina.errors import ConfigError
-from lamina.functional._checks import check_bool, check_real
+from lamina.functional.checks import check_bool, check_real
 from lamina.optim.optimizer import Optimizer
 
 __all__ = ["SGD"]

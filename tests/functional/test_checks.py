@@ -42,7 +42,7 @@ def test_backward_rejects_broadcastable_dout(name):
 
 # -- the setting checks: check_real, check_int, check_bool, check_choice ----------------------
 from lamina.errors import ConfigError  # noqa: E402
-from lamina.functional._checks import (check_bool, check_choice, check_int,  # noqa: E402
+from lamina.functional.checks import (check_bool, check_choice, check_int,  # noqa: E402
                                        check_real, interval_text)
 
 ACCEPTED = [

@@ -1,4 +1,5 @@
-"""Input checks shared by the kernels: clear lamina errors instead of NumPy tracebacks."""
+"""Input and setting checks shared by every tier (kernels, layers, optimizers, callbacks,
+training): clear lamina errors instead of NumPy tracebacks, one wording for each check."""
 
 import math
 
