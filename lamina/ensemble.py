@@ -10,7 +10,7 @@ import numpy as np
 
 from lamina.backend import as_float_array
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._labels import class_labels
+from lamina.functional.labels import class_labels
 from lamina.functional.activation import log_softmax_forward, softmax_forward
 from lamina.layers.activation import Softmax
 from lamina.layers.base import Layer

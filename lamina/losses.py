@@ -14,7 +14,7 @@ import numpy as np
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import loss as loss_kernels
 from lamina.functional.checks import check_number
-from lamina.functional._labels import class_labels
+from lamina.functional.labels import class_labels
 
 __all__ = ["Loss", "CrossEntropy", "NLL", "Hinge", "BCE", "BCEWithLogits", "MSE", "L1",
            "SmoothL1", "Huber", "KLDiv", "get"]

@@ -3,7 +3,7 @@
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional._labels import class_labels
+from lamina.functional.labels import class_labels
 
 
 def accuracy(outputs, y):

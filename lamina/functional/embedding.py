@@ -4,7 +4,7 @@ import numpy as np
 
 from lamina.errors import DTypeError, LabelError
 from lamina.functional.checks import check_dout, check_float, check_rank
-from lamina.functional._labels import offenders
+from lamina.functional.labels import offenders
 
 
 def check_indices(op, ids, num_embeddings, name="ids"):

@@ -14,7 +14,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
 from lamina.functional.checks import check_float, check_number, check_rank
-from lamina.functional._labels import class_labels, offenders
+from lamina.functional.labels import class_labels, offenders
 
 __all__ = ["softmax_cross_entropy", "cross_entropy_from_probs", "nll_loss", "hinge_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss",

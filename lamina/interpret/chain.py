@@ -12,7 +12,7 @@ import numpy as np
 
 from lamina.backend import as_float_array
 from lamina.errors import ConfigError
-from lamina.functional._labels import class_labels
+from lamina.functional.labels import class_labels
 from lamina.layers.activation import Softmax
 from lamina.layers.base import Layer
 from lamina.layers.container import Container

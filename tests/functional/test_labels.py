@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lamina.errors import LabelError
-from lamina.functional._labels import class_labels, offenders
+from lamina.functional.labels import class_labels, offenders
 
 
 def test_offenders_name_positions_values_and_counts():
