@@ -253,21 +253,28 @@ def diagnose_nonfinite(model, x, y=None, *, rng_state=None, training=True):
 
 
 def _replay(model, x, y, loss_fn, tracer):
-    """The forward / loss / backward of Trainable.train_step, stopping at the first finding."""
-    fused = model._fuse_softmax() if loss_fn is not None else False
-    outputs = model.forward(x, fused) if hasattr(model, "_fuse_softmax") else model.forward(x)
-    if tracer.finding is not None or loss_fn is None:
+    """The forward / loss / backward of the training step (Trainable.compute_loss_and_
+    gradients, on the same engine calls), stopping at the first finding."""
+    if loss_fn is None or not hasattr(model, "run"):
+        model.forward(x)
         return
+    fused = model.fused_outputs()
+    xs = model.input_list("diagnose_nonfinite", x)
+    outputs = model.run(xs, fused)
+    if tracer.finding is not None:
+        return
+    ys = model.target_list("diagnose_nonfinite", y)
     try:
-        loss, dout = (model._loss_for(fused) if fused else loss_fn)(outputs, y)
+        loss, _, douts = model.compute_loss(ys, outputs, fused)
     except NonFiniteError:
-        loss, dout = math.nan, None
-    for tensor, value in (("loss", loss), ("d_loss/d_outputs", dout)):
+        loss, douts = math.nan, [None]
+    received = outputs[0] if len(outputs) == 1 else outputs
+    for tensor, value in (("loss", loss), ("d_loss/d_outputs", [d for d in douts if d is not None])):
         if value is not None and not _finite(value):
-            tracer.finding = _report(model, "loss", None, [], tensor, value, outputs)
+            tracer.finding = _report(model, "loss", None, [], tensor, value, received)
             return
     model.zero_grad()
-    model.backward(dout, fused, input_grad=False)
+    model.run_backward(douts, input_grad=False)
     if tracer.finding is not None:
         return
     for layer, within in _walk(model):

@@ -67,8 +67,7 @@ class Ensemble:
         outputs = []
         for model in self.models:
             if logits and self._gives_logits(model):
-                checked, _ = model._prepare(x, caller="predict")
-                out = model._batched(checked, batch_size, True)
+                out = model.predict_logits(x, batch_size=batch_size)
             elif hasattr(model, "predict"):
                 out = model.predict(x, batch_size=batch_size)
             else:

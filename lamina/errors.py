@@ -11,7 +11,9 @@
     │   ├── ModelFileError                     ... a safetensors / lamina model file
     │   └── CheckpointError                    ... a training checkpoint
     ├── DatasetError      (OSError)            a dataset file missing, unreachable or invalid
-    └── DistributedError  (RuntimeError)       a distributed run that cannot go on
+    ├── DistributedError  (RuntimeError)       a distributed run that cannot go on
+    └── GraphError        (ValueError)         a graph that cannot be a model, or data that
+                                               does not fit the model's inputs
 
 Catch ``lamina.errors.LaminaError`` for everything lamina raises on purpose.
 """
@@ -63,3 +65,8 @@ class DatasetError(LaminaError, OSError):
 
 class DistributedError(LaminaError, RuntimeError):
     """A distributed training run cannot start or go on (engine, cluster or partition trouble)."""
+
+
+class GraphError(LaminaError, ValueError):
+    """A graph that cannot be a model: an output not reachable from the inputs, an unused
+    input, a foreign tensor, a cycle, or data that does not match the model's inputs."""

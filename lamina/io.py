@@ -117,23 +117,37 @@ def _json_ready(value, where):
 
 
 def _compile_settings(model):
-    """{"loss", "optimizer", "metrics"}: what compile() needs to be called again."""
-    loss = model.loss
-    if not isinstance(loss, losses.Loss):
-        raise ConfigError(f"save_model cannot store the loss {_short(loss)}: a plain function "
-                          f"cannot go into a file. Compile with a named loss or an instance of "
-                          f"a lamina.losses.Loss subclass (found again by class name on load).")
-    names = []
-    for metric in model.metrics:
-        name = metric if isinstance(metric, str) else metrics.name_of(metric)
-        if metrics.METRICS.get(name) is not metrics.get(metric):
-            raise ConfigError(f"save_model cannot store the metric {_short(metric)}: a file "
-                              f"holds only named metrics, one of {sorted(metrics.METRICS)}")
-        names.append(name)
-    return {"loss": {"class_name": type(loss).__name__, "config": loss.get_config()},
-            "optimizer": {"class_name": type(model.optimizer).__name__,
-                          "config": model.optimizer.get_config()},
-            "metrics": names}
+    """{"loss", "optimizer", "metrics"[, "loss_weights"]}: what compile() needs to be called
+    again. A model with several outputs keeps loss and metrics as dicts by output name."""
+    def stored_loss(loss):
+        if not isinstance(loss, losses.Loss):
+            raise ConfigError(f"save_model cannot store the loss {_short(loss)}: a plain "
+                              f"function cannot go into a file. Compile with a named loss or an "
+                              f"instance of a lamina.losses.Loss subclass (found again by class "
+                              f"name on load).")
+        return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+    def stored_metrics(listed):
+        names = []
+        for metric in listed:
+            name = metric if isinstance(metric, str) else metrics.name_of(metric)
+            if metrics.METRICS.get(name) is not metrics.get(metric):
+                raise ConfigError(f"save_model cannot store the metric {_short(metric)}: a file "
+                                  f"holds only named metrics, one of {sorted(metrics.METRICS)}")
+            names.append(name)
+        return names
+
+    several = isinstance(model.loss, dict)
+    settings = {
+        "loss": ({name: stored_loss(loss) for name, loss in model.loss.items()} if several
+                 else stored_loss(model.loss)),
+        "optimizer": {"class_name": type(model.optimizer).__name__,
+                      "config": model.optimizer.get_config()},
+        "metrics": ({name: stored_metrics(listed) for name, listed in model.metrics.items()}
+                    if several else stored_metrics(model.metrics))}
+    if getattr(model, "loss_weights", None) is not None:
+        settings["loss_weights"] = dict(model.loss_weights)
+    return settings
 
 
 def _split_optimizer_state(state_dict):
@@ -333,8 +347,11 @@ def _restore_training(model, metadata, tensors, fail):
     state = _json_entry(metadata, "lamina.optimizer", fail, None)
     try:
         optimizer = _instantiate(Optimizer, settings["optimizer"])
-        model.compile(loss=_instantiate(losses.Loss, settings["loss"]), optimizer=optimizer,
-                      metrics=settings["metrics"])
+        loss = settings["loss"]
+        loss = ({name: _instantiate(losses.Loss, spec) for name, spec in loss.items()}
+                if "class_name" not in loss else _instantiate(losses.Loss, loss))
+        model.compile(loss=loss, optimizer=optimizer, metrics=settings["metrics"],
+                      loss_weights=settings.get("loss_weights"))
         if state is not None:
             parameters = model.parameters()
             state = _join_optimizer_state(state, tensors, model.named_parameters())

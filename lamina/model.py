@@ -1,30 +1,14 @@
-"""Tier 3: Sequential — a chain of layers that is itself a Layer, and trains itself.
+"""Tier 3: Sequential — a chain of layers on the graph engine, itself a Layer, training itself.
 
     model = Sequential([Conv2D(1, 8, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(), Linear(None, 10)])
     model.compile(loss="cross_entropy", optimizer=optim.Adam(lr=1e-3), metrics=["accuracy"])
     history = model.fit(x, y, epochs=5, batch_size=64, validation_split=0.1)
 """
 
-import functools
-import inspect
-
-from lamina.errors import LaminaError
-from lamina.layers.activation import Softmax
+from lamina.errors import GraphError, LaminaError
+from lamina.graph.engine import Program
 from lamina.layers.container import Container
-from lamina.layers.dense import Dense
 from lamina.training import Trainable
-
-
-@functools.lru_cache(maxsize=None)
-def _takes_input_grad(layer_class):
-    """Whether layer_class.backward accepts input_grad=False (to skip its input gradient)."""
-    return "input_grad" in inspect.signature(layer_class.backward).parameters
-
-
-def _skips_its_softmax(layer):
-    """Whether `layer` may end in a softmax that its forward/backward(dout, True) skip: a
-    nested Sequential, or a Dense(activation="softmax")."""
-    return isinstance(layer, (Sequential, Dense))
 
 
 class Sequential(Container, Trainable):
@@ -51,7 +35,8 @@ class Sequential(Container, Trainable):
                 if build and not layer.built:
                     layer.output_shape(shape)  # rank and window checks before build reads sizes
                     layer.build(shape)
-                shape = tuple(layer.output_shape(shape))
+                shape = layer.output_shape(shape)
+                shape = tuple(shape[0] if isinstance(shape, list) else shape)  # a chain: first
             except LaminaError as error:
                 retold = self._misfit(error, i, shape, input_shape)
                 if retold is None:
@@ -102,44 +87,65 @@ class Sequential(Container, Trainable):
         return retold
 
     # -- computation -------------------------------------------------------------------
-    def forward(self, x, skip_final_softmax=False):
-        """Apply the layers in order. skip_final_softmax stops before a final Softmax (looking
-        inside a nested final container, or a final Dense's activation, too), so a loss can
-        take the logits."""
-        for i, layer in enumerate(self.layers):
-            if skip_final_softmax and i == len(self.layers) - 1:
-                if isinstance(layer, Softmax):
-                    break
-                if _skips_its_softmax(layer):
-                    return layer.forward(x, True)
-            x = layer.forward(x)
-            if isinstance(x, tuple):  # MaxPool2D(return_index=True): pass the values on
-                x = x[0]
-        return x
+    input_names = ("input",)
 
-    def backward(self, dout, skip_final_softmax=False, input_grad=True):
-        """Backward through the layers in reverse; skip_final_softmax mirrors forward's.
+    @property
+    def output_names(self):
+        return [self.layers[-1].name if self.layers else "output"]
 
-        Returns d loss / d input. input_grad=False (what training uses) returns None instead
-        and skips work nobody needs: the layers before the first one with parameters, and
-        that layer's own input gradient where its backward takes ``input_grad`` (Conv2D,
-        ConvTranspose2D, Linear and Sequential do; a user-defined layer may too).
+    @property
+    def program(self):
+        """The chain on lamina's engine (remade when the layers change)."""
+        key = tuple(map(id, self.layers))
+        if self.__dict__.get("_program_key") != key:
+            self._program, self._program_key = Program.chain(self.layers), key
+        return self._program
+
+    def input_list(self, where, x):
+        """[x]: a chain has one input (a dict gives it by the name "input")."""
+        if isinstance(x, dict):
+            if list(x) != ["input"]:
+                raise GraphError(f"{where} expects one input, named 'input'. Received a dict "
+                                 f"with keys {list(x)}")
+            return [x["input"]]
+        return [x]
+
+    def forward(self, x):
+        """Apply the layers in order."""
+        outputs, self._cache = self.program.forward([x])
+        return outputs[0]
+
+    def backward(self, dout, input_grad=True):
+        """Backward through the layers in reverse: d loss / d input.
+
+        input_grad=False (what training uses) returns None instead and skips work nobody
+        needs: the layers before the first one with parameters, and that layer's own input
+        gradient where its can_skip_input_grad allows (Conv2D, Linear, ...; see the engine).
         """
-        layers, nested_final = self.layers, False
-        if skip_final_softmax and layers:
-            if isinstance(layers[-1], Softmax):
-                layers = layers[:-1]
-            else:
-                nested_final = _skips_its_softmax(layers[-1])
-        first = 0
-        if not input_grad:
-            first = next((i for i, layer in enumerate(layers) if layer.parameters()), len(layers))
-        for i in range(len(layers) - 1, first - 1, -1):
-            options = {"skip_final_softmax": True} if nested_final and i == len(layers) - 1 else {}
-            if i == first and not input_grad and _takes_input_grad(type(layers[i])):
-                options["input_grad"] = False
-            dout = layers[i].backward(dout, **options)
-        return dout if input_grad else None
+        return self.program.backward(self._cache, [dout], input_grad)[0]
+
+    def ends_in_softmax(self):
+        """True when the last layer (inside nested containers too) ends in a softmax."""
+        return bool(self.layers) and self.program.fusable(0) is not None
+
+    def forward_logits(self, x):
+        """forward without the final softmax (its logits)."""
+        outputs, self._cache = self.program.forward([x], logits=(0,))
+        return outputs[0]
+
+    def backward_logits(self, dout, input_grad=True):
+        return self.program.backward(self._cache, [dout], input_grad)[0]
+
+    def run(self, arrays, logits=()):
+        """forward on [x] -> [output]; the outputs at `logits` (here: 0) as logits."""
+        outputs, self._cache = self.program.forward(arrays, logits)
+        return outputs
+
+    def run_backward(self, douts, input_grad=True):
+        return self.program.backward(self._cache, douts, input_grad)
+
+    def output_shapes(self, input_shapes):
+        return [self.output_shape(input_shapes[0])]
 
     @property
     def takes_indices(self):
@@ -147,10 +153,3 @@ class Sequential(Container, Trainable):
         takes_indices). Then fit, evaluate and predict pass integer inputs on as they are, and
         any check meant for images or float features must skip them."""
         return bool(self.layers) and getattr(self.layers[0], "takes_indices", False)
-
-    def ends_in_softmax(self):
-        """True when the last layer (inside nested containers too) is a Softmax over axis 1."""
-        last = self.layers[-1] if self.layers else None
-        if _skips_its_softmax(last):
-            return last.ends_in_softmax()
-        return isinstance(last, Softmax) and last.axis in (1, -1)

@@ -1,9 +1,18 @@
-"""Training for models: compile, fit, evaluate, predict (a mixin of lamina.Sequential).
+"""Training for models: compile, fit, evaluate, predict (a mixin of Sequential and Model).
 
-The model supplies forward(x, skip_final_softmax), backward(dout, skip_final_softmax),
-ends_in_softmax(), parameters(), build() and train()/eval(); this module drives them.
-Every step is checked for NaN / Inf before the weights change (fit's on_nonfinite), and fit
-keeps where it is in a FitState, which BackupAndRestore saves and a resumed fit restores.
+The model supplies input_names, output_names, run(arrays, logits) / run_backward(douts) on
+the engine (lamina.graph.engine), output_shapes(input_shapes), parameters(), build() and
+train()/eval(); this module drives them. One training step, public and used by fit, by
+lamina.diagnose_nonfinite and by lamina.distributed alike:
+
+    loss, outputs = model.compute_loss_and_gradients(x, y)   # grads filled, checked finite
+    model.apply_gradients()                                  # the optimizer's step
+
+Several outputs each take their own loss (compile(loss={"digit": ..., "size": ...},
+loss_weights=...)); the loss fit reports is the weighted total, and each output's own is
+logged as "<output name>_loss" (Keras' names). Every step is checked for NaN / Inf before
+the weights change (fit's on_nonfinite), and fit keeps where it is in a FitState, which
+BackupAndRestore saves and a resumed fit restores.
 """
 
 import math
@@ -18,7 +27,8 @@ from lamina import optim as optim_module
 from lamina.backend import as_model_input, floatx, get_rng, rng_state
 from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History, TerminateOnNaN
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
-from lamina.errors import ConfigError, DTypeError, LabelError, NonFiniteError, ShapeError
+from lamina.errors import (ConfigError, DTypeError, GraphError, LabelError, NonFiniteError,
+                           ShapeError)
 from lamina.functional.checks import check_bool, check_choice, check_int, check_real
 from lamina.layers.mode import inference_mode
 from lamina.progress import ProgressLogger
@@ -67,10 +77,39 @@ class FitState:
         self.totals, self.seen, self.skipped = {}, 0, 0
 
 
-class Trainable:
-    """compile / train_step / fit / evaluate / predict, Keras-style."""
+class OutputLoss:
+    """What compile gives one output: its position and name, its loss and weight, and its
+    metrics as (log name, function) pairs."""
 
-    loss, optimizer, metrics = None, None, ()
+    __slots__ = ("position", "name", "loss", "weight", "metrics")
+
+    def __init__(self, position, name, loss, weight, metrics):
+        self.position, self.name, self.loss = position, name, loss
+        self.weight, self.metrics = weight, metrics
+
+
+def _per_output(where, what, value, names, allow_missing=True):
+    """A compile argument given per output (a dict by output name, or a list in output
+    order) as {output name: value}; anything else applies to every output."""
+    if isinstance(value, dict):
+        unknown = [key for key in value if key not in names]
+        if unknown:
+            raise ConfigError(f"{where}({what}=...) names no output of the model: {unknown}. "
+                              f"Its outputs: {names}")
+        return dict(value)
+    if isinstance(value, (list, tuple)) and len(names) > 1 and what != "metrics":
+        if len(value) != len(names):
+            raise ConfigError(f"{where}({what}=...) expects one entry per output {names} (or a "
+                              f"dict by name). Received: {len(value)} entries")
+        return dict(zip(names, value))
+    return {name: value for name in names}
+
+
+class Trainable:
+    """compile / the training step / fit / evaluate / predict, Keras-style."""
+
+    loss, optimizer, metrics, loss_weights = None, None, (), None
+    compiled_losses = ()
     stop_training, history = False, None
     fit_state = None  # during fit: where it is (FitState), for callbacks such as BackupAndRestore
 
@@ -79,99 +118,264 @@ class Trainable:
         params = self.parameters()
         return params[0].data.dtype if params else floatx()
 
-    # -- training ----------------------------------------------------------------------
-    def compile(self, loss="cross_entropy", optimizer="sgd", metrics=None):
+    # -- compile -----------------------------------------------------------------------
+    def compile(self, loss="cross_entropy", optimizer="sgd", metrics=None, loss_weights=None):
         """Choose the loss, the optimizer and the metrics reported by fit and evaluate.
 
-        With cross-entropy and a final Softmax layer, the softmax is fused into the loss during
-        training and evaluation, which then works on the logits (no double softmax, and exact
-        for any logits, from_logits=False included; predict still returns probabilities). This is decided at every step, so layers added later count too.
+        A model with several outputs takes loss, loss_weights and metrics per output: a dict
+        keyed by output name (an output left out has no loss and is not trained by one) or
+        a list in output order; one loss (or one metrics list) applies to every output.
+        The loss fit minimises is sum_k loss_weights[k] * loss_k (weights default 1).
+
+        With cross-entropy and an output that a softmax makes (a Softmax layer, a
+        Dense(activation="softmax"), a nested model ending in one), the softmax is fused into
+        the loss during training and evaluation, which then works on the logits (no double
+        softmax, and exact for any logits, from_logits=False included; predict still returns
+        probabilities). This is decided at every step (fused_outputs), so layers added later
+        count too.
         """
         where = f"{self.describe()}.compile"
-        loss = _named_setting(where, "loss", loss, losses_module.get)
+        names = list(self.output_names)
+        losses = _per_output(where, "loss", loss, names)
+        if not losses or all(value is None for value in losses.values()):
+            raise ConfigError(f"{where} expects a loss for at least one output {names}. "
+                              f"Received: loss={loss!r}")
+        weights = _per_output(where, "loss_weights", 1.0 if loss_weights is None
+                              else loss_weights, names)
+        if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
+            raise ConfigError(f"{where} expects metrics as a list of names or callables (a dict "
+                              f"of such lists by output name for several outputs), or None. "
+                              f"Received: metrics={metrics!r}")
+        per_output_metrics = _per_output(where, "metrics", metrics or [], names)
         optimizer = _named_setting(where, "optimizer", optimizer, optim_module.get)
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
-            raise ConfigError(f"{where} expects metrics as a list of names or callables, or "
-                              f"None. Received: metrics={metrics!r}")
-        for i, metric in enumerate(metrics or []):
-            if not (isinstance(metric, str) or callable(metric)):
-                raise ConfigError(f"{where} expects each metric as a name or a callable "
-                                  f"(outputs, y) -> float. Received: metrics[{i}]={metric!r}")
-        metric_fns = [(metrics_module.name_of(m),
-                       _named_setting(where, f"metrics[{i}]", m, metrics_module.get))
-                      for i, m in enumerate(metrics or [])]
-        self.loss, self.optimizer, self.metrics = loss, optimizer, list(metrics or [])
-        self._metric_fns = metric_fns
+        compiled = []
+        for position, name in enumerate(names):
+            if losses.get(name) is None:
+                continue
+            what = "loss" if len(names) == 1 else f"loss[{name!r}]"
+            output_loss = _named_setting(where, what, losses[name], losses_module.get)
+            weight = check_real(where, f"loss_weights[{name!r}]", weights.get(name, 1.0), 0)
+            listed = per_output_metrics.get(name) or []
+            if not isinstance(listed, (list, tuple)):
+                listed = [listed]
+            fns = []
+            for i, metric in enumerate(listed):
+                label = f"metrics[{i}]" if len(names) == 1 else f"metrics[{name!r}][{i}]"
+                if not (isinstance(metric, str) or callable(metric)):
+                    raise ConfigError(f"{where} expects each metric as a name or a callable "
+                                      f"(outputs, y) -> float. Received: {label}={metric!r}")
+                log = metrics_module.name_of(metric)
+                fns.append((log if len(names) == 1 else f"{name}_{log}",
+                            _named_setting(where, label, metric, metrics_module.get)))
+            compiled.append(OutputLoss(position, name, output_loss, weight, fns))
+        self.compiled_losses, self.optimizer = compiled, optimizer
+        if len(names) == 1:
+            self.loss, self.metrics = compiled[0].loss, list(metrics or [])
+        else:
+            self.loss = {entry.name: entry.loss for entry in compiled}
+            self.metrics = {entry.name: list(per_output_metrics.get(entry.name) or [])
+                            for entry in compiled if per_output_metrics.get(entry.name)}
+        self.loss_weights = None if loss_weights is None else dict(weights)
+        self._metric_fns = [pair for entry in compiled for pair in entry.metrics]
         return self
 
-    def _fuse_softmax(self):
-        return isinstance(self.loss, losses_module.CrossEntropy) and self.ends_in_softmax()
+    def _require_compiled(self, what):
+        if not self.compiled_losses:
+            raise ConfigError(f"{self.describe()} must be compiled before {what}: call "
+                              f"model.compile(loss=..., optimizer=...)")
 
-    def _loss_for(self, fused):
-        """The loss to apply to forward(x, fused): on logits when the final softmax is fused."""
-        return self.loss.on_logits() if fused else self.loss
+    def fused_outputs(self):
+        """The output positions whose softmax the loss takes fused (their logits): outputs
+        with a CrossEntropy loss that a softmax makes (the engine's Program.fusable). The one
+        place this is decided; training, evaluation, diagnosis and lamina.distributed ask it."""
+        program = self.program
+        return tuple(entry.position for entry in self.compiled_losses
+                     if isinstance(entry.loss, losses_module.CrossEntropy)
+                     and program.fusable(entry.position) is not None)
 
-    def _prepare(self, x, y=None, caller="fit"):
-        """(x, y) checked before any step (lamina.validation) and converted: x numeric (N, ...)
-        with N >= 1, whose shape the model's layers take (a lazy model is built for it, a
-        built one walks it through output_shape: the first misfit is named, after the shape
-        the model was built for; one example without its batch axis is told to use x[None]);
-        y one label per example, all accepted by the loss for the model's output shape. x
-        and float labels come back in the model's dtype. fit warns once per model about
-        integer inputs above 1 (unscaled pixels; see validation.warn_integer_inputs)."""
+    def loss_functions(self, fused=None):
+        """Each compiled output's loss as the training outputs take it: on the logits
+        (CrossEntropy.on_logits) where its softmax is fused. [(OutputLoss, function)]."""
+        fused = self.fused_outputs() if fused is None else fused
+        return [(entry, entry.loss.on_logits() if entry.position in fused else entry.loss)
+                for entry in self.compiled_losses]
+
+    # -- data --------------------------------------------------------------------------
+    def target_list(self, where, y):
+        """`y` (a dict by output name, a list in output order, or one array for a one-loss
+        model) as one array per compiled loss, in compile order."""
+        names, entries = list(self.output_names), self.compiled_losses
+        if isinstance(y, dict):
+            unknown = [key for key in y if key not in names]
+            missing = [entry.name for entry in entries if entry.name not in y]
+            if unknown or missing:
+                raise GraphError(f"{where} expects y as a dict keyed by the output names with a "
+                                 f"loss {[entry.name for entry in entries]}. Unknown: {unknown}; "
+                                 f"missing: {missing}")
+            return [y[entry.name] for entry in entries]
+        if len(names) > 1:
+            if not isinstance(y, (list, tuple)) or len(y) != len(names):
+                received = (f"{len(y)} arrays" if isinstance(y, (list, tuple))
+                            else f"one {type(y).__name__}")
+                raise GraphError(f"{where} expects y as one array per output {names}, in that "
+                                 f"order (None where an output has no loss), or a dict by "
+                                 f"name. Received: {received}")
+            return [y[entry.position] for entry in entries]
+        return [y]
+
+    def prepare_data(self, x, y=None, caller="fit"):
+        """(xs, ys) checked before any step (lamina.validation) and converted: one array per
+        input, numeric (N, ...) with the same N >= 1, whose shapes the model's layers take (a
+        lazy model is built for them, a built one walks them through output_shape: the first
+        misfit is named, after the shape the model was built for; one example without its
+        batch axis is told to use x[None]); one target array per loss, each accepted by its
+        loss for its output's shape. Floating inputs and float labels come back in the
+        model's dtype; integer inputs stay as they are where the model takes token ids (an
+        integer Input, or an Embedding first). fit warns once per model about integer inputs
+        above 1 (unscaled pixels; see validation.warn_integer_inputs)."""
         where = f"{self.describe()}.{caller}"
-        built_for_shape = getattr(self, "input_shape", None) if self.built else None
-        x = check_inputs(where, x, built_for_shape)
-        input_shape = (None,) + x.shape[1:]
-        takes_indices = getattr(self, "takes_indices", False)  # token ids stay integers
+        arrays = self.input_list(where, x)
+        names = list(self.input_names)
+        built_shapes = self._built_for() if self.built else None
+        xs = []
+        for i, array in enumerate(arrays):
+            place = where if len(names) == 1 else f"{where} (input {names[i]!r})"
+            xs.append(check_inputs(place, array, None if built_shapes is None
+                                   else built_shapes[i]))
+        if len({len(array) for array in xs}) > 1:
+            sizes = ", ".join(f"{name} has {len(array)}" for name, array in zip(names, xs))
+            raise GraphError(f"{where} expects inputs with the same number of examples. "
+                             f"Received: {sizes}")
+        input_shapes = [(None,) + array.shape[1:] for array in xs]
         try:
             if self.built:
-                output_shape = self.output_shape(input_shape)
+                output_shapes = self.output_shapes(input_shapes)
             else:
                 with _BUILD_LOCK:  # threads whose first calls race build the model once
-                    output_shape = (self.output_shape if self.built else self.build)(input_shape)
+                    if not self.built:
+                        self.build(*input_shapes)
+                    output_shapes = self.output_shapes(input_shapes)
         except ShapeError as error:
-            if built_for_shape is None or tuple(built_for_shape[1:]) == x.shape[1:]:
-                raise ShapeError(f"{where} cannot take x.shape={x.shape}: {error}") from error
-            raise built_for(where, error, built_for_shape, x.shape) from error
+            if built_shapes is None or all(tuple(shape[1:]) == array.shape[1:]
+                                           for shape, array in zip(built_shapes, xs)):
+                raise ShapeError(f"{where} cannot take x.shape={xs[0].shape}: {error}") \
+                    from error
+            raise built_for(where, error, built_shapes[0], xs[0].shape) from error
+        integer = self._integer_inputs()
         if caller == "fit":
-            if built_for_shape is None:  # built eagerly: now known, for the messages above
-                self.input_shape = input_shape
-            if not takes_indices and not self.__dict__.get("_warned_integer_inputs"):
-                self._warned_integer_inputs = warn_integer_inputs(where, x)
-        x = as_model_input(x, self.dtype, takes_indices)
+            if built_shapes is None and len(xs) == 1:  # built eagerly: now known
+                self.input_shape = input_shapes[0]
+            if not self.__dict__.get("_warned_integer_inputs"):
+                self._warned_integer_inputs = any(
+                    warn_integer_inputs(where, array) for array, ints in zip(xs, integer)
+                    if not ints)
+        xs = [as_model_input(array, self.dtype, ints) for array, ints in zip(xs, integer)]
         if y is None and caller == "predict":
-            return x, None
-        y = check_targets(where, y, len(x), self.loss, output_shape)
-        if y.dtype.kind == "f":
-            y = y.astype(self.dtype)
-        return x, y
+            return xs, None
+        ys = []
+        for entry, target in zip(self.compiled_losses, self.target_list(where, y)):
+            place = where if len(self.output_names) == 1 else f"{where} (output {entry.name!r})"
+            target = check_targets(place, target, len(xs[0]), entry.loss,
+                                   output_shapes[entry.position])
+            ys.append(target.astype(self.dtype) if target.dtype.kind == "f" else target)
+        return xs, ys
 
-    def train_step(self, x, y):
-        """One optimisation step on a batch: forward, loss, backward, optimizer.step.
+    def _built_for(self):
+        """The input shapes the model was built for (batch first), or Nones."""
+        shapes = getattr(self, "input_shapes", None)
+        if shapes is not None:
+            return list(shapes)
+        return [getattr(self, "input_shape", None)]
 
-        Weight penalties (``kernel_regularizer=...``) are added to the loss and their
-        gradients to the parameters' before the step. Returns (loss, outputs fed to the loss).
-        A NaN or Inf in the loss or in a gradient raises NonFiniteError before
-        optimizer.step, so the weights never take a bad update; NumPy's overflow and
-        invalid-value warnings are silenced meanwhile, since this check reports the outcome
-        (and lamina.diagnose_nonfinite finds where it starts).
+    def _integer_inputs(self):
+        """Per input: whether integer data passes as it is (token ids)."""
+        dtypes = getattr(self, "input_dtypes", None)
+        if dtypes is not None:
+            return [dtype is not None and np.dtype(dtype).kind in "iu" for dtype in dtypes]
+        return [bool(getattr(self, "takes_indices", False))]
+
+    # -- the training step -------------------------------------------------------------
+    def compute_loss(self, y, outputs, fused=None):
+        """(total loss, {output name: its loss}, one gradient per output) for the targets
+        `y` (one array per compiled loss) and the training outputs (a list per output, the
+        logits where fused). The total is sum_k weight_k * loss_k; gradients carry the
+        weights. Outputs without a loss get None."""
+        douts, parts, total = [None] * len(outputs), {}, 0.0
+        for (entry, loss_fn), target in zip(self.loss_functions(fused), y):
+            value, dout = loss_fn(outputs[entry.position], target)
+            parts[entry.name] = value
+            if entry.weight != 1.0:
+                value, dout = value * entry.weight, dout * dout.dtype.type(entry.weight)
+            total += value
+            douts[entry.position] = dout if douts[entry.position] is None \
+                else douts[entry.position] + dout
+        return total, parts, douts
+
+    def compute_loss_and_gradients(self, x, y):
+        """One batch's loss and its gradients: forward (in the model's current mode), loss,
+        backward, weight penalties; every parameter's grad is set (zeroed first).
+
+        x, y: one array per input and per compiled loss (lists, or bare for one). Returns
+        (loss, outputs): the total loss, penalties included, and the outputs the losses took
+        (a list per output, logits where a softmax is fused; bare for one output). A NaN or
+        Inf in the loss or in a gradient raises NonFiniteError (then apply_gradients must not
+        follow); NumPy's overflow and invalid-value warnings are silenced meanwhile, since
+        this check reports the outcome (and lamina.diagnose_nonfinite finds where it starts).
+        The per-output losses of the last call are in ``model.last_losses``.
         """
-        fused = self._fuse_softmax()
-        params = self.parameters()
+        xs = x if isinstance(x, list) and len(self.input_names) == len(x) else \
+            self.input_list(f"{self.describe()}.compute_loss_and_gradients", x)
+        ys = y if isinstance(y, list) and len(y) == len(self.compiled_losses) else \
+            self.target_list(f"{self.describe()}.compute_loss_and_gradients", y)
+        fused = self.fused_outputs()
         with np.errstate(all="ignore"):
-            outputs = self.forward(x, fused)
-            loss, dout = self._loss_for(fused)(outputs, y)
+            outputs = self.run(xs, fused)
+            loss, parts, douts = self.compute_loss(ys, outputs, fused)
             if not math.isfinite(loss):
                 raise NonFiniteError(f"{self.describe()}.train_step: the loss is {loss}; the "
                                      f"weights were not updated. lamina.diagnose_nonfinite(model, "
                                      f"x, y) finds where it starts.")
             self.zero_grad()
-            self.backward(dout, fused, input_grad=False)
-            loss += self._regularize()
-            self._check_gradients(params, loss)
-        self.optimizer.step(params)
-        return loss, outputs
+            self.run_backward(douts, input_grad=False)
+            loss += self.add_penalty_gradients()
+            self._check_gradients(self.parameters(), loss)
+        self.last_losses = parts
+        return loss, outputs[0] if len(outputs) == 1 else outputs
+
+    def apply_gradients(self):
+        """The optimizer's step on the gradients compute_loss_and_gradients left."""
+        self.optimizer.step(self.parameters())
+
+    def train_step(self, x, y):
+        """One optimisation step on a batch: compute_loss_and_gradients, then apply_gradients.
+        Returns (loss, outputs fed to the loss)."""
+        result = self.compute_loss_and_gradients(x, y)
+        self.apply_gradients()
+        return result
+
+    def compute_metrics(self, outputs, y):
+        """{log name: value} of the compiled metrics for the training outputs (a list per
+        output) and the targets (one array per compiled loss)."""
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        values = {}
+        for entry, target in zip(self.compiled_losses, y):
+            for name, fn in entry.metrics:
+                values[name] = fn(outputs[entry.position], target)
+        return values
+
+    def _step_logs(self, loss, outputs, y):
+        """What one step logs: the total loss, each output's own (several outputs), metrics."""
+        logs = {"loss": loss}
+        if len(self.output_names) > 1:
+            logs.update((f"{name}_loss", value) for name, value in self.last_losses.items())
+        logs.update(self.compute_metrics(outputs, y))
+        return logs
+
+    def _log_names(self):
+        names = ["loss"]
+        if len(self.output_names) > 1:
+            names += [f"{entry.name}_loss" for entry in self.compiled_losses]
+        return names + [name for name, _ in getattr(self, "_metric_fns", [])]
 
     def _check_gradients(self, params, loss):
         """NonFiniteError unless the loss and every gradient the optimizer will use are finite.
@@ -205,7 +409,7 @@ class Trainable:
     def _regularized(self):
         return [p for p in self.parameters() if p.regularizer is not None and p.trainable]
 
-    def _regularize(self):
+    def add_penalty_gradients(self):
         """Add each regularized parameter's penalty gradient into .grad; return the penalties."""
         for p in self._regularized():
             p.accumulate(p.regularizer.gradient(p.data))
@@ -247,9 +451,7 @@ class Trainable:
         of an uninterrupted run, bit for bit. A checkpoint of another model, data or settings
         is refused with a CheckpointError.
         """
-        if self.loss is None:
-            raise ConfigError(f"{self.describe()} must be compiled before fit: call "
-                              f"model.compile(loss=..., optimizer=...)")
+        self._require_compiled("fit")
         where = f"{self.describe()}.fit"
         epochs = check_int(where, "epochs", epochs, 0)
         batch_size = check_int(where, "batch_size", batch_size, 1)
@@ -277,16 +479,17 @@ class Trainable:
         if len(backups) > 1:
             raise ConfigError(f"{where} takes one BackupAndRestore (checkpoint=path adds one). "
                               f"Received: {len(backups)}, for {[b.filepath for b in backups]}")
-        x, y = self._prepare(x, y)
-        note = ""
+        xs, ys = self.prepare_data(x, y)
+        n, note = len(xs[0]), ""
         if validation_data is None and validation_split:
-            split = int(round(len(x) * (1.0 - validation_split)))
-            if split == len(x) or split == 0:
-                raise ConfigError(f"{where}: validation_split={validation_split} of {len(x)} "
-                                  f"examples leaves {len(x) - split} for validation and {split} "
+            split = int(round(n * (1.0 - validation_split)))
+            if split == n or split == 0:
+                raise ConfigError(f"{where}: validation_split={validation_split} of {n} "
+                                  f"examples leaves {n - split} for validation and {split} "
                                   f"for training; both need at least one.")
-            note = f" (validation_split={validation_split:g} keeps {len(x) - split} apart)"
-            x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
+            note = f" (validation_split={validation_split:g} keeps {n - split} apart)"
+            validation_data = ([a[split:] for a in xs], [a[split:] for a in ys])
+            xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
         elif validation_data is not None:  # checked now, not after the first epoch
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
                 raise ConfigError(f"{where} expects validation_data as a pair (x_val, y_val). "
@@ -294,11 +497,11 @@ class Trainable:
                                   + (f" of length {len(validation_data)}"
                                      if isinstance(validation_data, (tuple, list)) else ""))
             try:
-                validation_data = self._prepare(*validation_data, caller="fit")
-            except (ShapeError, LabelError, DTypeError) as error:
+                validation_data = self.prepare_data(*validation_data, caller="fit")
+            except (ShapeError, LabelError, DTypeError, GraphError) as error:
                 raise type(error)(f"fit(validation_data=...): {error}") from error
-        check_batch_statistics(where, self, (None,) + x.shape[1:], len(x), batch_size, note)
-        n = len(x)
+        n = len(xs[0])
+        check_batch_statistics(where, self, (None,) + xs[0].shape[1:], n, batch_size, note)
         steps = -(-n // batch_size)
         self.history = History()
         params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n,
@@ -307,7 +510,8 @@ class Trainable:
         ordered = [c for c in callbacks if not isinstance(c, BackupAndRestore)]
         hooks = CallbackList([*ordered, ProgressLogger(verbose), self.history, *backups],
                              self, params)
-        self.fit_state = state = FitState(initial_epoch, (x, y, validation_data), hooks.callbacks)
+        self.fit_state = state = FitState(initial_epoch, (xs, ys, validation_data),
+                                          hooks.callbacks)
         self.stop_training = False
         self.train()
         try:
@@ -315,11 +519,11 @@ class Trainable:
             while state.epoch < epochs and not self.stop_training:
                 epoch = state.epoch
                 hooks.on_epoch_begin(epoch)
-                logs = self._train_epoch(x, y, batch_size, shuffle, hooks, on_nonfinite)
+                logs = self._train_epoch(xs, ys, batch_size, shuffle, hooks, on_nonfinite)
                 if logs is None:  # on_nonfinite="stop": the epoch ends unfinished, unlogged
                     break
                 if validation_data is not None:
-                    val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
+                    val = self._evaluate_prepared(*validation_data, max(batch_size, 256))
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 state.next_epoch()
                 hooks.on_epoch_end(epoch, logs)
@@ -348,34 +552,34 @@ class Trainable:
                                   f"instances. Received: callbacks[{i}]={callback!r}")
         return list(callbacks or [])
 
-    def _train_epoch(self, x, y, batch_size, shuffle, hooks, on_nonfinite):
+    def _train_epoch(self, xs, ys, batch_size, shuffle, hooks, on_nonfinite):
         """The current epoch's remaining steps (all of them unless it resumed part-way);
         returns its mean loss and metrics, or None when a non-finite step stopped training."""
-        state, n = self.fit_state, len(x)
+        state, n = self.fit_state, len(xs[0])
         if state.order is None:
             state.order = get_rng().permutation(n) if shuffle else np.arange(n)
         keep_buffers = bool(self.buffers())
         for step in range(state.step, -(-n // batch_size)):
             hooks.on_train_batch_begin(step)
             index = state.order[step * batch_size:(step + 1) * batch_size]
-            x_batch, y_batch = x[index], y[index]
+            x_batch, y_batch = [a[index] for a in xs], [a[index] for a in ys]
             before = (rng_state(), {name: np.array(value, copy=True) for name, value
                                     in self.buffers().items()} if keep_buffers else {})
             try:
-                loss, outputs = self.train_step(x_batch, y_batch)
+                loss, outputs = self.compute_loss_and_gradients(x_batch, y_batch)
             except NonFiniteError as error:
                 self._nonfinite_step(error, x_batch, y_batch, before, step, hooks, on_nonfinite)
                 if on_nonfinite == "stop":
                     return None
                 state.step, state.skipped = step + 1, state.skipped + 1
             else:
+                self.apply_gradients()
                 state.step = step + 1
-                state.add({"loss": loss, **self._metric_values(outputs, y_batch)}, len(index))
+                state.add(self._step_logs(loss, outputs, y_batch), len(index))
                 hooks.on_train_batch_end(step, state.means())
             if self.stop_training:
                 break
-        logs = state.means() or {key: math.nan for key in
-                                 ["loss", *(name for name, _ in getattr(self, "_metric_fns", []))]}
+        logs = state.means() or {key: math.nan for key in self._log_names()}
         if on_nonfinite == "skip":
             logs["skipped"] = state.skipped
         return logs
@@ -387,7 +591,8 @@ class Trainable:
         for name, value in buffers.items():
             self.set_buffer(name, value)
         try:
-            report = diagnose_nonfinite(self, x_batch, y_batch, rng_state=random_state)
+            report = diagnose_nonfinite(self, self._bare(x_batch), self._bare(y_batch),
+                                        rng_state=random_state)
         except Exception as failure:  # the step's own message is still worth raising
             report = NonFiniteReport(causes=[f"the replay of the step failed: {failure!r}"])
         report.epoch, report.step, report.action = self.fit_state.epoch, step, action
@@ -402,30 +607,44 @@ class Trainable:
             self.stop_training = True
         hooks.on_train_batch_nonfinite(step, report)
 
-    def _metric_values(self, outputs, y):
-        return {name: fn(outputs, y) for name, fn in getattr(self, "_metric_fns", [])}
+    @staticmethod
+    def _bare(arrays):
+        return arrays[0] if len(arrays) == 1 else arrays
 
     def evaluate(self, x, y, batch_size=256):
-        """Loss and metrics over (x, y) in eval mode, batched: {"loss": ..., "accuracy": ...}.
+        """Loss and metrics over (x, y) in eval mode, batched: {"loss": ..., "accuracy": ...}
+        (several outputs: also "<name>_loss" and "<name>_<metric>").
 
         Thread-safe, as predict: the model is read, never changed (see _batched)."""
-        if self.loss is None:
-            raise ConfigError(f"{self.describe()} must be compiled before evaluate.")
+        self._require_compiled("evaluate")
         batch_size = check_int(f"{self.describe()}.evaluate", "batch_size", batch_size, 1)
-        x, y = self._prepare(x, y, "evaluate")
-        fused = self._fuse_softmax()
-        outputs = self._batched(x, batch_size, fused)
-        loss, _ = self._loss_for(fused)(outputs, y)
-        return {"loss": loss + self.regularization_loss(), **self._metric_values(outputs, y)}
+        xs, ys = self.prepare_data(x, y, "evaluate")
+        return self._evaluate_prepared(xs, ys, batch_size)
+
+    def _evaluate_prepared(self, xs, ys, batch_size):
+        fused = self.fused_outputs()
+        outputs = self._batched(xs, batch_size, fused)
+        loss, self.last_losses, _ = self.compute_loss(ys, outputs, fused)
+        return self._step_logs(loss + self.regularization_loss(), outputs, ys)
 
     def predict(self, x, batch_size=256):
-        """Outputs of the whole chain for x, in eval mode, in batches of `batch_size`.
+        """The outputs for x, in eval mode, in batches of `batch_size`: one array, or a list
+        in output order for several outputs.
 
         Thread-safe: every layer runs as in eval mode for this call only, and nothing on the
         model changes (modes, buffers, caches), so threads may share one model for inference."""
         batch_size = check_int(f"{self.describe()}.predict", "batch_size", batch_size, 1)
-        x, _ = self._prepare(x, caller="predict")
-        return self._batched(x, batch_size, False)
+        xs, _ = self.prepare_data(x, caller="predict")
+        return self._bare(self._batched(xs, batch_size, ()))
+
+    def predict_logits(self, x, batch_size=256):
+        """predict, with each output that a softmax makes given as its logits instead (for
+        a one-output model ending in a softmax: the scores before it)."""
+        batch_size = check_int(f"{self.describe()}.predict_logits", "batch_size", batch_size, 1)
+        xs, _ = self.prepare_data(x, caller="predict")
+        logits = tuple(position for position in range(len(self.output_names))
+                       if self.program.fusable(position) is not None)
+        return self._bare(self._batched(xs, batch_size, logits))
 
     def save(self, path, include_optimizer=True):
         """Write the model to one file: safetensors weights + JSON architecture (lamina.io)."""
@@ -433,10 +652,10 @@ class Trainable:
 
         save_model(self, path, include_optimizer=include_optimizer)
 
-    def _batched(self, x, batch_size, skip_final_softmax):
-        """forward over x in batches, in inference_mode: eval mode in this thread only, with
-        nothing written on the layers, so threads may predict with one model at once."""
+    def _batched(self, xs, batch_size, logits):
+        """The outputs (a list) over xs in batches, in inference_mode: eval mode in this
+        thread only, with nothing written on the layers, so threads may predict at once."""
         with inference_mode():
-            parts = [self.forward(x[i:i + batch_size], skip_final_softmax)
-                     for i in range(0, len(x), batch_size)]
-        return np.concatenate(parts)
+            parts = [self.run([a[i:i + batch_size] for a in xs], logits)
+                     for i in range(0, len(xs[0]), batch_size)]
+        return [np.concatenate([part[k] for part in parts]) for k in range(len(parts[0]))]

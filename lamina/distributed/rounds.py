@@ -51,7 +51,7 @@ def step_round(model, engine, shards, task):
             param.grad = grad / divisor if divisor else np.zeros_like(grad)
     for name in model.buffers():
         model.set_buffer(name, total[f"buffer/{name}"])
-    loss += model._regularize()
+    loss += model.add_penalty_gradients()
     grads = [p.grad for p in params if p.grad is not None]
     if not math.isfinite(loss + sum(float(np.sum(g, dtype=np.float64)) for g in grads)):
         raise NonFiniteError(

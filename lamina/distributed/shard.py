@@ -55,7 +55,13 @@ def keyed_dropout(model, key, rows):
 
 def _metric_sums(model, outputs, y, rows):
     return {f"metric/{name}": value * rows
-            for name, value in model._metric_values(outputs, y).items()}
+            for name, value in model.compute_metrics(outputs, [y]).items()}
+
+
+def _loss_function(model, fused):
+    """The model's one loss, as its training outputs take it (the logits where fused)."""
+    (_, loss_fn), = model.loss_functions(fused)
+    return loss_fn
 
 
 def step_task(task, payload, block):
@@ -70,13 +76,13 @@ def step_task(task, payload, block):
     load_state(model, payload["state"])
     model.train()
     x_rows, y_rows = x[local], y[local]
-    fused = model._fuse_softmax()
+    fused = model.fused_outputs()
     with np.errstate(all="ignore"):  # the driver checks the sums for NaN and Inf
         with keyed_dropout(model, (plan.seed, epoch, step), batch[positions]):
-            outputs = model.forward(x_rows, fused)
-        loss_sum, dout, divisor = loss_sums(model._loss_for(fused), outputs, y_rows)
+            outputs, = model.run([x_rows], fused)
+        loss_sum, dout, divisor = loss_sums(_loss_function(model, fused), outputs, y_rows)
         model.zero_grad()
-        model.backward(dout, fused, input_grad=False)
+        model.run_backward([dout], input_grad=False)
     sums = {"loss": loss_sum, "divisor": divisor, "rows": len(local),
             **_metric_sums(model, outputs, y_rows, len(local))}
     sums.update((f"grad/{i}", p.grad) for i, p in enumerate(model.parameters())
@@ -140,11 +146,11 @@ def evaluate_task(task, payload, block):
     model = replica(task["spec"])
     load_state(model, payload["state"])
     model.eval()
-    fused = model._fuse_softmax()
+    fused = model.fused_outputs()
     with np.errstate(all="ignore"):
-        outputs = np.concatenate([model.forward(x[i:i + EVALUATE_CHUNK], fused)
+        outputs = np.concatenate([model.run([x[i:i + EVALUATE_CHUNK]], fused)[0]
                                   for i in range(0, len(x), EVALUATE_CHUNK)])
-        loss_sum, _, divisor = loss_sums(model._loss_for(fused), outputs, y)
+        loss_sum, _, divisor = loss_sums(_loss_function(model, fused), outputs, y)
     sums = {"loss": loss_sum, "divisor": divisor, "rows": len(x),
             **_metric_sums(model, outputs, y, len(x))}
     return {"sum": sums, "max": {}}

@@ -54,6 +54,10 @@ class DistributedTrainer:
         if not isinstance(model, Trainable):
             raise ConfigError(f"{name} expects a compiled lamina.Sequential. "
                               f"Received: {type(model).__name__}")
+        if len(model.input_names) != 1 or len(model.output_names) != 1:
+            raise ConfigError(f"{name} trains models with one input and one output. Received: "
+                              f"{model.describe()} with inputs {list(model.input_names)} and "
+                              f"outputs {list(model.output_names)}")
         self.model, self.engine = model, engine if engine is not None else LocalEngine()
         self.sync, self.local_steps, self.seed = sync, local_steps, seed
         self.history = None
@@ -71,7 +75,7 @@ class DistributedTrainer:
                 raise ConfigError(f"{type(self).__name__}.{caller} expects labels y with "
                                   f"NumPy inputs x (y is read from label_col only for a "
                                   f"DataFrame or Parquet path).")
-            x, y = model._prepare(x, y, caller)
+            (x,), (y,) = model.prepare_data(x, y, caller)
             shards = self.engine.distribute(x, y)
         else:
             shards = self._frame_shards(x, y, features_col, label_col, caller)

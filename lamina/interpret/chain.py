@@ -13,7 +13,7 @@ import numpy as np
 from lamina.backend import as_float_array
 from lamina.errors import ConfigError
 from lamina.functional.labels import class_labels
-from lamina.layers.activation import Softmax
+from lamina.graph.engine import first_output
 from lamina.layers.base import Layer
 from lamina.layers.container import Container
 from lamina.validation import check_inputs
@@ -79,43 +79,26 @@ def score_gradient(caller, target, scores):
     return grad
 
 
-def _ends_fused(layers, skip_final_softmax):
-    """How the last layer runs: "drop" (a final Softmax left out), "nested" (a final Sequential
-    asked to stop before its own Softmax), or None (as it is)."""
-    if not (skip_final_softmax and layers):
-        return None
-    return "drop" if isinstance(layers[-1], Softmax) else "nested"
-
-
-def forward_layers(layers, x, skip_final_softmax=False):
+def forward_layers(layers, x, logits=False):
     """Each layer's output in turn, starting from x: a list, one array per layer run.
 
-    skip_final_softmax (pass model.ends_in_softmax() for the logits) stops before a final
-    Softmax as Sequential.forward does, so the last entry is the logits.
+    logits (pass model.ends_in_softmax() for the logits) runs the last layer's
+    forward_logits, so the last entry is the logits (see Layer.forward_logits).
     """
-    ending = _ends_fused(layers, skip_final_softmax)
     outputs = []
     for i, layer in enumerate(layers):
-        last = i == len(layers) - 1
-        if last and ending == "drop":
-            break
-        x = layer.forward(x, True) if last and ending == "nested" else layer.forward(x)
-        if isinstance(x, tuple):  # MaxPool2D(return_index=True): the values go on
-            x = x[0]
+        fused = logits and i == len(layers) - 1
+        x = first_output(layer.forward_logits(x) if fused else layer.forward(x))
         outputs.append(x)
     return outputs
 
 
-def backward_layers(layers, dout, skip_final_softmax=False):
+def backward_layers(layers, dout, logits=False):
     """d/d(input of layers[0]) of a gradient dout at the output of the last layer, after
-    forward_layers(layers, ..., skip_final_softmax) ran them."""
-    ending = _ends_fused(layers, skip_final_softmax)
+    forward_layers(layers, ..., logits) ran them."""
     for i in range(len(layers) - 1, -1, -1):
-        last = i == len(layers) - 1
-        if last and ending == "drop":
-            continue
-        dout = layers[i].backward(dout, True) if last and ending == "nested" \
-            else layers[i].backward(dout)
+        fused = logits and i == len(layers) - 1
+        dout = layers[i].backward_logits(dout) if fused else layers[i].backward(dout)
     return dout
 
 

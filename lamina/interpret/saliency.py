@@ -43,5 +43,6 @@ def saliency(model, x, target, samples=0, noise=0.15, seed=0):
 
 
 def _input_gradient(model, x, target, fused, caller):
-    scores = model.forward(x, fused)
-    return model.backward(score_gradient(caller, target, scores), fused)
+    scores = model.forward_logits(x) if fused else model.forward(x)
+    grad = score_gradient(caller, target, scores)
+    return model.backward_logits(grad) if fused else model.backward(grad)

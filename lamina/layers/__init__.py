@@ -12,7 +12,7 @@ from lamina.layers.dense import Dense
 from lamina.layers.dropout import Dropout
 from lamina.layers.embedding import Embedding, PositionalEmbedding
 from lamina.layers.linear import Linear
-from lamina.layers.merge import Add, Concat, Multiply
+from lamina.layers.merge import Add, Average, Concat, Concatenate, Multiply, Subtract
 from lamina.layers.norm import (BatchNorm1D, BatchNorm2D, GroupNorm, InstanceNorm2D,
                                  LayerNorm)
 from lamina.layers.pool import AvgPool2D, MaxPool2D, MeanPool2D
@@ -31,7 +31,7 @@ __all__ = [
     "Sigmoid", "Tanh", "Softmax",
     "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Swish", "Softplus", "HardSigmoid",
     "HardSwish", "LogSoftmax",
-    "Residual", "Add", "Multiply", "Concat",
+    "Residual", "Add", "Multiply", "Concat", "Concatenate", "Subtract", "Average",
     "LayerNorm", "GroupNorm", "InstanceNorm2D",
     "GlobalAvgPool2D", "GlobalMaxPool2D", "AdaptiveAvgPool2D", "MaxUnpool2D", "Upsample2D",
     "ZeroPad2D", "ChannelShuffle", "Reshape", "DepthwiseConv2D", "SeparableConv2D",

@@ -152,6 +152,16 @@ class Softmax(_AlongAxis):
 
     kernel = (F.softmax_forward, F.softmax_backward)
 
+    def ends_in_softmax(self):
+        return self.axis in (1, -1)
+
+    def forward_logits(self, x):
+        """The logits themselves: a loss fused with this softmax takes them as they are."""
+        return x
+
+    def backward_logits(self, dout, input_grad=True):
+        return dout
+
 
 class LogSoftmax(_AlongAxis):
     """y = log softmax(x) along `axis`, computed stably; pairs with the NLL loss.

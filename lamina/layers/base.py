@@ -11,6 +11,7 @@ from lamina.backend import floatx
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
 from lamina.functional.checks import FLOAT_CHARS, as_float_array
 from lamina.functional._windows import conv_output_size
+from lamina.graph.tensor import record_call, symbolic_inputs
 from lamina.layers.mode import current
 from lamina.parameter import Parameter
 from lamina.shape_only import array_spec, shape_only_active
@@ -138,8 +139,29 @@ class Layer:
     def backward(self, dout):
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
-    def __call__(self, x):
-        return self.forward(x)
+    def __call__(self, *args, **kwargs):
+        """forward on arrays; on symbolic tensors (lamina.Input), a node of a graph."""
+        tensors = symbolic_inputs(self, args)
+        if tensors is None:
+            return self.forward(*args, **kwargs)
+        return record_call(self, tensors, kwargs)
+
+    # True when backward(dout, input_grad=False) skips dx and returns None (the engine asks
+    # for it where no input needs a gradient: a model's first layer in training).
+    can_skip_input_grad = False
+
+    def ends_in_softmax(self):
+        """Whether forward ends in a softmax over axis 1 that forward_logits leaves out (so a
+        cross-entropy loss may take the logits: exact for any logits, and no softmax twice)."""
+        return False
+
+    def forward_logits(self, x):
+        """forward without its final softmax (for a layer whose ends_in_softmax() is True)."""
+        raise NotImplementedError(f"{type(self).__name__} does not end in a softmax")
+
+    def backward_logits(self, dout, input_grad=True):
+        """backward of forward_logits."""
+        raise NotImplementedError(f"{type(self).__name__} does not end in a softmax")
 
     @property
     def training(self):
@@ -156,7 +178,9 @@ class Layer:
         """What forward saved for backward; a clear error when backward comes first.
 
         Inside inference_mode it is this thread's (see lamina.layers.mode)."""
-        caches = current.caches
+        caches = current.scope
+        if caches is None:
+            caches = current.caches
         try:
             return self.__dict__["_forward_cache"] if caches is None else caches[id(self)]
         except KeyError:
@@ -166,6 +190,10 @@ class Layer:
 
     @_cache.setter
     def _cache(self, value):
+        scope = current.scope
+        if scope is not None:
+            scope[id(self)] = value
+            return
         caches = current.caches
         if caches is None:
             self.__dict__["_forward_cache"] = value

@@ -49,6 +49,10 @@ class Container(Layer):
         """How describe() and parameter names ("3.weight") call a child: its position."""
         return str(layer.index)
 
+    def child(self, key):
+        """The child that child_key calls `key` (set_buffer finds a buffer's owner by it)."""
+        return self.layers[int(key)]
+
     @property
     def built(self):
         return all(layer.built for layer in self.layers)
@@ -62,18 +66,18 @@ class Container(Layer):
         return [p for layer in self.layers for p in layer.parameters()]
 
     def named_parameters(self, prefix=""):
-        return [item for i, layer in enumerate(self.layers)
-                for item in layer.named_parameters(f"{prefix}{i}.")]
+        return [item for layer in self.layers
+                for item in layer.named_parameters(f"{prefix}{self.child_key(layer)}.")]
 
     def buffers(self, prefix=""):
         result = {}
-        for i, layer in enumerate(self.layers):
-            result.update(layer.buffers(f"{prefix}{i}."))
+        for layer in self.layers:
+            result.update(layer.buffers(f"{prefix}{self.child_key(layer)}."))
         return result
 
     def set_buffer(self, name, value):
-        index, rest = name.split(".", 1)
-        self.layers[int(index)].set_buffer(rest, value)
+        key, rest = name.split(".", 1)
+        self.child(key).set_buffer(rest, value)
 
     @Layer.trainable.setter
     def trainable(self, value):
@@ -95,9 +99,27 @@ class Container(Layer):
     def from_config(cls, config):
         return cls([deserialize(spec) for spec in config["layers"]], name=config.get("name"))
 
-    def ends_in_softmax(self):
-        """Whether the output is a Softmax over axis 1 (so a loss may take the logits instead)."""
-        return False
+    @staticmethod
+    def _param_count(layer):
+        """A layer's parameters and buffers, or "?" before it is built."""
+        if not layer.built:
+            return "?"
+        return sum(p.size for p in layer.parameters()) + \
+            sum(np.size(b) for b in layer.buffers().values())
+
+    def summary_rows(self, input_shape=None):
+        """(header, rows) of summary: each child's name (type), output shape and count."""
+        if input_shape is None:
+            input_shape = getattr(self, "input_shape", None)
+        given = tuple(input_shape) if input_shape is not None else None
+        shape, rows = given, []
+        for layer in self.layers:
+            if shape is not None:  # a chain feeds each child the last output; branches share x
+                shape = layer.output_shape(shape if self.chained else given)
+                shape = tuple(shape[0] if isinstance(shape, list) else shape)
+            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape or "?"),
+                         str(self._param_count(layer))))
+        return ("Layer (type)", "Output shape", "Params"), rows
 
     def summary(self, input_shape=None, print_fn=print):
         """Print each layer's name, type, output shape and parameter count, then the totals.
@@ -108,18 +130,10 @@ class Container(Layer):
         An unbuilt model (lazy layers, in_features=None) shows "?" where a count is not known
         yet, the counts of the layers that are built, and says that it is not built.
         """
-        if input_shape is None:
-            input_shape = getattr(self, "input_shape", None)
-        given = tuple(input_shape) if input_shape is not None else None
-        shape, rows = given, []
-        for layer in self.layers:
-            if shape is not None:  # a chain feeds each child the last output; branches share x
-                shape = tuple(layer.output_shape(shape if self.chained else given))
-            count = sum(p.size for p in layer.parameters()) + \
-                sum(np.size(b) for b in layer.buffers().values()) if layer.built else "?"
-            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape or "?"), str(count)))
-        header = ("Layer (type)", "Output shape", "Params")
-        widths = [max(len(r[i]) for r in rows + [header]) + 2 for i in range(3)]
+        header, rows = self.summary_rows(input_shape)
+        given = input_shape if input_shape is not None else getattr(self, "input_shape", None)
+        given = tuple(given) if given is not None else None
+        widths = [max(len(r[i]) for r in rows + [header]) + 2 for i in range(len(header))]
         line = "".join(h.ljust(w) for h, w in zip(header, widths))
         print_fn(f"Model: {self.name!r}")
         print_fn(line)
@@ -206,22 +220,8 @@ class Composite(Container):
             if not hasattr(type(self), key):  # a class may offer the child as a property
                 setattr(self, key, layer)
 
-    def _named_children(self):
-        return list(zip(self.child_names, self.layers))
-
     def child_key(self, layer):
         return self.child_names[layer.index]
 
-    def named_parameters(self, prefix=""):
-        return [item for key, layer in self._named_children()
-                for item in layer.named_parameters(f"{prefix}{key}.")]
-
-    def buffers(self, prefix=""):
-        result = {}
-        for key, layer in self._named_children():
-            result.update(layer.buffers(f"{prefix}{key}."))
-        return result
-
-    def set_buffer(self, name, value):
-        key, rest = name.split(".", 1)
-        getattr(self, key).set_buffer(rest, value)
+    def child(self, key):
+        return self.layers[self.child_names.index(key)]

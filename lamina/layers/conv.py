@@ -67,6 +67,8 @@ class _ConvBase(Layer):
         self.check_shape(shape, 4, self.LAYOUT, 1, self.in_channels, name)
         return self.spatial_output(shape, name)
 
+    can_skip_input_grad = True
+
     def backward(self, dout, input_grad=True):
         """dx (None with input_grad=False: a model's first layer skips it); fills the grads."""
         dx, dw, db = self.backward_kernel(dout, self._cache, input_grad)

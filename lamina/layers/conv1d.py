@@ -84,6 +84,8 @@ class Conv1D(_Window1D):
                                             self.groups)
         return out
 
+    can_skip_input_grad = True
+
     def backward(self, dout, input_grad=True):
         dx, dw, db = F.conv1d_backward(dout, self._cache, input_grad)
         self.accumulate_weight_and_bias(dw, db)

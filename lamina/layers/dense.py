@@ -56,21 +56,27 @@ class Dense(Linear):
         """Whether the output is a softmax over the units (so a loss may take the logits)."""
         return self.activation == "softmax"
 
-    def forward(self, x, skip_final_softmax=False):
-        """The affine map, then the activation (not a softmax that skip_final_softmax skips)."""
+    def forward(self, x):
+        """The affine map, then the activation."""
         out = super().forward(x)
-        if not self._activates(skip_final_softmax):
+        if self._activation is None:
             return out
         forward, _, hyper = self._activation
-        out, self._activation_cache = forward(out, **hyper)
+        out, activation_cache = forward(out, **hyper)
+        self._cache = (self._cache, activation_cache)
         return out
 
-    def backward(self, dout, skip_final_softmax=False, input_grad=True):
-        """dx (None with input_grad=False); fills the grads. skip_final_softmax as forward's."""
-        self._cache  # noqa: B018 (backward before forward: the error names this layer)
-        if self._activates(skip_final_softmax):
-            dout = self._activation[1](dout, self._activation_cache)
-        return super().backward(dout, input_grad)
+    def backward(self, dout, input_grad=True):
+        """dx (None with input_grad=False); fills the grads."""
+        if self._activation is None:
+            return super().backward(dout, input_grad)
+        affine_cache, activation_cache = self._cache
+        return self.affine_backward(self._activation[1](dout, activation_cache), affine_cache,
+                                    input_grad)
 
-    def _activates(self, skip_final_softmax):
-        return self._activation is not None and not (skip_final_softmax and self.ends_in_softmax())
+    def forward_logits(self, x):
+        """The affine map alone: the logits of a softmax Dense (see Layer.forward_logits)."""
+        return super().forward(x)
+
+    def backward_logits(self, dout, input_grad=True):
+        return super().backward(dout, input_grad)

@@ -50,6 +50,8 @@ class Embedding(Layer):
         out, self._cache = F.embedding_forward(ids, self.weight.data, self.padding_idx)
         return out
 
+    can_skip_input_grad = True
+
     def backward(self, dout, input_grad=True):
         """Fills weight.grad; returns None (token ids have no gradient)."""
         self.weight.accumulate(F.embedding_backward(dout, self._cache))

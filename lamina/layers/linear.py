@@ -48,9 +48,15 @@ class Linear(Layer):
                                             None if self.bias is None else self.bias.data)
         return out
 
+    can_skip_input_grad = True
+
     def backward(self, dout, input_grad=True):
         """dx (None with input_grad=False: a model's first layer skips it); fills the grads."""
-        dx, dw, db = F.affine_backward(dout, self._cache, input_grad)
+        return self.affine_backward(dout, self._cache, input_grad)
+
+    def affine_backward(self, dout, cache, input_grad=True):
+        """backward from the cache of F.affine_forward (a Dense keeps it beside its activation's)."""
+        dx, dw, db = F.affine_backward(dout, cache, input_grad)
         self.accumulate_weight_and_bias(dw, db)
         return dx
 

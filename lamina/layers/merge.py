@@ -1,8 +1,11 @@
-"""Merge layers: branches applied to the same input, outputs combined (Add, Multiply, Concat).
+"""Merge layers: several tensors combined into one (Add, Subtract, Multiply, Average,
+Concatenate), in a graph or over branches.
 
-Each branch is any layer (an empty ``Sequential([])`` is the identity). The input fans out
-to every branch, so its gradient is the sum of theirs: dx = sum_k branch_k.backward(dy_k).
-Parameters and buffers are named by branch position, as in any container: "1.0.weight".
+In a graph a merge layer takes the tensors it is called on: ``L.Add()([a, b])``, and its
+backward returns one gradient per input. Given branches, it is a container: each branch is
+any layer (an empty ``Sequential([])`` is the identity), the input fans out to every branch,
+so its gradient is the sum of theirs: dx = sum_k branch_k.backward(dy_k). Parameters and
+buffers are named by branch position, as in any container: "1.0.weight".
 
     inception = Concat([Conv2D(8, 4, 1), Sequential([Conv2D(8, 4, 1), Conv2D(4, 6, 3, padding=1)])])
     excite = Multiply([Sequential([]), Sequential([AvgPool2D(7), Conv2D(8, 8, 1), Sigmoid()])])
@@ -12,22 +15,31 @@ import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional.checks import check_dout
+from lamina.graph.engine import first_output
 from lamina.layers.container import Container, deserialize, serialize
 
 
 class Merge(Container):
-    """Base of the merge layers: y = combine(branch_1(x), ..., branch_K(x)), K >= 2.
+    """Base of the merge layers: y = combine(x_1, ..., x_K), K >= 2.
+
+    Called on several tensors in a graph (``Add()([a, b])``), forward(*arrays) takes one
+    array per input and backward(dout) returns a tuple, one gradient per input. Given
+    `branches` (``Add([block, Sequential([])])``), it is a container instead: every branch
+    takes the one input x, x_k = branch_k(x), and backward returns dx, the sum of the
+    branches' input gradients. The math (combine, split) is the same either way.
 
     A subclass defines merged_shape(shapes) (and raises a ShapeError naming the layer when
-    the branch shapes do not fit together), combine(outputs) -> (y, cache) and
-    split(dout, cache) -> one upstream gradient per branch.
+    the shapes do not fit together), combine(arrays) -> (y, cache) and split(dout, cache)
+    -> one gradient per input.
     """
 
     chained = False
 
-    def __init__(self, branches, name=None):
-        if not isinstance(branches, (list, tuple)) or len(branches) < 2:
-            raise ConfigError(f"{type(self).__name__} expects a list of at least 2 branch layers "
+    def __init__(self, branches=None, name=None):
+        if branches is not None and (not isinstance(branches, (list, tuple))
+                                     or len(branches) < 2):
+            raise ConfigError(f"{type(self).__name__} expects no branches (then it merges the "
+                              f"tensors it is called on) or a list of at least 2 branch layers "
                               f"(Sequential([]) is the identity). Received: {branches!r}")
         super().__init__(branches, name)
 
@@ -35,50 +47,69 @@ class Merge(Container):
     def branches(self):
         return self.layers
 
-    def build(self, input_shape):
+    def build(self, *input_shapes):
         """Build each lazy branch for the shared input; returns (and so checks) the output shape."""
         for branch in self.layers:
             if not branch.built:
-                branch.build(tuple(input_shape))
-        return self.output_shape(input_shape)
+                branch.build(tuple(input_shapes[0]))
+        return self.output_shape(*input_shapes)
 
-    def output_shape(self, input_shape):
-        return self.merged_shape([tuple(branch.output_shape(tuple(input_shape)))
+    def output_shape(self, *input_shapes):
+        if not self.layers:
+            if len(input_shapes) < 2:
+                raise self._shape_error("from at least 2 inputs", input_shapes)
+            return self.merged_shape([tuple(shape) for shape in input_shapes])
+        return self.merged_shape([first_shape(branch.output_shape(tuple(input_shapes[0])))
                                   for branch in self.layers])
 
-    def forward(self, x):
-        x = self.check_input(x)
-        outputs = []
-        for branch in self.layers:
-            out = branch.forward(x)
-            outputs.append(out[0] if isinstance(out, tuple) else out)  # (out, indices) of a pool
-        self.merged_shape([out.shape for out in outputs])
-        y, cache = self.combine(outputs)
+    def forward(self, *inputs):
+        if self.layers:
+            x = self.check_input(inputs[0])
+            inputs = [first_output(branch.forward(x)) for branch in self.layers]
+        elif len(inputs) < 2:
+            raise self._shape_error("from at least 2 inputs",
+                                    [getattr(a, "shape", None) for a in inputs])
+        else:
+            inputs = [self.check_input(array) for array in inputs]
+        self.merged_shape([array.shape for array in inputs])
+        y, cache = self.combine(inputs)
         self._cache = (y.shape, cache)
         return y
 
     def backward(self, dout):
         shape, cache = self._cache
         dout = check_dout(self.describe(), dout, shape)
+        grads = self.split(dout, cache)
+        if not self.layers:
+            return tuple(grads)
         dx = None
-        for branch, grad in zip(self.layers, self.split(dout, cache)):
+        for branch, grad in zip(self.layers, grads):
             dbranch = branch.backward(grad)
             # `+` makes a new array: an identity branch hands back dout itself, never written to
             dx = dbranch if dx is None else dx + dbranch
         return dx
 
     def get_config(self):
-        return {"branches": [serialize(branch) for branch in self.layers], "name": self.name}
+        branches = [serialize(branch) for branch in self.layers] if self.layers else None
+        return {"branches": branches, "name": self.name}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["branches"] = [deserialize(spec) for spec in config["branches"]]
+        if config.get("branches") is not None:
+            config["branches"] = [deserialize(spec) for spec in config["branches"]]
         return cls(**config)
 
     def _shape_error(self, expected, shapes):
-        return ShapeError(f"{self.describe()} expects branch outputs {expected}. "
-                          f"Received: branch output shapes {[tuple(s) for s in shapes]}")
+        what = "branch outputs" if self.layers else "inputs"
+        return ShapeError(f"{self.describe()} expects {what} {expected}. "
+                          f"Received: {what[:-1]} shapes "
+                          f"{[None if s is None else tuple(s) for s in shapes]}")
+
+
+def first_shape(shape):
+    """A layer's output shape, or its first output's when it has several."""
+    return tuple(shape[0] if isinstance(shape, list) else shape)
 
 
 def sum_to_shape(grad, shape):
@@ -148,8 +179,9 @@ class Multiply(_Broadcasting):
         return grads
 
 
-class Concat(Merge):
-    """Branch outputs joined along `axis` (default 1, the channels of NCHW), as torch.cat.
+class Concatenate(Merge):
+    """Inputs (or branch outputs) joined along `axis` (default 1, the channels of NCHW), as
+    torch.cat and Keras' Concatenate.
 
     Shapes must agree on every other axis; the batch axis 0 cannot be joined.
     Backward: dout is split along `axis` at the branches' sizes, one piece per branch.
@@ -159,9 +191,12 @@ class Concat(Merge):
     (None, 7, 8, 8)
     """
 
-    def __init__(self, branches, axis=1, name=None):
+    def __init__(self, branches=None, axis=1, name=None):
+        if isinstance(branches, (int, np.integer)) and not isinstance(branches, bool):
+            branches, axis = None, branches  # Concatenate(2): Keras' positional axis
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ConfigError(f"Concat expects axis as an int. Received: axis={axis!r}")
+            raise ConfigError(f"{type(self).__name__} expects axis as an int. "
+                              f"Received: axis={axis!r}")
         self.axis = int(axis)
         super().__init__(branches, name)
 
@@ -172,9 +207,8 @@ class Concat(Merge):
         rank = len(shapes[0])
         axis = self.axis + rank if self.axis < 0 else self.axis
         if not 1 <= axis < rank:
-            raise ShapeError(f"{self.describe()} joins along axis {self.axis}, which is not a "
-                             f"non-batch axis of its branch outputs. Received: branch output "
-                             f"shapes {[tuple(s) for s in shapes]}")
+            raise self._shape_error(f"with an axis {self.axis} that is not the batch axis",
+                                    shapes)
         rest = {tuple(s[:axis]) + tuple(s[axis + 1:]) for s in shapes}
         if len(rest) > 1 or any(len(s) != rank for s in shapes):
             raise self._shape_error(f"equal on every axis but {self.axis}", shapes)
@@ -188,3 +222,38 @@ class Concat(Merge):
 
     def split(self, dout, boundaries):
         return np.split(dout, boundaries, axis=self.axis)
+
+
+class Subtract(_Broadcasting):
+    """y = x_1 - x_2 (exactly two inputs), broadcasting size-1 axes as NumPy.
+
+    Backward: dx_1 = dout, dx_2 = -dout, each summed back to its input's shape."""
+
+    def merged_shape(self, shapes):
+        if len(shapes) != 2:
+            raise self._shape_error("from exactly 2 inputs", shapes)
+        return super().merged_shape(shapes)
+
+    def combine(self, inputs):
+        return inputs[0] - inputs[1], [a.shape for a in inputs]
+
+    def split(self, dout, shapes):
+        return [sum_to_shape(dout, shapes[0]), sum_to_shape(-dout, shapes[1])]
+
+
+class Average(_Broadcasting):
+    """y = (x_1 + ... + x_K) / K, broadcasting size-1 axes as NumPy.
+
+    Backward: dx_k = dout / K, summed back to x_k's shape."""
+
+    def combine(self, inputs):
+        y, _ = Add.combine(self, inputs)
+        return y / y.dtype.type(len(inputs)), [a.shape for a in inputs]
+
+    def split(self, dout, shapes):
+        share = dout / dout.dtype.type(len(shapes))
+        return [sum_to_shape(share, shape) for shape in shapes]
+
+
+class Concat(Concatenate):
+    """Concatenate under the name of earlier releases (model files saved it so)."""

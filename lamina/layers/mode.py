@@ -19,12 +19,13 @@ about 25% slower).
 
 import threading
 
-__all__ = ["inference_mode", "inference_caches", "current"]
+__all__ = ["inference_mode", "inference_caches", "cache_scope", "current"]
 
 
 class _ThreadState(threading.local):
     def __init__(self):  # runs once in each thread that looks
         self.caches = None  # inside inference_mode: id(layer) -> what its forward saved
+        self.scope = None  # inside cache_scope: id(layer) -> what its forward saved
         self.kept = {}  # the last block's caches, each dropped as this block replaces it
 
 
@@ -53,3 +54,23 @@ class inference_mode:
     def __exit__(self, *exc_info):
         if self._outer is None:
             current.kept, current.caches = current.caches, None
+
+
+class cache_scope:
+    """Keep what the forwards in this block save for backward in `store` (a dict), for every
+    layer, nested ones too, instead of on the layers; a backward in a block over the same
+    store reads them back. A graph runs each node of a layer it calls at several places in
+    its own scope, so the layer's calls keep apart caches (lamina.graph.engine). The scope
+    wins over inference_mode's per-thread caches, and leaves the layers' modes alone."""
+
+    __slots__ = ("_store", "_outer")
+
+    def __init__(self, store):
+        self._store = store
+
+    def __enter__(self):
+        self._outer, current.scope = current.scope, self._store
+        return self
+
+    def __exit__(self, *exc_info):
+        current.scope = self._outer

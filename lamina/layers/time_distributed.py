@@ -50,6 +50,8 @@ class TimeDistributed(Composite):
         self._cache = (x.shape, out.shape)
         return out.reshape((n, steps) + out.shape[1:])
 
+    can_skip_input_grad = True
+
     def backward(self, dout, input_grad=True):
         x_shape, out_shape = self._cache
         dout = check_dout(self.describe(), dout, x_shape[:2] + out_shape[1:])
