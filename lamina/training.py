@@ -55,7 +55,8 @@ class FitState:
     epoch (from 0) and step (steps done in it); order: the epoch's sample order, drawn from
     lamina's generator when the epoch starts; totals: the epoch's sums of each logged value
     times its batch size, over `seen` samples; skipped: steps skipped in it
-    (on_nonfinite="skip"). data: (x, y, validation_data) as fit trains on them; callbacks:
+    (on_nonfinite="skip"). data: (xs, ys, validation_data) as fit trains on them, one array
+    per input and per loss (validation_data likewise, or None); callbacks:
     every callback of the run, in the order fit calls them.
     """
 
@@ -154,7 +155,8 @@ class Trainable:
                 continue
             what = "loss" if len(names) == 1 else f"loss[{name!r}]"
             output_loss = _named_setting(where, what, losses[name], losses_module.get)
-            weight = check_real(where, f"loss_weights[{name!r}]", weights.get(name, 1.0), 0)
+            weight = check_real(where, "loss_weights" if len(names) == 1
+                                else f"loss_weights[{name!r}]", weights.get(name, 1.0), 0)
             listed = per_output_metrics.get(name) or []
             if not isinstance(listed, (list, tuple)):
                 listed = [listed]
@@ -281,11 +283,12 @@ class Trainable:
         return xs, ys
 
     def _built_for(self):
-        """The input shapes the model was built for (batch first), or Nones."""
+        """The input shapes the model was built for (batch first), or None if not known."""
         shapes = getattr(self, "input_shapes", None)
         if shapes is not None:
             return list(shapes)
-        return [getattr(self, "input_shape", None)]
+        shape = getattr(self, "input_shape", None)
+        return None if shape is None else [shape]
 
     def _integer_inputs(self):
         """Per input: whether integer data passes as it is (token ids)."""
@@ -363,11 +366,12 @@ class Trainable:
                 values[name] = fn(outputs[entry.position], target)
         return values
 
-    def _step_logs(self, loss, outputs, y):
-        """What one step logs: the total loss, each output's own (several outputs), metrics."""
+    def _step_logs(self, loss, parts, outputs, y):
+        """What one step logs: the total loss, each output's own (several outputs; parts:
+        compute_loss's), metrics."""
         logs = {"loss": loss}
         if len(self.output_names) > 1:
-            logs.update((f"{name}_loss", value) for name, value in self.last_losses.items())
+            logs.update((f"{name}_loss", value) for name, value in parts.items())
         logs.update(self.compute_metrics(outputs, y))
         return logs
 
@@ -432,7 +436,7 @@ class Trainable:
         Integer-typed x with values above 1 (uint8 pixels in 0..255) trains as given, after a
         UserWarning, once per model, suggesting ``x.astype('float32') / 255``.
         verbose: "auto" (a live bar on a terminal, one table row per epoch elsewhere), 0, 1, 2;
-        see lamina.progress. callbacks: lamina.callbacks instances, called around epochs and
+        see lamina.callbacks.progress. callbacks: lamina.callbacks instances, called around epochs and
         batches; any of them may stop training by setting ``model.stop_training = True``.
 
         on_nonfinite: what a NaN or Inf in a step's loss or gradients does. It is caught
@@ -575,7 +579,7 @@ class Trainable:
             else:
                 self.apply_gradients()
                 state.step = step + 1
-                state.add(self._step_logs(loss, outputs, y_batch), len(index))
+                state.add(self._step_logs(loss, self.last_losses, outputs, y_batch), len(index))
                 hooks.on_train_batch_end(step, state.means())
             if self.stop_training:
                 break
@@ -624,8 +628,8 @@ class Trainable:
     def _evaluate_prepared(self, xs, ys, batch_size):
         fused = self.fused_outputs()
         outputs = self._batched(xs, batch_size, fused)
-        loss, self.last_losses, _ = self.compute_loss(ys, outputs, fused)
-        return self._step_logs(loss + self.regularization_loss(), outputs, ys)
+        loss, parts, _ = self.compute_loss(ys, outputs, fused)
+        return self._step_logs(loss + self.regularization_loss(), parts, outputs, ys)
 
     def predict(self, x, batch_size=256):
         """The outputs for x, in eval mode, in batches of `batch_size`: one array, or a list

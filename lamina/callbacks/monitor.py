@@ -165,7 +165,8 @@ class Monitor(Callback):
     # -- observing ---------------------------------------------------------------------
     def _batch(self, batch):
         state, size = self.model.fit_state, self.params["batch_size"]
-        return state.data[0][state.order[batch * size:(batch + 1) * size]]
+        (x,) = state.data[0]  # a chain's one input
+        return x[state.order[batch * size:(batch + 1) * size]]
 
     def _observe_forward(self, batch):
         """Statistics of each monitored layer's output on this batch, and the weights as they

@@ -32,6 +32,7 @@ class Model(Container, Trainable):
     """
 
     chained = False
+    can_skip_input_grad = True  # backward(..., input_grad=False) runs only what parameters need
 
     def __init__(self, inputs, outputs, name=None):
         where = f"{type(self).__name__}(name={name!r})" if name else type(self).__name__
