@@ -9,11 +9,13 @@ fraction of the NEW value (0.1):
 
 with M values per feature (unbiased=True, torch's rule; normalisation always uses the biased
 batch variance). It is computed as k * running + (1 - k) * batch with k = 1 - momentum, as
-the seed kernel always did, so results stay the same to the last bit. ``batchnorm_forward`` / ``spatial_batchnorm_forward`` keep the seed 004
-contract as a thin adapter over it: a ``bn_param`` dict with 'mode' ('train' or 'test',
-required), 'eps' (1e-5), 'momentum' (0.9, the fraction KEPT: PyTorch's momentum is
-1 - it), 'running_mean' / 'running_var' (zeros when absent) and 'unbiased' (False); the new
-running statistics, in x's dtype, are written back into the dict.
+the seed kernel always did, so results stay the same to the last bit.
+
+``batchnorm_forward`` / ``spatial_batchnorm_forward`` keep the seed 004 contract as a thin
+adapter over it: a ``bn_param`` dict with 'mode' ('train' or 'test', required), 'eps' (1e-5),
+'momentum' (0.9, the fraction KEPT: PyTorch's momentum is 1 - it), 'running_mean' /
+'running_var' (zeros when absent) and 'unbiased' (False); the new running statistics, in x's
+dtype, are written back into the dict.
 
 One core serves every layout: statistics are reduced over every axis but axis 1 and the
 per-feature arrays are broadcast along axis 1, so nothing is transposed to (N*H*W, C).
@@ -99,7 +101,7 @@ def batch_norm_forward(x, gamma, beta, running_mean, running_var, training, mome
                        eps=1e-5, unbiased=True):
     """Normalise each feature (axis 1) of x over the batch, then scale and shift (as torch).
 
-    x: (N, C, *spatial), gamma, beta, running_mean, running_var: (C,) ->
+    x: (N, C, *spatial), gamma, beta, running_mean, running_var: (C,) (None: zeros) ->
     (out like x, cache, (running_mean', running_var')), the running statistics new arrays in
     x's dtype (the given ones, cast, when not training; the inputs are never written to).
     With M = N * prod(spatial) values per feature:
