@@ -31,7 +31,7 @@ from lamina.errors import (ConfigError, DTypeError, GraphError, LabelError, NonF
                            ShapeError)
 from lamina.functional.checks import check_bool, check_choice, check_int, check_real
 from lamina.layers.mode import inference_mode
-from lamina.progress import ProgressLogger
+from lamina.callbacks.progress import ProgressLogger
 from lamina.validation import (built_for, check_batch_statistics, check_inputs, check_targets,
                                warn_integer_inputs)
 

@@ -36,7 +36,7 @@ from lamina.errors import ConfigError
 from lamina.functional.checks import check_number
 from lamina.interpret import statistics as stats
 from lamina.interpret.chain import check_chain, forward_layers, observing, resolve_layer
-from lamina.progress import ProgressLogger
+from lamina.callbacks.progress import ProgressLogger
 
 __all__ = ["Monitor"]
 
