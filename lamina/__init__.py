@@ -15,6 +15,7 @@ from lamina.ensemble import Ensemble
 from lamina.io import load_model, save_model
 from lamina.layers.base import Layer
 from lamina.layers.mode import inference_mode
+from lamina.layers.registry import register_layer
 from lamina.model import Sequential
 from lamina.parameter import Parameter
 from lamina.threads import blas_threads
@@ -23,5 +24,5 @@ __all__ = [
     "__version__", "callbacks", "datasets", "errors", "functional", "gradcheck", "init", "io",
     "layers", "losses", "metrics", "models", "optim", "regularizers", "floatx", "seed",
     "set_floatx", "History", "Layer", "Sequential", "Parameter", "Ensemble", "load_model",
-    "save_model", "diagnose_nonfinite", "inference_mode", "blas_threads",
+    "save_model", "diagnose_nonfinite", "inference_mode", "blas_threads", "register_layer",
 ]

@@ -7,7 +7,8 @@ from lamina.errors import ConfigError, ShapeError
 from lamina.functional import norm as F
 from lamina.functional import sample_norm as SF
 from lamina.functional.checks import check_dout
-from lamina.layers.base import Layer, shape_text
+from lamina.layers.base import Layer
+from lamina.layers.messages import shape_text
 
 
 class _BatchNorm(Layer):
