@@ -7,7 +7,8 @@ class WeightAndBias:
     layer's bias flag, weight_init, bias_init and optional kernel/bias regularizers)."""
 
     def init_weight_and_bias(self, shape, bias_size, fan_in, fan_out):
-        """Create `weight` with self.weight_init and, if self.bias is truthy, `bias` (bias_size,)."""
+        """Create `weight` with self.weight_init and, if self.bias is truthy, `bias`
+        of shape (bias_size,)."""
         fans = dict(fan_in=fan_in, fan_out=fan_out)
         self.weight = self.new_parameter("weight", shape, self.weight_init, **fans,
                                          regularizer=getattr(self, "kernel_regularizer", None))
