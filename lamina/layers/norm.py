@@ -5,7 +5,8 @@ from lamina.errors import ConfigError, ShapeError
 from lamina.functional import norm as F
 from lamina.functional import sample_norm as SF
 from lamina.functional.checks import check_bool, check_dout, check_number, check_real
-from lamina.layers.base import Layer, shape_text
+from lamina.layers.base import Layer
+from lamina.layers.messages import shape_text
 
 
 _MOMENTUM = "a number in [0, 1] (the fraction of the new statistic, as PyTorch)"

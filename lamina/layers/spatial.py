@@ -3,7 +3,8 @@ channel shuffle. The math lives in functional.spatial."""
 
 from lamina.errors import ConfigError, LaminaError, ShapeError
 from lamina.functional import spatial as F
-from lamina.layers.base import Layer, shape_text
+from lamina.layers.base import Layer
+from lamina.layers.messages import shape_text
 from lamina.layers.pool import _Pool2D
 
 

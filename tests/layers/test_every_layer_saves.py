@@ -72,7 +72,7 @@ CASES = {  # name -> (layer factory, input shape)
 INDEX_INPUTS = {"Embedding": 7}  # layers taking token ids: ids below this many
 ALIASES = {"Deconv2D": "ConvTranspose2D", "MeanPool2D": "AvgPool2D",
            "Swish": "SiLU"}
-NOT_LAYERS_TO_SAVE = {"Layer", "MaxUnpool2D"}  # MaxUnpool2D needs indices: not in a chain
+NOT_LAYERS_TO_SAVE = {"Layer", "MaxUnpool2D", "register_layer"}  # MaxUnpool2D needs indices
 
 
 def test_the_table_covers_every_exported_layer():
