@@ -98,6 +98,30 @@ def test_single_tensors_for_inputs_and_outputs_give_bare_arrays():
     assert isinstance(model.backward(np.ones((5, 2), np.float32)), np.ndarray)
 
 
+def test_a_merge_layer_takes_a_list_or_several_tensors(rng):
+    a, b = lamina.Input((3,), name="a"), lamina.Input((2,), name="b")
+    by_list = lamina.Model([a, b], L.Concatenate(axis=1)([a, b]))
+    by_args = lamina.Model([a, b], L.Concatenate(axis=1)(a, b))
+    xa, xb = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    expected = np.concatenate([xa, xb], axis=1)
+    np.testing.assert_array_equal(by_list.forward([xa, xb]), expected)
+    np.testing.assert_array_equal(by_args.forward([xa, xb]), expected)
+    da, db = by_args.backward(np.arange(20.0).reshape(4, 5))
+    np.testing.assert_array_equal(da, np.arange(20.0).reshape(4, 5)[:, :3])
+    np.testing.assert_array_equal(db, np.arange(20.0).reshape(4, 5)[:, 3:])
+
+
+def test_training_mode_reaches_every_layer_of_the_graph():
+    x = lamina.Input((50,), name="x")
+    model = lamina.Model(x, L.Linear(None, 3, name="out")(L.Dropout(0.5, name="drop")(x)))
+    batch = np.ones((4, 50), np.float32)
+    predicted = model.predict(batch)  # predict runs in inference mode
+    model.eval()
+    np.testing.assert_allclose(model.forward(batch), predicted, rtol=1e-6)
+    model.train()
+    assert not np.allclose(model.forward(batch), predicted)
+
+
 # -- inputs as lists or dicts --------------------------------------------------------------------
 def test_dict_and_list_inputs_give_the_same_outputs():
     model = two_heads()
