@@ -208,6 +208,18 @@ def test_backward_returns_input_gradients_in_order_and_accumulates(rng):
         np.testing.assert_allclose(p.grad, 2 * grad, rtol=1e-12)
 
 
+def test_an_output_that_feeds_another_layer_gets_both_gradients(rng):
+    x = lamina.Input((4,), name="x")
+    hidden = L.Tanh(name="hidden")(L.Linear(None, 3, name="dense")(x))
+    model = lamina.Model(x, [hidden, L.Linear(None, 2, name="head")(hidden), x])
+    assert model.output_names[:2] == ["hidden", "head"]
+    batch = rng.standard_normal((5, 4))
+    model.astype(np.float64)
+    outputs = model.forward(batch)
+    np.testing.assert_array_equal(outputs[2], batch)  # an input can be an output as it is
+    check_gradients(model, [batch], rng)
+
+
 def test_fit_takes_the_same_steps_as_train_step():
     x, e, y, s = data()
     stepped, fitted = compiled(two_heads()), compiled(two_heads())
@@ -368,7 +380,7 @@ def test_a_model_is_a_layer_of_another_model(rng, tmp_path):
     np.testing.assert_array_equal(loaded.predict([a, b]), outer.predict([a, b]))
 
 
-def test_an_integer_input_feeds_token_ids_to_an_embedding(rng):
+def test_an_integer_input_feeds_token_ids_to_an_embedding(rng, tmp_path):
     tokens = lamina.Input((12,), dtype="int64", name="tokens")
     embedding = L.Embedding(50, 3, name="embed")
     out = L.Linear(None, 2, name="out")(L.Flatten()(embedding(tokens)))
@@ -386,6 +398,10 @@ def test_an_integer_input_feeds_token_ids_to_an_embedding(rng):
     unused = np.setdiff1d(np.arange(50), ids)  # rows no id picked keep their values
     np.testing.assert_array_equal(embedding.weight.data[unused], before[unused])
     assert not np.array_equal(embedding.weight.data, before)
+    model.save(tmp_path / "tokens.lamina")
+    loaded = lamina.load_model(tmp_path / "tokens.lamina")
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(loaded.predict(ids), model.predict(ids))
 
 
 def test_a_layer_with_two_outputs_feeds_a_layer_with_two_inputs(rng):

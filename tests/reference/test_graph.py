@@ -155,6 +155,8 @@ def round_trip_is_exact(model, inputs, path):
     loaded = lamina.load_model(path)
     assert type(loaded) is lamina.Model
     assert loaded.get_config() == model.get_config()
+    assert [name for name, _ in loaded.named_parameters()] == \
+        [name for name, _ in model.named_parameters()]  # a shared layer stays one layer
     ours, theirs = model.predict(inputs), loaded.predict(inputs)
     ours, theirs = (ours, theirs) if isinstance(ours, list) else ([ours], [theirs])
     assert len(ours) == len(theirs)
