@@ -230,6 +230,26 @@ def test_fit_takes_the_same_steps_as_train_step():
         np.testing.assert_allclose(a.data, b.data, rtol=1e-6, atol=1e-7, err_msg=name)
 
 
+def test_fit_shuffles_every_input_and_target_alike():
+    """One batch per epoch: shuffling only reorders the sum, so the weights match an unshuffled
+    run; an input shuffled apart from the others would train on wrong pairs."""
+    x, e, y, s = data()
+    shuffled, ordered = compiled(two_heads()), compiled(two_heads())
+    lamina.seed(3)
+    shuffled.fit((x, e), {"digit": y, "size": s}, epochs=3, batch_size=40, shuffle=True)
+    ordered.fit((x, e), {"digit": y, "size": s}, epochs=3, batch_size=40, shuffle=False)
+    for (name, a), (_, b) in zip(shuffled.named_parameters(), ordered.named_parameters()):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_validation_split_reports_each_output():
+    x, e, y, s = data()
+    history = compiled(two_heads()).fit({"image": x, "extra": e}, {"digit": y, "size": s},
+                                        epochs=1, validation_split=0.25)
+    assert {"val_loss", "val_digit_loss", "val_size_loss", "val_digit_accuracy"} <= \
+        set(history.history)
+
+
 def test_compute_loss_and_gradients_then_apply_gradients_is_train_step():
     x, e, y, s = data(8)
     inputs, targets = [x, e], {"digit": y, "size": s}
