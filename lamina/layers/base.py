@@ -12,6 +12,7 @@ from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, S
 from lamina.functional.checks import FLOAT_CHARS, as_float_array
 from lamina.functional._windows import conv_output_size
 from lamina.graph.tensor import record_call, symbolic_inputs
+from lamina.layers import hooks
 from lamina.layers.mode import current
 from lamina.parameter import Parameter
 from lamina.shape_only import array_spec, shape_only_active
@@ -65,8 +66,9 @@ def channels_last_1d_hint(shape, size):
             f"{{argument}}={shape[1]}")
 
 
-def _naming_the_layer(method):
-    """method (a forward or backward), with every lamina error it raises naming the layer.
+def _naming_the_layer(method, kind):
+    """method (kind: "forward" or "backward"), with every lamina error it raises naming the
+    layer, and its calls reported to the observers of lamina.layers.hooks while any is active.
 
     An error from a kernel ("conv2d_backward expects dout ...") gets the layer's description
     in front; one that already names this layer is left as it is. Either way the error keeps
@@ -75,7 +77,9 @@ def _naming_the_layer(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
-            return method(self, *args, **kwargs)
+            if hooks.current.observers is None:
+                return method(self, *args, **kwargs)
+            return hooks.observed_call(kind, method, self, args, kwargs)
         except LaminaError as error:
             if getattr(error, "layer", None) is None:
                 described = self.describe()
@@ -118,7 +122,7 @@ class Layer:
         super().__init_subclass__(**kwargs)
         for method in ("forward", "backward"):
             if method in cls.__dict__:
-                setattr(cls, method, _naming_the_layer(cls.__dict__[method]))
+                setattr(cls, method, _naming_the_layer(cls.__dict__[method], method))
         if "build" in cls.__dict__:
             setattr(cls, "build", _freezing_what_it_builds(cls.__dict__["build"]))
 
