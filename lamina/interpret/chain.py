@@ -18,8 +18,8 @@ from lamina.layers.base import Layer
 from lamina.layers.container import Container
 from lamina.validation import check_inputs
 
-__all__ = ["check_chain", "resolve_layer", "model_inputs", "score_gradient", "forward_layers",
-           "backward_layers", "observing"]
+__all__ = ["check_chain", "resolve_layer", "layer_at_path", "model_inputs", "score_gradient",
+           "forward_layers", "backward_layers", "every_layer", "observing"]
 
 
 def check_chain(model, caller):
@@ -56,6 +56,29 @@ def resolve_layer(model, layer, caller):
                 return index
     raise ConfigError(f"{caller} expects layer as a top-level layer name (one of {names}), an "
                       f"index into model.layers, or one of its layers. Received: layer={layer!r}")
+
+
+def layer_at_path(model, path, caller):
+    """The layer a path of child keys names inside nested containers, "0.block.1": the
+    prefix of its parameters in model.state_dict() and the path describe() shows.
+
+    >>> import lamina
+    >>> block = lamina.Sequential([lamina.layers.Linear(2, 2), lamina.layers.ReLU()])
+    >>> model = lamina.Sequential([lamina.layers.Residual(block)])
+    >>> layer_at_path(model, "0.block.1", "f") is block.layers[1]
+    True
+    """
+    layer = model
+    for depth, key in enumerate(path.split(".")):
+        children = layer.layers if isinstance(layer, Container) else []
+        keys = [layer.child_key(child) for child in children]
+        if key not in keys:
+            where = ".".join(path.split(".")[:depth]) or "the model"
+            raise ConfigError(f"{caller}: {model.describe()} has no layer at {path!r}: "
+                              f"{layer.describe()} ({where}) has no child {key!r}; its children: "
+                              f"{keys}. Received: layer={path!r}")
+        layer = children[keys.index(key)]
+    return layer
 
 
 def model_inputs(model, x, caller):
@@ -102,11 +125,12 @@ def backward_layers(layers, dout, logits=False):
     return dout
 
 
-def _walk(layer):
+def every_layer(layer):
+    """layer and every layer inside it (its containers' children), parents before children."""
     yield layer
     if isinstance(layer, Container):
         for child in layer.layers:
-            yield from _walk(child)
+            yield from every_layer(child)
 
 
 @contextlib.contextmanager
@@ -114,7 +138,7 @@ def observing(model, training=False):
     """Run the block with every layer in eval mode (training=False), in training mode (True)
     or each in its own (None), then put back each layer's own mode, every parameter's gradient and every buffer, so that
     looking inside a model changes nothing a later step could see."""
-    modes = [(layer, layer.training) for layer in _walk(model)]
+    modes = [(layer, layer.training) for layer in every_layer(model)]
     grads = [(p, None if p.grad is None else p.grad.copy()) for p in model.parameters()]
     buffers = {name: np.array(value, copy=True) for name, value in model.buffers().items()}
     if training is not None:
