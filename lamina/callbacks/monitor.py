@@ -37,8 +37,7 @@ from lamina.errors import ConfigError
 from lamina.functional.checks import check_number
 from lamina.graph.engine import first_output
 from lamina.interpret import statistics as stats
-from lamina.interpret.chain import (check_chain, every_layer, layer_at_path, observing,
-                                   resolve_layer)
+from lamina.interpret.chain import check_chain, every_layer, find_layer, observing
 from lamina.layers import hooks
 from lamina.progress import ProgressLogger
 
@@ -175,12 +174,9 @@ class Monitor(Callback):
             return [(layer.name, layer) for layer in model.layers]
         chosen = {}
         for layer in self.layers:
-            if isinstance(layer, str) and "." in layer:
-                found = (layer, layer_at_path(model, layer, "Monitor"))
-            else:
-                found = model.layers[resolve_layer(model, layer, "Monitor")]
-                found = (found.name, found)
-            chosen.setdefault(id(found[1]), found)
+            found = find_layer(model, layer, "Monitor")
+            nested = isinstance(layer, str) and "." in layer
+            chosen.setdefault(id(found), (layer if nested else found.name, found))
         order = {id(layer): i for i, layer in enumerate(every_layer(model))}
         return sorted(chosen.values(), key=lambda found: order[id(found[1])])
 

@@ -1,9 +1,11 @@
 """Running a chain model (Sequential) one top-level layer at a time, for the tools that look
 inside it: which layer a name or index means, the outputs layer by layer, and backward from
-any of them, with the model's modes and gradients left as they were.
+any of them, with the model's modes and gradients left as they were; and the output of any
+layer inside it, nested ones too, through the engine's hook point (output_of).
 
 A model here is a chained lamina Container (Sequential); its layers are named by their
-top-level name or an index into ``model.layers`` (negative counts from the end).
+top-level name or an index into ``model.layers`` (negative counts from the end), and nested
+ones by their path of child keys ("0.block.1", as state_dict() names their parameters).
 """
 
 import contextlib
@@ -14,12 +16,14 @@ from lamina.backend import as_float_array
 from lamina.errors import ConfigError
 from lamina.functional.labels import class_labels
 from lamina.graph.engine import first_output
+from lamina.layers import hooks
 from lamina.layers.base import Layer
 from lamina.layers.container import Container
 from lamina.validation import check_inputs
 
-__all__ = ["check_chain", "resolve_layer", "layer_at_path", "model_inputs", "score_gradient",
-           "forward_layers", "backward_layers", "every_layer", "observing"]
+__all__ = ["check_chain", "resolve_layer", "layer_at_path", "find_layer", "model_inputs",
+           "score_gradient", "forward_layers", "backward_layers", "output_of", "every_layer",
+           "observing"]
 
 
 def check_chain(model, caller):
@@ -81,6 +85,14 @@ def layer_at_path(model, path, caller):
     return layer
 
 
+def find_layer(model, layer, caller):
+    """The layer `layer` names: a top-level name or index (resolve_layer), one of the top-level
+    layers, or a path into nested containers ("0.block.1", layer_at_path)."""
+    if isinstance(layer, str) and "." in layer:
+        return layer_at_path(model, layer, caller)
+    return model.layers[resolve_layer(model, layer, caller)]
+
+
 def model_inputs(model, x, caller):
     """x checked (numeric, (N, ...) with N >= 1) and in the model's dtype."""
     x = check_inputs(caller, x)
@@ -114,6 +126,20 @@ def forward_layers(layers, x, logits=False):
         x = first_output(layer.forward_logits(x) if fused else layer.forward(x))
         outputs.append(x)
     return outputs
+
+
+def output_of(model, x, layer):
+    """The output of `layer` (its first output, at its first call) in model.forward(x), seen
+    through the engine's hook point (lamina.layers.hooks), nested layers too."""
+    seen = []
+
+    def keep(called, inputs, output):
+        if called is layer and not seen:
+            seen.append(first_output(output))
+
+    with hooks.observe(on_forward=keep):
+        model.forward(x)
+    return seen[0]
 
 
 def backward_layers(layers, dout, logits=False):
