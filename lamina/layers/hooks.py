@@ -15,7 +15,7 @@ output / dinputs: what the call returned (a tuple for several outputs or inputs;
 None where the engine asked for no input gradient). A call that raises is not reported.
 
 Blocks nest: every active observer is called, outermost first. Other threads are not
-observed. The wrapper every Layer subclass's forward and backward pass through
+observed, and neither are the layer calls an observer makes itself. The wrapper every Layer subclass's forward and backward pass through
 (lamina.layers.base) calls ``observed_call`` only while some observer is active in its
 thread: otherwise a layer call costs one thread-local attribute read. Observers look, they
 do not change: what they return is ignored, and the arrays they receive are the layers' own
@@ -76,9 +76,13 @@ def observed_call(kind, method, layer, args, kwargs):
         result = method(layer, *args, **kwargs)
     finally:
         calling.discard(key)
-    position = _POSITION[kind]
-    for hooks in current.observers or ():
-        hook = hooks[position]
-        if hook is not None:
-            hook(layer, args, result)
+    position, observers = _POSITION[kind], current.observers
+    current.observers = None  # an observer's own layer calls are not observed
+    try:
+        for hooks in observers or ():
+            hook = hooks[position]
+            if hook is not None:
+                hook(layer, args, result)
+    finally:
+        current.observers = observers
     return result

@@ -157,3 +157,16 @@ def test_only_callables_are_accepted():
         hooks.observe(on_forward=3)
     with hooks.observe(on_backward=lambda *args: None):  # one kind alone
         L.ReLU().forward(np.ones((1, 2)))
+
+
+def test_the_layer_calls_an_observer_makes_are_not_observed():
+    probe, calls = L.Sigmoid(), []
+
+    def look(layer, inputs, output):
+        calls.append(layer)
+        probe.forward(output)  # would recurse if it were observed
+
+    with hooks.observe(on_forward=look):
+        L.ReLU().forward(np.ones((1, 2)))
+        assert hooks.current.observers is not None
+    assert [type(layer).__name__ for layer in calls] == ["ReLU"]
