@@ -275,7 +275,7 @@ class Trainable:
                     warn_integer_inputs(where, array) for array, ints in zip(xs, integer)
                     if not ints)
         xs = [as_model_input(array, self.dtype, ints) for array, ints in zip(xs, integer)]
-        if y is None and caller == "predict":
+        if y is None and caller not in ("fit", "evaluate"):  # predict, a forward-only replay
             return xs, None
         ys = []
         for entry, target in zip(self.compiled_losses, self.target_list(where, y)):
