@@ -23,8 +23,7 @@ from lamina.errors import ConfigError, LaminaError, ModelFileError, NotBuiltErro
 from lamina.layers.base import Layer
 from lamina.layers.container import deserialize, named_layers, serialize
 from lamina.optim.optimizer import Optimizer
-from lamina.safetensors import (CHECKSUM_KEY, _read_safetensors, _save_safetensors, _short,
-                                load_safetensors, save_safetensors)
+from lamina.safetensors import CHECKSUM_KEY, load_safetensors, save_safetensors, short_repr
 from lamina.shape_only import shape_only
 
 __all__ = ["ModelFileError", "save_safetensors", "load_safetensors", "save_model", "load_model",
@@ -70,25 +69,27 @@ def save_model(model, path, include_optimizer=True, *, extra_metadata=None, extr
     tensors = model.state_dict()
     metadata = {"lamina.format": FORMAT, "lamina.format_version": FORMAT_VERSION,
                 "lamina.version": __version__,
-                "lamina.architecture": _to_json(serialize(model), "architecture")}
+                "lamina.architecture": to_json(serialize(model), "architecture")}
     input_shape = getattr(model, "input_shape", None)
     if input_shape is not None:
-        metadata["lamina.input_shape"] = _to_json(list(input_shape), "input_shape")
+        metadata["lamina.input_shape"] = to_json(list(input_shape), "input_shape")
     frozen = [name for name, p in model.named_parameters() if not p.trainable]
     if frozen:
         metadata["lamina.frozen"] = json.dumps(frozen)
     if getattr(model, "loss", None) is not None:
-        metadata["lamina.compile"] = _to_json(_compile_settings(model), "compile settings")
+        metadata["lamina.compile"] = to_json(compile_settings(model), "compile settings")
         if include_optimizer:
             state, arrays = _split_optimizer_state(model.optimizer.state_dict())
-            metadata["lamina.optimizer"] = _to_json(state, "optimizer state")
+            metadata["lamina.optimizer"] = to_json(state, "optimizer state")
             tensors.update(arrays)
     metadata.update(extra_metadata or {})
     tensors.update(extra_tensors or {})
-    _save_safetensors(path, tensors, metadata, True, "save_model")
+    save_safetensors(path, tensors, metadata, checksum=True, writer="save_model")
 
 
-def _to_json(value, where):
+def to_json(value, where):
+    """json.dumps of `value` as a model file holds it (see _json_ready); a ConfigError names
+    `where` for a value JSON cannot hold."""
     return json.dumps(_json_ready(value, where))
 
 
@@ -113,15 +114,15 @@ def _json_ready(value, where):
         return value.__name__
     hint = (f" Pass an initializer by name, one of {sorted(init.INITIALIZERS)}"
             if callable(value) else " Use str, number, bool, None, list or dict values")
-    raise ConfigError(f"save_model cannot write {where}={_short(value)} to the file's JSON.{hint}.")
+    raise ConfigError(f"save_model cannot write {where}={short_repr(value)} to the file's JSON.{hint}.")
 
 
-def _compile_settings(model):
+def compile_settings(model):
     """{"loss", "optimizer", "metrics"[, "loss_weights"]}: what compile() needs to be called
     again. A model with several outputs keeps loss and metrics as dicts by output name."""
     def stored_loss(loss):
         if not isinstance(loss, losses.Loss):
-            raise ConfigError(f"save_model cannot store the loss {_short(loss)}: a plain "
+            raise ConfigError(f"save_model cannot store the loss {short_repr(loss)}: a plain "
                               f"function cannot go into a file. Compile with a named loss or an "
                               f"instance of a lamina.losses.Loss subclass (found again by class "
                               f"name on load).")
@@ -132,7 +133,7 @@ def _compile_settings(model):
         for metric in listed:
             name = metric if isinstance(metric, str) else metrics.name_of(metric)
             if metrics.METRICS.get(name) is not metrics.get(metric):
-                raise ConfigError(f"save_model cannot store the metric {_short(metric)}: a file "
+                raise ConfigError(f"save_model cannot store the metric {short_repr(metric)}: a file "
                                   f"holds only named metrics, one of {sorted(metrics.METRICS)}")
             names.append(name)
         return names
@@ -197,7 +198,7 @@ def read_model_file(path, compile=True):
     def fail(reason):
         return ModelFileError(f"'{os.fspath(path)}' cannot be loaded as a lamina model: {reason}")
 
-    tensors, metadata = _read_safetensors(path, lambda metadata: _check_format(metadata, fail))
+    tensors, metadata = load_safetensors(path, lambda metadata: _check_format(metadata, fail))
     extra = {name: a for name, a in tensors.items() if name.startswith(EXTRA_PREFIX)}
     weights = {name: a for name, a in tensors.items()
                if not name.startswith((OPTIMIZER_PREFIX, EXTRA_PREFIX))}
@@ -220,7 +221,7 @@ def _check_format(metadata, fail):
                 and int(version) > int(FORMAT_VERSION)):
             raise fail(f"it was written by a newer lamina (format version {version}); this "
                        f"lamina reads versions {readable}. Upgrade lamina to load it")
-        raise fail(f"it has format version {_short(version)}; this lamina reads versions "
+        raise fail(f"it has format version {short_repr(version)}; this lamina reads versions "
                    f"{readable}")
     if version != "1" and CHECKSUM_KEY not in metadata:
         raise fail(f"format version {version} files carry a {CHECKSUM_KEY} entry, and its "
@@ -249,7 +250,7 @@ def _rebuild(metadata, weights, fail):
     input_shape = _input_shape(metadata, fail)
     frozen = _json_entry(metadata, "lamina.frozen", fail, [])
     if not (isinstance(frozen, list) and all(isinstance(name, str) for name in frozen)):
-        raise fail(f"its lamina.frozen entry must list parameter names. Received: {_short(frozen)}")
+        raise fail(f"its lamina.frozen entry must list parameter names. Received: {short_repr(frozen)}")
     # Bounded by what the file holds (with room to name a few missing tensors), so a layer
     # count that lies fails at once instead of describing a billion layers.
     with shape_only(max_arrays=2 * len(weights) + 16):
@@ -281,7 +282,7 @@ def _input_shape(metadata, fail):
     if shape is not None and not (isinstance(shape, list) and len(shape) >= 2 and all(
             size is None or (type(size) is int and size >= 1) for size in shape)):
         raise fail(f"its lamina.input_shape entry must list the input's sizes, batch first "
-                   f"(ints >= 1, or null where unknown). Received: {_short(shape)}")
+                   f"(ints >= 1, or null where unknown). Received: {short_repr(shape)}")
     return None if shape is None else tuple(shape)
 
 
@@ -315,8 +316,8 @@ def _checked_state(skeleton, tensors, fail):
     unexpected = [name for name in tensors if name not in expected]
     if missing or unexpected:
         raise fail(f"its weights do not fit the architecture it describes, which has the "
-                   f"entries {_short(list(expected), 200)}. Missing: {_short(missing, 200)}; "
-                   f"unexpected: {_short(unexpected, 200)}")
+                   f"entries {short_repr(list(expected), 200)}. Missing: {short_repr(missing, 200)}; "
+                   f"unexpected: {short_repr(unexpected, 200)}")
     owners = sorted(named_layers(skeleton), key=lambda item: -len(item[0]))
     problems = []
     for name, spec in expected.items():
@@ -346,10 +347,10 @@ def _restore_training(model, metadata, tensors, fail):
     settings = _json_entry(metadata, "lamina.compile", fail)
     state = _json_entry(metadata, "lamina.optimizer", fail, None)
     try:
-        optimizer = _instantiate(Optimizer, settings["optimizer"])
+        optimizer = instantiate(Optimizer, settings["optimizer"])
         loss = settings["loss"]
-        loss = ({name: _instantiate(losses.Loss, spec) for name, spec in loss.items()}
-                if "class_name" not in loss else _instantiate(losses.Loss, loss))
+        loss = ({name: instantiate(losses.Loss, spec) for name, spec in loss.items()}
+                if "class_name" not in loss else instantiate(losses.Loss, loss))
         model.compile(loss=loss, optimizer=optimizer, metrics=settings["metrics"],
                       loss_weights=settings.get("loss_weights"))
         if state is not None:
@@ -365,7 +366,7 @@ def _restore_training(model, metadata, tensors, fail):
         raise fail(f"cannot restore its compile settings and optimizer state: {error}") from error
 
 
-def _instantiate(base, spec):
+def instantiate(base, spec):
     """An instance of the subclass of `base` named spec["class_name"], user-defined ones too."""
     classes, pending = {}, [base]
     while pending:

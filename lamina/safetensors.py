@@ -49,7 +49,7 @@ _CODE_OF = {(np.dtype(s).kind, np.dtype(s).itemsize): code for code, s in _DTYPE
 _MAX_BYTES = np.iinfo(np.intp).max
 
 
-def save_safetensors(path, tensors, metadata=None, *, checksum=True):
+def save_safetensors(path, tensors, metadata=None, *, checksum=True, writer="save_safetensors"):
     """Write `tensors` (name -> array) and `metadata` (str -> str, or None) to `path`.
 
     Tensors are laid out as the official writer lays them out (largest alignment first, then
@@ -57,13 +57,9 @@ def save_safetensors(path, tensors, metadata=None, *, checksum=True):
     docstring), replacing any such entry given; checksum=False writes none, and then the bytes
     equal the official writer's for the same input. The write is atomic: a temporary file
     beside `path`, flushed and fsynced, then os.replace'd onto it; an OSError names `path`
-    (lamina.writing), never the temporary file.
+    (lamina.writing), never the temporary file; its message starts with `writer` (the
+    public function that writes, such as save_model).
     """
-    _save_safetensors(path, tensors, metadata, checksum, "save_safetensors")
-
-
-def _save_safetensors(path, tensors, metadata, checksum, writer):
-    """save_safetensors, its OSErrors saying "<writer> cannot write '<path>': ..."."""
     header, arrays = _encode_header(tensors, metadata, checksum)
     with atomic_write(path, writer) as file:
         file.write(struct.pack("<Q", len(header)))
@@ -112,7 +108,7 @@ def _encode_header(tensors, metadata, checksum=True):
     header = {}
     if metadata is not None:
         bad = (type(metadata).__name__ if not isinstance(metadata, dict) else
-               next((f"{k!r}: {_short(v)}" for k, v in metadata.items()
+               next((f"{k!r}: {short_repr(v)}" for k, v in metadata.items()
                      if not (isinstance(k, str) and isinstance(v, str))), None))
         if bad is not None:
             raise ConfigError(f"save_safetensors expects metadata as a dict of str -> str (the "
@@ -139,7 +135,7 @@ def _encode_header(tensors, metadata, checksum=True):
     return text, [array for _, _, array in entries]
 
 
-def load_safetensors(path):
+def load_safetensors(path, check_metadata=None):
     """Read a safetensors file: (tensors, name -> array in file order and native byte order,
     metadata, str -> str).
 
@@ -148,13 +144,9 @@ def load_safetensors(path):
     shape * itemsize == end - begin for each tensor, and offsets that tile the data buffer
     exactly (no overlap, no gap, nothing missing or trailing), so no allocation exceeds the
     file's size. A "lamina.checksum" entry is then verified over everything read. Any problem
-    raises ModelFileError naming it; nothing is returned half-read.
+    raises ModelFileError naming it; nothing is returned half-read. check_metadata: called
+    with the metadata before any tensor data is read (a reader's format checks).
     """
-    return _read_safetensors(path)
-
-
-def _read_safetensors(path, check_metadata=None):
-    """load_safetensors, calling check_metadata(metadata) before any tensor data is read."""
     with open(path, "rb") as file:
         size = os.fstat(file.fileno()).st_size
         entries, header = _read_header(file, size, path)
@@ -213,7 +205,7 @@ def _read_header(file, size, path):
     metadata = header.pop("__metadata__", {})
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise _file_error(path, f"its __metadata__ must map strings to strings. "
-                                f"Received: {_short(metadata)}")
+                                f"Received: {short_repr(metadata)}")
     entries = sorted((_check_entry(name, info, path) for name, info in header.items()),
                      key=lambda entry: entry[3:])
     position, previous = 0, None
@@ -239,7 +231,7 @@ def _checksum_digest(header, path):
     if recorded is None:
         return None
     if recorded.partition(":")[0] != CHECKSUM_ALGORITHM:
-        raise _file_error(path, f"its {CHECKSUM_KEY} entry {_short(recorded, 24)} is not "
+        raise _file_error(path, f"its {CHECKSUM_KEY} entry {short_repr(recorded, 24)} is not "
                                 f"'{CHECKSUM_ALGORITHM}:<hex digest>', the only kind this lamina "
                                 f"checks (a file from a newer lamina? upgrade lamina)")
     return _header_digest(header)
@@ -248,26 +240,26 @@ def _checksum_digest(header, path):
 def _check_entry(name, info, path):
     if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
         raise _file_error(path, f"tensor {name!r} must be described by exactly dtype, shape "
-                                f"and data_offsets. Received: {_short(info)}")
+                                f"and data_offsets. Received: {short_repr(info)}")
     code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
     if not (isinstance(code, str) and code in _DTYPES):
-        raise _file_error(path, f"tensor {name!r} has dtype {_short(code)}; lamina reads "
+        raise _file_error(path, f"tensor {name!r} has dtype {short_repr(code)}; lamina reads "
                                 f"{', '.join(_DTYPES)}")
     if not isinstance(shape, list) or not all(map(_is_count, shape)):
-        raise _file_error(path, f"tensor {name!r} has shape {_short(shape)}; expected a list "
+        raise _file_error(path, f"tensor {name!r} has shape {short_repr(shape)}; expected a list "
                                 f"of ints >= 0")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))
             and offsets[0] <= offsets[1]):
-        raise _file_error(path, f"tensor {name!r} has data_offsets {_short(offsets)}; expected "
+        raise _file_error(path, f"tensor {name!r} has data_offsets {short_repr(offsets)}; expected "
                                 f"[begin, end] with 0 <= begin <= end")
     dtype = np.dtype(_DTYPES[code])
     if len(shape) > MAX_NDIM or math.prod(max(n, 1) for n in shape) * dtype.itemsize > _MAX_BYTES:
-        raise _file_error(path, f"tensor {name!r} has shape {_short(shape)}, which no NumPy "
+        raise _file_error(path, f"tensor {name!r} has shape {short_repr(shape)}, which no NumPy "
                                 f"array can take (at most {MAX_NDIM} dimensions and "
                                 f"{_MAX_BYTES} bytes, counting zero sizes as 1)")
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes != offsets[1] - offsets[0]:
-        raise _file_error(path, f"tensor {name!r} of shape {_short(shape)} and dtype {code} "
+        raise _file_error(path, f"tensor {name!r} of shape {short_repr(shape)} and dtype {code} "
                                 f"takes {nbytes} bytes, but its data_offsets {offsets} span "
                                 f"{offsets[1] - offsets[0]}")
     return name, dtype, tuple(shape), offsets[0], offsets[1]
@@ -286,6 +278,7 @@ def _unique_keys(pairs):
     return result
 
 
-def _short(value, limit=80):
+def short_repr(value, limit=80):
+    """repr(value), cut to `limit` characters with '...' (for messages)."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."

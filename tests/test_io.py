@@ -555,7 +555,7 @@ def test_a_bad_trainable_flag_in_a_file_is_a_model_file_error(tmp_path):
     model = lamina.Sequential([L.Linear(2, 2)])
     model.layers[0].trainable = False
     save_model(model, tmp_path / "m.lamina")
-    tensors, metadata = safetensors._read_safetensors(tmp_path / "m.lamina")
+    tensors, metadata = safetensors.load_safetensors(tmp_path / "m.lamina")
     architecture = json.loads(metadata["lamina.architecture"])
     architecture["config"]["layers"][0]["trainable"] = "no"
     metadata["lamina.architecture"] = json.dumps(architecture)

@@ -8,7 +8,7 @@ and a dense classifier, trained with Adam. Downloads the CIFAR-10 binary distrib
 import lamina
 from lamina import layers as L
 from lamina.datasets import load_cifar10
-from lamina.examples._common import parse_args, run, standardize
+from lamina.examples.runner import parse_args, run, standardize
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)

@@ -7,7 +7,7 @@
 import lamina
 from lamina import layers as L
 from lamina.datasets import load_mnist
-from lamina.examples._common import load_mnist_family, parse_args, run
+from lamina.examples.runner import load_mnist_family, parse_args, run
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 

@@ -7,7 +7,7 @@ dense 10, trained with Adam. One epoch reaches about 98.5-99% test accuracy.
 import lamina
 from lamina import layers as L
 from lamina.datasets import load_mnist
-from lamina.examples._common import load_mnist_family, parse_args, run
+from lamina.examples.runner import load_mnist_family, parse_args, run
 from lamina.examples.mnist import MNIST_MEAN, MNIST_STD
 
 

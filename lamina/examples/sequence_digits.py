@@ -13,7 +13,7 @@ import numpy as np
 import lamina
 from lamina import layers as L
 from lamina.datasets import load_digits
-from lamina.examples._common import parse_args, run
+from lamina.examples.runner import parse_args, run
 
 
 def build_model():

@@ -89,7 +89,7 @@ def register_layer(cls=None, *, name=None):
 
 def registered_layers():
     """{key: class} of every registered layer (a copy)."""
-    _import_lamina_layers()
+    _importlamina_layers()
     return dict(_classes)
 
 
@@ -113,7 +113,7 @@ def deserialize(spec):
     spec["class_name"] is looked up in the registry; an unknown one is a ConfigError that says
     how to register the class (and which unregistered class of that name exists, if one does).
     """
-    _import_lamina_layers()
+    _importlamina_layers()
     key = spec.get("class_name")
     cls = _classes.get(key)
     if cls is None:
@@ -163,5 +163,5 @@ def _layer_classes():
                 yield sub
 
 
-def _import_lamina_layers():
+def _importlamina_layers():
     import lamina  # noqa: F401  (importing lamina defines, so registers, its layers)

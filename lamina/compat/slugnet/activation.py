@@ -20,7 +20,7 @@ import numpy as np
 
 from lamina import layers as L
 from lamina.backend import as_float_array
-from lamina.compat.slugnet._lamina_layers import CustomActivation
+from lamina.compat.slugnet.lamina_layers import CustomActivation
 
 __all__ = ["Activation", "Noop", "ReLU", "Sigmoid", "Tanh", "Softmax"]
 

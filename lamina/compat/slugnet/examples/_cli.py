@@ -1,4 +1,4 @@
-"""The command line of slugnet's examples: lamina's example options (lamina.examples._common),
+"""The command line of slugnet's examples: lamina's example options (lamina.examples.runner),
 mapped onto slugnet's Model.
 
 ``--epochs``, ``--batch-size``, ``--validation-split`` and ``--lr`` (the optimizer's own rate:
@@ -12,7 +12,7 @@ exits before anything is loaded.
 
 import lamina
 from lamina.compat.slugnet.data.mnist import get_mnist
-from lamina.examples._common import parse_args
+from lamina.examples.runner import parse_args
 
 
 def parse(doc, argv, epochs, batch_size, lr, validation_split=0.2):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from lamina.compat.slugnet._lamina_layers import WeightScaledDropout
+from lamina.compat.slugnet.lamina_layers import WeightScaledDropout
 from lamina.compat.slugnet.layers.base import Layer
 from lamina.errors import ConfigError
 
