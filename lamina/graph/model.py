@@ -162,12 +162,20 @@ class Model(Container, Trainable):
         for tensor, name in zip(self._inputs, self.input_names):
             rows.append((f"{name} (Input)", str(tensor.shape), "0", ""))
         sources = {id(t): name for t, name in zip(self._inputs, self.input_names)}
+        calls = {}
+        for node in self._nodes:
+            calls[id(node.layer)] = calls.get(id(node.layer), 0) + 1
+        shared, seen = {key for key, count in calls.items() if count > 1}, {}
         for node in self._nodes:
             layer = node.layer
             count = self._param_count(layer) if id(layer) not in counted else "(shared)"
             counted.add(id(layer))
             shapes = [t.shape for t in node.outputs]
-            connected = ", ".join(sources.get(id(t), t.node.layer.name) for t in node.inputs)
+            connected = ", ".join(sources[id(t)] for t in node.inputs)
+            number = seen[id(layer)] = seen.get(id(layer), -1) + 1
+            for t in node.outputs:  # a shared layer's calls: "encode[0]", "encode[1]"
+                label = f"{layer.name}[{number}]" if id(layer) in shared else layer.name
+                sources[id(t)] = label if len(node.outputs) == 1 else f"{label}:{t.index}"
             rows.append((f"{layer.name} ({type(layer).__name__})",
                          str(shapes[0] if len(shapes) == 1 else shapes), str(count), connected))
         return ("Layer (type)", "Output shape", "Params", "Connected to"), rows
