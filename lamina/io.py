@@ -70,25 +70,27 @@ def save_model(model, path, include_optimizer=True, *, extra_metadata=None, extr
     tensors = model.state_dict()
     metadata = {"lamina.format": FORMAT, "lamina.format_version": FORMAT_VERSION,
                 "lamina.version": __version__,
-                "lamina.architecture": _to_json(serialize(model), "architecture")}
+                "lamina.architecture": to_json(serialize(model), "architecture")}
     input_shape = getattr(model, "input_shape", None)
     if input_shape is not None:
-        metadata["lamina.input_shape"] = _to_json(list(input_shape), "input_shape")
+        metadata["lamina.input_shape"] = to_json(list(input_shape), "input_shape")
     frozen = [name for name, p in model.named_parameters() if not p.trainable]
     if frozen:
         metadata["lamina.frozen"] = json.dumps(frozen)
     if getattr(model, "loss", None) is not None:
-        metadata["lamina.compile"] = _to_json(_compile_settings(model), "compile settings")
+        metadata["lamina.compile"] = to_json(compile_settings(model), "compile settings")
         if include_optimizer:
             state, arrays = _split_optimizer_state(model.optimizer.state_dict())
-            metadata["lamina.optimizer"] = _to_json(state, "optimizer state")
+            metadata["lamina.optimizer"] = to_json(state, "optimizer state")
             tensors.update(arrays)
     metadata.update(extra_metadata or {})
     tensors.update(extra_tensors or {})
     _save_safetensors(path, tensors, metadata, True, "save_model")
 
 
-def _to_json(value, where):
+def to_json(value, where):
+    """`value` as JSON text (lamina.init functions by name); a ConfigError naming `where` for
+    anything else JSON cannot hold. Also how lamina.distributed sends a model to workers."""
     return json.dumps(_json_ready(value, where))
 
 
@@ -116,7 +118,7 @@ def _json_ready(value, where):
     raise ConfigError(f"save_model cannot write {where}={_short(value)} to the file's JSON.{hint}.")
 
 
-def _compile_settings(model):
+def compile_settings(model):
     """{"loss", "optimizer", "metrics"[, "loss_weights"]}: what compile() needs to be called
     again. A model with several outputs keeps loss and metrics as dicts by output name."""
     def stored_loss(loss):
@@ -346,10 +348,10 @@ def _restore_training(model, metadata, tensors, fail):
     settings = _json_entry(metadata, "lamina.compile", fail)
     state = _json_entry(metadata, "lamina.optimizer", fail, None)
     try:
-        optimizer = _instantiate(Optimizer, settings["optimizer"])
+        optimizer = instantiate(Optimizer, settings["optimizer"])
         loss = settings["loss"]
-        loss = ({name: _instantiate(losses.Loss, spec) for name, spec in loss.items()}
-                if "class_name" not in loss else _instantiate(losses.Loss, loss))
+        loss = ({name: instantiate(losses.Loss, spec) for name, spec in loss.items()}
+                if "class_name" not in loss else instantiate(losses.Loss, loss))
         model.compile(loss=loss, optimizer=optimizer, metrics=settings["metrics"],
                       loss_weights=settings.get("loss_weights"))
         if state is not None:
@@ -365,7 +367,7 @@ def _restore_training(model, metadata, tensors, fail):
         raise fail(f"cannot restore its compile settings and optimizer state: {error}") from error
 
 
-def _instantiate(base, spec):
+def instantiate(base, spec):
     """An instance of the subclass of `base` named spec["class_name"], user-defined ones too."""
     classes, pending = {}, [base]
     while pending:

@@ -16,7 +16,7 @@ import json
 from lamina import losses
 from lamina.backend import private_generator
 from lamina.errors import ConfigError, DistributedError
-from lamina.io import _compile_settings, _instantiate, _to_json
+from lamina.io import compile_settings, instantiate, to_json
 from lamina.layers.container import deserialize, serialize
 from lamina.optim.optimizer import Optimizer
 
@@ -29,8 +29,8 @@ _replicas = collections.OrderedDict()
 def model_spec(model, where="DistributedTrainer"):
     """JSON-ready description of a built, compiled model, with its digest under "key"."""
     try:
-        settings = _compile_settings(model)
-        architecture = _to_json(serialize(model), "architecture")
+        settings = compile_settings(model)
+        architecture = to_json(serialize(model), "architecture")
     except ConfigError as error:
         raise DistributedError(f"{where} sends the model to workers as JSON and it cannot "
                                f"be written so: {error}") from error
@@ -49,7 +49,7 @@ def optimizer_spec(optimizer):
 
 
 def build_optimizer(spec):
-    return _instantiate(Optimizer, spec)
+    return instantiate(Optimizer, spec)
 
 
 def replica(spec):
@@ -71,7 +71,7 @@ def _build(spec):
     with private_generator():  # building draws initial weights; leave the global one be
         model = deserialize(json.loads(spec["architecture"]))
         model.build(tuple(spec["input_shape"]))
-        loss = _instantiate(losses.Loss, spec["loss"])
+        loss = instantiate(losses.Loss, spec["loss"])
     params = dict(model.named_parameters())
     for name, dtype in spec["dtypes"].items():
         if name in params and str(params[name].dtype) != dtype:
