@@ -63,14 +63,17 @@ class OutputLoss:
 
 def _per_output(where, what, value, names, allow_missing=True):
     """A compile argument given per output (a dict by output name, or a list in output
-    order) as {output name: value}; anything else applies to every output."""
+    order; metrics: a list of lists) as {output name: value}; anything else applies to
+    every output."""
     if isinstance(value, dict):
         unknown = [key for key in value if key not in names]
         if unknown:
             raise ConfigError(f"{where}({what}=...) names no output of the model: {unknown}. "
                               f"Its outputs: {names}")
         return dict(value)
-    if isinstance(value, (list, tuple)) and len(names) > 1 and what != "metrics":
+    per_output_lists = what != "metrics" or (value and all(
+        item is None or isinstance(item, (list, tuple)) for item in value))
+    if isinstance(value, (list, tuple)) and len(names) > 1 and per_output_lists:
         if len(value) != len(names):
             raise ConfigError(f"{where}({what}=...) expects one entry per output {names} (or a "
                               f"dict by name). Received: {len(value)} entries")
@@ -244,7 +247,7 @@ class Trainable:
                     warn_integer_inputs(where, array) for array, ints in zip(xs, integer)
                     if not ints)
         xs = [as_model_input(array, self.dtype, ints) for array, ints in zip(xs, integer)]
-        if y is None and caller == "predict":
+        if y is None and caller not in ("fit", "evaluate"):  # predict, a forward-only replay
             return xs, None
         ys = []
         for entry, target in zip(self.compiled_losses, self.target_list(where, y)):

@@ -34,6 +34,12 @@ class SymbolicTensor:
     def layer(self):
         return self.node.layer
 
+    @property
+    def name(self):
+        """The producing layer's name (an Input's own name), "_<index>" for further outputs."""
+        name = self.node.layer.name
+        return name if self.index == 0 else f"{name}_{self.index}"
+
     def describe(self):
         """How messages name the tensor: "Input 'image'", "the output of Linear 'digit'"."""
         layer = self.node.layer

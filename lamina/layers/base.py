@@ -60,7 +60,7 @@ class Layer(InputChecks, Messages, Config, WeightAndBias):
         super().__init_subclass__(**kwargs)
         for method in ("forward", "backward"):
             if method in cls.__dict__:
-                setattr(cls, method, naming_the_layer(cls.__dict__[method]))
+                setattr(cls, method, naming_the_layer(cls.__dict__[method], method))
         if "build" in cls.__dict__:
             setattr(cls, "build", _freezing_what_it_builds(cls.__dict__["build"]))
         if registry.is_lamina_class(cls):

@@ -5,6 +5,7 @@ layer's description."""
 import functools
 
 from lamina.errors import LaminaError, ShapeError
+from lamina.layers import hooks
 
 
 def shape_text(name, shape):
@@ -13,8 +14,9 @@ def shape_text(name, shape):
     return f"{name}={tuple(shape)}" if name.endswith(".shape") else f"{name} {tuple(shape)}"
 
 
-def naming_the_layer(method):
-    """method (a forward or backward), with every lamina error it raises naming the layer.
+def naming_the_layer(method, kind):
+    """method (kind: "forward" or "backward"), with every lamina error it raises naming the
+    layer, and its calls reported to the observers of lamina.layers.hooks while any is active.
 
     An error from a kernel ("conv2d_backward expects dout ...") gets the layer's description
     in front; one that already names this layer is left as it is. Either way the error keeps
@@ -23,7 +25,9 @@ def naming_the_layer(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
-            return method(self, *args, **kwargs)
+            if hooks.current.observers is None:
+                return method(self, *args, **kwargs)
+            return hooks.observed_call(kind, method, self, args, kwargs)
         except LaminaError as error:
             if getattr(error, "layer", None) is None:
                 described = self.describe()

@@ -295,20 +295,6 @@ def test_compute_loss_and_gradients_includes_weight_penalties():
                                rtol=1e-6)
 
 
-def test_compute_loss_and_gradients_takes_sample_weights():
-    x = lamina.Input((3,), name="x")
-    model = lamina.Model(x, L.Linear(None, 2, name="out")(x))
-    model.compile(loss="cross_entropy", optimizer="sgd")
-    batch, labels = np.random.default_rng(0).standard_normal((4, 3)), np.array([0, 1, 1, 0])
-    loss, _ = model.compute_loss_and_gradients(batch, labels)
-    ones, _ = model.compute_loss_and_gradients(batch, labels, sample_weight=np.ones(4))
-    np.testing.assert_allclose(ones, loss, rtol=1e-6)
-    first_two, _ = model.compute_loss_and_gradients(batch[:2], labels[:2])
-    weighted, _ = model.compute_loss_and_gradients(batch, labels,
-                                                   sample_weight=np.array([1.0, 1.0, 0.0, 0.0]))
-    np.testing.assert_allclose(weighted, first_two / 2, rtol=1e-6)  # Keras: the sum over N
-
-
 # -- parameters, summary, config -----------------------------------------------------------------
 def test_named_parameters_are_layer_name_dot_parameter():
     model = two_heads()
