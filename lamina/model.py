@@ -35,8 +35,7 @@ class Sequential(Container, Trainable):
                 if build and not layer.built:
                     layer.output_shape(shape)  # rank and window checks before build reads sizes
                     layer.build(shape)
-                shape = layer.output_shape(shape)
-                shape = tuple(shape[0] if isinstance(shape, list) else shape)  # a chain: first
+                shape = tuple(layer.output_shapes(shape)[0])  # a chain passes the first on
             except LaminaError as error:
                 retold = self._misfit(error, i, shape, input_shape)
                 if retold is None:
@@ -154,9 +153,6 @@ class Sequential(Container, Trainable):
 
     def run_backward(self, douts, input_grad=True):
         return self.program.backward(self._cache, douts, input_grad)
-
-    def output_shapes(self, input_shapes):
-        return [self.output_shape(input_shapes[0])]
 
     @property
     def takes_indices(self):

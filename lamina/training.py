@@ -1,7 +1,7 @@
 """Training for models: compile, fit, evaluate, predict (a mixin of Sequential and Model).
 
 The model supplies input_names, output_names, run(arrays, logits) / run_backward(douts) on
-the engine (lamina.graph.engine), output_shapes(input_shapes), parameters(), build() and
+the engine (lamina.graph.engine), output_shapes(*input_shapes), parameters(), build() and
 train()/eval(); this module drives them. One training step, public and used by fit, by
 lamina.diagnose_nonfinite and by lamina.distributed alike:
 
@@ -226,12 +226,12 @@ class Trainable:
         input_shapes = [(None,) + array.shape[1:] for array in xs]
         try:
             if self.built:
-                output_shapes = self.output_shapes(input_shapes)
+                output_shapes = self.output_shapes(*input_shapes)
             else:
                 with _BUILD_LOCK:  # threads whose first calls race build the model once
                     if not self.built:
                         self.build(*input_shapes)
-                    output_shapes = self.output_shapes(input_shapes)
+                    output_shapes = self.output_shapes(*input_shapes)
         except ShapeError as error:
             if built_shapes is None or all(tuple(shape[1:]) == array.shape[1:]
                                            for shape, array in zip(built_shapes, xs)):

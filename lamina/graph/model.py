@@ -152,7 +152,7 @@ class Model(Container, Trainable):
         shapes = self.program.walk_shapes(input_shapes)
         return shapes[0] if self._single_output else shapes
 
-    def output_shapes(self, input_shapes):
+    def output_shapes(self, *input_shapes):
         return self.program.walk_shapes(input_shapes)
 
     # -- description -------------------------------------------------------------------

@@ -170,6 +170,12 @@ class Layer(InputChecks, Messages, Config, WeightAndBias):
         """Shape of forward's output for an input of `input_shape` (batch first, may be None)."""
         return tuple(input_shape)
 
+    def output_shapes(self, *input_shapes):
+        """The shape of each of forward's outputs, a list (a graph makes one tensor per
+        entry): [output_shape(...)] for a layer with one output."""
+        shape = self.output_shape(*input_shapes)
+        return shape if isinstance(shape, list) else [shape]
+
     # -- state -------------------------------------------------------------------------
     def parameters(self):
         """The trainable Parameters, in a fixed order (weight before bias, scale before shift)."""

@@ -116,8 +116,7 @@ class Container(Layer):
         shape, rows = given, []
         for layer in self.layers:
             if shape is not None:  # a chain feeds each child the last output; branches share x
-                shape = layer.output_shape(shape if self.chained else given)
-                shape = tuple(shape[0] if isinstance(shape, list) else shape)
+                shape = tuple(layer.output_shapes(shape if self.chained else given)[0])
             rows.append((f"{layer.name} ({type(layer).__name__})", str(shape or "?"),
                          str(self._param_count(layer))))
         return ("Layer (type)", "Output shape", "Params"), rows

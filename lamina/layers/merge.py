@@ -59,7 +59,7 @@ class Merge(Container):
             if len(input_shapes) < 2:
                 raise self._too_few(input_shapes)
             return self.merged_shape([tuple(shape) for shape in input_shapes])
-        return self.merged_shape([first_shape(branch.output_shape(tuple(input_shapes[0])))
+        return self.merged_shape([tuple(branch.output_shapes(tuple(input_shapes[0]))[0])
                                   for branch in self.layers])
 
     def forward(self, *inputs):
@@ -111,11 +111,6 @@ class Merge(Container):
         return ShapeError(f"{self.describe()} expects {what} {expected}. "
                           f"Received: {what[:-1]} shapes "
                           f"{[None if s is None else tuple(s) for s in shapes]}")
-
-
-def first_shape(shape):
-    """A layer's output shape, or its first output's when it has several."""
-    return tuple(shape[0] if isinstance(shape, list) else shape)
 
 
 def sum_to_shape(grad, shape):

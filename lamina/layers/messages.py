@@ -14,7 +14,7 @@ def shape_text(name, shape):
     return f"{name}={tuple(shape)}" if name.endswith(".shape") else f"{name} {tuple(shape)}"
 
 
-def naming_the_layer(method, kind):
+def naming_the_layer(method, kind="forward"):
     """method (kind: "forward" or "backward"), with every lamina error it raises naming the
     layer, and its calls reported to the observers of lamina.layers.hooks while any is active.
 

@@ -55,10 +55,10 @@ class MaxPool2D(_Pool2D):
                                                 train=self.training)
         return (out, F.max_pool2d_indices(self._cache)) if self.return_index else out
 
-    def output_shape(self, input_shape):
-        """The pooled shape; with return_index, [values shape, indices shape] (two outputs)."""
-        shape = super().output_shape(input_shape)
-        return [shape, shape] if self.return_index else shape
+    def output_shapes(self, input_shape):
+        """With return_index, two outputs: [values shape, indices shape]."""
+        shape = self.output_shape(input_shape)
+        return [shape, shape] if self.return_index else [shape]
 
 
 class AvgPool2D(_Pool2D):
