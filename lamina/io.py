@@ -88,8 +88,8 @@ def save_model(model, path, include_optimizer=True, *, extra_metadata=None, extr
 
 
 def to_json(value, where):
-    """json.dumps of `value` as a model file holds it (see _json_ready); a ConfigError names
-    `where` for a value JSON cannot hold."""
+    """`value` as JSON text (lamina.init functions by name); a ConfigError naming `where` for
+    anything else JSON cannot hold. Also how lamina.distributed sends a model to workers."""
     return json.dumps(_json_ready(value, where))
 
 

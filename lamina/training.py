@@ -11,12 +11,12 @@ lamina.diagnose_nonfinite and by lamina.distributed alike:
 Several outputs each take their own loss (compile(loss={"digit": ..., "size": ...},
 loss_weights=...)); the loss fit reports is the weighted total, and each output's own is
 logged as "<output name>_loss" (Keras' names). Every step is checked for NaN / Inf before
-the weights change (fit's on_nonfinite), and fit keeps where it is in a FitState, which
-BackupAndRestore saves and a resumed fit restores.
+the weights change (fit's on_nonfinite). fit's epoch loop, its argument checks and its
+FitState (which BackupAndRestore saves and a resumed fit restores) are lamina.fitting's,
+shared with lamina.distributed; fit hands it this module's epoch of local batches.
 """
 
 import math
-import os
 import threading
 
 import numpy as np
@@ -25,11 +25,12 @@ from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import optim as optim_module
 from lamina.backend import as_model_input, floatx, get_rng, rng_state
-from lamina.callbacks import BackupAndRestore, Callback, CallbackList, History, TerminateOnNaN
+from lamina.callbacks import BackupAndRestore, TerminateOnNaN
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import (ConfigError, DTypeError, GraphError, LabelError, NonFiniteError,
                            ShapeError)
-from lamina.functional.checks import check_bool, check_choice, check_int, check_real
+from lamina.fitting import FitState, check_fit_arguments, run_fit  # noqa: F401 (FitState)
+from lamina.functional.checks import check_choice, check_int, check_real
 from lamina.layers.mode import inference_mode
 from lamina.callbacks.progress import ProgressLogger
 from lamina.validation import (built_for, check_batch_statistics, check_inputs, check_targets,
@@ -47,35 +48,6 @@ def _named_setting(where, name, value, get):
         return get(value)
     except ConfigError as error:
         raise ConfigError(f"{where}({name}={value!r}): {error}") from None
-
-
-class FitState:
-    """Where fit is: what BackupAndRestore saves, and what a resumed fit starts from.
-
-    epoch (from 0) and step (steps done in it); order: the epoch's sample order, drawn from
-    lamina's generator when the epoch starts; totals: the epoch's sums of each logged value
-    times its batch size, over `seen` samples; skipped: steps skipped in it
-    (on_nonfinite="skip"). data: (xs, ys, validation_data) as fit trains on them, one array
-    per input and per loss (validation_data likewise, or None); callbacks:
-    every callback of the run, in the order fit calls them.
-    """
-
-    def __init__(self, epoch, data, callbacks):
-        self.epoch, self.step, self.order = epoch, 0, None
-        self.totals, self.seen, self.skipped = {}, 0, 0
-        self.data, self.callbacks = data, callbacks
-
-    def add(self, batch_logs, count):
-        for key, value in batch_logs.items():
-            self.totals[key] = self.totals.get(key, 0.0) + float(value) * count
-        self.seen += count
-
-    def means(self):
-        return {key: total / self.seen for key, total in self.totals.items()} if self.seen else {}
-
-    def next_epoch(self):
-        self.epoch, self.step, self.order = self.epoch + 1, 0, None
-        self.totals, self.seen, self.skipped = {}, 0, 0
 
 
 class OutputLoss:
@@ -184,7 +156,8 @@ class Trainable:
         self._metric_fns = [pair for entry in compiled for pair in entry.metrics]
         return self
 
-    def _require_compiled(self, what):
+    def require_compiled(self, what):
+        """A ConfigError unless compile was called (what: the method that needs it)."""
         if not self.compiled_losses:
             raise ConfigError(f"{self.describe()} must be compiled before {what}: call "
                               f"model.compile(loss=..., optimizer=...)")
@@ -458,30 +431,19 @@ class Trainable:
         of an uninterrupted run, bit for bit. A checkpoint of another model, data or settings
         is refused with a CheckpointError.
         """
-        self._require_compiled("fit")
+        self.require_compiled("fit")
         where = f"{self.describe()}.fit"
-        epochs = check_int(where, "epochs", epochs, 0)
-        batch_size = check_int(where, "batch_size", batch_size, 1)
-        initial_epoch = check_int(where, "initial_epoch", initial_epoch, 0)
-        shuffle = check_bool(where, "shuffle", shuffle)
-        validation_split = check_real(where, "validation_split", validation_split, 0, 1,
-                                      high_open=True)
-        verbose = check_int(where, "verbose", verbose, 0, 2, alternatives=("auto",))
-        checkpoint_freq = check_int(where, "checkpoint_freq", checkpoint_freq, 1,
-                                    alternatives=("epoch",))
-        resume = check_bool(where, "resume", resume)
-        if checkpoint is not None and not (isinstance(checkpoint, (str, os.PathLike))
-                                           and os.fspath(checkpoint)):
-            raise ConfigError(f"{where} expects checkpoint as a file path (str or os.PathLike) "
-                              f"or None. Received: checkpoint={checkpoint!r}")
-        callbacks = self._callback_list(where, callbacks)
+        arguments = check_fit_arguments(
+            where, epochs=epochs, batch_size=batch_size, shuffle=shuffle, verbose=verbose,
+            callbacks=callbacks, checkpoint=checkpoint, resume=resume,
+            initial_epoch=initial_epoch, validation_split=validation_split,
+            checkpoint_freq=checkpoint_freq)
+        batch_size, validation_split = arguments.batch_size, arguments.validation_split
+        callbacks = arguments.callbacks
         on_nonfinite = self._nonfinite_action(on_nonfinite, callbacks)
         if checkpoint is not None:
-            callbacks.append(BackupAndRestore(checkpoint, save_freq=checkpoint_freq,
-                                              resume=resume))
-        elif resume:
-            raise ConfigError(f"{where}(resume=...) resumes from the file given as "
-                              f"checkpoint=path. Received: resume={resume!r} without a checkpoint")
+            callbacks.append(BackupAndRestore(checkpoint, save_freq=arguments.checkpoint_freq,
+                                              resume=arguments.resume))
         backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
         if len(backups) > 1:
             raise ConfigError(f"{where} takes one BackupAndRestore (checkpoint=path adds one). "
@@ -509,35 +471,17 @@ class Trainable:
                 raise type(error)(f"fit(validation_data=...): {error}") from error
         n = len(xs[0])
         check_batch_statistics(where, self, (None,) + xs[0].shape[1:], n, batch_size, note)
-        steps = -(-n // batch_size)
-        self.history = History()
-        params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n,
-                  "verbose": verbose}
-        # A checkpoint is written after every other callback has seen the epoch (History too).
-        ordered = [c for c in callbacks if not isinstance(c, BackupAndRestore)]
-        hooks = CallbackList([*ordered, ProgressLogger(verbose), self.history, *backups],
-                             self, params)
-        self.fit_state = state = FitState(initial_epoch, (xs, ys, validation_data),
-                                          hooks.callbacks)
-        self.stop_training = False
-        self.train()
-        try:
-            hooks.on_train_begin()  # a BackupAndRestore may move `state` to where a run stopped
-            while state.epoch < epochs and not self.stop_training:
-                epoch = state.epoch
-                hooks.on_epoch_begin(epoch)
-                logs = self._train_epoch(xs, ys, batch_size, shuffle, hooks, on_nonfinite)
-                if logs is None:  # on_nonfinite="stop": the epoch ends unfinished, unlogged
-                    break
-                if validation_data is not None:
-                    val = self._evaluate_prepared(*validation_data, max(batch_size, 256))
-                    logs.update({f"val_{k}": v for k, v in val.items()})
-                state.next_epoch()
-                hooks.on_epoch_end(epoch, logs)
-            hooks.on_train_end()
-        finally:
-            state.data = state.callbacks = None  # the model must not keep the data alive
-        return self.history
+        params = {"epochs": arguments.epochs, "steps": -(-n // batch_size),
+                  "batch_size": batch_size, "samples": n, "verbose": arguments.verbose}
+        validate = None if validation_data is None else (
+            lambda: self._evaluate_prepared(*validation_data, max(batch_size, 256)))
+        return run_fit(
+            self, arguments.epochs,
+            lambda hooks: self._train_epoch(xs, ys, batch_size, arguments.shuffle, hooks,
+                                            on_nonfinite),
+            validate, callbacks=[c for c in callbacks if not isinstance(c, BackupAndRestore)],
+            progress=ProgressLogger(arguments.verbose), checkpoints=backups, params=params,
+            data=(xs, ys, validation_data), initial_epoch=arguments.initial_epoch)
 
     def _nonfinite_action(self, on_nonfinite, callbacks):
         """None means 'raise', or 'stop' with a TerminateOnNaN callback."""
@@ -546,18 +490,6 @@ class Trainable:
         if on_nonfinite is None:
             return "stop" if any(isinstance(c, TerminateOnNaN) for c in callbacks) else "raise"
         return on_nonfinite
-
-    @staticmethod
-    def _callback_list(where, callbacks):
-        """fit's callbacks as a new list: None, or a list or tuple of Callback instances."""
-        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
-            raise ConfigError(f"{where} expects callbacks as a list of lamina.callbacks.Callback "
-                              f"instances, or None. Received: callbacks={callbacks!r}")
-        for i, callback in enumerate(callbacks or []):
-            if not isinstance(callback, Callback):
-                raise ConfigError(f"{where} expects callbacks as lamina.callbacks.Callback "
-                                  f"instances. Received: callbacks[{i}]={callback!r}")
-        return list(callbacks or [])
 
     def _train_epoch(self, xs, ys, batch_size, shuffle, hooks, on_nonfinite):
         """The current epoch's remaining steps (all of them unless it resumed part-way);
@@ -623,7 +555,7 @@ class Trainable:
         (several outputs: also "<name>_loss" and "<name>_<metric>").
 
         Thread-safe, as predict: the model is read, never changed (see _batched)."""
-        self._require_compiled("evaluate")
+        self.require_compiled("evaluate")
         batch_size = check_int(f"{self.describe()}.evaluate", "batch_size", batch_size, 1)
         xs, ys = self.prepare_data(x, y, "evaluate")
         return self._evaluate_prepared(xs, ys, batch_size)

@@ -4,16 +4,18 @@ Written atomically after every epoch: the weights and buffers, the optimizer and
 and under the metadata key "x.distributed" a JSON object with the last finished epoch, the
 plan (seed, n, batch_size, shuffle), the synchronisation settings and the History so far.
 A run resumed from it starts the next epoch with exactly the state the interrupted run had
-there, so it ends with the same weights bit for bit.
+there, so it ends with the same weights bit for bit. DriverCheckpoint writes it as the fit
+loop's last callback (lamina.fitting).
 """
 
 import json
 import os
 
+from lamina.callbacks import Callback
 from lamina.errors import CheckpointError, LaminaError
 from lamina.io import read_model_file, save_model
 
-__all__ = ["save_checkpoint", "restore_checkpoint", "KEY"]
+__all__ = ["save_checkpoint", "restore_checkpoint", "DriverCheckpoint", "KEY"]
 
 KEY = "x.distributed"
 MATCHING = ("n", "batch_size", "shuffle", "sync", "local_steps")
@@ -58,3 +60,28 @@ def restore_checkpoint(path, model, expected):
     model.load_state_dict(stored)
     model.optimizer.load_state_dict(saved.optimizer.state_dict(), model.parameters())
     return progress
+
+
+class DriverCheckpoint(Callback):
+    """save_checkpoint(path, model, progress + the epoch and History) after every epoch.
+
+    The fit loop calls it after every other callback, History included, so the file holds
+    the whole epoch. saved: restore_checkpoint's progress on a resumed run, whose History
+    it puts back in on_train_begin (after History has started afresh).
+    """
+
+    def __init__(self, path, progress, saved=None):
+        self.path, self.progress, self.saved = path, progress, saved
+
+    def on_train_begin(self, logs=None):
+        if self.saved is not None:
+            history = self.model.history
+            for i, epoch in enumerate(self.saved["history_epochs"]):
+                history.record(epoch, {key: values[i]
+                                       for key, values in self.saved["history"].items()})
+
+    def on_epoch_end(self, epoch, logs=None):
+        history = self.model.history
+        save_checkpoint(self.path, self.model, {**self.progress, "epoch": epoch,
+                                                "history": history.history,
+                                                "history_epochs": history.epoch})

@@ -1,10 +1,12 @@
-"""DistributedTrainer: the driver's loop over epochs and rounds, as Sequential.fit's.
+"""DistributedTrainer: Sequential.fit's loop (lamina.fitting) over an engine's rounds.
 
 The driver holds the model and its optimizer; the data is cut into the engine's shards once
-per fit. Each epoch runs the plan's rounds (rounds.py: one global batch each in
-sync="step", local_steps of them in sync="local"), then validation, the callbacks' epoch
-hooks and the checkpoint. Progress bar, callbacks, History and the per-epoch logs (means
-over the epoch's rows) are those of Sequential.fit; batch hooks are called once per round.
+per fit. The loop, its argument checks, progress bar, callbacks and History are the ones
+Sequential.fit runs; this module gives it what differs: an epoch is the plan's rounds
+(rounds.py: one global batch each in sync="step", local_steps of them in sync="local"),
+whose logs are means over the epoch's rows, batch hooks called once per round; validation
+runs on the driver (arrays) or on the shards; the checkpoint is the driver's
+(checkpoint.py), written after every epoch.
 """
 
 import os
@@ -12,15 +14,16 @@ import os
 import numpy as np
 
 from lamina.backend import get_rng
-from lamina.callbacks import CallbackList, History
-from lamina.distributed.checkpoint import restore_checkpoint, save_checkpoint
+from lamina.callbacks import BackupAndRestore
+from lamina.callbacks.progress import ProgressLogger
+from lamina.distributed.checkpoint import DriverCheckpoint, restore_checkpoint
 from lamina.distributed.local import LocalEngine, check_count
 from lamina.distributed.plan import Plan
 from lamina.distributed.replica import model_spec, walk
 from lamina.distributed.rounds import evaluate_round, local_round, step_round
 from lamina.errors import ConfigError, DistributedError, ShapeError
+from lamina.fitting import check_fit_arguments, run_fit
 from lamina.layers.norm import BatchNorm1D, BatchNorm2D
-from lamina.callbacks.progress import ProgressLogger
 from lamina.training import Trainable
 
 __all__ = ["DistributedTrainer"]
@@ -103,9 +106,7 @@ class DistributedTrainer:
         return shards
 
     def _check_compiled(self):
-        if self.model.loss is None:
-            raise ConfigError(f"{self.model.describe()} must be compiled before distributed "
-                              f"training: call model.compile(loss=..., optimizer=...)")
+        self.model.require_compiled("distributed training")
 
     def _check_model(self):
         model = self.model
@@ -133,13 +134,19 @@ class DistributedTrainer:
         atomically after every epoch, removed when fit returns unless delete_checkpoint=False
         (as local fit's; it survives a crash or an exception); resume=True continues from it
         when it exists.
-        verbose and callbacks as Sequential.fit (a batch callback sees one call per round).
+        The arguments it shares with Sequential.fit are checked as there (lamina.fitting),
+        and verbose and callbacks work as there (a batch callback sees one call per round;
+        BackupAndRestore is local fit's: checkpoint=path is this fit's).
         """
-        for name, value, minimum in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
-            check_count(f"{type(self).__name__}.fit", name, value, minimum)
-        if resume and checkpoint is None:
-            raise ConfigError(f"{type(self).__name__}.fit(resume=True) needs the checkpoint "
-                              f"path to resume from: pass checkpoint='run.lamina'.")
+        where = f"{type(self).__name__}.fit"
+        arguments = check_fit_arguments(where, epochs=epochs, batch_size=batch_size,
+                                        shuffle=shuffle, verbose=verbose, callbacks=callbacks,
+                                        checkpoint=checkpoint, resume=resume)
+        backup = next((c for c in arguments.callbacks if isinstance(c, BackupAndRestore)), None)
+        if backup is not None:
+            raise ConfigError(f"{where} checkpoints the driver with checkpoint=path (after "
+                              f"every epoch); BackupAndRestore is for model.fit. Received: "
+                              f"BackupAndRestore({backup.filepath!r})")
         self._check_model()
         model = self.model
         shards = self._shards(x, y, features_col, label_col, "fit")
@@ -147,8 +154,7 @@ class DistributedTrainer:
         try:
             if validation_data is not None:
                 validation = self._validation(validation_data, features_col, label_col)
-            history = self._fit(shards, validation, epochs, batch_size, shuffle, checkpoint,
-                                resume, verbose, callbacks)
+            history = self._fit(shards, validation, arguments)
             if delete_checkpoint and checkpoint is not None and os.path.exists(checkpoint):
                 os.remove(checkpoint)  # training ended normally: nothing left to resume
             return history
@@ -163,54 +169,41 @@ class DistributedTrainer:
             return ("arrays",) + tuple(data)
         return ("shards", self._shards(data, None, features_col, label_col, "fit"))
 
-    def _fit(self, shards, validation, epochs, batch_size, shuffle, checkpoint, resume,
-             verbose, callbacks):
-        model = self.model
+    def _fit(self, shards, validation, arguments):
+        """The fit loop (lamina.fitting) over this trainer's rounds, from a checkpoint's
+        next epoch when it resumes."""
+        model, checkpoint, batch_size = self.model, arguments.checkpoint, arguments.batch_size
         seed = self.seed if self.seed is not None else int(get_rng().integers(2**63))
-        progress = {"n": shards.n, "batch_size": batch_size, "shuffle": bool(shuffle),
+        progress = {"n": shards.n, "batch_size": batch_size, "shuffle": arguments.shuffle,
                     "sync": self.sync, "local_steps": self.local_steps, "seed": self.seed}
         saved = None
-        if resume and os.path.exists(checkpoint):
+        if arguments.resume and os.path.exists(checkpoint):
             saved = restore_checkpoint(checkpoint, model, progress)
             seed = saved["seed"]
-        plan = Plan(shards.n, batch_size, seed, bool(shuffle))
-        self._batch_size = batch_size
+        plan = Plan(shards.n, batch_size, seed, arguments.shuffle)
         progress["seed"] = seed
         spec = model_spec(model, type(self).__name__)
-        self.history = model.history = History()
-        params = {"epochs": epochs, "steps": plan.steps, "batch_size": batch_size,
-                  "samples": shards.n, "verbose": verbose}
-        hooks = CallbackList([*(callbacks or []), ProgressLogger(verbose), self.history],
-                             model, params)
-        model.stop_training = False
-        model.train()
-        hooks.on_train_begin()
-        first_epoch = 0
-        if saved is not None:
-            for i, epoch in enumerate(saved["history_epochs"]):
-                self.history.record(epoch, {key: values[i]
-                                            for key, values in saved["history"].items()})
-            first_epoch = saved["epoch"] + 1
         rounds = plan.rounds(self.local_steps)
-        for epoch in range(first_epoch, epochs):
-            hooks.on_epoch_begin(epoch)
-            logs = self._train_epoch(shards, plan, spec, epoch, rounds, hooks)
-            if validation is not None:
-                logs.update({f"val_{k}": v for k, v in self._validate(validation, spec).items()})
-                model.train()
-            hooks.on_epoch_end(epoch, logs)
-            if checkpoint is not None:
-                save_checkpoint(checkpoint, model, {**progress, "epoch": epoch,
-                                                    "history": self.history.history,
-                                                    "history_epochs": self.history.epoch})
-            if model.stop_training:
-                break
-        hooks.on_train_end()
-        return self.history
+        params = {"epochs": arguments.epochs, "steps": plan.steps, "batch_size": batch_size,
+                  "samples": shards.n, "verbose": arguments.verbose}
+        validate = None if validation is None else (
+            lambda: self._validate(validation, spec, batch_size))
+        checkpoints = [] if checkpoint is None else [DriverCheckpoint(checkpoint, progress,
+                                                                      saved)]
+        try:
+            return run_fit(
+                model, arguments.epochs,
+                lambda hooks: self._train_epoch(shards, plan, spec, rounds, hooks), validate,
+                callbacks=arguments.callbacks, progress=ProgressLogger(arguments.verbose),
+                checkpoints=checkpoints, params=params,
+                initial_epoch=0 if saved is None else saved["epoch"] + 1)
+        finally:
+            self.history = model.history
 
-    def _train_epoch(self, shards, plan, spec, epoch, rounds, hooks):
+    def _train_epoch(self, shards, plan, spec, rounds, hooks):
         """One pass over the plan's batches, a round at a time; the epoch's mean logs."""
-        totals, seen = {}, 0
+        state = self.model.fit_state
+        epoch = state.epoch
         for index, (first, count) in enumerate(rounds):
             hooks.on_train_batch_begin(first)
             task = {"spec": spec, "plan": plan, "epoch": epoch, "first": first, "count": count,
@@ -218,20 +211,19 @@ class DistributedTrainer:
                     "owner": type(self).__name__}
             steps = (step_round if self.sync == "step" else local_round)(
                 self.model, self.engine, shards, task)
-            for sums, rows in steps:  # added step by step, as fit does (FitState.add)
-                for key, value in sums.items():
-                    totals[key] = totals.get(key, 0.0) + value
-                seen += rows
-            hooks.on_train_batch_end(first + count - 1, {k: v / seen for k, v in totals.items()})
+            for sums, rows in steps:  # added step by step, as fit does
+                state.add_sums(sums, rows)
+            state.step = first + count
+            hooks.on_train_batch_end(first + count - 1, state.means())
             if self.model.stop_training:
                 break
-        return {k: v / seen for k, v in totals.items()}
+        return state.means()
 
     # -- evaluation ------------------------------------------------------------------------
-    def _validate(self, validation, spec):
+    def _validate(self, validation, spec, batch_size):
         if validation[0] == "arrays":
             _, x, y = validation
-            return self.model.evaluate(x, y, batch_size=max(self._batch_size, 256))
+            return self.model.evaluate(x, y, batch_size=max(batch_size, 256))
         return evaluate_round(self.model, self.engine, validation[1], spec)
 
     def evaluate(self, x, y=None, features_col="features", label_col="label"):
