@@ -18,6 +18,7 @@ from lamina.layers.base import Layer
 from lamina.layers.mode import inference_mode
 from lamina.graph.model import Model
 from lamina.graph.tensor import Input
+from lamina.layers.registry import register_layer
 from lamina.model import Sequential
 from lamina.parameter import Parameter
 from lamina.threads import blas_threads
@@ -25,6 +26,7 @@ from lamina.threads import blas_threads
 __all__ = [
     "__version__", "callbacks", "datasets", "errors", "functional", "gradcheck", "init", "io",
     "layers", "losses", "metrics", "models", "optim", "regularizers", "floatx", "seed",
-    "set_floatx", "History", "Layer", "Sequential", "Model", "Input", "Parameter", "Ensemble", "load_model",
-    "save_model", "diagnose_nonfinite", "inference_mode", "blas_threads",
+    "set_floatx", "History", "Layer", "Sequential", "Model", "Input", "Parameter", "Ensemble",
+    "load_model", "save_model", "diagnose_nonfinite", "inference_mode", "blas_threads",
+    "register_layer",
 ]

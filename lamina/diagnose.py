@@ -3,16 +3,17 @@
     report = lamina.diagnose_nonfinite(model, x_batch, y_batch)
     print(report)    # the layer (describe()), the phase, the tensor, counts, likely causes
 
-The batch is replayed as a training step would run it, layer by layer (inside nested
-Sequential, Residual and merge containers too), checking in order: the data itself; the
-weights and buffers; each layer's forward output (the first layer whose output is non-finite
-while its input was finite); the loss and its gradient; then backward, the first layer whose
-input gradient or parameter gradient becomes non-finite while the gradient it received was
-finite. fit(on_nonfinite=...) calls it on the batch that went wrong, with the random state
-from before that step so that Dropout draws the same masks.
+The batch is replayed through the model's own training step (prepare_data, run, compute_loss,
+run_backward: the engine's calls), every layer call watched through lamina.layers.hooks
+(inside nested Sequential, Residual, merge and Composite layers and graph Models too),
+checking in order: the data itself; the weights and buffers; each layer's forward output
+(the first layer whose output is non-finite while its inputs were finite); the loss and its
+gradient; then backward, the first layer whose input gradient or parameter gradient becomes
+non-finite while the gradient it received was finite. fit(on_nonfinite=...) calls it on the
+batch that went wrong, with the random state from before that step so that Dropout draws the
+same masks.
 """
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ import numpy as np
 from lamina import losses
 from lamina.backend import as_model_input, get_rng
 from lamina.errors import NonFiniteError
+from lamina.layers import hooks
 from lamina.layers.container import Container
 
 __all__ = ["NonFiniteReport", "diagnose_nonfinite", "count_nonfinite"]
@@ -140,81 +142,75 @@ def _walk(layer, within=()):
             yield from _walk(child, (*within, layer.describe()))
 
 
-class _Tracer:
-    """Wraps every layer's forward and backward to find the first one that goes non-finite.
+def _floating_arrays(value):
+    """The floating-point arrays in value (an array, or nested tuples / lists of them)."""
+    if isinstance(value, (tuple, list)):
+        return [array for item in value for array in _floating_arrays(item)]
+    array = np.asarray(value)
+    return [array] if array.dtype.kind in "fc" else []
 
-    A child returns before its parent, so the innermost layer responsible is found first; a
-    container is reported itself only when its own arithmetic (a residual sum, a merge) does it.
+
+class _Finder:
+    """Watches every layer call of the replay (lamina.layers.hooks) for the first one whose
+    result goes non-finite while what it received was finite.
+
+    A child's call ends before its parent's, so the innermost layer responsible is found
+    first; a container is reported itself only when its own arithmetic (a residual sum, a
+    merge) does it. Only the model's layers (its containers' children, walked) are named: a
+    layer a layer keeps for itself is reported as the layer that keeps it.
     """
 
-    def __init__(self, model, make_report):
-        self.layers = list(_walk(model))
-        self.make_report = make_report
-        self.finding = None
-        self._saved = []
+    def __init__(self, model):
+        self.model, self.finding = model, None
+        self.within = {id(layer): within for layer, within in _walk(model)}
 
-    def __enter__(self):
-        for layer, within in self.layers:
-            own = vars(layer)
-            self._saved.append((layer, own.get("forward"), own.get("backward")))
-            layer.forward = self._forward(layer, within, layer.forward)
-            layer.backward = self._backward(layer, within, layer.backward)
-        return self
-
-    def __exit__(self, *exc):
-        for layer, forward, backward in self._saved:
-            for name, original in (("forward", forward), ("backward", backward)):
-                if original is None:
-                    del vars(layer)[name]
-                else:
-                    setattr(layer, name, original)
-        self._saved = []
-
-    def _record(self, phase, layer, within, tensor, value, received):
+    def found(self, phase, layer, tensor, value, received):
         if self.finding is None:
-            self.finding = self.make_report(phase, layer, within, tensor, value, received)
+            self.finding = _report(self.model, phase, layer, self.within[id(layer)], tensor,
+                                   value, received)
 
-    def _forward(self, layer, within, original):
-        def traced(x, *args, **kwargs):
-            try:
-                out = original(x, *args, **kwargs)
-            except NonFiniteError:
-                self._record("forward", layer, within, "output", np.nan, x)
-                raise
-            value = out[0] if isinstance(out, tuple) else out  # MaxPool2D(return_index=True)
-            if self.finding is None and not _finite(value) and _finite(x):
-                self._record("forward", layer, within, "output", value, x)
-            return out
-        return traced
+    def forward(self, layer, inputs, output):
+        if self.finding is None and id(layer) in self.within and not _finite(output) \
+                and _finite(inputs):
+            self.found("forward", layer, "output", output, inputs)
 
-    def _backward(self, layer, within, original):
-        params = [] if isinstance(layer, Container) else [  # a frozen one's grad goes unused
-            (name, p) for name, p in layer.named_parameters() if p.trainable]
+    def backward(self, layer, douts, dinputs):
+        if self.finding is not None or id(layer) not in self.within or not _finite(douts):
+            return
+        if dinputs is not None and not _finite(dinputs):
+            self.found("backward", layer, "d_input", dinputs, douts)
+            return
+        if isinstance(layer, Container):  # its children's gradients are theirs
+            return
+        for name, p in layer.named_parameters():  # a frozen one's grad goes unused
+            # grads start at zero and the first finding ends the search, so a non-finite
+            # grad now is this call's doing
+            if p.trainable and p.grad is not None and not _finite(p.grad):
+                self.found("backward", layer, f"{name}.grad", p.grad, douts)
+                return
 
-        def traced(dout, *args, **kwargs):
-            finite_before = [p.grad is None or _finite(p.grad) for _, p in params]
-            dx = original(dout, *args, **kwargs)
-            if self.finding is None and _finite(dout):
-                if dx is not None and not _finite(dx):
-                    self._record("backward", layer, within, "d_input", dx, dout)
-                for (name, p), was_finite in zip(params, finite_before):
-                    if was_finite and p.grad is not None and not _finite(p.grad):
-                        self._record("backward", layer, within, f"{name}.grad", p.grad, dout)
-            return dx
-        return traced
+    def raised(self, phase, error):
+        """A NonFiniteError raised inside a layer call: the innermost of the model's layers
+        that it came through (error.layer, or the one holding it)."""
+        layer = getattr(error, "layer", None)
+        while layer is not None and id(layer) not in self.within:
+            layer = getattr(layer, "parent", None)
+        if layer is not None:
+            self.found(phase, layer, "output" if phase == "forward" else "d_input", np.nan, None)
 
 
 # -- the diagnosis ----------------------------------------------------------------------------
 def diagnose_nonfinite(model, x, y=None, *, rng_state=None, training=True):
     """Replay one training step on (x, y) and report where NaN or Inf first appears.
 
-    model: a lamina Layer; a compiled model (Sequential) also gets its loss and backward pass
-    replayed (y required for those), exactly as train_step runs them. rng_state: lamina's
-    generator state (``lamina.backend.rng_state()``) from before the step, so Dropout
-    replays the same masks; None replays from the current state. training: replay in
-    training mode (as fit does) or not. Returns a NonFiniteReport (``report.found`` is False
-    when everything stayed finite). The weights, buffers, training mode and random state are
-    left as they were; the parameters' gradients hold the replay's.
+    model: a lamina Layer; a compiled model (Sequential or Model) also gets its loss and
+    backward pass replayed (y required for those), exactly as its training step runs them.
+    x, y: as fit takes them (for several inputs or outputs, lists in order or dicts by
+    name). rng_state: lamina's generator state (``lamina.backend.rng_state()``) from before
+    the step, so Dropout replays the same masks; None replays from the current state.
+    training: replay in training mode (as fit does) or not. Returns a NonFiniteReport
+    (``report.found`` is False when everything stayed finite). The weights, buffers, training
+    mode and random state are left as they were; the parameters' gradients hold the replay's.
 
     >>> import lamina
     >>> model = lamina.Sequential([lamina.layers.Linear(2, 1)])
@@ -222,14 +218,15 @@ def diagnose_nonfinite(model, x, y=None, *, rng_state=None, training=True):
     >>> report.phase, report.tensor, report.nan
     ('data', 'x', 1)
     """
-    loss_fn = getattr(model, "loss", None) if y is not None else None
-    dtype = getattr(model, "dtype", None)
-    x = as_model_input(x, dtype, getattr(model, "takes_indices", False))
-    if y is not None:
-        y = np.asarray(y)
-    report = _check_data(x, y) or _check_weights(model)
+    trains = y is not None and bool(getattr(model, "compiled_losses", ()))
+    report = _check_data(model, x, y) or _check_weights(model)
     if report is not None:
         return report
+    if hasattr(model, "prepare_data"):
+        xs, ys = model.prepare_data(x, y if trains else None, "diagnose_nonfinite")
+    else:  # a bare layer: its forward alone
+        xs, ys = [as_model_input(x, getattr(model, "dtype", None),
+                                 getattr(model, "takes_indices", False))], None
     rng = get_rng()
     entry_state = rng.bit_generator.state
     buffers = {name: np.array(value, copy=True) for name, value in model.buffers().items()}
@@ -237,33 +234,37 @@ def diagnose_nonfinite(model, x, y=None, *, rng_state=None, training=True):
     model.train(training)
     if rng_state is not None:
         rng.bit_generator.state = rng_state
-    tracer = _Tracer(model, lambda *args: _report(model, *args))
+    finder = _Finder(model)
     try:
-        with np.errstate(all="ignore"), tracer, contextlib.suppress(NonFiniteError):
-            _replay(model, x, y, loss_fn, tracer)
+        with np.errstate(all="ignore"), \
+                hooks.observe(on_forward=finder.forward, on_backward=finder.backward):
+            _replay(model, xs, ys if trains else None, finder)
     finally:
         rng.bit_generator.state = entry_state
         for name, value in buffers.items():
             model.set_buffer(name, value)
         for layer, mode in modes:  # each as it was: a frozen BatchNorm stays in eval mode
             layer.training = mode
-    return tracer.finding or NonFiniteReport(causes=[
+    return finder.finding or NonFiniteReport(causes=[
         "The replay of this batch stayed finite, so the step did not repeat: a layer that draws "
         "random numbers outside lamina's generator (lamina.seed), or state that changed since."])
 
 
-def _replay(model, x, y, loss_fn, tracer):
+def _replay(model, xs, ys, finder):
     """The forward / loss / backward of the training step (Trainable.compute_loss_and_
-    gradients, on the same engine calls), stopping at the first finding."""
-    if loss_fn is None or not hasattr(model, "run"):
-        model.forward(x)
+    gradients, on the same engine calls), stopping at the first finding. ys None: forward
+    only (an uncompiled model, no targets, or a bare layer)."""
+    try:
+        if not hasattr(model, "run"):
+            model.forward(xs[0])
+            return
+        fused = model.fused_outputs() if ys is not None else ()
+        outputs = model.run(xs, fused)
+    except NonFiniteError as error:
+        finder.raised("forward", error)
         return
-    fused = model.fused_outputs()
-    xs = model.input_list("diagnose_nonfinite", x)
-    outputs = model.run(xs, fused)
-    if tracer.finding is not None:
+    if ys is None or finder.finding is not None:
         return
-    ys = model.target_list("diagnose_nonfinite", y)
     try:
         loss, _, douts = model.compute_loss(ys, outputs, fused)
     except NonFiniteError:
@@ -271,11 +272,15 @@ def _replay(model, x, y, loss_fn, tracer):
     received = outputs[0] if len(outputs) == 1 else outputs
     for tensor, value in (("loss", loss), ("d_loss/d_outputs", [d for d in douts if d is not None])):
         if value is not None and not _finite(value):
-            tracer.finding = _report(model, "loss", None, [], tensor, value, received)
+            finder.finding = _report(model, "loss", None, [], tensor, value, received)
             return
     model.zero_grad()
-    model.run_backward(douts, input_grad=False)
-    if tracer.finding is not None:
+    try:
+        model.run_backward(douts, input_grad=False)
+    except NonFiniteError as error:
+        finder.raised("backward", error)
+        return
+    if finder.finding is not None:
         return
     for layer, within in _walk(model):
         if isinstance(layer, Container):
@@ -284,16 +289,32 @@ def _replay(model, x, y, loss_fn, tracer):
             if p.regularizer is not None and p.trainable:
                 penalty = p.regularizer.gradient(p.data)
                 if not _finite(penalty):
-                    tracer.finding = _report(model, "backward", layer, within,
+                    finder.finding = _report(model, "backward", layer, within,
                                              f"{name}.grad (weight penalty)", penalty, p.data)
                     return
 
 
-def _check_data(x, y):
-    for name, value in (("x", x), ("y", y)):
-        if value is not None and not _finite(value):
+def _check_data(model, x, y):
+    """A report on the first input or target holding NaN or Inf ("x", or "x['image']" for
+    one of several inputs; "y", "y['digit']"), or None. y counts as the model takes it."""
+    where = "diagnose_nonfinite"
+    xs = model.input_list(where, x) if hasattr(model, "input_list") else [x]
+    named = _named("x", xs, getattr(model, "input_names", ()))
+    if y is not None:
+        entries = getattr(model, "compiled_losses", ())
+        named += _named("y", model.target_list(where, y) if entries else [y],
+                        [entry.name for entry in entries])
+    for name, value in named:
+        if not _finite(value):
             return _report(None, "data", None, [], name, value, None)
     return None
+
+
+def _named(what, arrays, names):
+    """[(tensor name, array)]: `what` for one array, "what['name']" for each of several."""
+    if len(arrays) == 1:
+        return [(what, arrays[0])]
+    return [(f"{what}[{name!r}]", array) for name, array in zip(names, arrays)]
 
 
 def _check_weights(model):
@@ -309,10 +330,13 @@ def _check_weights(model):
 
 
 def _report(model, phase, layer, within, tensor, value, received):
-    nan, posinf, neginf = count_nonfinite(value)
+    """The report of `value` (an array, or nested tuples / lists of them: counted together)."""
+    arrays = _floating_arrays(value)
+    nan, posinf, neginf = (sum(counts) for counts in
+                           zip((0, 0, 0), *(count_nonfinite(array) for array in arrays)))
     report = NonFiniteReport(phase=phase, layer=None if layer is None else layer.describe(),
                              within=list(within), tensor=tensor, nan=nan, posinf=posinf,
-                             neginf=neginf, size=int(np.size(value)),
+                             neginf=neginf, size=sum(array.size for array in arrays),
                              input_max_abs=None if received is None else _max_abs(received))
     report.causes = _causes(report, model, layer)
     return report
@@ -341,7 +365,7 @@ def _causes(report, model, layer):
                  f"(BatchNorm) and standardise the inputs" if report.input_max_abs is not None
                  else "")
     if report.phase == "data":
-        subject = "x" if report.tensor == "x" else "the labels y"
+        subject = report.tensor if report.tensor.startswith("x") else f"the labels {report.tensor}"
         return [f"bad input data: {subject} already holds NaN/Inf before any layer runs (missing "
                 f"values, a division by a zero standard deviation while normalising). Check "
                 f"np.isfinite({report.tensor}).all() and clean or drop those rows"]

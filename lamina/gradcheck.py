@@ -15,6 +15,8 @@ import json
 
 import numpy as np
 
+from lamina.graph.engine import first_output
+
 __all__ = ["numerical_gradient", "check_kernel", "check_layer", "distinct_values", "GradcheckError"]
 
 
@@ -144,8 +146,7 @@ def check_layer(layer, input_shape, x=None, eps=1e-6, rtol=1e-5, atol=1e-7, mode
     if not getattr(layer, "built", True):
         layer.build(x.shape)
     layer.astype(np.float64)
-    out = layer.forward(x)
-    out = out[0] if isinstance(out, tuple) else out
+    out = first_output(layer.forward(x))  # a layer with several outputs: the first
     expected = tuple(layer.output_shape(x.shape))
     if tuple(out.shape) != expected:
         raise GradcheckError(
@@ -158,9 +159,7 @@ def check_layer(layer, input_shape, x=None, eps=1e-6, rtol=1e-5, atol=1e-7, mode
     param_grads = [np.zeros_like(p.data) if p.grad is None else p.grad.copy() for p in params]
 
     def loss():
-        result = layer.forward(x)
-        result = result[0] if isinstance(result, tuple) else result
-        return float(np.sum(result * dout))
+        return float(np.sum(first_output(layer.forward(x)) * dout))
 
     labels = [f"{layer.name}: input gradient"] + [
         f"{layer.name}: gradient of {p.name or i}" for i, p in enumerate(params)

@@ -1,8 +1,9 @@
 """Loss objects for models: ``loss, dpred = loss_obj(pred, y)``.
 
 Each object names itself and describes itself with ``get_config()`` (keys are exactly the
-constructor's arguments, JSON-ready); the math lives in ``lamina.functional.loss``, written
-once. ``get`` finds a loss by name: ``model.compile(loss="bce_with_logits")``.
+constructor's arguments, JSON-ready); the math lives in ``lamina.functional.loss`` (one
+module per family), written once. ``get`` finds a loss by name:
+``model.compile(loss="bce_with_logits")``.
 """
 
 import copy
@@ -13,6 +14,10 @@ import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import loss as loss_kernels
+from lamina.functional.loss.checks import REDUCTIONS, check_reduction
+from lamina.functional.loss.class_targets import check_class_options
+from lamina.functional.loss.divergence import check_kl_target
+from lamina.functional.loss.elementwise import elementwise_target
 from lamina.functional.checks import check_number
 from lamina.functional.labels import class_labels
 
@@ -42,8 +47,8 @@ class Loss:
         call would: a model checks fit's and evaluate's labels before its first step. Losses
         whose kernel takes a target of the output's shape check it here; others accept all."""
         if self.elementwise:
-            loss_kernels.elementwise_target(type(self).__name__, y, output_shape, None,
-                                            "the model's outputs", self.unit_targets)
+            elementwise_target(type(self).__name__, y, output_shape, None,
+                               "the model's outputs", self.unit_targets)
 
     def _kernel_options(self):
         return {arg: getattr(self, arg) for arg in self._arguments()}
@@ -64,8 +69,8 @@ class Loss:
         args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
-    def _check_reduction(self, reduction, allowed=loss_kernels.REDUCTIONS):
-        return loss_kernels.check_reduction(type(self).__name__, reduction, allowed)
+    def _check_reduction(self, reduction, allowed=REDUCTIONS):
+        return check_reduction(type(self).__name__, reduction, allowed)
 
 
 def _check_class_targets(loss, y, output_shape, rows_allowed, ignore_index=None):
@@ -108,7 +113,7 @@ class CrossEntropy(Loss):
             raise ConfigError(f"CrossEntropy expects from_logits as a bool. "
                               f"Received: from_logits={from_logits!r}")
         self.from_logits = from_logits
-        self.weight, self.label_smoothing, self.ignore_index = loss_kernels.check_class_options(
+        self.weight, self.label_smoothing, self.ignore_index = check_class_options(
             "CrossEntropy", weight, label_smoothing, ignore_index)
         self.weight = _as_array(self.weight)
         self.reduction = self._check_reduction(reduction)
@@ -146,7 +151,7 @@ class NLL(Loss):
     kernel = staticmethod(loss_kernels.nll_loss)
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
-        weight, _, self.ignore_index = loss_kernels.check_class_options(
+        weight, _, self.ignore_index = check_class_options(
             "NLL", weight, 0.0, ignore_index)
         self.weight = _as_array(weight)
         self.reduction = self._check_reduction(reduction)
@@ -266,10 +271,9 @@ class KLDiv(Loss):
         self.reduction = self._check_reduction(reduction, ("batchmean", "mean", "sum"))
 
     def check_targets(self, y, output_shape):
-        target = loss_kernels.elementwise_target("KLDiv", y, output_shape, None,
-                                                 "the model's outputs")
+        target = elementwise_target("KLDiv", y, output_shape, None, "the model's outputs")
         if not self.log_target:
-            loss_kernels.check_kl_target("KLDiv", target)
+            check_kl_target("KLDiv", target)
 
 
 _ALIASES = {

@@ -5,7 +5,7 @@
     history = model.fit(x, y, epochs=5, batch_size=64, validation_split=0.1)
 """
 
-from lamina.errors import GraphError, LaminaError
+from lamina.errors import LaminaError
 from lamina.graph.engine import Program
 from lamina.layers.container import Container
 from lamina.training import Trainable
@@ -35,8 +35,7 @@ class Sequential(Container, Trainable):
                 if build and not layer.built:
                     layer.output_shape(shape)  # rank and window checks before build reads sizes
                     layer.build(shape)
-                shape = layer.output_shape(shape)
-                shape = tuple(shape[0] if isinstance(shape, list) else shape)  # a chain: first
+                shape = tuple(layer.output_shapes(shape)[0])  # a chain passes the first on
             except LaminaError as error:
                 retold = self._misfit(error, i, shape, input_shape)
                 if retold is None:
@@ -88,25 +87,36 @@ class Sequential(Container, Trainable):
 
     # -- computation -------------------------------------------------------------------
     input_names = ("input",)
+    can_skip_input_grad = True  # backward(..., input_grad=False) runs only what parameters need
 
     @property
     def output_names(self):
         return [self.layers[-1].name if self.layers else "output"]
 
+    def __init__(self, layers=None, name=None):
+        super().__init__(layers, name)
+        self._chain()
+
+    def add(self, layer):
+        super().add(layer)
+        self._chain()
+        return self
+
+    add_layer = add
+
+    def _chain(self):
+        self._program, self._program_key = Program.chain(self.layers), tuple(map(id, self.layers))
+
     @property
     def program(self):
-        """The chain on lamina's engine (remade when the layers change)."""
-        key = tuple(map(id, self.layers))
-        if self.__dict__.get("_program_key") != key:
-            self._program, self._program_key = Program.chain(self.layers), key
+        """The chain on lamina's engine (made by add; remade if self.layers was changed)."""
+        if self.__dict__.get("_program_key") != tuple(map(id, self.layers)):
+            self._chain()
         return self._program
 
     def input_list(self, where, x):
-        """[x]: a chain has one input (a dict gives it by the name "input")."""
-        if isinstance(x, dict):
-            if list(x) != ["input"]:
-                raise GraphError(f"{where} expects one input, named 'input'. Received a dict "
-                                 f"with keys {list(x)}")
+        """[x]: a chain has one input ({"input": x} gives it by its name)."""
+        if isinstance(x, dict) and list(x) == ["input"]:
             return [x["input"]]
         return [x]
 
@@ -143,9 +153,6 @@ class Sequential(Container, Trainable):
 
     def run_backward(self, douts, input_grad=True):
         return self.program.backward(self._cache, douts, input_grad)
-
-    def output_shapes(self, input_shapes):
-        return [self.output_shape(input_shapes[0])]
 
     @property
     def takes_indices(self):

@@ -1,7 +1,7 @@
 """Training for models: compile, fit, evaluate, predict (a mixin of Sequential and Model).
 
 The model supplies input_names, output_names, run(arrays, logits) / run_backward(douts) on
-the engine (lamina.graph.engine), output_shapes(input_shapes), parameters(), build() and
+the engine (lamina.graph.engine), output_shapes(*input_shapes), parameters(), build() and
 train()/eval(); this module drives them. One training step, public and used by fit, by
 lamina.diagnose_nonfinite and by lamina.distributed alike:
 
@@ -31,7 +31,7 @@ from lamina.errors import (ConfigError, DTypeError, GraphError, LabelError, NonF
                            ShapeError)
 from lamina.functional.checks import check_bool, check_choice, check_int, check_real
 from lamina.layers.mode import inference_mode
-from lamina.progress import ProgressLogger
+from lamina.callbacks.progress import ProgressLogger
 from lamina.validation import (built_for, check_batch_statistics, check_inputs, check_targets,
                                warn_integer_inputs)
 
@@ -55,7 +55,8 @@ class FitState:
     epoch (from 0) and step (steps done in it); order: the epoch's sample order, drawn from
     lamina's generator when the epoch starts; totals: the epoch's sums of each logged value
     times its batch size, over `seen` samples; skipped: steps skipped in it
-    (on_nonfinite="skip"). data: (x, y, validation_data) as fit trains on them; callbacks:
+    (on_nonfinite="skip"). data: (xs, ys, validation_data) as fit trains on them, one array
+    per input and per loss (validation_data likewise, or None); callbacks:
     every callback of the run, in the order fit calls them.
     """
 
@@ -90,14 +91,17 @@ class OutputLoss:
 
 def _per_output(where, what, value, names, allow_missing=True):
     """A compile argument given per output (a dict by output name, or a list in output
-    order) as {output name: value}; anything else applies to every output."""
+    order; metrics: a list of lists) as {output name: value}; anything else applies to
+    every output."""
     if isinstance(value, dict):
         unknown = [key for key in value if key not in names]
         if unknown:
             raise ConfigError(f"{where}({what}=...) names no output of the model: {unknown}. "
                               f"Its outputs: {names}")
         return dict(value)
-    if isinstance(value, (list, tuple)) and len(names) > 1 and what != "metrics":
+    per_output_lists = what != "metrics" or (value and all(
+        item is None or isinstance(item, (list, tuple)) for item in value))
+    if isinstance(value, (list, tuple)) and len(names) > 1 and per_output_lists:
         if len(value) != len(names):
             raise ConfigError(f"{where}({what}=...) expects one entry per output {names} (or a "
                               f"dict by name). Received: {len(value)} entries")
@@ -154,7 +158,8 @@ class Trainable:
                 continue
             what = "loss" if len(names) == 1 else f"loss[{name!r}]"
             output_loss = _named_setting(where, what, losses[name], losses_module.get)
-            weight = check_real(where, f"loss_weights[{name!r}]", weights.get(name, 1.0), 0)
+            weight = check_real(where, "loss_weights" if len(names) == 1
+                                else f"loss_weights[{name!r}]", weights.get(name, 1.0), 0)
             listed = per_output_metrics.get(name) or []
             if not isinstance(listed, (list, tuple)):
                 listed = [listed]
@@ -249,12 +254,12 @@ class Trainable:
         input_shapes = [(None,) + array.shape[1:] for array in xs]
         try:
             if self.built:
-                output_shapes = self.output_shapes(input_shapes)
+                output_shapes = self.output_shapes(*input_shapes)
             else:
                 with _BUILD_LOCK:  # threads whose first calls race build the model once
                     if not self.built:
                         self.build(*input_shapes)
-                    output_shapes = self.output_shapes(input_shapes)
+                    output_shapes = self.output_shapes(*input_shapes)
         except ShapeError as error:
             if built_shapes is None or all(tuple(shape[1:]) == array.shape[1:]
                                            for shape, array in zip(built_shapes, xs)):
@@ -270,7 +275,7 @@ class Trainable:
                     warn_integer_inputs(where, array) for array, ints in zip(xs, integer)
                     if not ints)
         xs = [as_model_input(array, self.dtype, ints) for array, ints in zip(xs, integer)]
-        if y is None and caller == "predict":
+        if y is None and caller not in ("fit", "evaluate"):  # predict, a forward-only replay
             return xs, None
         ys = []
         for entry, target in zip(self.compiled_losses, self.target_list(where, y)):
@@ -281,11 +286,12 @@ class Trainable:
         return xs, ys
 
     def _built_for(self):
-        """The input shapes the model was built for (batch first), or Nones."""
+        """The input shapes the model was built for (batch first), or None if not known."""
         shapes = getattr(self, "input_shapes", None)
         if shapes is not None:
             return list(shapes)
-        return [getattr(self, "input_shape", None)]
+        shape = getattr(self, "input_shape", None)
+        return None if shape is None else [shape]
 
     def _integer_inputs(self):
         """Per input: whether integer data passes as it is (token ids)."""
@@ -363,11 +369,12 @@ class Trainable:
                 values[name] = fn(outputs[entry.position], target)
         return values
 
-    def _step_logs(self, loss, outputs, y):
-        """What one step logs: the total loss, each output's own (several outputs), metrics."""
+    def _step_logs(self, loss, parts, outputs, y):
+        """What one step logs: the total loss, each output's own (several outputs; parts:
+        compute_loss's), metrics."""
         logs = {"loss": loss}
         if len(self.output_names) > 1:
-            logs.update((f"{name}_loss", value) for name, value in self.last_losses.items())
+            logs.update((f"{name}_loss", value) for name, value in parts.items())
         logs.update(self.compute_metrics(outputs, y))
         return logs
 
@@ -432,7 +439,7 @@ class Trainable:
         Integer-typed x with values above 1 (uint8 pixels in 0..255) trains as given, after a
         UserWarning, once per model, suggesting ``x.astype('float32') / 255``.
         verbose: "auto" (a live bar on a terminal, one table row per epoch elsewhere), 0, 1, 2;
-        see lamina.progress. callbacks: lamina.callbacks instances, called around epochs and
+        see lamina.callbacks.progress. callbacks: lamina.callbacks instances, called around epochs and
         batches; any of them may stop training by setting ``model.stop_training = True``.
 
         on_nonfinite: what a NaN or Inf in a step's loss or gradients does. It is caught
@@ -575,7 +582,7 @@ class Trainable:
             else:
                 self.apply_gradients()
                 state.step = step + 1
-                state.add(self._step_logs(loss, outputs, y_batch), len(index))
+                state.add(self._step_logs(loss, self.last_losses, outputs, y_batch), len(index))
                 hooks.on_train_batch_end(step, state.means())
             if self.stop_training:
                 break
@@ -624,8 +631,8 @@ class Trainable:
     def _evaluate_prepared(self, xs, ys, batch_size):
         fused = self.fused_outputs()
         outputs = self._batched(xs, batch_size, fused)
-        loss, self.last_losses, _ = self.compute_loss(ys, outputs, fused)
-        return self._step_logs(loss + self.regularization_loss(), outputs, ys)
+        loss, parts, _ = self.compute_loss(ys, outputs, fused)
+        return self._step_logs(loss + self.regularization_loss(), parts, outputs, ys)
 
     def predict(self, x, batch_size=256):
         """The outputs for x, in eval mode, in batches of `batch_size`: one array, or a list

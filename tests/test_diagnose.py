@@ -245,3 +245,100 @@ def test_a_token_model_is_replayed_on_its_integer_ids():
     model.layers[2].weight.data[:] = 1.0
     report = diagnose_nonfinite(model, np.array([[1, 2, 3], [0, 4, 1]]), np.array([0, 1]))
     assert (report.phase, report.layer) == ("forward", "Linear 'linear' (layer 2)")
+
+
+def two_input_model(second_branch, loss="mse"):
+    """Inputs a and b; outputs "out" (both branches) and "aux" (b's branch alone)."""
+    lamina.seed(0)
+    a, b = lamina.Input((4,), name="a"), lamina.Input((4,), name="b")
+    left = L.Linear(None, 3, name="left")(a)
+    right = second_branch(L.Linear(None, 3, name="right")(b))
+    both = L.Concatenate(axis=1, name="both")([left, right])
+    model = lamina.Model([a, b], [L.Linear(None, 1, name="out")(both),
+                                  L.Linear(None, 1, name="aux")(right)])
+    model.compile(loss=loss, optimizer=lamina.optim.SGD(lr=0.01))
+    return model
+
+
+def test_a_graph_model_names_the_layer_of_its_second_branch(data):
+    x, y = data
+    model = two_input_model(LogOfInput(name="log"))
+    for xs, ys in (({"a": x, "b": x}, {"out": y, "aux": y}), ([x, x], [y, y])):
+        report = diagnose_nonfinite(model, xs, ys)
+        assert (report.phase, report.layer, report.tensor) == \
+            ("forward", "LogOfInput 'log' (layer log)", "output")
+        assert report.within == [model.describe()]
+        right = model.child("right")
+        with np.errstate(invalid="ignore"):
+            expected = np.log(right.forward(x))
+        assert report.nan == np.isnan(expected).sum() > 0 and report.size == expected.size
+        assert "the forward output of LogOfInput 'log' (layer log) of Model" in str(report)
+    right.weight.data, right.bias.data = np.abs(right.weight.data), np.ones(3, np.float32)
+    assert not diagnose_nonfinite(model, [x, np.abs(x)], [y, y]).found
+
+
+def test_a_graph_models_backward_and_data_name_their_place(data):
+    x, y = data
+    model = two_input_model(lambda tensor: InfiniteInputGrad(name="inf")(tensor))
+    report = diagnose_nonfinite(model, [x, x], {"out": y, "aux": y})
+    assert (report.phase, report.layer, report.tensor) == \
+        ("backward", "InfiniteInputGrad 'inf' (layer inf)", "d_input")
+    bad = x.copy()
+    bad[0, 0] = np.nan
+    report = diagnose_nonfinite(model, {"a": x, "b": bad}, [y, y])
+    assert (report.phase, report.tensor, report.nan) == ("data", "x['b']", 1)
+    assert "np.isfinite(x['b']).all()" in str(report)
+    report = diagnose_nonfinite(model, [x, x], {"out": y, "aux": y * np.inf})
+    assert (report.phase, report.tensor) == ("data", "y['aux']")
+    assert "the labels y['aux']" in report.causes[0]
+    model.compile(loss={"out": "mse"}, optimizer="sgd")  # "aux" has no loss: its y is unused
+    assert diagnose_nonfinite(model, [x, x], {"out": y}).phase == "backward"
+
+
+def test_a_layer_returning_several_outputs_is_judged_on_all_of_them():
+    lamina.seed(0)
+    model = lamina.Sequential([L.Conv2D(1, 2, 3, padding=1),
+                               L.MaxPool2D(2, return_index=True), LogOfInput(), L.Flatten()])
+    model.layers[0].weight.data[:] = 1.0
+    x = -np.abs(np.random.default_rng(1).standard_normal((2, 1, 4, 4))).astype(np.float32)
+    report = diagnose_nonfinite(model, x)  # the indices are integers: never non-finite
+    assert (report.phase, report.layer) == ("forward", model.layers[2].describe())
+    assert report.size == 2 * 2 * 2 * 2 and report.input_max_abs > 0
+
+
+class RefusesLarge(lamina.Layer):
+    """Identity whose forward raises NonFiniteError where |x| > 10 ("would overflow"), as a
+    layer checking its own arithmetic may."""
+
+    def forward(self, x):
+        if np.abs(x).max() > 10:
+            raise lamina.errors.NonFiniteError("this input would overflow")
+        return x
+
+    def backward(self, dout):
+        return dout
+
+
+def test_a_non_finite_error_raised_inside_a_layer_names_that_layer(data):
+    x, y = data
+    block = lamina.Sequential([L.Linear(4, 4), RefusesLarge()], name="block")
+    model = compiled(L.Linear(4, 4), block, L.Linear(4, 1))
+    assert not diagnose_nonfinite(model, x, y).found
+    block.layers[0].weight.data[:] = 100.0
+    report = diagnose_nonfinite(model, x, y)
+    assert (report.phase, report.layer, report.tensor) == \
+        ("forward", block.layers[1].describe(), "output")
+    assert report.within == [model.describe(), block.describe()]
+    model = compiled(lamina.Sequential([L.Linear(4, 4), LogOfInput(), RefusesLarge()]),
+                     L.Linear(4, 1))
+    report = diagnose_nonfinite(model, x, y)  # the log's NaN is found before the refusal
+    assert report.layer == model.layers[0].layers[1].describe()
+
+
+def test_fit_on_a_graph_model_reports_the_layer_inside_it(data):
+    x, y = data
+    model = two_input_model(LogOfInput(name="log"))
+    with pytest.raises(lamina.errors.NonFiniteError, match=r"LogOfInput 'log' \(layer log\)"):
+        model.fit({"a": x, "b": x}, {"out": y, "aux": y}, epochs=1, verbose=0)
+    history = model.fit([x, x], [y, y], epochs=1, batch_size=8, verbose=0, on_nonfinite="skip")
+    assert [report.layer for report in history.nonfinite] == ["LogOfInput 'log' (layer log)"] * 2

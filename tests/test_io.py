@@ -417,6 +417,7 @@ def test_callables_in_configs_are_stored_by_name_or_refused(tmp_path):
 
 
 # -- user-defined layers and errors -----------------------------------------------------------
+@lamina.register_layer
 class IoTestGain(Layer):
     """A user-defined lazy layer: y = gain * x, gain shaped like one example; counts its calls."""
 

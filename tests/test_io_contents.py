@@ -190,6 +190,7 @@ def test_a_model_mixing_float32_and_float64_loads_as_it_was_saved(tmp_path):
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
 
 
+@lamina.register_layer
 class IoCounter(Layer):
     """A layer with an integer buffer: how many batches it has seen in training."""
 

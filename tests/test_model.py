@@ -245,15 +245,15 @@ def test_backward_without_input_grad_skips_work_but_not_gradients(nested, rng):
     head = [Recorder(), L.Flatten(), L.Linear(12, 5), L.ReLU(), L.Linear(5, 3)]
     model = Sequential([Sequential(head), L.Softmax()] if nested else head + [L.Softmax()])
     x = rng.standard_normal((4, 3, 2, 2))
-    out = model.forward(x, skip_final_softmax=True)
+    out = model.forward_logits(x)
     dout = rng.standard_normal(out.shape)
     model.zero_grad()
-    dx = model.backward(dout, skip_final_softmax=True)
+    dx = model.backward_logits(dout)
     expected = grads_of(model)
     recorder = head[0]
     assert dx.shape == x.shape and recorder.calls == 1
     model.zero_grad()
-    assert model.backward(dout, skip_final_softmax=True, input_grad=False) is None
+    assert model.backward_logits(dout, input_grad=False) is None
     assert recorder.calls == 1  # the parameter-free layers in front were skipped
     for ours, reference in zip(grads_of(model), expected):
         np.testing.assert_array_equal(ours, reference)
@@ -283,8 +283,8 @@ def test_train_step_skips_the_first_layers_input_gradient(monkeypatch):
     model = small_cnn()
     model.compile("cross_entropy", lamina.optim.SGD(lr=0.1))
     calls = []
-    original = model.backward
-    monkeypatch.setattr(model, "backward", lambda *args, **kwargs: (
+    original = model.run_backward
+    monkeypatch.setattr(model, "run_backward", lambda *args, **kwargs: (
         calls.append(kwargs), original(*args, **kwargs))[1])
     (x, y), _ = digits(8)
     model.train_step(x, y)
@@ -300,11 +300,11 @@ def test_misfits_are_found_before_the_first_step_of_fit():
     class Stepped(Exception):
         pass
 
-    def train_step(x, y):
-        calls.append(len(x))
+    def compute_loss_and_gradients(x, y):
+        calls.append(len(x[0]))
         raise Stepped
 
-    model.train_step = train_step
+    model.compute_loss_and_gradients = compute_loss_and_gradients
     with pytest.raises(ShapeError, match=r"Linear 'linear' \(layer 3\) expects 64 input features per "
                                          r"example, but Flatten 'flatten' \(layer 2\) outputs shape "
                                          r"\(None, 16\) \(16 features\); model input shape "

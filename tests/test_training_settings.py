@@ -51,6 +51,8 @@ ROWS = [
     ("compile", "metrics", ["acuracy"], ConfigError, "metrics[0]='acuracy'"),
     ("compile", "metrics", [5], ConfigError, "metrics[0]=5"),
     ("compile", "metrics", [{"a": 1}], ConfigError, "metrics[0]={'a': 1}"),
+    ("compile", "loss_weights", -1.0, ConfigError, None),
+    ("compile", "loss_weights", "heavy", ConfigError, None),
     ("fit", "x", None, DTypeError, "NoneType"),
     ("fit", "x", "pixels", DTypeError, "str"),
     ("fit", "x", X[:, 0], ShapeError, "x.shape=(12,)"),

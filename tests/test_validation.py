@@ -527,6 +527,8 @@ KERNELS = {  # forward name -> (call on x, a good x)
         lambda x: F.conv_transpose2d_forward(x, np.ones((3, 2, 3, 3)), None), IMAGE),
     "max_pool2d_forward": (lambda x: F.max_pool2d_forward(x, 2), IMAGE),
     "avg_pool2d_forward": (lambda x: F.avg_pool2d_forward(x, 2), IMAGE),
+    "batch_norm_forward": (
+        lambda x: F.batch_norm_forward(x, np.ones(3), np.zeros(3), None, None, True)[:2], IMAGE),
     "batchnorm_forward": (
         lambda x: F.batchnorm_forward(x, np.ones(3), np.zeros(3), {"mode": "train"}), MATRIX),
     "spatial_batchnorm_forward": (
@@ -584,7 +586,7 @@ def test_every_kernel_takes_a_list_and_an_empty_batch(name):
     statistics need examples) a clear error: never a NumPy traceback or a warning."""
     call, x = KERNELS[name]
     np.testing.assert_array_equal(call(x.tolist())[0], call(x)[0])
-    if name.startswith(("batchnorm", "spatial_batchnorm")):
+    if name.startswith(("batch_norm", "batchnorm", "spatial_batchnorm")):
         with pytest.raises(ShapeError, match=rf"{name} expects a non-empty batch"):
             call(x[:0])
     else:

@@ -8,6 +8,8 @@
         CSVLogger("training.csv"),
         BackupAndRestore("run.ckpt"),      # crash recovery: a killed run resumes exactly
     ])
+
+fit adds a ProgressLogger (the progress bar and the per-epoch table) itself, by its verbose.
 """
 
 from lamina.callbacks.backup import BackupAndRestore
@@ -17,7 +19,8 @@ from lamina.callbacks.early_stopping import EarlyStopping
 from lamina.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from lamina.callbacks.logging import CSVLogger, TerminateOnNaN
 from lamina.callbacks.monitor import Monitor
+from lamina.callbacks.progress import ProgressLogger
 
 __all__ = ["Callback", "CallbackList", "History", "Monitor", "EarlyStopping", "ModelCheckpoint",
            "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",
-           "BackupAndRestore"]
+           "BackupAndRestore", "ProgressLogger"]

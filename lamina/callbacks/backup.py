@@ -188,7 +188,7 @@ class BackupAndRestore(Callback):
                                   f"starts afresh).")
 
     def _note(self, record):
-        from lamina.progress import ProgressLogger
+        from lamina.callbacks.progress import ProgressLogger
 
         epoch, step = record["epoch"], record["step"]
         epochs, steps = self.params["epochs"], self.params["steps"]

@@ -6,12 +6,13 @@
     monitor.warnings     # each problem once: lamina.callbacks.symptoms.TrainingWarning
     lamina.plot.monitor(monitor, path="monitor.png")
 
-Every `every` steps (from the first) the Monitor replays the coming batch through the
-model's top-level layers one by one (Container.layers, each layer's own forward) before fit
-runs the step, with lamina's random state and the buffers put back afterwards so the step
-itself is the one an unmonitored run takes; it copies the weights, and after the step reads
-each parameter's gradient and how far the step moved it. Nothing in the layers is replaced
-or flagged. Statistics (lamina.interpret.statistics), per monitored layer:
+Every `every` steps (from the first) the Monitor replays the coming batch through the model
+before fit runs the step, watching the monitored layers' outputs through the engine's hook
+point (lamina.layers.hooks: nested layers too), with lamina's random state and the buffers
+put back afterwards so the step itself is the one an unmonitored run takes; it copies the
+weights, and after the step reads each parameter's gradient and how far the step moved it.
+Nothing in the layers is replaced or flagged. Statistics (lamina.interpret.statistics), per
+monitored layer (named by its top-level name, or by the path it was given):
 
     mean, std, zeros     of its output (zeros: the fraction exactly 0)
     dead                 ReLU / ReLU6: the share of units silent over the last `window` samples
@@ -34,9 +35,11 @@ from lamina.callbacks.base import Callback
 from lamina.callbacks.logging import CSVLogger
 from lamina.errors import ConfigError
 from lamina.functional.checks import check_number
+from lamina.graph.engine import first_output
 from lamina.interpret import statistics as stats
-from lamina.interpret.chain import check_chain, forward_layers, observing, resolve_layer
-from lamina.progress import ProgressLogger
+from lamina.callbacks.progress import ProgressLogger
+from lamina.interpret.chain import check_chain, every_layer, find_layer, observing
+from lamina.layers import hooks
 
 __all__ = ["Monitor"]
 
@@ -46,7 +49,9 @@ PREFIX = "monitor/"
 class Monitor(Callback):
     """Per-layer activation, gradient and update statistics every `every` steps; warnings.
 
-    layers: top-level names or indices into model.layers (None: all of them). window: the
+    layers: top-level names or indices into model.layers (None: all of them), or paths into
+    nested containers as state_dict() names them ("0.block.1": records "0.block.1/mean" and
+    "0.block.1.weight"). window: the
     number of sampled batches a unit must stay silent on to count as dead. dead_share,
     gradient_ratio, update_range, rise_steps: the warning thresholds (see symptoms); a
     sampled symptom (gradients, updates) must hold on `confirm` samples in a row.
@@ -75,10 +80,7 @@ class Monitor(Callback):
 
     # -- fit's hooks -------------------------------------------------------------------
     def on_train_begin(self, logs=None):
-        check_chain(self.model, "Monitor")
-        chosen = range(len(self.model.layers)) if self.layers is None else \
-            sorted({resolve_layer(self.model, layer, "Monitor") for layer in self.layers})
-        self._indices = list(chosen)
+        self._watched = self._chosen_layers()
         callbacks = getattr(self.model.fit_state, "callbacks", None) or []
         self._logger = next((c for c in callbacks if isinstance(c, ProgressLogger)
                              and c.verbose), None)
@@ -90,7 +92,7 @@ class Monitor(Callback):
                               f"{late[0].filename!r}) listed before the Monitor")
         self.records, self.warnings = [], []
         self._step, self._pending, self._columns = 0, None, {}
-        self._fired = {index: deque(maxlen=self.window) for index in self._indices}
+        self._fired = {key: deque(maxlen=self.window) for key, _ in self._watched}
         self._streaks, self._warned = {}, set()
         self._losses = deque(maxlen=max(self.rise_steps + 1, symptoms.STUCK_STEPS))
         self._clipped = symptoms.clipped_loss(self.model.dtype)
@@ -142,8 +144,8 @@ class Monitor(Callback):
                 "warned": [list(key) for key in self._warned],
                 "streaks": [[*key, count] for key, count in self._streaks.items()],
                 "losses": list(self._losses), "columns": [list(key) for key in self._columns],
-                "fired": {str(index): np.array(list(window), np.uint8)
-                          for index, window in self._fired.items() if window}}
+                "fired": {key: np.array(list(window), np.uint8)
+                          for key, window in self._fired.items() if window}}
 
     def load_state_dict(self, state):
         self._step = state["step"]
@@ -158,53 +160,72 @@ class Monitor(Callback):
         self._losses.clear()
         self._losses.extend(state["losses"])
         self._columns = {tuple(key): None for key in state["columns"]}
-        for index, window in state["fired"].items():
-            self._fired[int(index)].clear()
-            self._fired[int(index)].extend(np.asarray(window, bool))
+        for key, window in state["fired"].items():
+            self._fired[key].clear()
+            self._fired[key].extend(np.asarray(window, bool))
 
     # -- observing ---------------------------------------------------------------------
+    def _chosen_layers(self):
+        """[(key, layer)] in the model's order: a top-level layer keyed by its name, a nested
+        one by its path."""
+        model = self.model
+        check_chain(model, "Monitor")
+        if self.layers is None:
+            return [(layer.name, layer) for layer in model.layers]
+        chosen = {}
+        for layer in self.layers:
+            found = find_layer(model, layer, "Monitor")
+            nested = isinstance(layer, str) and "." in layer
+            chosen.setdefault(id(found), (layer if nested else found.name, found))
+        order = {id(layer): i for i, layer in enumerate(every_layer(model))}
+        return sorted(chosen.values(), key=lambda found: order[id(found[1])])
+
     def _batch(self, batch):
         state, size = self.model.fit_state, self.params["batch_size"]
-        return state.data[0][state.order[batch * size:(batch + 1) * size]]
+        index = state.order[batch * size:(batch + 1) * size]
+        return [array[index] for array in state.data[0]]
 
     def _observe_forward(self, batch):
         """Statistics of each monitored layer's output on this batch, and the weights as they
         are before the step."""
-        model = self.model
+        model, keys, outputs = self.model, {id(layer): key for key, layer in self._watched}, {}
+
+        def seen(layer, inputs, output):
+            key = keys.get(id(layer))
+            if key is not None and key not in outputs:
+                outputs[key] = first_output(output)
+
         random_state = rng_state()
         try:
-            with observing(model, training=None):
-                outputs = forward_layers(model.layers[:self._indices[-1] + 1],
-                                         self._batch(batch))
+            with observing(model, training=None), hooks.observe(on_forward=seen):
+                model.run(self._batch(batch))
         finally:
             set_rng_state(random_state)  # the step draws the same Dropout masks
         rows = {}
-        for index in self._indices:
-            if index >= len(outputs):  # a final Softmax that training leaves to the loss
+        for key, layer in self._watched:
+            if key not in outputs:  # a layer this forward does not call
                 continue
-            layer, output = model.layers[index], outputs[index]
-            rows[layer.name] = stats.activation_statistics(output)
+            output = outputs[key]
+            rows[key] = stats.activation_statistics(output)
             if isinstance(layer, stats.RECTIFIERS):
-                self._fired[index].append(stats.fired_units(output))
-                rows[layer.name]["dead"] = stats.dead_share(self._fired[index])
+                self._fired[key].append(stats.fired_units(output))
+                rows[key]["dead"] = stats.dead_share(self._fired[key])
             saturated = stats.saturated_share(layer, output)
             if saturated is not None:
-                rows[layer.name]["saturated"] = saturated
-        weights = {(index, name): p.data.copy() for index in self._indices
-                   for name, p in model.layers[index].named_parameters() if p.trainable}
+                rows[key]["saturated"] = saturated
+        weights = {(key, name): p.data.copy() for key, layer in self._watched
+                   for name, p in layer.named_parameters() if p.trainable}
         return rows, weights
 
     def _observe_step(self, batch, rows, weights):
-        model = self.model
         relative = []  # (layer name, ||g|| / ||w||) of each parametrised layer, in order
-        for index in self._indices:
-            layer = model.layers[index]
+        for layer_key, layer in self._watched:
             grads, sizes = [], []
             for name, p in layer.named_parameters():
-                if (index, name) not in weights:
+                if (layer_key, name) not in weights:
                     continue
-                before = weights[(index, name)]
-                key = f"{layer.name}.{name}"
+                before = weights[(layer_key, name)]
+                key = f"{layer_key}.{name}"
                 rows[key] = {"grad_norm": stats.gradient_norm(p.grad),
                              "update_ratio": stats.update_ratio(before, p.data)}
                 grads.append(rows[key]["grad_norm"])
@@ -214,10 +235,10 @@ class Monitor(Callback):
                         key, rows[key]["update_ratio"], self.update_range), batch)
             if grads and np.hypot.reduce(sizes) > 0:
                 relative.append((layer.describe(), np.hypot.reduce(grads) / np.hypot.reduce(sizes)))
-            index_rows = rows.get(layer.name, {})
-            if "dead" in index_rows and len(self._fired[index]) == self.window:
+            layer_rows = rows.get(layer_key, {})
+            if "dead" in layer_rows and len(self._fired[layer_key]) == self.window:
                 self._warn("dead_relu", layer.describe(), symptoms.dead_relu(
-                    layer.describe(), index_rows["dead"], self.window, self.dead_share), batch)
+                    layer.describe(), layer_rows["dead"], self.window, self.dead_share), batch)
         if len(relative) >= 2:
             found = symptoms.gradient_ratio(relative[0], relative[-1], self.gradient_ratio)
             for kind in ("vanishing_gradients", "exploding_gradients"):
@@ -257,3 +278,4 @@ class Monitor(Callback):
         self.warnings.append(warning)
         if self.verbose:  # through fit's progress output, which clears a live bar first
             (self._logger.note if self._logger is not None else print)(str(warning))
+

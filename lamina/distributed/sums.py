@@ -21,7 +21,7 @@ True
 import numpy as np
 
 from lamina import losses
-from lamina.functional import loss as loss_kernels
+from lamina.functional.loss.class_targets import class_targets
 
 __all__ = ["loss_sums", "normalizer"]
 
@@ -44,9 +44,8 @@ def _mean_divisor(loss, outputs, y):
     if isinstance(loss, _CLASS_LOSSES):
         smoothing = getattr(loss, "label_smoothing", 0.0)
         rows = "any" if isinstance(loss, losses.CrossEntropy) else "one-hot"
-        _, divisor = loss_kernels._class_targets(type(loss).__name__, y, outputs, "pred",
-                                                 loss.weight, smoothing, loss.ignore_index,
-                                                 "mean", rows)
+        _, divisor = class_targets(type(loss).__name__, y, outputs, "pred", loss.weight,
+                                   smoothing, loss.ignore_index, "mean", rows)
         return float(divisor)
     return float(outputs.size)
 

@@ -20,7 +20,7 @@ from lamina.distributed.replica import model_spec, walk
 from lamina.distributed.rounds import evaluate_round, local_round, step_round
 from lamina.errors import ConfigError, DistributedError, ShapeError
 from lamina.layers.norm import BatchNorm1D, BatchNorm2D
-from lamina.progress import ProgressLogger
+from lamina.callbacks.progress import ProgressLogger
 from lamina.training import Trainable
 
 __all__ = ["DistributedTrainer"]

@@ -28,8 +28,9 @@ from lamina.functional.loss import (binary_cross_entropy, binary_cross_entropy_w
                                     cross_entropy_from_probs, hinge_loss, huber_loss,
                                     kl_div_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss,
                                     softmax_cross_entropy)
-from lamina.functional.norm import (batchnorm_backward, batchnorm_forward,
-                                    spatial_batchnorm_backward, spatial_batchnorm_forward)
+from lamina.functional.norm import (batch_norm_backward, batch_norm_forward, batchnorm_backward,
+                                    batchnorm_forward, spatial_batchnorm_backward,
+                                    spatial_batchnorm_forward)
 from lamina.functional.pool import (avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward,
                                     max_pool2d_forward, max_pool2d_indices)
 from lamina.functional.recurrent import recurrent_backward, recurrent_forward
@@ -53,7 +54,7 @@ __all__ = [
     "sigmoid_backward", "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",
     "conv2d_forward", "conv2d_backward", "conv_transpose2d_forward", "conv_transpose2d_backward",
     "max_pool2d_forward", "max_pool2d_backward", "max_pool2d_indices", "avg_pool2d_forward",
-    "avg_pool2d_backward", "batchnorm_forward", "batchnorm_backward", "spatial_batchnorm_forward",
+    "avg_pool2d_backward", "batch_norm_forward", "batch_norm_backward", "batchnorm_forward", "batchnorm_backward", "spatial_batchnorm_forward",
     "spatial_batchnorm_backward", "dropout_forward", "dropout_backward", "softmax_cross_entropy",
     "hinge_loss", "mse_loss",
     "cross_entropy_from_probs", "nll_loss", "binary_cross_entropy",

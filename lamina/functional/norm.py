@@ -1,49 +1,62 @@
-"""Batch normalisation over (N, D) features and over (N, C, H, W) channels (seed 004 contract).
+"""Batch normalisation over (N, C, *spatial): statistics per feature/channel over the batch.
 
-One core serves both layouts: statistics are reduced over ``axes`` ((0,) for (N, D),
-(0, 2, 3) for (N, C, H, W)) and the per-feature arrays are broadcast along axis 1, so the
-formulas are written once and nothing is transposed to (N*H*W, C).
+``batch_norm_forward`` speaks PyTorch's convention, as the rest of tier 1 does: the running
+statistics go in and the updated ones come back (nothing is mutated), and momentum is the
+fraction of the NEW value (0.1):
 
-``bn_param`` keys: 'mode' ('train' or 'test', required), 'eps' (1e-5), 'momentum' (0.9, the
-fraction of the running statistic KEPT at each step), 'running_mean' / 'running_var'
-(zeros(D) when absent), 'unbiased' (False). Training stores new running arrays in x's dtype
-back into the dict:
+    running_mean' = (1 - momentum) * running_mean + momentum * mean
+    running_var'  = (1 - momentum) * running_var  + momentum * var * (M / (M - 1) if unbiased)
 
-    running_mean = momentum * running_mean + (1 - momentum) * mean
-    running_var  = momentum * running_var  + (1 - momentum) * var * (M / (M - 1) if unbiased)
+with M values per feature (unbiased=True, torch's rule; normalisation always uses the biased
+batch variance). It is computed as k * running + (1 - k) * batch with k = 1 - momentum, as
+the seed kernel always did, so results stay the same to the last bit.
 
-with M values per feature. 'unbiased': True gives torch.nn.BatchNorm's running variance
-(torch's momentum is 1 - ours); normalisation always uses the biased batch variance.
+``batchnorm_forward`` / ``spatial_batchnorm_forward`` keep the seed 004 contract as a thin
+adapter over it: a ``bn_param`` dict with 'mode' ('train' or 'test', required), 'eps' (1e-5),
+'momentum' (0.9, the fraction KEPT: PyTorch's momentum is 1 - it), 'running_mean' /
+'running_var' (zeros when absent) and 'unbiased' (False); the new running statistics, in x's
+dtype, are written back into the dict.
+
+One core serves every layout: statistics are reduced over every axis but axis 1 and the
+per-feature arrays are broadcast along axis 1, so nothing is transposed to (N*H*W, C).
 """
 
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional.checks import check_dout, check_float, check_rank
+from lamina.functional.checks import (check_bool, check_dout, check_float, check_rank,
+                                     check_real)
 from lamina.functional._windows import scratch
 
 __all__ = [
+    "batch_norm_forward", "batch_norm_backward",
     "batchnorm_forward", "batchnorm_backward",
     "spatial_batchnorm_forward", "spatial_batchnorm_backward",
 ]
 
 
-def _running_stat(op, bn_param, key, features, dtype):
-    """bn_param[key] as a (features,) array of dtype (zeros when absent); never modified."""
-    stat = bn_param.get(key)
+def _running_stat(op, name, stat, features, dtype):
+    """A running statistic as a (features,) array of dtype (zeros for None); never modified."""
     if stat is None:
         return np.zeros(features, dtype)
     stat = np.asarray(stat)
     if stat.shape != (features,):
-        raise ShapeError(f"{op} expects bn_param['{key}'] of shape ({features},). "
-                         f"Received: shape {stat.shape}")
+        raise ShapeError(f"{op} expects {name} of shape ({features},). "
+                         f"Received: {name}.shape={stat.shape}")
     return stat.astype(dtype, copy=False)
 
 
-def _batchnorm_forward(op, x, gamma, beta, bn_param, layout):
-    """The shared forward; statistics over every axis of x but axis 1 (the features)."""
+def _batch_norm(op, x, gamma, beta, running_mean, running_var, training, kept, eps, unbiased,
+                layout=None):
+    """The shared forward (see batch_norm_forward) with kept = 1 - momentum, the fraction of
+    the running statistics kept (checked by the caller); layout: x's axes, by name, or None
+    for any (N, C, *spatial)."""
     x, gamma, beta = check_float(op, x=x, gamma=gamma, beta=beta)
-    check_rank(op, "x", x, len(layout), "(" + ", ".join(layout) + ")")
+    if layout is not None:
+        check_rank(op, "x", x, len(layout), "(" + ", ".join(layout) + ")")
+    elif x.ndim < 2:
+        raise ShapeError(f"{op} expects x with at least 2 dimensions (N, C, *spatial). "
+                         f"Received: x.shape={x.shape}")
     if x.shape[0] == 0:
         raise ShapeError(f"{op} expects a non-empty batch (statistics of no example are "
                          f"undefined). Received: x.shape={x.shape}")
@@ -52,46 +65,98 @@ def _batchnorm_forward(op, x, gamma, beta, bn_param, layout):
         if param.shape != (features,):
             raise ShapeError(f"{op} expects {name} of shape ({features},) for x.shape={x.shape}. "
                              f"Received: {name}.shape={param.shape}")
-    mode = bn_param.get("mode")
-    if mode not in ("train", "test"):
-        raise ConfigError(f"{op} expects bn_param['mode'] 'train' or 'test'. Received: {mode!r}")
-    eps, momentum = float(bn_param.get("eps", 1e-5)), float(bn_param.get("momentum", 0.9))
-    running_mean = _running_stat(op, bn_param, "running_mean", features, x.dtype)
-    running_var = _running_stat(op, bn_param, "running_var", features, x.dtype)
+    training, unbiased = check_bool(op, "training", training), check_bool(op, "unbiased", unbiased)
+    eps = check_real(op, "eps", eps, 0)
+    running_mean = _running_stat(op, "running_mean", running_mean, features, x.dtype)
+    running_var = _running_stat(op, "running_var", running_var, features, x.dtype)
     per_feature = (1, features) + (1,) * (x.ndim - 2)  # broadcasts a (features,) array over x
     gamma, beta = gamma.astype(x.dtype, copy=False), beta.astype(x.dtype, copy=False)
-    if mode == "train":
+    if training:
         count = x.size // features
         mean = _feature_sum(x) / x.dtype.type(count)
         var = sum(_feature_dot(centered, centered) for centered in _centered(x, mean))
         var /= x.dtype.type(count)
-        if bn_param.get("unbiased", False):
+        if unbiased:
             if count < 2:
                 raise ShapeError(f"{op} needs more than one value per feature for an unbiased "
                                  f"running variance. Received: x.shape={x.shape}")
             batch_var = var * (count / (count - 1))
         else:
             batch_var = var
-        running_mean = momentum * running_mean + (1 - momentum) * mean
-        running_var = momentum * running_var + (1 - momentum) * batch_var
+        running_mean = kept * running_mean + (1 - kept) * mean
+        running_var = kept * running_var + (1 - kept) * batch_var
     else:
         mean, var = running_mean, running_var
-    bn_param["running_mean"] = running_mean.astype(x.dtype, copy=False)
-    bn_param["running_var"] = running_var.astype(x.dtype, copy=False)
     inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
     scale = gamma * inv_std
     out = np.empty(x.shape, x.dtype)
     for part, centered in zip(_parts(x), _centered(x, mean)):
         np.multiply(centered, scale.reshape(per_feature), out=out[part])  # gamma * xhat
         out[part] += beta.reshape(per_feature)
-    return out, (x, mean, inv_std, scale, mode == "train")
+    running = (running_mean.astype(x.dtype, copy=False), running_var.astype(x.dtype, copy=False))
+    return out, (x, mean, inv_std, scale, training), running
+
+
+def batch_norm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1,
+                       eps=1e-5, unbiased=True):
+    """Normalise each feature (axis 1) of x over the batch, then scale and shift (as torch).
+
+    x: (N, C, *spatial), gamma, beta, running_mean, running_var: (C,) (None: zeros) ->
+    (out like x, cache, (running_mean', running_var')), the running statistics new arrays in
+    x's dtype (the given ones, cast, when not training; the inputs are never written to).
+    With M = N * prod(spatial) values per feature:
+    training:  mu = mean x, var = mean (x - mu)^2 (biased), running' as the module docstring;
+    otherwise: mu, var = running_mean, running_var.
+    out = gamma * (x - mu) / sqrt(var + eps) + beta. momentum: the fraction of the new value.
+
+    >>> out, _, (mean, var) = batch_norm_forward(np.array([[1.0], [3.0]]), np.ones(1),
+    ...                                          np.zeros(1), np.zeros(1), np.ones(1), True)
+    >>> out.ravel().round(4), mean, var
+    (array([-1.,  1.]), array([0.2]), array([1.1]))
+    """
+    op = "batch_norm_forward"
+    kept = 1 - check_real(op, "momentum", momentum, 0, 1)
+    return _batch_norm(op, x, gamma, beta, running_mean, running_var, training, kept, eps,
+                       unbiased)
+
+
+def batch_norm_backward(dout, cache):
+    """Gradients of batch_norm_forward: (dx like x, dgamma (C,), dbeta (C,)).
+
+    With M values per feature and sums over them: dbeta = sum dout, dgamma = sum dout * xhat,
+    training: dx = gamma / (M * sqrt(var + eps)) * (M * dout - sum dout - xhat * sum dout * xhat)
+    otherwise: dx = gamma / sqrt(running_var + eps) * dout  (the statistics are constants).
+    """
+    return _batchnorm_backward("batch_norm_backward", dout, cache)
+
+
+# -- the seed 004 contract: bn_param, momentum as the kept fraction ---------------------------
+def _seed_forward(op, x, gamma, beta, bn_param, layout):
+    """batch_norm_forward under bn_param: momentum = 1 - bn_param['momentum'], and the running
+    statistics it returns are written back into bn_param (the seed requires it).
+
+    The kept fraction k goes to the core as given, so the seed's results stay what they were
+    to the last bit for every k; batch_norm_forward(momentum=1 - k) computes 1 - (1 - k),
+    which is k exactly for k in [0.5, 1] (the seed's 0.9 included), and may differ from it
+    in the last bit below.
+    """
+    mode = bn_param.get("mode")
+    if mode not in ("train", "test"):
+        raise ConfigError(f"{op} expects bn_param['mode'] 'train' or 'test'. Received: {mode!r}")
+    kept = check_real(op, "bn_param['momentum']", bn_param.get("momentum", 0.9), 0, 1)
+    out, cache, running = _batch_norm(
+        op, x, gamma, beta, bn_param.get("running_mean"), bn_param.get("running_var"),
+        mode == "train", kept, bn_param.get("eps", 1e-5), bn_param.get("unbiased", False),
+        layout)
+    bn_param["running_mean"], bn_param["running_var"] = running
+    return out, cache
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
-    """Normalise each feature of x to zero mean and unit variance, then scale and shift.
+    """Seed 004 batch norm of (N, D) features: batch_norm_forward under a bn_param dict.
 
-    x: (N, D), gamma, beta: (D,) -> out: (N, D). bn_param: see the module docstring (its
-    running statistics are replaced, in x's dtype).
+    x: (N, D), gamma, beta: (D,) -> (out (N, D), cache). bn_param: see the module docstring
+    (its momentum is the KEPT fraction; its running statistics are replaced, in x's dtype).
     Train:  mu = mean_n x, var = mean_n (x - mu)^2 (biased), xhat = (x - mu) / sqrt(var + eps).
     Test:   mu, var = running_mean, running_var.
     out = gamma * xhat + beta. Unknown mode -> ConfigError (a ValueError).
@@ -101,11 +166,12 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     >>> out.ravel()
     array([-1.,  1.])
     """
-    return _batchnorm_forward("batchnorm_forward", x, gamma, beta, bn_param, ("N", "D"))
+    return _seed_forward("batchnorm_forward", x, gamma, beta, bn_param, ("N", "D"))
 
 
 def batchnorm_backward(dout, cache):
-    """Gradients of batchnorm_forward (and of spatial_batchnorm_forward: same cache).
+    """Gradients of batchnorm_forward (and of spatial_batchnorm_forward: same cache); the
+    cache and the math are batch_norm_backward's.
 
     dout: like x -> (dx like x, dgamma (D,), dbeta (D,)). With M values per feature and sums
     over them: dbeta = sum dout, dgamma = sum dout * xhat, and
@@ -187,8 +253,8 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     x: (N, C, H, W), gamma, beta: (C,) -> out: (N, C, H, W); otherwise as batchnorm_forward
     with the C channels as the D features and N*H*W values per feature.
     """
-    return _batchnorm_forward("spatial_batchnorm_forward", x, gamma, beta, bn_param,
-                              ("N", "C", "H", "W"))
+    return _seed_forward("spatial_batchnorm_forward", x, gamma, beta, bn_param,
+                         ("N", "C", "H", "W"))
 
 
 def spatial_batchnorm_backward(dout, cache):

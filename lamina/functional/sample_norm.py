@@ -19,7 +19,7 @@ import math
 
 from lamina.backend import xp
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional.checks import check_dout, check_float
+from lamina.functional.checks import check_dout, check_float, check_int, check_real
 
 __all__ = [
     "layer_norm_forward", "layer_norm_backward", "group_norm_forward", "group_norm_backward",
@@ -39,16 +39,6 @@ def as_shape(value, op="operation", name="normalized_shape"):
         raise ConfigError(f"{op} expects {name} as an int or a non-empty tuple of ints >= 1. "
                           f"Received: {name}={value!r}")
     return tuple(int(v) for v in items)
-
-
-def _check_number(op, name, value, low, high=math.inf):
-    """A number in [low, high] as a Python float: a NumPy float64 scalar would upcast float32."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, xp.integer, xp.floating)) \
-            or not low <= value <= high:
-        expected = f"in [{low}, {high}]" if high < math.inf else f">= {low}"
-        raise ConfigError(f"{op} expects {name} as a number {expected}. "
-                          f"Received: {name}={value!r}")
-    return float(value)
 
 
 def _check_param(op, name, param, shape, x_shape):
@@ -111,7 +101,7 @@ def layer_norm_forward(x, gamma, beta, normalized_shape, eps=1e-5):
     op = "layer_norm_forward"
     x, gamma, beta = check_float(op, optional=("gamma", "beta"), x=x, gamma=gamma, beta=beta)
     shape = as_shape(normalized_shape, op)
-    eps = _check_number(op, "eps", eps, 0)
+    eps = check_real(op, "eps", eps, 0)
     if x.shape[-len(shape):] != shape:
         raise ShapeError(f"{op} expects x whose trailing axes are normalized_shape {shape}. "
                          f"Received: x.shape={x.shape}")
@@ -198,11 +188,8 @@ def group_norm_forward(x, gamma, beta, num_groups, eps=1e-5):
     """
     op = "group_norm_forward"
     x, gamma, beta = _check_channels(op, x, gamma, beta, 2, "(N, C, *spatial)")
-    eps = _check_number(op, "eps", eps, 0)
-    if isinstance(num_groups, bool) or not isinstance(num_groups, (int, xp.integer)) \
-            or num_groups < 1:
-        raise ConfigError(f"{op} expects num_groups as an int >= 1. "
-                          f"Received: num_groups={num_groups!r}")
+    eps = check_real(op, "eps", eps, 0)
+    num_groups = check_int(op, "num_groups", num_groups, 1)
     if x.shape[1] % num_groups:
         raise ConfigError(f"{op} expects the {x.shape[1]} channels of x to be divisible by "
                           f"num_groups. Received: num_groups={num_groups}, x.shape={x.shape}")
@@ -235,7 +222,7 @@ def instance_norm_forward(x, gamma, beta, eps=1e-5, *, running_mean=None, runnin
     """
     op = "instance_norm_forward"
     x, gamma, beta = _check_channels(op, x, gamma, beta, 3, "(N, C, *spatial)")
-    eps = _check_number(op, "eps", eps, 0)
+    eps = check_real(op, "eps", eps, 0)
     if (running_mean is None) != (running_var is None):
         raise ConfigError(f"{op} expects running_mean and running_var together or neither. "
                           f"Received: running_mean={type(running_mean).__name__}, "
@@ -272,15 +259,14 @@ def instance_norm_running_stats(cache, running_mean, running_var, momentum=0.1):
         running_mean' = (1 - momentum) * running_mean + momentum * mean_n mu[n, c]
         running_var'  = (1 - momentum) * running_var + momentum * mean_n var[n, c] * S / (S - 1)
     with S = prod(spatial) values per instance (the unbiased variance, as torch). momentum is
-    the fraction of the new value, as torch (the batchnorm kernels' bn_param keeps the seed's
-    kept fraction instead).
+    the fraction of the new value, as torch and batch_norm_forward.
     """
     op = "instance_norm_running_stats"
     _, _, _, _, x_shape, _, stats = cache
     if stats is None:
         raise ConfigError(f"{op} needs the cache of an instance_norm_forward that used the "
                           f"input's statistics. Received: one run with running statistics")
-    momentum = _check_number(op, "momentum", momentum, 0, 1)
+    momentum = check_real(op, "momentum", momentum, 0, 1)
     spatial = math.prod(x_shape[2:])
     if spatial < 2:
         raise ShapeError(f"{op} needs more than one spatial value per channel for an unbiased "

@@ -175,12 +175,9 @@ class Program:
         """The output shapes for input `shapes` (batch first, None for unknown sizes)."""
         known = dict(zip(self.inputs, (tuple(shape) for shape in shapes)))
         for step in self.steps:
-            out = step.layer.output_shape(*(known[slot] for slot in step.inputs))
-            if step.chained:
-                known[step.outputs[0]] = tuple(out[0] if isinstance(out, list) else out)
-            else:
-                for slot, shape in zip(step.outputs, out if isinstance(out, list) else [out]):
-                    known[slot] = tuple(shape)
+            out = step.layer.output_shapes(*(known[slot] for slot in step.inputs))
+            for slot, shape in zip(step.outputs, out):  # a chain step: the first
+                known[slot] = tuple(shape)
         return [known[slot] for slot in self.outputs]
 
 

@@ -32,6 +32,7 @@ class Model(Container, Trainable):
     """
 
     chained = False
+    can_skip_input_grad = True  # backward(..., input_grad=False) runs only what parameters need
 
     def __init__(self, inputs, outputs, name=None):
         where = f"{type(self).__name__}(name={name!r})" if name else type(self).__name__
@@ -151,7 +152,7 @@ class Model(Container, Trainable):
         shapes = self.program.walk_shapes(input_shapes)
         return shapes[0] if self._single_output else shapes
 
-    def output_shapes(self, input_shapes):
+    def output_shapes(self, *input_shapes):
         return self.program.walk_shapes(input_shapes)
 
     # -- description -------------------------------------------------------------------

@@ -34,6 +34,12 @@ class SymbolicTensor:
     def layer(self):
         return self.node.layer
 
+    @property
+    def name(self):
+        """The producing layer's name (an Input's own name), "_<index>" for further outputs."""
+        name = self.node.layer.name
+        return name if self.index == 0 else f"{name}_{self.index}"
+
     def describe(self):
         """How messages name the tensor: "Input 'image'", "the output of Linear 'digit'"."""
         layer = self.node.layer
@@ -129,7 +135,7 @@ def symbolic_inputs(layer, args):
 
 def record_call(layer, tensors, kwargs):
     """layer called on symbolic `tensors`: build it for their shapes, record the Node and
-    return its output tensor (a list of them when output_shape gives several shapes)."""
+    return its output tensor (a list of them when output_shapes gives several shapes)."""
     if kwargs:
         raise GraphError(f"{layer.describe()} called on symbolic tensors takes its inputs as "
                          f"positional arguments. Received keyword arguments {sorted(kwargs)}")
@@ -138,7 +144,7 @@ def record_call(layer, tensors, kwargs):
         if not layer.built:
             layer.output_shape(*shapes)  # rank and window checks before build reads sizes
             layer.build(*shapes)
-        out = layer.output_shape(*shapes)
+        out = layer.output_shapes(*shapes)
     except TypeError as error:
         if "positional argument" not in str(error):
             raise
@@ -148,10 +154,8 @@ def record_call(layer, tensors, kwargs):
     except LaminaError as error:
         raise _retold(error, layer, tensors) from None
     node = Node(layer, tensors)
-    several = isinstance(out, list)
-    node.outputs = tuple(SymbolicTensor(shape, None, node, i)
-                         for i, shape in enumerate(out if several else [out]))
-    return list(node.outputs) if several else node.outputs[0]
+    node.outputs = tuple(SymbolicTensor(shape, None, node, i) for i, shape in enumerate(out))
+    return list(node.outputs) if len(out) > 1 else node.outputs[0]
 
 
 def _retold(error, layer, tensors):

@@ -6,7 +6,8 @@
     maps = interpret.feature_maps(model, x, layer=1)               # a layer's output
     image, trace = interpret.maximize_activation(model, "conv2", unit=5, steps=200)
 
-Layers are named by their top-level name or an index into model.layers. Each runs the model
+Layers are named by their top-level name or an index into model.layers (feature_maps also
+takes a path into nested containers, "1.block.0"). Each runs the model
 in eval mode and leaves its modes, weights, buffers and gradients as they were. Pictures:
 lamina.plot.saliency, .grad_cam, .feature_maps. The statistics a training Monitor records
 (lamina.callbacks.Monitor) are in lamina.interpret.statistics.

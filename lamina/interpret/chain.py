@@ -1,9 +1,11 @@
 """Running a chain model (Sequential) one top-level layer at a time, for the tools that look
 inside it: which layer a name or index means, the outputs layer by layer, and backward from
-any of them, with the model's modes and gradients left as they were.
+any of them, with the model's modes and gradients left as they were; and the output of any
+layer inside it, nested ones too, through the engine's hook point (output_of).
 
 A model here is a chained lamina Container (Sequential); its layers are named by their
-top-level name or an index into ``model.layers`` (negative counts from the end).
+top-level name or an index into ``model.layers`` (negative counts from the end), and nested
+ones by their path of child keys ("0.block.1", as state_dict() names their parameters).
 """
 
 import contextlib
@@ -14,12 +16,14 @@ from lamina.backend import as_float_array
 from lamina.errors import ConfigError
 from lamina.functional.labels import class_labels
 from lamina.graph.engine import first_output
+from lamina.layers import hooks
 from lamina.layers.base import Layer
 from lamina.layers.container import Container
 from lamina.validation import check_inputs
 
-__all__ = ["check_chain", "resolve_layer", "model_inputs", "score_gradient", "forward_layers",
-           "backward_layers", "observing"]
+__all__ = ["check_chain", "resolve_layer", "layer_at_path", "find_layer", "model_inputs",
+           "score_gradient", "forward_layers", "backward_layers", "output_of", "every_layer",
+           "observing"]
 
 
 def check_chain(model, caller):
@@ -58,6 +62,37 @@ def resolve_layer(model, layer, caller):
                       f"index into model.layers, or one of its layers. Received: layer={layer!r}")
 
 
+def layer_at_path(model, path, caller):
+    """The layer a path of child keys names inside nested containers, "0.block.1": the
+    prefix of its parameters in model.state_dict() and the path describe() shows.
+
+    >>> import lamina
+    >>> block = lamina.Sequential([lamina.layers.Linear(2, 2), lamina.layers.ReLU()])
+    >>> model = lamina.Sequential([lamina.layers.Residual(block)])
+    >>> layer_at_path(model, "0.block.1", "f") is block.layers[1]
+    True
+    """
+    layer = model
+    for depth, key in enumerate(path.split(".")):
+        children = layer.layers if isinstance(layer, Container) else []
+        keys = [layer.child_key(child) for child in children]
+        if key not in keys:
+            where = ".".join(path.split(".")[:depth]) or "the model"
+            raise ConfigError(f"{caller}: {model.describe()} has no layer at {path!r}: "
+                              f"{layer.describe()} ({where}) has no child {key!r}; its children: "
+                              f"{keys}. Received: layer={path!r}")
+        layer = children[keys.index(key)]
+    return layer
+
+
+def find_layer(model, layer, caller):
+    """The layer `layer` names: a top-level name or index (resolve_layer), one of the top-level
+    layers, or a path into nested containers ("0.block.1", layer_at_path)."""
+    if isinstance(layer, str) and "." in layer:
+        return layer_at_path(model, layer, caller)
+    return model.layers[resolve_layer(model, layer, caller)]
+
+
 def model_inputs(model, x, caller):
     """x checked (numeric, (N, ...) with N >= 1) and in the model's dtype."""
     x = check_inputs(caller, x)
@@ -93,6 +128,20 @@ def forward_layers(layers, x, logits=False):
     return outputs
 
 
+def output_of(model, x, layer):
+    """The output of `layer` (its first output, at its first call) in model.forward(x), seen
+    through the engine's hook point (lamina.layers.hooks), nested layers too."""
+    seen = []
+
+    def keep(called, inputs, output):
+        if called is layer and not seen:
+            seen.append(first_output(output))
+
+    with hooks.observe(on_forward=keep):
+        model.forward(x)
+    return seen[0]
+
+
 def backward_layers(layers, dout, logits=False):
     """d/d(input of layers[0]) of a gradient dout at the output of the last layer, after
     forward_layers(layers, ..., logits) ran them."""
@@ -102,11 +151,12 @@ def backward_layers(layers, dout, logits=False):
     return dout
 
 
-def _walk(layer):
+def every_layer(layer):
+    """layer and every layer inside it (its containers' children), parents before children."""
     yield layer
     if isinstance(layer, Container):
         for child in layer.layers:
-            yield from _walk(child)
+            yield from every_layer(child)
 
 
 @contextlib.contextmanager
@@ -114,7 +164,7 @@ def observing(model, training=False):
     """Run the block with every layer in eval mode (training=False), in training mode (True)
     or each in its own (None), then put back each layer's own mode, every parameter's gradient and every buffer, so that
     looking inside a model changes nothing a later step could see."""
-    modes = [(layer, layer.training) for layer in _walk(model)]
+    modes = [(layer, layer.training) for layer in every_layer(model)]
     grads = [(p, None if p.grad is None else p.grad.copy()) for p in model.parameters()]
     buffers = {name: np.array(value, copy=True) for name, value in model.buffers().items()}
     if training is not None:

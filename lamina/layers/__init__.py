@@ -18,6 +18,7 @@ from lamina.layers.norm import (BatchNorm1D, BatchNorm2D, GroupNorm, InstanceNor
 from lamina.layers.pool import AvgPool2D, MaxPool2D, MeanPool2D
 from lamina.layers.permute import Permute
 from lamina.layers.recurrent import GRU, LSTM, RNN
+from lamina.layers.registry import register_layer
 from lamina.layers.reshape import Flatten, Reshape
 from lamina.layers.residual import Residual
 from lamina.layers.spatial import (AdaptiveAvgPool2D, ChannelShuffle, GlobalAvgPool2D,
@@ -37,5 +38,5 @@ __all__ = [
     "ZeroPad2D", "ChannelShuffle", "Reshape", "DepthwiseConv2D", "SeparableConv2D",
     "Embedding", "PositionalEmbedding", "RNN", "LSTM", "GRU", "MultiHeadAttention",
     "TransformerEncoderLayer", "Conv1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D",
-    "GlobalMaxPool1D", "TimeDistributed", "Permute",
+    "GlobalMaxPool1D", "TimeDistributed", "Permute", "register_layer",
 ]

@@ -9,7 +9,8 @@ import numpy as np
 from lamina.errors import ConfigError
 from lamina.functional import activation as F
 from lamina.functional.checks import check_number
-from lamina.layers.base import Layer, shape_text
+from lamina.layers.base import Layer
+from lamina.layers.messages import shape_text
 
 
 class _Elementwise(Layer):

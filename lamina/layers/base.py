@@ -1,18 +1,21 @@
 """Layer: the tier-2 base class. A layer owns Parameters and delegates its math to tier 1."""
 
 import functools
-import inspect
 import re
 
 import numpy as np
 
-from lamina import init, regularizers
+from lamina import init
 from lamina.backend import floatx
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
-from lamina.functional.checks import FLOAT_CHARS, as_float_array
 from lamina.functional._windows import conv_output_size
 from lamina.graph.tensor import record_call, symbolic_inputs
+from lamina.layers import registry
+from lamina.layers.config import Config
+from lamina.layers.input_checks import CHANNELS_LAST_HINT, InputChecks, looks_channels_last
+from lamina.layers.messages import Messages, naming_the_layer, shape_text
 from lamina.layers.mode import current
+from lamina.layers.weights import WeightAndBias
 from lamina.parameter import Parameter
 from lamina.shape_only import array_spec, shape_only_active
 
@@ -20,70 +23,6 @@ from lamina.shape_only import array_spec, shape_only_active
 def snake_case(name):
     """'Conv2D' -> 'conv2d', 'BatchNorm1D' -> 'batch_norm1d' (default layer names)."""
     return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
-
-
-def shape_text(name, shape):
-    """How messages show a shape: "x.shape=(2, 3)" for an array, "input shape (None, 3)" for
-    a shape that a model build walks through the layers."""
-    return f"{name}={tuple(shape)}" if name.endswith(".shape") else f"{name} {tuple(shape)}"
-
-
-@functools.lru_cache(maxsize=None)
-def constructor_arguments(cls):
-    """The names of cls.__init__'s arguments but self, in order (looked up once per class:
-    activations read their hyper-parameters through get_config on every forward)."""
-    return tuple(arg for arg in inspect.signature(cls.__init__).parameters if arg != "self")
-
-
-def looks_channels_last(shape):
-    """Whether a 4-D `shape` (batch first, None for unknown sizes) reads as (N, H, W, C)
-    images rather than lamina's (N, C, H, W): the last axis holds 1, 3 or 4 values (gray,
-    RGB, RGBA), axis 1 holds more than 4, and read as NCHW the image would be narrower than
-    it is high, (N, 28, 28, 1) as 28 channels of 28x1 pixels. A feature map of a network
-    ((N, 64, 4, 4)) is square, so it does not qualify."""
-    shape = tuple(shape)
-    if len(shape) != 4 or None in shape[1:]:
-        return False
-    return shape[3] in (1, 3, 4) and shape[1] > 4 and shape[2] > shape[3]
-
-
-CHANNELS_LAST_HINT = ("It looks channels-last (N, H, W, C), as Keras and TensorFlow lay out "
-                      "images; lamina's image layers take channels first (N, C, H, W): "
-                      "convert the images with x.transpose(0, 3, 1, 2)")
-
-
-def channels_last_1d_hint(shape, size):
-    """The hint for a 3-D input whose last axis holds exactly the `size` channels a
-    channel-first layer (Conv1D, the 1-D pools, BatchNorm1D) expects on axis 1: probably
-    Keras' (N, L, C) signals, which must be transposed, not taken as size shape[1]."""
-    shape = tuple(shape)
-    if len(shape) != 3 or size is None or shape[2] != size or shape[1] in (size, None):
-        return None
-    return (f"Its last axis holds the {size} channels expected: if x is laid out (N, L, C), as "
-            f"Keras lays out sequences, convert it with x.transpose(0, 2, 1) (lamina takes "
-            f"(N, C, L)); if it really is (N, C, L) with {shape[1]} channels, set "
-            f"{{argument}}={shape[1]}")
-
-
-def _naming_the_layer(method):
-    """method (a forward or backward), with every lamina error it raises naming the layer.
-
-    An error from a kernel ("conv2d_backward expects dout ...") gets the layer's description
-    in front; one that already names this layer is left as it is. Either way the error keeps
-    the layer in `error.layer`, so the containers it passes through leave it alone.
-    """
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except LaminaError as error:
-            if getattr(error, "layer", None) is None:
-                described = self.describe()
-                if error.args and not str(error.args[0]).startswith(described):
-                    error.args = (f"{described}: {error.args[0]}",) + error.args[1:]
-                error.layer = self
-            raise
-    return wrapper
 
 
 def _freezing_what_it_builds(build):
@@ -98,7 +37,7 @@ def _freezing_what_it_builds(build):
     return wrapper
 
 
-class Layer:
+class Layer(InputChecks, Messages, Config, WeightAndBias):
     """Base class of every layer.
 
     forward(x) -> y caches what backward needs; backward(dout) -> dx adds each parameter's
@@ -109,6 +48,9 @@ class Layer:
     A layer whose input size is None builds its weights on first sight of a shape (`build`).
     Inside lamina.inference_mode a forward reads every layer as in eval mode and writes
     nothing on it, so threads may share a model for inference (lamina.layers.mode).
+    Its input checks, error messages, config and weight helpers come from the mixins of
+    input_checks, messages, config and weights; lamina's own subclasses register themselves
+    for model files (lamina.layers.registry).
     """
 
     param_names = ()
@@ -118,9 +60,11 @@ class Layer:
         super().__init_subclass__(**kwargs)
         for method in ("forward", "backward"):
             if method in cls.__dict__:
-                setattr(cls, method, _naming_the_layer(cls.__dict__[method]))
+                setattr(cls, method, naming_the_layer(cls.__dict__[method], method))
         if "build" in cls.__dict__:
             setattr(cls, "build", _freezing_what_it_builds(cls.__dict__["build"]))
+        if registry.is_lamina_class(cls):
+            registry.add(cls, cls.__name__)  # lamina's own layers: the bare name (registry)
 
     def __init__(self, name=None):
         if name is not None and not isinstance(name, str):
@@ -211,22 +155,6 @@ class Layer:
                               f"Received: {name}={value!r}")
         return int(value)
 
-    def check_kernel_given(self, kernel_size, sizes):
-        """kernel_size itself; a ConfigError when it is missing, as after Keras' argument order
-        (Conv2D(32, 3): filters, kernel_size), which lamina's convolutions read as PyTorch's
-        (in_channels, out_channels, kernel_size). sizes: the given size arguments by name."""
-        if kernel_size is not None:
-            return kernel_size
-        op, values = type(self).__name__, list(sizes.values())
-        keras = ", ".join(f"{name}={value!r}" for name, value in
-                          zip(("filters", "kernel_size")[-len(values):], values))
-        order = ", ".join(list(sizes) + ["kernel_size"])
-        given = ", ".join(map(repr, values))
-        raise ConfigError(
-            f"{op} expects kernel_size after {' and '.join(sizes)}, in PyTorch's order ({order}, "
-            f"...; in_channels=None infers the input's): Keras' order ({keras}) is "
-            f"{op}(None, {given}) here. Received: {op}({given})")
-
     def build(self, input_shape):
         """Create weights for an input of `input_shape` (batch first). No-op for most layers."""
         self.built = True
@@ -238,15 +166,15 @@ class Layer:
         else:
             self.build((None, input_size))
 
-    def inferred_channels(self, input_shape):
-        """input_shape[1], the channel count a lazy layer builds for (checked as check_shape
-        checks it: never from an input that looks channels-last)."""
-        self.check_shape(input_shape, dim=1)
-        return int(input_shape[1])
-
     def output_shape(self, input_shape):
         """Shape of forward's output for an input of `input_shape` (batch first, may be None)."""
         return tuple(input_shape)
+
+    def output_shapes(self, *input_shapes):
+        """The shape of each of forward's outputs, a list (a graph makes one tensor per
+        entry): [output_shape(...)] for a layer with one output."""
+        shape = self.output_shape(*input_shapes)
+        return shape if isinstance(shape, list) else [shape]
 
     # -- state -------------------------------------------------------------------------
     def parameters(self):
@@ -379,87 +307,6 @@ class Layer:
                                 f"when it is built. Call build(input_shape) or run it on a batch "
                                 f"before {what}().")
 
-    # -- description -------------------------------------------------------------------
-    def get_config(self):
-        """Constructor arguments by name, so that ``type(layer)(**config)`` rebuilds the layer."""
-        config = {}
-        for arg in constructor_arguments(type(self)):
-            value = getattr(self, arg)
-            if isinstance(value, Parameter) or (arg == "bias" and value is None):
-                value = value is not None
-            elif isinstance(value, regularizers.Regularizer):
-                value = regularizers.serialize(value)
-            config[arg] = list(value) if isinstance(value, tuple) else value
-        return config
-
-    def describe(self):
-        """How error messages name this layer: "Conv2D 'conv1' (layer 0)" in a model; inside
-        nested containers, the path from the outermost one, "Conv2D 'conv2d_1' (layer
-        2.block.3)": the same path that prefixes its parameters in the outermost container's
-        state_dict() ("2.block.3.weight"), so model.layers[2].block.layers[3] is the layer."""
-        keys, layer, seen = [], self, set()
-        while getattr(layer, "parent", None) is not None and id(layer) not in seen:
-            seen.add(id(layer))
-            keys.append(layer.parent.child_key(layer))
-            layer = layer.parent
-        if not keys and getattr(self, "index", None) is not None:
-            keys = [str(self.index)]
-        where = f" (layer {'.'.join(reversed(keys))})" if keys else ""
-        return f"{type(self).__name__} '{self.name}'{where}"
-
-    # -- input checks ----------------------------------------------------------------------
-    # The constructor argument that sets the input size (in_features, in_channels, ...), for
-    # the fix a model build suggests when the size does not match.
-    size_argument = None
-
-    def check_input(self, x, rank=None, layout=None, dim=None, size=None):
-        """x as a float32/float64 NumPy array (a list or tuple converts as np.asarray would),
-        with `rank` dimensions, x.shape[dim] == size and at least one example; else a clear
-        error naming the layer. Returns the array."""
-        if not (isinstance(x, np.ndarray) and x.dtype.char in FLOAT_CHARS):
-            x = as_float_array(self.describe(), "x", x)
-        if rank is not None or size is not None:
-            self.check_shape(x.shape, rank, layout, dim, size, "x.shape")
-        if x.shape[:1] == (0,):
-            raise ShapeError(f"{self.describe()} expects a non-empty batch (an empty batch has "
-                             f"nothing to compute). Received: x.shape={x.shape}")
-        return x
-
-    def check_shape(self, shape, rank=None, layout=None, dim=None, size=None, name="input shape"):
-        """Raise a ShapeError unless `shape` (batch first, None for unknown sizes) has `rank`
-        dimensions (an int or a tuple of them) and shape[dim] == size. forward checks x.shape,
-        output_shape the shapes a model build walks through (name "input shape").
-
-        Channels (dim=1) of an image that looks channels-last (looks_channels_last) are never
-        taken at face value: a size mismatch suggests the transpose, not the size axis 1 holds,
-        and a lazy layer (size None, not built) refuses to infer its size from it. Data that
-        really is (N, C, L, 1) with C > 4 (a 1-D signal as a 2-D image) passes with the size
-        given explicitly."""
-        ranks = (rank,) if isinstance(rank, int) else rank
-        if ranks is not None and len(shape) not in ranks:
-            layout = f" {layout}" if layout else ""
-            raise self.shape_error(f"input with {' or '.join(map(str, ranks))} dimensions{layout}",
-                                   shape_text(name, shape))
-        if size is None and dim == 1 and not self.built and looks_channels_last(shape):
-            # a lazy layer would infer 28 channels from (N, 28, 28, 1) images and train
-            raise self.shape_error(
-                f"channels on axis 1 (N, C, H, W), to infer {self.size_argument}",
-                shape_text(name, shape), hint=CHANNELS_LAST_HINT)
-        if size is not None and (len(shape) <= dim or shape[dim] not in (size, None)):
-            what = "channel" if dim == 1 and len(shape) >= 3 else "feature"
-            got = shape[dim] if len(shape) > dim else None
-            # a channels-last image gets the transpose, never a size that would let it train
-            hint = CHANNELS_LAST_HINT if dim == 1 and looks_channels_last(shape) else None
-            if dim == 1 and hint is None and channels_last_1d_hint(shape, size):
-                hint = channels_last_1d_hint(shape, size).format(
-                    argument=self.size_argument or "the channel count")
-            fix = (f"{self.size_argument}={got}, or None to infer it"
-                   if self.size_argument and got is not None and hint is None else None)
-            raise self.shape_error(f"{size} {what}{'s' * (size != 1)} on axis {dim}",
-                                   shape_text(name, shape),
-                                   got=None if got is None else f"{got} {what}{'s' * (got != 1)}",
-                                   fix=fix, hint=hint)
-
     def window_output_hw(self, shape, kernel, stride, padding, dilation=(1, 1),
                          name="input shape"):
         """(OH, OW) of a sliding window over `shape` (N, C, H, W), None where H or W is None;
@@ -475,18 +322,6 @@ class Layer:
                 shape_text(name, shape), got=f"spatial size {shape[2]}x{shape[3]}",
                 hint=CHANNELS_LAST_HINT if looks_channels_last(shape) else None)
         return sizes
-
-    def shape_error(self, expected, received, got=None, fix=None, hint=None):
-        """ShapeError("<this layer> expects <expected>. Received: <received>[. <hint>]"),
-        keeping its parts for a model build, which also names the layer whose output did not
-        fit (see Sequential.build): expected, got (what arrived, in a few words), fix (a
-        change of this layer's arguments that would make it fit) and hint (a sentence on
-        what to change instead, such as the data's layout)."""
-        tail = f". {hint}." if hint else ""
-        error = ShapeError(f"{self.describe()} expects {expected}. Received: {received}{tail}")
-        error.layer, error.expected, error.got, error.fix = self, expected, got, fix
-        error.hint = hint
-        return error
 
     # -- creating state ----------------------------------------------------------------------
     @staticmethod
@@ -504,22 +339,3 @@ class Layer:
         shape-only build."""
         dtype = floatx() if dtype is None else dtype
         return array_spec(shape, dtype) if shape_only_active() else np.full(shape, fill, dtype)
-
-    # -- weight and bias, for the layers that have them (Linear, the convolutions) -----------
-    def init_weight_and_bias(self, shape, bias_size, fan_in, fan_out):
-        """Create `weight` with self.weight_init and, if self.bias is truthy, `bias` (bias_size,)."""
-        fans = dict(fan_in=fan_in, fan_out=fan_out)
-        self.weight = self.new_parameter("weight", shape, self.weight_init, **fans,
-                                         regularizer=getattr(self, "kernel_regularizer", None))
-        self.bias = self.new_parameter("bias", (bias_size,), self.bias_init, **fans,
-                                       regularizer=getattr(self, "bias_regularizer", None)) \
-            if self.bias else None
-
-    def accumulate_weight_and_bias(self, dw, db):
-        self.weight.accumulate(dw)
-        if self.bias is not None:
-            self.bias.accumulate(db)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
-        return f"{type(self).__name__}({args})"

@@ -8,6 +8,7 @@ import numpy as np
 
 from lamina.errors import ConfigError
 from lamina.layers.base import Layer
+from lamina.layers.registry import deserialize, serialize
 
 
 class Container(Layer):
@@ -115,8 +116,7 @@ class Container(Layer):
         shape, rows = given, []
         for layer in self.layers:
             if shape is not None:  # a chain feeds each child the last output; branches share x
-                shape = layer.output_shape(shape if self.chained else given)
-                shape = tuple(shape[0] if isinstance(shape, list) else shape)
+                shape = tuple(layer.output_shapes(shape if self.chained else given)[0])
             rows.append((f"{layer.name} ({type(layer).__name__})", str(shape or "?"),
                          str(self._param_count(layer))))
         return ("Layer (type)", "Output shape", "Params"), rows
@@ -166,41 +166,6 @@ def named_layers(layer, prefix=""):
     yield prefix, layer
     for child in layer.layers if isinstance(layer, Container) else ():
         yield from named_layers(child, f"{prefix}{layer.child_key(child)}.")
-
-
-def serialize(layer):
-    """{"class_name": ..., "config": ...}: a JSON-ready description of a layer, with
-    "trainable": False for a frozen one (its own flag; a container's children carry theirs)."""
-    spec = {"class_name": type(layer).__name__, "config": layer.get_config()}
-    if not layer.trainable:
-        spec["trainable"] = False
-    return spec
-
-
-def _layer_classes(cls=Layer):
-    for sub in cls.__subclasses__():
-        if not sub.__name__.startswith("_"):
-            yield sub
-        yield from _layer_classes(sub)
-
-
-def deserialize(spec):
-    """Rebuild a layer from serialize()'s output (weights are fresh; load them separately).
-
-    Every imported Layer subclass is found by its class name, user-defined layers included.
-    """
-    from lamina import layers  # noqa: F401  (importing registers the built-in layers)
-
-    registry = {cls.__name__: cls for cls in _layer_classes()}
-    cls = registry.get(spec.get("class_name"))
-    if cls is None:
-        raise ConfigError(f"Unknown layer class {spec.get('class_name')!r}. "
-                          f"Expected one of {sorted(registry)}")
-    config = dict(spec["config"])
-    layer = cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
-    if "trainable" in spec:
-        layer._set_trainable(spec["trainable"])  # not the children's: they carry their own
-    return layer
 
 
 class Composite(Container):

@@ -4,7 +4,8 @@ from lamina import regularizers
 from lamina.errors import ConfigError
 from lamina.functional import conv as F
 from lamina.functional._windows import pair
-from lamina.layers.base import Layer, shape_text
+from lamina.layers.base import Layer
+from lamina.layers.messages import shape_text
 
 
 class _ConvBase(Layer):

@@ -6,7 +6,8 @@ from lamina.backend import floatx, get_rng
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import embedding as F
 from lamina.functional.checks import check_dout
-from lamina.layers.base import Layer, shape_text
+from lamina.layers.base import Layer
+from lamina.layers.messages import shape_text
 
 
 class Embedding(Layer):

@@ -4,7 +4,8 @@ import math
 
 from lamina import regularizers
 from lamina.functional import linear as F
-from lamina.layers.base import Layer, shape_text
+from lamina.layers.base import Layer
+from lamina.layers.messages import shape_text
 
 
 class Linear(Layer):

@@ -57,19 +57,20 @@ class Merge(Container):
     def output_shape(self, *input_shapes):
         if not self.layers:
             if len(input_shapes) < 2:
-                raise self._shape_error("from at least 2 inputs", input_shapes)
+                raise self._too_few(input_shapes)
             return self.merged_shape([tuple(shape) for shape in input_shapes])
-        return self.merged_shape([first_shape(branch.output_shape(tuple(input_shapes[0])))
+        return self.merged_shape([tuple(branch.output_shapes(tuple(input_shapes[0]))[0])
                                   for branch in self.layers])
 
     def forward(self, *inputs):
         if self.layers:
             x = self.check_input(inputs[0])
             inputs = [first_output(branch.forward(x)) for branch in self.layers]
-        elif len(inputs) < 2:
-            raise self._shape_error("from at least 2 inputs",
-                                    [getattr(a, "shape", None) for a in inputs])
         else:
+            if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
+                inputs = inputs[0]  # an eager call on a list, as on a list of tensors
+            if len(inputs) < 2:
+                raise self._too_few([getattr(array, "shape", None) for array in inputs])
             inputs = [self.check_input(array) for array in inputs]
         self.merged_shape([array.shape for array in inputs])
         y, cache = self.combine(inputs)
@@ -100,16 +101,16 @@ class Merge(Container):
             config["branches"] = [deserialize(spec) for spec in config["branches"]]
         return cls(**config)
 
+    def _too_few(self, shapes):
+        shapes = [None if shape is None else tuple(shape) for shape in shapes]
+        return ShapeError(f"{self.describe()} merges at least 2 inputs (or, given branches, "
+                          f"takes one). Received: {len(shapes)}, of shapes {shapes}")
+
     def _shape_error(self, expected, shapes):
         what = "branch outputs" if self.layers else "inputs"
         return ShapeError(f"{self.describe()} expects {what} {expected}. "
                           f"Received: {what[:-1]} shapes "
                           f"{[None if s is None else tuple(s) for s in shapes]}")
-
-
-def first_shape(shape):
-    """A layer's output shape, or its first output's when it has several."""
-    return tuple(shape[0] if isinstance(shape, list) else shape)
 
 
 def sum_to_shape(grad, shape):

@@ -1,13 +1,25 @@
 """Normalisation layers: batch norm (BatchNorm1D, BatchNorm2D) and the per-sample norms
 (LayerNorm, GroupNorm, InstanceNorm2D), whose statistics never mix the examples of a batch."""
 
-import numpy as np
-
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import norm as F
 from lamina.functional import sample_norm as SF
-from lamina.functional.checks import check_dout
-from lamina.layers.base import Layer, shape_text
+from lamina.functional.checks import check_bool, check_dout, check_number, check_real
+from lamina.layers.base import Layer
+from lamina.layers.messages import shape_text
+
+
+_MOMENTUM = "a number in [0, 1] (the fraction of the new statistic, as PyTorch)"
+
+
+def _check_momentum(layer, momentum):
+    """A running-statistics momentum as PyTorch's (the new value's fraction) -> a float."""
+    return check_number(layer, "momentum", momentum, lambda value: 0 <= value <= 1, _MOMENTUM)
+
+
+def _check_eps(layer, eps):
+    """The variance's epsilon, a finite real > 0 -> a float (keeps float32 math in float32)."""
+    return check_real(layer, "eps", eps, 0, low_open=True)
 
 
 class _BatchNorm(Layer):
@@ -15,10 +27,10 @@ class _BatchNorm(Layer):
 
     Training uses the batch statistics and updates the running ones as PyTorch does:
     running = (1 - momentum) * running + momentum * batch (momentum = 0.1, the fraction of
-    the new value; the functional kernel's bn_param takes the kept fraction 1 - momentum),
-    with the unbiased batch variance in running_var. Eval mode uses the running statistics,
-    and so does a frozen batch norm (trainable=False) in training, as in Keras 3: fine-tuning
-    on top of it neither shifts its statistics nor normalises with a small batch's.
+    the new value, as functional.batch_norm_forward takes it), with the unbiased batch
+    variance in running_var. Eval mode uses the running statistics, and so does a frozen batch
+    norm (trainable=False) in training, as in Keras 3: fine-tuning on top of it neither shifts
+    its statistics nor normalises with a small batch's.
     """
 
     param_names = ("gamma", "beta")
@@ -28,14 +40,9 @@ class _BatchNorm(Layer):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, name=None):
         super().__init__(name)
-        name_ = type(self).__name__
-        if not isinstance(momentum, (int, float)) or not 0.0 <= momentum <= 1.0:
-            raise ConfigError(f"{name_} expects momentum as a number in [0, 1] (the fraction of the "
-                              f"new batch statistic, as PyTorch). Received: momentum={momentum!r}")
-        if not isinstance(eps, (int, float)) or eps <= 0:
-            raise ConfigError(f"{name_} expects eps > 0. Received: eps={eps!r}")
+        self.eps = _check_eps(type(self).__name__, eps)
+        self.momentum = _check_momentum(type(self).__name__, momentum)
         self.num_features = self.check_size("num_features", num_features, allow_none=True)
-        self.eps, self.momentum = eps, momentum
         self.build_when_known(self.num_features)
 
     def build(self, input_shape):
@@ -63,35 +70,25 @@ class _BatchNorm(Layer):
                 f"{self.describe()} needs more than one value per channel in training mode. "
                 f"Received: x.shape={x.shape}"
             )
-        bn_param = {
-            "mode": "train" if batch_statistics else "test", "eps": self.eps,
-            "momentum": 1.0 - self.momentum, "unbiased": True,
-            "running_mean": self.running_mean, "running_var": self.running_var,
-        }
-        # (N, C, L) runs as the (N, C, L, 1) view through the spatial kernel
-        as_image = x.ndim != 2
-        kernel = F.spatial_batchnorm_forward if as_image else F.batchnorm_forward
-        view = x.reshape(x.shape + (1,) * (4 - x.ndim)) if as_image else x
-        out, cache = kernel(view, self.gamma.data, self.beta.data, bn_param)
-        self._cache = (cache, x.shape, as_image)
+        out, self._cache, running = F.batch_norm_forward(
+            x, self.gamma.data, self.beta.data, self.running_mean, self.running_var,
+            batch_statistics, self.momentum, self.eps)
         if self.training:  # eval mode only reads them (and must not change their dtype)
-            self.running_mean, self.running_var = bn_param["running_mean"], bn_param["running_var"]
-        return out.reshape(x.shape)
+            self.running_mean, self.running_var = running
+        return out
 
     def backward(self, dout):
-        cache, shape, as_image = self._cache
-        kernel = F.spatial_batchnorm_backward if as_image else F.batchnorm_backward
-        dout = check_dout(self.describe(), dout, shape)
-        dx, dgamma, dbeta = kernel(dout.reshape(cache[0].shape), cache)
+        dout = check_dout(self.describe(), dout, self._cache[0].shape)
+        dx, dgamma, dbeta = F.batch_norm_backward(dout, self._cache)
         self.gamma.accumulate(dgamma)
         self.beta.accumulate(dbeta)
-        return dx.reshape(shape)
+        return dx
 
 
 class BatchNorm1D(_BatchNorm):
     """Batch norm over (N, D) or (N, C, L) inputs, statistics per feature / channel.
 
-    See functional.batchnorm_forward for the math.
+    See functional.batch_norm_forward for the math.
     """
 
     ranks, layout = (2, 3), "(N, D) or (N, C, L)"
@@ -108,23 +105,6 @@ class _SampleNorm(Layer):
     """Shared checks and affine bookkeeping: optional `gamma` (ones) and `beta` (zeros)."""
 
     param_names = ("gamma", "beta")
-
-    def check_flag(self, name, value):
-        if not isinstance(value, (bool, np.bool_)):
-            raise ConfigError(f"{type(self).__name__} expects {name} as True or False. "
-                              f"Received: {name}={value!r}")
-        return bool(value)
-
-    def check_number(self, name, value, valid, expected):
-        """A hyper-parameter as a Python float (JSON-ready; keeps float32 math in float32)."""
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
-                or not valid(value):
-            raise ConfigError(f"{type(self).__name__} expects {name} {expected}. "
-                              f"Received: {name}={value!r}")
-        return float(value)
-
-    def check_eps(self, eps):
-        return self.check_number("eps", eps, lambda v: v > 0, "> 0")
 
     def make_affine(self, shape, scale, shift):
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
@@ -151,9 +131,10 @@ class LayerNorm(_SampleNorm):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, name=None):
         super().__init__(name)
         self.normalized_shape = SF.as_shape(normalized_shape, type(self).__name__)
-        self.eps = self.check_eps(eps)
-        self.elementwise_affine = self.check_flag("elementwise_affine", elementwise_affine)
-        self.bias = self.check_flag("bias", bias)
+        self.eps = _check_eps(type(self).__name__, eps)
+        self.elementwise_affine = check_bool(type(self).__name__, "elementwise_affine",
+                                             elementwise_affine)
+        self.bias = check_bool(type(self).__name__, "bias", bias)
         self.make_affine(self.normalized_shape, self.elementwise_affine,
                          self.elementwise_affine and self.bias)
 
@@ -196,8 +177,8 @@ class GroupNorm(_SampleNorm):
         super().__init__(name)
         self.num_groups = self.check_size("num_groups", num_groups)
         self.num_channels = self.check_size("num_channels", num_channels, allow_none=True)
-        self.eps = self.check_eps(eps)
-        self.affine = self.check_flag("affine", affine)
+        self.eps = _check_eps(type(self).__name__, eps)
+        self.affine = check_bool(type(self).__name__, "affine", affine)
         self.gamma = self.beta = None
         self.build_when_known(self.num_channels)
 
@@ -252,12 +233,11 @@ class InstanceNorm2D(_SampleNorm):
                  track_running_stats=False, name=None):
         super().__init__(name)
         self.num_features = self.check_size("num_features", num_features, allow_none=True)
-        self.eps = self.check_eps(eps)
-        self.momentum = self.check_number(
-            "momentum", momentum, lambda v: 0 <= v <= 1,
-            "as a number in [0, 1] (the fraction of the new statistic, as PyTorch)")
-        self.affine = self.check_flag("affine", affine)
-        self.track_running_stats = self.check_flag("track_running_stats", track_running_stats)
+        self.eps = _check_eps(type(self).__name__, eps)
+        self.momentum = _check_momentum(type(self).__name__, momentum)
+        self.affine = check_bool(type(self).__name__, "affine", affine)
+        self.track_running_stats = check_bool(type(self).__name__, "track_running_stats",
+                                              track_running_stats)
         self.gamma = self.beta = None
         self.build_when_known(self.num_features)
 

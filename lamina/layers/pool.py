@@ -55,6 +55,11 @@ class MaxPool2D(_Pool2D):
                                                 train=self.training)
         return (out, F.max_pool2d_indices(self._cache)) if self.return_index else out
 
+    def output_shapes(self, input_shape):
+        """With return_index, two outputs: [values shape, indices shape]."""
+        shape = self.output_shape(input_shape)
+        return [shape, shape] if self.return_index else [shape]
+
 
 class AvgPool2D(_Pool2D):
     """Mean over each KHxKW window; zero padding counts in the divisor (PyTorch's default)."""

@@ -13,7 +13,8 @@ from lamina.functional import dropout as dropout_kernels
 from lamina.functional import recurrent as F
 from lamina.functional.checks import check_dout, check_float
 from lamina.functional.recurrent_cells import MODES
-from lamina.layers.base import Layer, shape_text
+from lamina.layers.base import Layer
+from lamina.layers.messages import shape_text
 
 WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 

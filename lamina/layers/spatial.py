@@ -3,7 +3,8 @@ channel shuffle. The math lives in functional.spatial."""
 
 from lamina.errors import ConfigError, LaminaError, ShapeError
 from lamina.functional import spatial as F
-from lamina.layers.base import Layer, shape_text
+from lamina.layers.base import Layer
+from lamina.layers.messages import shape_text
 from lamina.layers.pool import _Pool2D
 
 
@@ -115,11 +116,13 @@ class MaxUnpool2D(_Pool2D):
                                                   self.padding, output_size)
         return out
 
-    def __call__(self, x, indices=None, output_size=None):
-        return self.forward(x, indices, output_size)
-
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape, indices_shape=None):
+        """The unpooled shape; in a graph also given the indices' shape, which must match."""
         self.check_shape(input_shape, 4, "(N, C, H, W)")
+        if indices_shape is not None and tuple(indices_shape) != tuple(input_shape):
+            raise ShapeError(f"{self.describe()} expects indices of the input's shape "
+                             f"{tuple(input_shape)}. Received: indices shape "
+                             f"{tuple(indices_shape)}")
         return tuple(input_shape[:2]) + F.unpool_output_hw(
             input_shape[2:], self.kernel_size, self.stride, self.padding, op=self.describe())
 

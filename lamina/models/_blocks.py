@@ -6,7 +6,7 @@ import numpy as np
 from lamina import layers as L
 from lamina.errors import ConfigError
 from lamina.functional.checks import check_dout
-from lamina.layers.base import shape_text
+from lamina.layers.messages import shape_text
 from lamina.model import Sequential
 
 

@@ -113,6 +113,33 @@ def test_only_the_chosen_layers_are_recorded_every_n_steps(digits):
     assert sorted({row["step"] for row in monitor.records}) == [0, 4, 8]
 
 
+def test_layers_inside_nested_containers_are_monitored_by_their_path(digits):
+    x, y = digits
+    lamina.seed(0)
+    block = lamina.Sequential([L.Linear(16, 16), L.ReLU()], name="block")
+    model = lamina.Sequential([L.Linear(64, 16), L.Residual(block), L.Linear(16, 10)])
+    batch = 32
+    monitor, _ = train(model, x[:64], y[:64], lamina.optim.SGD(lr=0.0), batch_size=batch,
+                       window=2, update_range=(0, 1), shuffle=False,
+                       layers=["1.block.1", "1.block.0", 0])
+    assert [row["layer"] for row in monitor.records if row["statistic"] == "mean"][:3] == \
+        ["linear", "1.block.0", "1.block.1"]  # in the model's order
+    inner = np.maximum(model.layers[0].forward(x[:batch]) @ block.layers[0].weight.data
+                       + block.layers[0].bias.data, 0)  # lr=0: the weights stay as they are
+    assert values(monitor, "1.block.1", "mean")[0] == pytest.approx(inner.mean(), rel=1e-5)
+    assert values(monitor, "1.block.1", "zeros")[0] == pytest.approx(np.mean(inner == 0))
+    assert "dead" in {row["statistic"] for row in monitor.records if row["layer"] == "1.block.1"}
+    assert values(monitor, "1.block.0.weight", "grad_norm")[-1] == pytest.approx(
+        np.linalg.norm(block.layers[0].weight.grad), rel=1e-6)
+    assert {row["layer"] for row in monitor.records} == {
+        "linear", "linear.weight", "linear.bias", "1.block.0", "1.block.0.weight",
+        "1.block.0.bias", "1.block.1"}
+    with pytest.raises(ConfigError, match=r"Monitor: Sequential .* has no layer at '1\.block\.7': "
+                                          r"Sequential 'block' .* has no child '7'; its children: "
+                                          r"\['0', '1'\]"):
+        model.fit(x[:32], y[:32], verbose=0, callbacks=[Monitor(layers=["1.block.7"])])
+
+
 # -- a monitored run is the run -----------------------------------------------------------------
 def test_a_monitored_run_ends_with_the_weights_of_an_unmonitored_one():
     (x, y), _ = load_data()

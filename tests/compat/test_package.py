@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import lamina
-from lamina.layers.container import _layer_classes
+from lamina.layers.registry import registered_layers
 
 MODULES = [
     "lamina.compat.slugnet.activation", "lamina.compat.slugnet.layers",
@@ -39,7 +39,7 @@ def test_the_adapters_stay_out_of_the_layer_registry():
     adapters = [getattr(module, name) for module in (slugnet_layers, tinynet_layers)
                 for name in module.__all__]
     assert not any(issubclass(cls, lamina.Layer) for cls in adapters)
-    registered = list(_layer_classes())
+    registered = list(registered_layers().values())
     ours = {cls.__name__ for cls in registered if cls.__module__.startswith("lamina.compat")}
     others = {cls.__name__ for cls in registered if not cls.__module__.startswith("lamina.compat")}
     assert ours and not ours & others

@@ -10,7 +10,7 @@ from lamina import layers as L
 from lamina.callbacks import Callback
 from lamina.distributed import DistributedTrainer, LocalEngine
 from lamina.errors import ConfigError, DistributedError
-from lamina.progress import ProgressLogger
+from lamina.callbacks.progress import ProgressLogger
 from tests.distributed.harness import conv_net, data
 
 

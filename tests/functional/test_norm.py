@@ -1,10 +1,13 @@
-"""Batch normalisation kernels: gradients, modes, running statistics, dtype, purity, errors."""
+"""Batch normalisation kernels: gradients, modes, running statistics, dtype, purity, errors;
+the seed-004 bn_param adapter against the PyTorch-convention batch_norm_forward."""
 
 import numpy as np
 import pytest
 
 from lamina.errors import ConfigError, DTypeError, ShapeError
 from lamina.functional.norm import (
+    batch_norm_backward,
+    batch_norm_forward,
     batchnorm_backward,
     batchnorm_forward,
     spatial_batchnorm_backward,
@@ -202,3 +205,105 @@ def test_float32_accuracy_with_a_large_mean(forward, shape, rng):
     np.testing.assert_allclose(out32, out64, rtol=1e-3, atol=1e-3)
     for ours, reference in zip(grads32, grads64):
         np.testing.assert_allclose(ours, reference, rtol=1e-3, atol=1e-3)
+
+
+# -- batch_norm_forward: PyTorch's convention (momentum = the new value's fraction) -------------
+ANY_RANK_SHAPES = [(5, 3), (4, 3, 6), (3, 2, 4, 5), (2, 3, 2, 3, 2)]
+
+
+def first_two(forward):
+    """forward without the running statistics it returns: (out, cache), for check_kernel."""
+    return lambda *arrays, **hyper: forward(*arrays, **hyper)[:2]
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape", ANY_RANK_SHAPES)
+def test_batch_norm_gradcheck(shape, training, rng):
+    x, gamma, beta = make_inputs(rng, shape)
+    running = [rng.standard_normal(shape[1]), rng.random(shape[1]) + 0.5]
+    hyper = {"training": training, "eps": 1e-3}
+    assert check_kernel(first_two(batch_norm_forward), batch_norm_backward,
+                        [x, gamma, beta, *running], hyper, wrt=[0, 1, 2], rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", ANY_RANK_SHAPES)
+def test_batch_norm_returns_the_running_statistics_as_torch(shape, rng):
+    x, gamma, beta = make_inputs(rng, shape)
+    features, axes = shape[1], (0,) + tuple(range(2, len(shape)))
+    running_mean, running_var = rng.standard_normal(features), rng.random(features) + 0.5
+    given = running_mean.copy(), running_var.copy()
+    _, _, (new_mean, new_var) = batch_norm_forward(x, gamma, beta, running_mean, running_var,
+                                                   True, momentum=0.3)
+    count = x.size // features
+    np.testing.assert_allclose(new_mean, 0.7 * given[0] + 0.3 * x.mean(axis=axes), rtol=1e-12)
+    np.testing.assert_allclose(new_var, 0.7 * given[1] + 0.3 * x.var(axis=axes) * count
+                               / (count - 1), rtol=1e-12)
+    np.testing.assert_array_equal(running_mean, given[0])  # never written to
+    np.testing.assert_array_equal(running_var, given[1])
+    biased = batch_norm_forward(x, gamma, beta, running_mean, running_var, True, momentum=0.3,
+                                unbiased=False)[2][1]
+    np.testing.assert_allclose(biased, 0.7 * given[1] + 0.3 * x.var(axis=axes), rtol=1e-12)
+
+
+def test_batch_norm_eval_returns_the_given_statistics_in_x_dtype(rng):
+    x, gamma, beta = make_inputs(rng, (4, 3, 5), np.float32)
+    running_mean, running_var = rng.standard_normal(3), rng.random(3) + 0.5
+    out, _, (mean, var) = batch_norm_forward(x, gamma, beta, running_mean, running_var, False)
+    assert out.dtype == mean.dtype == var.dtype == np.float32
+    np.testing.assert_array_equal(mean, running_mean.astype(np.float32))
+    np.testing.assert_array_equal(var, running_var.astype(np.float32))
+
+
+@pytest.mark.parametrize("kept", [0.9, 0.7, 0.5, 1.0])
+@pytest.mark.parametrize("mode", ["train", "test"])
+@pytest.mark.parametrize("unbiased", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(6, 3), (3, 3, 4, 5)])
+def test_seed_adapter_is_the_kernel_to_the_last_bit(shape, dtype, unbiased, mode, kept, rng):
+    """bn_param's momentum k is the kernel's 1 - k; its results and the running statistics
+    written back into bn_param equal batch_norm_forward's exactly (1 - (1 - k) == k here)."""
+    forward, backward = KERNELS[len(shape)]
+    x, gamma, beta = make_inputs(rng, shape, dtype)
+    running_mean, running_var = rng.standard_normal(3), rng.random(3) + 0.5
+    bn_param = {"mode": mode, "momentum": kept, "eps": 1e-3, "unbiased": unbiased,
+                "running_mean": running_mean, "running_var": running_var}
+    out, cache = forward(x, gamma, beta, bn_param)
+    kernel_out, kernel_cache, running = batch_norm_forward(
+        x, gamma, beta, running_mean, running_var, mode == "train", momentum=1 - kept,
+        eps=1e-3, unbiased=unbiased)
+    np.testing.assert_array_equal(out, kernel_out)
+    for written, returned in zip((bn_param["running_mean"], bn_param["running_var"]), running):
+        assert written.dtype == returned.dtype == dtype
+        np.testing.assert_array_equal(written, returned)
+    dout = rng.standard_normal(shape).astype(dtype)
+    for ours, kernels in zip(backward(dout, cache), batch_norm_backward(dout, kernel_cache)):
+        np.testing.assert_array_equal(ours, kernels)
+
+
+@pytest.mark.parametrize("hyper, error, fragment", [
+    (dict(momentum=True), ConfigError, r"momentum as a finite real number in \[0, 1\]. "
+                                       r"Received: momentum=True"),
+    (dict(momentum=1.5), ConfigError, r"momentum as .*Received: momentum=1.5"),
+    (dict(eps=-1.0), ConfigError, r"eps as a finite real number >= 0. Received: eps=-1.0"),
+    (dict(training="yes"), ConfigError, r"training as a bool .*Received: training='yes'"),
+    (dict(unbiased=1), ConfigError, r"unbiased as a bool .*Received: unbiased=1"),
+    (dict(running_var=np.ones(4)), ShapeError, r"running_var of shape \(3,\). "
+                                               r"Received: running_var.shape=\(4,\)"),
+])
+def test_batch_norm_errors(hyper, error, fragment):
+    arguments = {"running_mean": np.zeros(3), "running_var": np.ones(3), "training": True, **hyper}
+    with pytest.raises(error, match="batch_norm_forward expects " + fragment):
+        batch_norm_forward(np.zeros((4, 3)), np.ones(3), np.zeros(3), **arguments)
+
+
+def test_batch_norm_needs_a_feature_axis():
+    with pytest.raises(ShapeError, match=r"batch_norm_forward expects x with at least 2 dimensions "
+                                         r"\(N, C, \*spatial\). Received: x.shape=\(4,\)"):
+        batch_norm_forward(np.zeros(4), np.ones(4), np.zeros(4), None, None, True)
+
+
+def test_seed_momentum_is_checked():
+    with pytest.raises(ConfigError, match=r"batchnorm_forward expects bn_param\['momentum'\] as "
+                                          r"a finite real number in \[0, 1\]"):
+        batchnorm_forward(np.zeros((4, 3)), np.ones(3), np.zeros(3),
+                          {"mode": "train", "momentum": 1.5})

@@ -10,9 +10,10 @@ from lamina.layers.base import Layer
 from lamina.layers.container import deserialize, serialize
 
 
+@lamina.register_layer
 class ScaleByFactor(Layer):
-    """A user-defined layer: y = factor * x (a name no other test module gives a layer: the
-    registry of deserialize finds layers by class name)."""
+    """A user-defined layer: y = factor * x, registered as
+    "tests.layers.test_container.ScaleByFactor"."""
 
     def __init__(self, factor=2.0, name=None):
         super().__init__(name)

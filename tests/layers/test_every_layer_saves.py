@@ -50,6 +50,9 @@ CASES = {  # name -> (layer factory, input shape)
     "Add": (lambda: L.Add([L.ReLU(), L.Tanh()]), IMAGE),
     "Multiply": (lambda: L.Multiply([lamina.Sequential([]), L.GlobalAvgPool2D(keepdims=True)]), IMAGE),
     "Concat": (lambda: L.Concat([L.Conv2D(4, 2, 1), L.MaxPool2D(3, stride=1, padding=1)]), IMAGE),
+    "Concatenate": (lambda: L.Concatenate([L.Conv2D(4, 2, 1), L.ReLU()], axis=1), IMAGE),
+    "Subtract": (lambda: L.Subtract([L.Conv2D(4, 4, 1), L.ReLU()]), IMAGE),
+    "Average": (lambda: L.Average([L.Conv2D(4, 4, 1), L.Tanh(), L.ReLU()]), IMAGE),
     "Embedding": (lambda: L.Embedding(7, 3, padding_idx=0), (2, 5)),
     "PositionalEmbedding": (lambda: L.PositionalEmbedding(8, 4), (2, 5, 4)),
     "RNN": (lambda: L.RNN(4, 3, nonlinearity="relu", bidirectional=True), (2, 5, 4)),
@@ -69,7 +72,7 @@ CASES = {  # name -> (layer factory, input shape)
 INDEX_INPUTS = {"Embedding": 7}  # layers taking token ids: ids below this many
 ALIASES = {"Deconv2D": "ConvTranspose2D", "MeanPool2D": "AvgPool2D",
            "Swish": "SiLU"}
-NOT_LAYERS_TO_SAVE = {"Layer", "MaxUnpool2D"}  # MaxUnpool2D needs indices: not in a chain
+NOT_LAYERS_TO_SAVE = {"Layer", "MaxUnpool2D", "register_layer"}  # MaxUnpool2D needs indices
 
 
 def test_the_table_covers_every_exported_layer():

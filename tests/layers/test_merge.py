@@ -169,9 +169,9 @@ def test_summary_lists_merges(capsys):
 
 # -- errors ---------------------------------------------------------------------------------------
 def test_constructor_errors():
-    with pytest.raises(ConfigError, match="Add expects a list of at least 2 branch layers"):
+    with pytest.raises(ConfigError, match=r"Add expects no branches .* or a list of at least 2 branch layers"):
         L.Add([L.ReLU()])
-    with pytest.raises(ConfigError, match="Multiply expects a list of at least 2"):
+    with pytest.raises(ConfigError, match="Multiply expects no branches .* or a list of at least 2"):
         L.Multiply(L.ReLU())
     with pytest.raises(ConfigError, match="expects a lamina Layer. Received: str"):
         L.Concat([L.ReLU(), "relu"])
@@ -190,9 +190,9 @@ def test_concat_shape_errors_name_the_layer_and_shapes():
     with pytest.raises(ShapeError, match=r"Concat 'mix' \(layer 0\) expects branch outputs .*"
                                          r"\(its input: the model input shape is \(None, 3, 5, 5\)\)"):
         Sequential([layer]).build((None, 3, 5, 5))
-    with pytest.raises(ShapeError, match=r"joins along axis 0, which is not a non-batch axis"):
+    with pytest.raises(ShapeError, match=r"expects branch outputs with an axis 0 that is not the batch axis"):
         L.Concat([L.ReLU(), L.Tanh()], axis=0).output_shape((2, 3))
-    with pytest.raises(ShapeError, match=r"joins along axis -3"):
+    with pytest.raises(ShapeError, match=r"expects branch outputs with an axis -3 that is not the batch axis"):
         L.Concat([L.ReLU(), L.Tanh()], axis=-3).forward(np.ones((2, 3), np.float32))
 
 

@@ -237,17 +237,26 @@ def test_sample_norm_input_errors(factory, x, error, fragment):
                                 r"num_groups. Received: num_channels=6, num_groups=4"),
     (lambda: L.GroupNorm(0, 6), "GroupNorm expects num_groups as an int >= 1. "
                                 "Received: num_groups=0"),
-    (lambda: L.GroupNorm(2, 4, eps=0), "GroupNorm expects eps > 0. Received: eps=0"),
-    (lambda: L.GroupNorm(2, 4, affine=1), "GroupNorm expects affine as True or False. "
+    (lambda: L.GroupNorm(2, 4, eps=0), "GroupNorm expects eps as a finite real number > 0. "
+                                       "Received: eps=0"),
+    (lambda: L.GroupNorm(2, 4, affine=1), "GroupNorm expects affine as a bool \\(True or False\\). "
                                           "Received: affine=1"),
     (lambda: L.LayerNorm((3, 0)), r"LayerNorm expects normalized_shape as .*Received: "
                                   r"normalized_shape=\(3, 0\)"),
     (lambda: L.LayerNorm(None), "LayerNorm expects normalized_shape.*"
                                 "Received: normalized_shape=None"),
-    (lambda: L.LayerNorm(3, bias="yes"), "LayerNorm expects bias as True or False"),
+    (lambda: L.LayerNorm(3, bias="yes"), r"LayerNorm expects bias as a bool \(True or False\)"),
     (lambda: L.InstanceNorm2D(3, momentum=1.5), r"InstanceNorm2D expects momentum as a number in "
                                                 r"\[0, 1\].*Received: momentum=1.5"),
     (lambda: L.InstanceNorm2D(0), "InstanceNorm2D expects num_features as an int >= 1 or None"),
+    (lambda: L.BatchNorm1D(3, momentum=True), r"BatchNorm1D expects momentum as a number in "
+                                              r"\[0, 1\] .*Received: momentum=True"),
+    (lambda: L.BatchNorm2D(3, momentum="0.1"), r"BatchNorm2D expects momentum .*"
+                                               r"Received: momentum='0.1'"),
+    (lambda: L.BatchNorm2D(3, eps=0), "BatchNorm2D expects eps as a finite real number > 0"),
+    (lambda: L.BatchNorm1D(3, eps=float("inf")), "BatchNorm1D expects eps as a finite real"),
+    (lambda: L.InstanceNorm2D(3, momentum=False), "InstanceNorm2D expects momentum .*"
+                                                  "Received: momentum=False"),
 ])
 def test_sample_norm_constructor_errors(factory, fragment):
     with pytest.raises(ConfigError, match=fragment):

@@ -19,7 +19,7 @@ import sys
 import time
 
 from lamina.callbacks import Callback
-from lamina.progress import bar, format_seconds, format_value, is_terminal
+from lamina.callbacks.progress import bar, format_seconds, format_value, is_terminal
 
 
 def grid_table(header, rows):

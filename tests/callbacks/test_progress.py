@@ -2,8 +2,9 @@ import io
 
 import pytest
 
+from lamina import callbacks
+from lamina.callbacks.progress import ProgressLogger, bar, format_seconds, format_value
 from lamina.errors import ConfigError
-from lamina.progress import ProgressLogger, bar, format_seconds, format_value
 
 
 class Terminal(io.StringIO):
@@ -93,3 +94,8 @@ def test_an_early_stop_gets_a_line_after_its_row_and_callbacks_lines_erase_the_b
     # the bar of step 1 was erased for the line (printed to stdout), then step 2's drawn
     assert "\r\033[K\r\033[KEpoch 1/5  2/4 [" in out and "\r\033[K\r\033[KEpoch 2/5  2/4 [" in out
     assert out.split("\n")[-3].split("\r\033[K")[-1].split()[0] == "2/5"
+
+
+def test_exported_with_the_other_callbacks():
+    assert callbacks.ProgressLogger is ProgressLogger and "ProgressLogger" in callbacks.__all__
+    assert issubclass(ProgressLogger, callbacks.Callback)
