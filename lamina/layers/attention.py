@@ -18,17 +18,24 @@ class MultiHeadAttention(Layer):
         (out_proj_weight (E, E), out_proj_bias (E,); PyTorch names them out_proj.weight/.bias).
 
     forward(query, key=None, value=None, attn_mask=None, key_padding_mask=None,
-    is_causal=False, need_weights=False): key and value default to query (self-attention,
-    so the layer works in a Sequential). attn_mask (L, S) or (N*h, L, S) and
-    key_padding_mask (N, S): bool (True = blocked) or float (added), as PyTorch's;
-    is_causal blocks key j > query i. need_weights=True returns (out, weights (N, L, S),
-    averaged over the heads). backward(dout) returns dx for self-attention (one input) and
-    (dquery, dkey, dvalue) when key or value was given.
+    is_causal=None, need_weights=False): key defaults to query (self-attention, so the layer
+    works in a Sequential) and value to key (Keras's (query, key) call). attn_mask (L, S) or
+    (N*h, L, S) and key_padding_mask (N, S): bool (True = blocked) or float (added), as
+    PyTorch's; is_causal blocks key j > query i (None: the constructor's is_causal).
+    need_weights=True returns (out, weights (N, L, S), averaged over the heads).
+    backward(dout) returns one gradient per input given: dx = dq + dk + dv for
+    self-attention, (dq, dk + dv) for (query, key), (dq, dk, dv) for (query, key, value).
+
+    In a graph model, ``MultiHeadAttention(E, h)(query, key, value)`` (or ``(query, key)``,
+    or ``(x)``) records a call on 1 to 3 symbolic tensors. A graph call takes no keyword
+    arguments, so its only mask is the constructor's is_causal; attn_mask and
+    key_padding_mask are for direct forward calls. kdim/vdim other than embed_dim
+    (PyTorch's separate q/k/v projection weights) are not supported.
     """
 
     param_names = ("in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias")
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, name=None):
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, is_causal=False, name=None):
         super().__init__(name)
         self.embed_dim = self.check_size("embed_dim", embed_dim)
         self.num_heads = self.check_size("num_heads", num_heads)
@@ -41,7 +48,10 @@ class MultiHeadAttention(Layer):
                               f"Received: dropout={dropout!r}")
         if not isinstance(bias, bool):
             raise ConfigError(f"MultiHeadAttention expects bias as a bool. Received: bias={bias!r}")
-        self.dropout = dropout
+        if not isinstance(is_causal, bool):
+            raise ConfigError(f"MultiHeadAttention expects is_causal as a bool. "
+                              f"Received: is_causal={is_causal!r}")
+        self.dropout, self.is_causal = dropout, is_causal
         e = self.embed_dim
         self.in_proj_weight = self.new_parameter("in_proj_weight", (3 * e, e), "glorot_uniform",
                                                  fan_in=e, fan_out=3 * e)
@@ -51,21 +61,48 @@ class MultiHeadAttention(Layer):
         self.out_proj_bias = self.new_parameter("out_proj_bias", (e,), "zeros") if bias else None
         self.bias = bias
 
-    def output_shape(self, input_shape):
-        self.check_shape(input_shape, 3, "(N, L, embed_dim)", 2, self.embed_dim)
-        return tuple(input_shape)
+    def build(self, query_shape, key_shape=None, value_shape=None):
+        """The weights exist from the constructor; checks the shapes of the inputs."""
+        self.output_shape(query_shape, key_shape, value_shape)
+        self.built = True
+
+    def output_shape(self, query_shape, key_shape=None, value_shape=None):
+        """(N, L, E) for query (N, L, E), key and value (N, S, E) (None sizes pass)."""
+        self.check_sources(query_shape, key_shape, value_shape, "shape")
+        return tuple(query_shape)
+
+    def check_sources(self, query_shape, key_shape, value_shape, suffix):
+        """A ShapeError naming this layer unless query (N, L, E), key (N, S, E) and value
+        (N, S, E) share N and E = embed_dim, key and value one S (key, value None: absent)."""
+        names = ("query", "key", "value")
+        layouts = ("(N, L, embed_dim)", "(N, S, embed_dim)", "(N, S, embed_dim)")
+        for name, layout, shape in zip(names, layouts, (query_shape, key_shape, value_shape)):
+            if shape is not None:
+                self.check_shape(shape, 3, layout, 2, self.embed_dim, f"{name}.{suffix}")
+        key_shape = query_shape if key_shape is None else key_shape
+        value_shape = key_shape if value_shape is None else value_shape
+
+        def differ(a, b):
+            return a is not None and b is not None and a != b
+
+        if differ(key_shape[0], query_shape[0]) or differ(value_shape[0], query_shape[0]) \
+                or differ(key_shape[1], value_shape[1]):
+            raise ShapeError(f"{self.describe()} expects key (N, S, E) and value (N, S, E) for "
+                             f"query (N, L, E), one N and one S. Received: query.{suffix}="
+                             f"{tuple(query_shape)}, key.{suffix}={tuple(key_shape)}, "
+                             f"value.{suffix}={tuple(value_shape)}")
 
     def forward(self, query, key=None, value=None, attn_mask=None, key_padding_mask=None,
-                is_causal=False, need_weights=False):
-        layout = "(N, L, embed_dim)"
-        q = self.check_input(query, 3, layout, 2, self.embed_dim)
-        k = q if key is None else self.check_input(key, 3, "(N, S, embed_dim)", 2, self.embed_dim)
-        v = k if value is None else self.check_input(value, 3, "(N, S, embed_dim)", 2,
-                                                     self.embed_dim)
-        if k.shape[:2] != v.shape[:2] or k.shape[0] != q.shape[0]:
-            raise ShapeError(f"{self.describe()} expects key (N, S, E) and value (N, S, E) for "
-                             f"query (N, L, E), one N and one S. Received: query.shape={q.shape}, "
-                             f"key.shape={k.shape}, value.shape={v.shape}")
+                is_causal=None, need_weights=False):
+        if key is None and value is not None:
+            raise ConfigError(f"{self.describe()} takes value only with a key: "
+                              f"forward(query, key, value). Received: key=None and a value")
+        q = self.check_input(query)
+        k = q if key is None else self.check_input(key)
+        v = k if value is None else self.check_input(value)
+        self.check_sources(q.shape, None if key is None else k.shape,
+                           None if value is None else v.shape, "shape")
+        is_causal = self.is_causal if is_causal is None else is_causal
         n, length, e = q.shape
         heads, sources = self.num_heads, k.shape[1]
         w = self.in_proj_weight.data
@@ -80,11 +117,12 @@ class MultiHeadAttention(Layer):
         out = merged @ self.out_proj_weight.data.T
         if self.out_proj_bias is not None:
             out += self.out_proj_bias.data
-        self._cache = (q, k, v, merged, attention_cache, key is None and value is None)
+        inputs = 1 if key is None else 2 if value is None else 3
+        self._cache = (q, k, v, merged, attention_cache, inputs)
         return (out, F.attention_weights(attention_cache).mean(axis=1)) if need_weights else out
 
     def backward(self, dout):
-        q, k, v, merged, attention_cache, self_attention = self._cache
+        q, k, v, merged, attention_cache, inputs = self._cache
         n, length, e = q.shape
         dout = check_dout(self.describe(), dout, q.shape)
         rows = dout.reshape(-1, e)
@@ -104,9 +142,10 @@ class MultiHeadAttention(Layer):
         self.in_proj_weight.accumulate(np.concatenate(dw))
         if self.in_proj_bias is not None:
             self.in_proj_bias.accumulate(np.concatenate(db))
-        if self_attention:
-            return dinputs[0] + dinputs[1] + dinputs[2]
-        return tuple(dinputs)
+        dq, dk, dv = dinputs
+        if inputs == 1:
+            return dq + dk + dv
+        return (dq, dk + dv) if inputs == 2 else (dq, dk, dv)
 
     def _project(self, array, w, b):
         """array (N, T, E) @ w^T + b split into heads: (N, h, T, d)."""
