@@ -58,7 +58,7 @@ def step_round(model, engine, shards, task):
             f"{task['owner']}: the loss or a gradient of epoch {task['epoch'] + 1}, step "
             f"{task['step'] + 1} is NaN or Inf (loss {loss}); the weights were not updated. "
             f"lamina.diagnose_nonfinite(model, x, y) on that batch finds where it starts.")
-    model.optimizer.step(params)
+    model.apply_gradients()
     rows = total["rows"]
     return [({key: value * rows for key, value in _logs(total, loss).items()}, rows)]
 
