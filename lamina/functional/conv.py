@@ -1,20 +1,20 @@
 """Convolution and transposed convolution over NCHW inputs (im2col + batched matmuls).
 
 Both ops share one pair of moves. Gathering: im2col of a padded input, a grouped
-(G, Cg*KH*KW, N*L) matrix (L columns per image, see _windows.FlatWindows), times a grouped
+(G, Cg*KH*KW, N*L) matrix (L columns per image, see windows.FlatWindows), times a grouped
 weight matrix. Scattering: the transposed weight matrix times a grouped (G, rows, N*L) matrix,
 summed back by col2im. conv2d's forward gathers and its data-gradient scatters (or, with
 stride 1, gathers from dout: a full convolution); conv_transpose2d is the adjoint, so it is
 the other way round. Groups split channels in the leading axis, so they cost no copy.
 
 The batch runs in chunks whose im2col matrix stays in cache between its copy and its matmul
-(_windows.CHUNK_BYTES). The caches keep x, not the im2col matrix, which backward rebuilds
+(windows.CHUNK_BYTES). The caches keep x, not the im2col matrix, which backward rebuilds
 chunk by chunk, unless the whole batch's matrix is small (KEEP_COLS_BYTES): then it is kept.
 """
 from lamina.backend import xp
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional.checks import check_dout, check_float, check_rank
-from lamina.functional._windows import (batch_chunks, col2im, flat_windows, from_columns, im2col,
+from lamina.functional.windows import (batch_chunks, col2im, flat_windows, from_columns, im2col,
                                         output_hw, pair, scratch, to_columns)
 
 
@@ -104,7 +104,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1):
 
     Computed as out_g = W_g @ cols_g per group in one batched matmul, with
     W_g: (F/G, C/G*KH*KW) and cols_g = im2col(x_pad)_g: (C/G*KH*KW, N*L), L = OH*Wq output
-    columns per image of which OW per row are real (see _windows.FlatWindows).
+    columns per image of which OW per row are real (see windows.FlatWindows).
     """
     op = "conv2d_forward"
     x, w, b, dtype = _check_arrays(op, x, w, b, groups, "(F, C/groups, KH, KW)")

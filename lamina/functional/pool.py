@@ -10,7 +10,7 @@ import numpy as np
 
 from lamina.errors import ConfigError
 from lamina.functional.checks import check_dout, check_float, check_rank
-from lamina.functional._windows import kernel_positions, output_hw, pad2d, pair, unpad2d
+from lamina.functional.windows import kernel_positions, output_hw, pad2d, pair, unpad2d
 
 __all__ = [
     "max_pool2d_forward", "max_pool2d_backward", "max_pool2d_indices",

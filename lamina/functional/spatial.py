@@ -12,7 +12,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, DTypeError, ShapeError
 from lamina.functional.checks import check_dout, check_float, check_rank
-from lamina.functional._windows import pair
+from lamina.functional.windows import pair
 
 __all__ = [
     "global_avg_pool2d_forward", "global_avg_pool2d_backward", "global_max_pool2d_forward",

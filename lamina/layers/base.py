@@ -8,7 +8,7 @@ import numpy as np
 from lamina import init
 from lamina.backend import floatx
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
-from lamina.functional._windows import conv_output_size
+from lamina.functional.windows import conv_output_size
 from lamina.graph.tensor import record_call, symbolic_inputs
 from lamina.layers import registry
 from lamina.layers.config import Config

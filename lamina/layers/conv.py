@@ -3,7 +3,7 @@
 from lamina import regularizers
 from lamina.errors import ConfigError
 from lamina.functional import conv as F
-from lamina.functional._windows import pair
+from lamina.functional.windows import pair
 from lamina.layers.base import Layer
 from lamina.layers.messages import shape_text
 

@@ -9,7 +9,7 @@ import numpy as np
 from lamina import regularizers
 from lamina.functional import conv1d as F
 from lamina.functional.checks import check_dout
-from lamina.functional._windows import conv_output_size
+from lamina.functional.windows import conv_output_size
 from lamina.functional.pool import check_padding
 from lamina.layers.base import Layer
 from lamina.layers.messages import shape_text

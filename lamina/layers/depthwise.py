@@ -2,7 +2,7 @@
 
 from lamina import regularizers
 from lamina.functional import conv as F
-from lamina.functional._windows import pair
+from lamina.functional.windows import pair
 from lamina.layers.base import Layer
 from lamina.layers.conv import Conv2D
 

@@ -1,7 +1,7 @@
 """Pooling layers: MaxPool2D and AvgPool2D (alias MeanPool2D), NCHW."""
 
 from lamina.functional import pool as F
-from lamina.functional._windows import pair
+from lamina.functional.windows import pair
 from lamina.layers.base import Layer
 
 

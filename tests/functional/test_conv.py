@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from lamina.errors import ConfigError, DTypeError, ShapeError
-from lamina.functional import _windows, conv
+from lamina.functional import conv
+from lamina.functional import windows as windows_module
 from lamina.functional.conv import (
     conv2d_backward,
     conv2d_forward,
@@ -283,7 +284,7 @@ def test_chunked_batches_match_the_whole_batch(case, monkeypatch):
     out, cache = forward(x, w, b, **hyper)
     dout = np.random.default_rng(3).standard_normal(out.shape)
     whole = (out,) + backward(dout, cache)
-    monkeypatch.setattr(_windows, "CHUNK_BYTES", 1)  # one image per chunk
+    monkeypatch.setattr(windows_module, "CHUNK_BYTES", 1)  # one image per chunk
     monkeypatch.setattr(conv, "KEEP_COLS_BYTES", 0)
     out, cache = forward(x, w, b, **hyper)
     chunked = (out,) + backward(dout, cache)
@@ -309,7 +310,7 @@ def test_reused_buffers_never_alias_results():
 
 
 def test_float32_stays_float32_in_every_path(monkeypatch):
-    monkeypatch.setattr(_windows, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(windows_module, "CHUNK_BYTES", 1)
     monkeypatch.setattr(conv, "KEEP_COLS_BYTES", 0)
     for _, x_shape, w_shape, hyper in CHUNKED_CASES.values():
         x, w, b = (a.astype(np.float32) for a in _arrays(x_shape, w_shape, True, w_shape[0]))

@@ -5,8 +5,8 @@ import threading
 import numpy as np
 import pytest
 
-from lamina.functional import _windows
-from lamina.functional._windows import (batch_chunks, col2im, flat_windows, im2col, output_hw,
+from lamina.functional import windows as windows_module
+from lamina.functional.windows import (batch_chunks, col2im, flat_windows, im2col, output_hw,
                                         scratch)
 
 # (x shape, kernel, stride, padding, dilation)
@@ -75,7 +75,7 @@ def test_batch_chunks_cover_the_batch_once(n, per_item):
     covered = np.concatenate([np.arange(n)[part] for part in parts])
     np.testing.assert_array_equal(covered, np.arange(n))
     assert all(part.stop > part.start for part in parts)
-    assert len(parts) == -(-n // max(1, _windows.CHUNK_BYTES // per_item))
+    assert len(parts) == -(-n // max(1, windows_module.CHUNK_BYTES // per_item))
 
 
 def test_scratch_reuses_memory_per_name_dtype_and_thread():
@@ -94,6 +94,6 @@ def test_scratch_reuses_memory_per_name_dtype_and_thread():
 
 
 def test_scratch_does_not_keep_huge_buffers(monkeypatch):
-    monkeypatch.setattr(_windows, "SCRATCH_LIMIT", 64)
+    monkeypatch.setattr(windows_module, "SCRATCH_LIMIT", 64)
     big = scratch("test-huge", (5, 5), np.float32)  # 100 bytes > 64: a fresh array each time
     assert not np.shares_memory(big, scratch("test-huge", (5, 5), np.float32))
