@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lamina.functional import windows as windows_module
-from lamina.functional.windows import (batch_chunks, col2im, flat_windows, im2col, output_hw,
+from lamina.functional.windows import (batch_chunks, col2im, flat_windows, im2col, window_geometry,
                                         scratch)
 
 # (x shape, kernel, stride, padding, dilation)
@@ -21,7 +21,7 @@ IDS = [f"x{s}-k{k}-s{st}-p{p}-d{d}" for s, k, st, p, d in GEOMETRIES]
 
 
 def windows_for(shape, kernel, stride, padding, dilation):
-    out_hw = output_hw(shape[2:], kernel, stride, padding, dilation)
+    out_hw = window_geometry("test", kernel, stride, padding, dilation).output_hw(shape[2:])
     return flat_windows(shape[2:], kernel, stride, padding, dilation, out_hw)
 
 
