@@ -1,4 +1,5 @@
-"""Window geometry (WindowGeometry sizes and errors) and helpers: flat phase-plane im2col/col2im, batch chunks, scratch buffers."""
+"""Window geometry: WindowGeometry (output sizes and their one error), flat phase-plane
+im2col/col2im, batch chunks, scratch buffers."""
 
 import threading
 
