@@ -2,7 +2,8 @@
 
 One place derives output sizes (WindowGeometry, built once by window_geometry or
 pool_geometry, with the one error for a window that does not fit), pads, and walks the KHxKW
-kernel positions, so each kernel stays short. Loops run over KH*KW, never over batch items or pixels.
+kernel positions, so each kernel stays short. Loops run over KH*KW, never over batch items or
+pixels.
 
 Pooling reads windows as strided views: kernel position (kh, kw) sees, for every output pixel
 at once, ``x_p[:, :, kh*dh : kh*dh + sh*(OH-1) + 1 : sh, kw*dw : ... : sw]``, no copy.
