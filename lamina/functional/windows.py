@@ -193,7 +193,7 @@ class FlatWindows(NamedTuple):
 
     @property
     def columns(self):
-        """Columns per image of an im2col matrix: OH rows of Wq (OW real, the rest junk)."""
+        """The columns per image of an im2col matrix, OH rows of Wq (OW real, the rest junk)."""
         return self.out_hw[0] * self.grid_hw[1]
 
 
