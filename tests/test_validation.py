@@ -391,8 +391,9 @@ ROWS = [
                  r"Received: NoneType"),
     ("conv2d_forward: image smaller than the kernel",
      lambda: F.conv2d_forward(np.ones((2, 3, 2, 2)), np.ones((4, 3, 3, 3)), None), ShapeError,
-     r"conv2d_forward: the 3x3 window \(kernel \(3, 3\), dilation \(1, 1\)\) does not fit the "
-     r"padded input 2x2. Received: spatial size \(2, 2\) with padding \(0, 0\)"),
+     r"conv2d_forward expects a spatial size of at least 3x3 for its window \(kernel \(3, 3\), "
+     r"dilation \(1, 1\), padding \(0, 0\)\). Received: x.shape=\(2, 3, 2, 2\), "
+     r"w.shape=\(4, 3, 3, 3\)"),
     ("conv2d_forward: float16 weights",
      lambda: F.conv2d_forward(np.ones((2, 3, 4, 4)), np.ones((4, 3, 3, 3), np.float16), None),
      DTypeError, r"conv2d_forward expects w as a floating NumPy array .*Received: w.dtype=float16"),

@@ -1,32 +1,31 @@
 """Convolution and transposed convolution over NCHW inputs (im2col + batched matmuls).
 
 Both ops share one pair of moves. Gathering: im2col of a padded input, a grouped
-(G, Cg*KH*KW, N*L) matrix (L columns per image, see _windows.FlatWindows), times a grouped
+(G, Cg*KH*KW, N*L) matrix (L columns per image, see windows.FlatWindows), times a grouped
 weight matrix. Scattering: the transposed weight matrix times a grouped (G, rows, N*L) matrix,
 summed back by col2im. conv2d's forward gathers and its data-gradient scatters (or, with
 stride 1, gathers from dout: a full convolution); conv_transpose2d is the adjoint, so it is
 the other way round. Groups split channels in the leading axis, so they cost no copy.
 
 The batch runs in chunks whose im2col matrix stays in cache between its copy and its matmul
-(_windows.CHUNK_BYTES). The caches keep x, not the im2col matrix, which backward rebuilds
+(windows.CHUNK_BYTES). The caches keep x, not the im2col matrix, which backward rebuilds
 chunk by chunk, unless the whole batch's matrix is small (KEEP_COLS_BYTES): then it is kept.
 """
 from lamina.backend import xp
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional.checks import check_dout, check_float, check_rank
-from lamina.functional._windows import (batch_chunks, col2im, flat_windows, from_columns, im2col,
-                                        output_hw, pair, scratch, to_columns)
+from lamina.functional.checks import check_dout, check_float, check_int, check_rank
+from lamina.functional.windows import (batch_chunks, col2im, flat_windows, from_columns, im2col,
+                                       pair, scratch, to_columns, window_geometry)
 
 
 def _check_arrays(op, x, w, b, groups, weight_layout):
-    """Dtype, rank and groups checks shared by both ops; returns x, w, b as arrays and the
-    common compute dtype."""
+    """Dtype, rank and groups checks shared by both ops; returns x, w, b as arrays, groups as
+    an int and the common compute dtype."""
     x, w, b = check_float(op, optional=("b",), x=x, w=w, b=b)
     check_rank(op, "x", x, 4, "(N, C, H, W)")
     check_rank(op, "w", w, 4, weight_layout)
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ConfigError(f"{op} expects groups as an int >= 1. Received: groups={groups!r}")
-    return x, w, b, xp.result_type(x, w)
+    groups = check_int(op, "groups", groups, 1)
+    return x, w, b, groups, xp.result_type(x, w)
 
 
 def _check_bias(op, b, out_channels):
@@ -87,13 +86,18 @@ def _bias_grad(dout, dtype):
     return rows.sum(axis=0).astype(dtype, copy=False)
 
 
-def _geometry(op, kernel, stride, padding, dilation):
-    """(kernel, stride, padding, dilation) as (height, width) pairs, validated."""
-    return (tuple(kernel), pair(stride, "stride", 1, op), pair(padding, "padding", 0, op),
-            pair(dilation, "dilation", 1, op))
+def _geometry(op, w, stride, padding, dilation, geometry):
+    """The WindowGeometry of w's kernel: `geometry` when given (its kernel must be w's), else
+    one built from stride, padding and dilation."""
+    if geometry is None:
+        return window_geometry(op, w.shape[2:], stride, padding, dilation)
+    if geometry.kernel != w.shape[2:]:
+        raise ShapeError(f"{op} expects w with the geometry's kernel {geometry.kernel}. "
+                         f"Received: w.shape={w.shape}")
+    return geometry
 
 
-def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, geometry=None):
     """2-D cross-correlation, as torch.nn.functional.conv2d.
 
     x: (N, C, H, W), w: (F, C/G, KH, KW), b: (F,) or None -> out: (N, F, OH, OW),
@@ -104,10 +108,12 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1):
 
     Computed as out_g = W_g @ cols_g per group in one batched matmul, with
     W_g: (F/G, C/G*KH*KW) and cols_g = im2col(x_pad)_g: (C/G*KH*KW, N*L), L = OH*Wq output
-    columns per image of which OW per row are real (see _windows.FlatWindows).
+    columns per image of which OW per row are real (see windows.FlatWindows).
+    geometry (a windows.WindowGeometry, built once by a layer) replaces stride, padding and
+    dilation.
     """
     op = "conv2d_forward"
-    x, w, b, dtype = _check_arrays(op, x, w, b, groups, "(F, C/groups, KH, KW)")
+    x, w, b, groups, dtype = _check_arrays(op, x, w, b, groups, "(F, C/groups, KH, KW)")
     filters, channels = w.shape[0], x.shape[1]
     if filters % groups or channels % groups:
         raise ConfigError(
@@ -120,9 +126,9 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1):
             f"Received: x.shape={x.shape}, w.shape={w.shape}, groups={groups}"
         )
     _check_bias(op, b, filters)
-    geometry = _geometry(op, w.shape[2:], stride, padding, dilation)
+    geometry = _geometry(op, w, stride, padding, dilation, geometry)
     kernel, stride, padding, dilation = geometry
-    out_hw = output_hw(x.shape[2:], kernel, stride, padding, dilation, op)
+    out_hw = geometry.output_hw(x.shape[2:], op, f"x.shape={x.shape}, w.shape={w.shape}")
     windows = flat_windows(x.shape[2:], kernel, stride, padding, dilation, out_hw)
     w_mat = w.astype(dtype, copy=False).reshape(groups, filters // groups, -1)
     bias = None if b is None else b.astype(dtype, copy=False)
@@ -208,7 +214,8 @@ def _full_conv_backward(x, dout, w_mat, geometry, full):
     return dx, dw.transpose(0, 1, 3, 2).reshape(w_mat.shape)
 
 
-def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
+                             *, geometry=None):
     """2-D transposed convolution (the data-gradient of conv2d), as torch's conv_transpose2d.
 
     x: (N, C, H, W), w: (C, F/G, KH, KW), b: (F,) or None -> out: (N, F, OH, OW),
@@ -219,9 +226,10 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
         out = crop_p(col2im(W_g^T @ x_g)) + b,   col2im into (N, F, OH + 2*ph, OW + 2*pw)
 
     output_padding (< stride or < dilation) adds rows/columns at the bottom/right.
+    geometry (a windows.WindowGeometry) replaces stride, padding and dilation.
     """
     op = "conv_transpose2d_forward"
-    x, w, b, dtype = _check_arrays(op, x, w, b, groups, "(C, F/groups, KH, KW)")
+    x, w, b, groups, dtype = _check_arrays(op, x, w, b, groups, "(C, F/groups, KH, KW)")
     channels = x.shape[1]
     if channels != w.shape[0]:
         raise ShapeError(
@@ -235,7 +243,7 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
         )
     filters = w.shape[1] * groups
     _check_bias(op, b, filters)
-    geometry = _geometry(op, w.shape[2:], stride, padding, dilation)
+    geometry = _geometry(op, w, stride, padding, dilation, geometry)
     kernel, stride, padding, dilation = geometry
     extra = pair(output_padding, "output_padding", 0, op)
     if any(extra[i] >= max(stride[i], dilation[i]) for i in range(2)):
@@ -244,14 +252,8 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
             f"output_padding={extra}, stride={stride}, dilation={dilation}"
         )
     in_hw = x.shape[2:]
-    full_hw = tuple((in_hw[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 + extra[i]
-                    for i in range(2))
-    if min(full_hw[i] - 2 * padding[i] for i in range(2)) < 1:
-        raise ShapeError(
-            f"{op}: padding {padding} crops away the whole {full_hw[0]}x{full_hw[1]} output. "
-            f"Received: x.shape={x.shape}, w.shape={w.shape}"
-        )
-    out_hw = tuple(full_hw[i] - 2 * padding[i] for i in range(2))
+    out_hw = geometry.transposed_output_hw(in_hw, extra, op,
+                                           f"x.shape={x.shape}, w.shape={w.shape}")
     windows = flat_windows(out_hw, kernel, stride, padding, dilation, in_hw)
     w_mat = w.astype(dtype, copy=False).reshape(groups, channels // groups, -1)
     x_cast = x.astype(dtype, copy=False)

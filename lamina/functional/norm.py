@@ -26,7 +26,7 @@ import numpy as np
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional.checks import (check_bool, check_dout, check_float, check_rank,
                                      check_real)
-from lamina.functional._windows import scratch
+from lamina.functional.windows import scratch
 
 __all__ = [
     "batch_norm_forward", "batch_norm_backward",

@@ -8,9 +8,8 @@ padding may be at most half the kernel, as in PyTorch.
 
 import numpy as np
 
-from lamina.errors import ConfigError
 from lamina.functional.checks import check_dout, check_float, check_rank
-from lamina.functional._windows import kernel_positions, output_hw, pad2d, pair, unpad2d
+from lamina.functional.windows import kernel_positions, pad2d, pool_geometry, unpad2d
 
 __all__ = [
     "max_pool2d_forward", "max_pool2d_backward", "max_pool2d_indices",
@@ -21,23 +20,13 @@ _NO_DILATION = (1, 1)
 
 
 def _geometry(op, x, kernel_size, stride, padding):
-    """Check x and the hyper-parameters; return (x, (kernel, stride, padding, out_hw))."""
+    """Check x and the hyper-parameters (kernel_size may be a WindowGeometry, see
+    windows.pool_geometry); return (x, (kernel, stride, padding, out_hw))."""
     x = check_float(op, x=x)
     check_rank(op, "x", x, 4, "(N, C, H, W)")
-    kernel = pair(kernel_size, "kernel_size", op=op)
-    stride = kernel if stride is None else pair(stride, "stride", op=op)
-    padding = check_padding(op, kernel, pair(padding, "padding", minimum=0, op=op))
-    return x, (kernel, stride, padding, output_hw(x.shape[2:], kernel, stride, padding, op=op))
-
-
-def check_padding(op, kernel, padding):
-    """padding (a pair) at most half the kernel (a pair), as PyTorch requires; returns it."""
-    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
-        raise ConfigError(
-            f"{op} expects padding at most half the kernel size. "
-            f"Received: padding={padding}, kernel_size={kernel}"
-        )
-    return padding
+    geometry = pool_geometry(op, kernel_size, stride, padding)
+    out_hw = geometry.output_hw(x.shape[2:], op, f"x.shape={x.shape}")
+    return x, (geometry.kernel, geometry.stride, geometry.padding, out_hw)
 
 
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, train=True):

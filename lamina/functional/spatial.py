@@ -12,7 +12,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, DTypeError, ShapeError
 from lamina.functional.checks import check_dout, check_float, check_rank
-from lamina.functional._windows import pair
+from lamina.functional.windows import WindowGeometry, pair, window_geometry
 
 __all__ = [
     "global_avg_pool2d_forward", "global_avg_pool2d_backward", "global_max_pool2d_forward",
@@ -209,13 +209,13 @@ def adaptive_avg_pool2d_backward(dout, cache):
 
 
 # -- max unpooling ---------------------------------------------------------------------------
-def unpool_output_hw(in_hw, kernel, stride, padding, output_size=None, op="max_unpool2d_forward"):
-    """(OH, OW) = ((H-1)*sh - 2*ph + KH, likewise W), or output_size (a pair, or a shape whose
-    last two entries are used) when it lies strictly within a stride of that, as PyTorch."""
-    default = tuple((in_hw[k] - 1) * stride[k] - 2 * padding[k] + kernel[k] for k in range(2))
-    if min(default) < 1:
-        raise ShapeError(f"{op}: kernel {kernel}, stride {stride} and padding {padding} leave no "
-                         f"output. Received: spatial size {tuple(in_hw)}")
+def unpool_output_hw(in_hw, kernel, stride, padding, output_size=None, op="max_unpool2d_forward",
+                     received=None):
+    """(OH, OW) = ((H-1)*sh - 2*ph + KH, likewise W), the pool's transposed size
+    (WindowGeometry.transposed_output_hw), or output_size (a pair, or a shape whose last two
+    entries are used) when it lies strictly within a stride of that, as PyTorch."""
+    geometry = WindowGeometry(tuple(kernel), tuple(stride), tuple(padding))
+    default = geometry.transposed_output_hw(in_hw, op=op, received=received)
     if output_size is None:
         return default
     size = tuple(output_size)[-2:] if len(output_size) in (2, 4) else None
@@ -256,9 +256,10 @@ def max_unpool2d_forward(x, indices, kernel_size, stride=None, padding=0, output
         raise ShapeError(f"{op} expects indices of x's shape {x.shape}. "
                          f"Received: indices.shape={indices.shape}")
     kernel = pair(kernel_size, "kernel_size", op=op)
-    stride = kernel if stride is None else pair(stride, "stride", op=op)
-    padding = pair(padding, "padding", minimum=0, op=op)
-    out_hw = unpool_output_hw(x.shape[2:], kernel, stride, padding, output_size, op)
+    kernel, stride, padding, _ = window_geometry(op, kernel, kernel if stride is None else stride,
+                                                 padding)
+    out_hw = unpool_output_hw(x.shape[2:], kernel, stride, padding, output_size, op,
+                              f"x.shape={x.shape}")
     plane_size = out_hw[0] * out_hw[1]
     if indices.size and (indices.min() < 0 or indices.max() >= plane_size):
         raise ShapeError(f"{op} expects indices in [0, {plane_size}) for a {out_hw[0]}x{out_hw[1]} "

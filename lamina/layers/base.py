@@ -8,12 +8,11 @@ import numpy as np
 from lamina import init
 from lamina.backend import floatx
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
-from lamina.functional._windows import conv_output_size
 from lamina.graph.tensor import record_call, symbolic_inputs
 from lamina.layers import registry
 from lamina.layers.config import Config
-from lamina.layers.input_checks import CHANNELS_LAST_HINT, InputChecks, looks_channels_last
-from lamina.layers.messages import Messages, naming_the_layer, shape_text
+from lamina.layers.input_checks import InputChecks
+from lamina.layers.messages import Messages, naming_the_layer
 from lamina.layers.mode import current
 from lamina.layers.weights import WeightAndBias
 from lamina.parameter import Parameter
@@ -306,22 +305,6 @@ class Layer(InputChecks, Messages, Config, WeightAndBias):
             raise NotBuiltError(f"{self.describe()} has no weights yet: its input size is inferred "
                                 f"when it is built. Call build(input_shape) or run it on a batch "
                                 f"before {what}().")
-
-    def window_output_hw(self, shape, kernel, stride, padding, dilation=(1, 1),
-                         name="input shape"):
-        """(OH, OW) of a sliding window over `shape` (N, C, H, W), None where H or W is None;
-        a ShapeError naming this layer when the window does not fit the padded input."""
-        sizes = tuple(None if shape[2 + i] is None else conv_output_size(
-            shape[2 + i], kernel[i], stride[i], padding[i], dilation[i]) for i in range(2))
-        if any(size is not None and size < 1 for size in sizes):
-            least = tuple(max(1, dilation[i] * (kernel[i] - 1) + 1 - 2 * padding[i])
-                          for i in range(2))
-            raise self.shape_error(
-                f"a spatial size of at least {least[0]}x{least[1]} for its window (kernel "
-                f"{tuple(kernel)}, dilation {tuple(dilation)}, padding {tuple(padding)})",
-                shape_text(name, shape), got=f"spatial size {shape[2]}x{shape[3]}",
-                hint=CHANNELS_LAST_HINT if looks_channels_last(shape) else None)
-        return sizes
 
     # -- creating state ----------------------------------------------------------------------
     @staticmethod

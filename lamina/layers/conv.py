@@ -3,8 +3,9 @@
 from lamina import regularizers
 from lamina.errors import ConfigError
 from lamina.functional import conv as F
-from lamina.functional._windows import pair
+from lamina.functional.windows import pair, window_geometry
 from lamina.layers.base import Layer
+from lamina.layers.input_checks import CHANNELS_LAST_HINT, looks_channels_last
 from lamina.layers.messages import shape_text
 
 
@@ -30,6 +31,8 @@ class _ConvBase(Layer):
         self.stride = pair(stride, "stride", 1, op)
         self.padding = pair(padding, "padding", 0, op)
         self.dilation = pair(dilation, "dilation", 1, op)
+        self.geometry = window_geometry(op, self.kernel_size, self.stride, self.padding,
+                                        self.dilation)
         self.weight_init, self.bias_init = weight_init, bias_init
         self.weight, self.bias = None, bias
         if out_channels % groups:
@@ -100,13 +103,13 @@ class Conv2D(_ConvBase):
 
     def forward(self, x):
         x, w, b = self._prepare(x)
-        out, self._cache = F.conv2d_forward(x, w, b, self.stride, self.padding, self.dilation,
-                                            self.groups)
+        out, self._cache = F.conv2d_forward(x, w, b, groups=self.groups, geometry=self.geometry)
         return out
 
     def spatial_output(self, shape, name):
-        return self.window_output_hw(shape, self.kernel_size, self.stride, self.padding,
-                                     self.dilation, name)
+        hint = CHANNELS_LAST_HINT if looks_channels_last(shape) else None
+        return self.geometry.output_hw(shape[2:], self.describe(), shape_text(name, shape),
+                                       hint, self.shape_error)
 
 
 class ConvTranspose2D(_ConvBase):
@@ -134,23 +137,15 @@ class ConvTranspose2D(_ConvBase):
 
     def forward(self, x):
         x, w, b = self._prepare(x)
-        out, self._cache = F.conv_transpose2d_forward(x, w, b, self.stride, self.padding,
-                                                      self.output_padding, self.dilation,
-                                                      self.groups)
+        out, self._cache = F.conv_transpose2d_forward(
+            x, w, b, output_padding=self.output_padding, groups=self.groups,
+            geometry=self.geometry)
         return out
 
     def spatial_output(self, shape, name):
-        size = tuple(
-            None if shape[2 + i] is None else (shape[2 + i] - 1) * self.stride[i]
-            - 2 * self.padding[i] + self.dilation[i] * (self.kernel_size[i] - 1)
-            + self.output_padding[i] + 1
-            for i in range(2)
-        )
-        if any(s is not None and s < 1 for s in size):
-            raise self.shape_error(f"an input that its padding {self.padding} does not crop "
-                                   f"away entirely (output {size[0]}x{size[1]})",
-                                   shape_text(name, shape))
-        return size
+        return self.geometry.transposed_output_hw(shape[2:], self.output_padding,
+                                                  self.describe(), shape_text(name, shape),
+                                                  error=self.shape_error)
 
 
 Deconv2D = ConvTranspose2D

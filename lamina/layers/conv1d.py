@@ -9,8 +9,7 @@ import numpy as np
 from lamina import regularizers
 from lamina.functional import conv1d as F
 from lamina.functional.checks import check_dout
-from lamina.functional._windows import conv_output_size
-from lamina.functional.pool import check_padding
+from lamina.functional.windows import WindowGeometry, pool_geometry
 from lamina.layers.base import Layer
 from lamina.layers.messages import shape_text
 
@@ -18,17 +17,12 @@ LAYOUT = "(N, C, L)"
 
 
 class _Window1D(Layer):
-    """Output length of a window over (N, C, L), with the error a model build reports."""
+    """Output length of a window over (N, C, L), with the error a model build reports: the
+    window is self.geometry, a 1xK WindowGeometry over the (N, C, 1, L) view the kernels use."""
 
-    def output_length(self, shape, kernel, stride, padding, dilation=1, name="input shape"):
-        if shape[2] is None:
-            return None
-        length = conv_output_size(shape[2], kernel, stride, padding, dilation)
-        if length < 1:
-            raise self.shape_error(f"a length of at least {dilation * (kernel - 1) + 1 - 2 * padding}"
-                                   f" for its window (kernel {kernel}, dilation {dilation}, "
-                                   f"padding {padding})", shape_text(name, shape))
-        return length
+    def output_length(self, shape, name="input shape"):
+        return self.geometry.output_hw((1, shape[2]), self.describe(), shape_text(name, shape),
+                                       error=self.shape_error)[1]
 
 
 class Conv1D(_Window1D):
@@ -54,6 +48,8 @@ class Conv1D(_Window1D):
         self.padding = self.check_size("padding", padding, minimum=0)
         self.dilation = self.check_size("dilation", dilation)
         self.groups = self.check_size("groups", groups)
+        self.geometry = WindowGeometry((1, self.kernel_size), (1, self.stride), (0, self.padding),
+                                       (1, self.dilation))
         self.weight_init, self.bias_init = weight_init, bias_init
         self.weight, self.bias = None, bias
         self.build_when_known(self.in_channels)
@@ -70,15 +66,13 @@ class Conv1D(_Window1D):
     def output_shape(self, input_shape):
         self.check_shape(input_shape, 3, LAYOUT, 1, self.in_channels)
         return (input_shape[0], self.out_channels,
-                self.output_length(input_shape, self.kernel_size, self.stride, self.padding,
-                                   self.dilation))
+                self.output_length(input_shape))
 
     def forward(self, x):
         x = self.check_input(x, 3, LAYOUT, 1, self.in_channels)
         if not self.built:
             self.build(x.shape)
-        self.output_length(x.shape, self.kernel_size, self.stride, self.padding, self.dilation,
-                           "x.shape")
+        self.output_length(x.shape, "x.shape")
         out, self._cache = F.conv1d_forward(x, self.weight.data,
                                             None if self.bias is None else self.bias.data,
                                             self.stride, self.padding, self.dilation,
@@ -101,16 +95,16 @@ class _Pool1D(_Window1D):
         self.kernel_size = self.check_size("kernel_size", kernel_size)
         self.stride = self.kernel_size if stride is None else self.check_size("stride", stride)
         self.padding = self.check_size("padding", padding, minimum=0)
-        check_padding(type(self).__name__, (1, self.kernel_size), (0, self.padding))
+        self.geometry = pool_geometry(type(self).__name__, (1, self.kernel_size),
+                                      (1, self.stride), (0, self.padding))
 
     def output_shape(self, input_shape):
         self.check_shape(input_shape, 3, LAYOUT)
-        return tuple(input_shape[:2]) + (self.output_length(input_shape, self.kernel_size,
-                                                            self.stride, self.padding),)
+        return tuple(input_shape[:2]) + (self.output_length(input_shape),)
 
     def forward(self, x):
         x = self.check_input(x, 3, LAYOUT)
-        self.output_length(x.shape, self.kernel_size, self.stride, self.padding, name="x.shape")
+        self.output_length(x.shape, "x.shape")
         out, self._cache = self.kernels[0](x, self.kernel_size, self.stride, self.padding)
         return out
 

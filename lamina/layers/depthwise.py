@@ -2,8 +2,10 @@
 
 from lamina import regularizers
 from lamina.functional import conv as F
-from lamina.functional._windows import pair
+from lamina.functional.windows import pair, window_geometry
 from lamina.layers.base import Layer
+from lamina.layers.input_checks import CHANNELS_LAST_HINT, looks_channels_last
+from lamina.layers.messages import shape_text
 from lamina.layers.conv import Conv2D
 
 
@@ -65,6 +67,8 @@ class SeparableConv2D(Layer):
         self.stride = pair(stride, "stride", 1, op)
         self.padding = pair(padding, "padding", 0, op)
         self.dilation = pair(dilation, "dilation", 1, op)
+        self.geometry = window_geometry(op, self.kernel_size, self.stride, self.padding,
+                                        self.dilation)
         self.depth_multiplier = self.check_size("depth_multiplier", depth_multiplier)
         self.weight_init, self.bias_init = weight_init, bias_init
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -95,8 +99,7 @@ class SeparableConv2D(Layer):
             self.build(x.shape)
         self.output_hw(x.shape, "x.shape")
         middle, depthwise_cache = F.conv2d_forward(
-            x, self.depthwise_weight.data, None, self.stride, self.padding, self.dilation,
-            groups=self.in_channels)
+            x, self.depthwise_weight.data, None, groups=self.in_channels, geometry=self.geometry)
         bias = None if self.bias is None else self.bias.data
         out, pointwise_cache = F.conv2d_forward(middle, self.pointwise_weight.data, bias)
         self._cache = depthwise_cache, pointwise_cache
@@ -119,5 +122,6 @@ class SeparableConv2D(Layer):
     def output_hw(self, shape, name="input shape"):
         """(OH, OW) for an input of `shape`, after checking its rank and channels."""
         self.check_shape(shape, 4, "(N, C, H, W)", 1, self.in_channels, name)
-        return self.window_output_hw(shape, self.kernel_size, self.stride, self.padding,
-                                     self.dilation, name)
+        hint = CHANNELS_LAST_HINT if looks_channels_last(shape) else None
+        return self.geometry.output_hw(shape[2:], self.describe(), shape_text(name, shape),
+                                       hint, self.shape_error)

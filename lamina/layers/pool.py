@@ -1,8 +1,10 @@
 """Pooling layers: MaxPool2D and AvgPool2D (alias MeanPool2D), NCHW."""
 
 from lamina.functional import pool as F
-from lamina.functional._windows import pair
+from lamina.functional.windows import pair, pool_geometry, window_geometry
 from lamina.layers.base import Layer
+from lamina.layers.input_checks import CHANNELS_LAST_HINT, looks_channels_last
+from lamina.layers.messages import shape_text
 
 
 class _Pool2D(Layer):
@@ -13,11 +15,10 @@ class _Pool2D(Layer):
     def __init__(self, kernel_size, stride=None, padding=0, name=None):
         super().__init__(name)
         op = type(self).__name__
-        self.kernel_size = pair(kernel_size, "kernel_size", 1, op)
-        self.stride = self.kernel_size if stride is None else pair(stride, "stride", 1, op)
-        self.padding = pair(padding, "padding", 0, op)
-        if self.half_kernel_padding:
-            F.check_padding(op, self.kernel_size, self.padding)
+        build = pool_geometry if self.half_kernel_padding else window_geometry
+        kernel = pair(kernel_size, "kernel_size", 1, op)
+        self.geometry = build(op, kernel, kernel if stride is None else stride, padding)
+        self.kernel_size, self.stride, self.padding = self.geometry[:3]
 
     def output_shape(self, input_shape):
         oh, ow = self.output_hw(input_shape)
@@ -26,8 +27,9 @@ class _Pool2D(Layer):
     def output_hw(self, shape, name="input shape"):
         """(OH, OW) for an input of `shape`, after checking its rank."""
         self.check_shape(shape, 4, "(N, C, H, W)", name=name)
-        return self.window_output_hw(shape, self.kernel_size, self.stride, self.padding,
-                                     name=name)
+        hint = CHANNELS_LAST_HINT if looks_channels_last(shape) else None
+        return self.geometry.output_hw(shape[2:], self.describe(), shape_text(name, shape),
+                                       hint, self.shape_error)
 
     def check_image(self, x):
         """x checked as check_input does, and its spatial size against the window."""
@@ -51,7 +53,7 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x):
         x = self.check_image(x)
-        out, self._cache = F.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding,
+        out, self._cache = F.max_pool2d_forward(x, self.geometry,
                                                 train=self.training)
         return (out, F.max_pool2d_indices(self._cache)) if self.return_index else out
 
@@ -68,7 +70,7 @@ class AvgPool2D(_Pool2D):
 
     def forward(self, x):
         x = self.check_image(x)
-        out, self._cache = F.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        out, self._cache = F.avg_pool2d_forward(x, self.geometry)
         return out
 
 

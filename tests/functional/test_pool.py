@@ -142,7 +142,7 @@ def test_avg_padding_counts_in_divisor():
 @pytest.mark.parametrize("x, kwargs, error, fragment", [
     (np.zeros((2, 4, 4)), {}, ShapeError, "4 dimensions"),
     (np.zeros((1, 1, 4, 4), np.int64), {}, DTypeError, "floating"),
-    (np.zeros((1, 1, 3, 3)), {"kernel_size": 5}, ShapeError, "does not fit"),
+    (np.zeros((1, 1, 3, 3)), {"kernel_size": 5}, ShapeError, "at least 5x5 for its window"),
     (np.zeros((1, 1, 8, 8)), {"kernel_size": 3, "padding": 2}, ConfigError, "half"),
     (np.zeros((1, 1, 8, 8)), {"kernel_size": (3, 2), "padding": (1, 2)}, ConfigError, "half"),
     (np.zeros((1, 1, 8, 8)), {"kernel_size": 0}, ConfigError, "kernel_size"),

@@ -1,13 +1,18 @@
-"""Window geometry helpers: flat phase-plane im2col/col2im, batch chunks, scratch buffers."""
+"""Window geometry: WindowGeometry (output sizes and their one error), flat phase-plane
+im2col/col2im, batch chunks, scratch buffers."""
 
 import threading
 
 import numpy as np
 import pytest
 
-from lamina.functional import _windows
-from lamina.functional._windows import (batch_chunks, col2im, flat_windows, im2col, output_hw,
-                                        scratch)
+from lamina import layers as L
+from lamina.errors import ConfigError, ShapeError
+from lamina.functional import windows as windows_module
+from lamina.functional.conv import conv2d_forward
+from lamina.functional.pool import max_pool2d_forward
+from lamina.functional.windows import (WindowGeometry, batch_chunks, col2im, flat_windows, im2col,
+                                       pool_geometry, scratch, window_geometry)
 
 # (x shape, kernel, stride, padding, dilation)
 GEOMETRIES = [
@@ -21,7 +26,7 @@ IDS = [f"x{s}-k{k}-s{st}-p{p}-d{d}" for s, k, st, p, d in GEOMETRIES]
 
 
 def windows_for(shape, kernel, stride, padding, dilation):
-    out_hw = output_hw(shape[2:], kernel, stride, padding, dilation)
+    out_hw = window_geometry("test", kernel, stride, padding, dilation).output_hw(shape[2:])
     return flat_windows(shape[2:], kernel, stride, padding, dilation, out_hw)
 
 
@@ -75,7 +80,7 @@ def test_batch_chunks_cover_the_batch_once(n, per_item):
     covered = np.concatenate([np.arange(n)[part] for part in parts])
     np.testing.assert_array_equal(covered, np.arange(n))
     assert all(part.stop > part.start for part in parts)
-    assert len(parts) == -(-n // max(1, _windows.CHUNK_BYTES // per_item))
+    assert len(parts) == -(-n // max(1, windows_module.CHUNK_BYTES // per_item))
 
 
 def test_scratch_reuses_memory_per_name_dtype_and_thread():
@@ -94,6 +99,73 @@ def test_scratch_reuses_memory_per_name_dtype_and_thread():
 
 
 def test_scratch_does_not_keep_huge_buffers(monkeypatch):
-    monkeypatch.setattr(_windows, "SCRATCH_LIMIT", 64)
+    monkeypatch.setattr(windows_module, "SCRATCH_LIMIT", 64)
     big = scratch("test-huge", (5, 5), np.float32)  # 100 bytes > 64: a fresh array each time
     assert not np.shares_memory(big, scratch("test-huge", (5, 5), np.float32))
+
+
+# -- WindowGeometry: the one home of window output sizes and their error -----------------------
+
+
+def error_text(call):
+    with pytest.raises(ShapeError) as caught:
+        call()
+    return str(caught.value)
+
+
+def test_output_hw_is_the_window_formula_and_passes_none_through():
+    geometry = window_geometry("op", (3, 2), (2, 1), (1, 0), (2, 3))
+    assert geometry.output_hw((9, None)) == ((9 + 2 - 4 - 1) // 2 + 1, None)
+    assert geometry.output_hw((5, 4)) == (2, 1)
+
+
+def test_layer_and_kernel_give_one_message_for_a_too_small_input():
+    x = np.zeros((2, 3, 4, 4))
+    layer_text = error_text(lambda: L.Conv2D(3, 6, 5, padding=(0, 1), name="conv").forward(x))
+    kernel_text = error_text(lambda: conv2d_forward(x, np.zeros((6, 3, 5, 5)), None,
+                                                    padding=(0, 1)))
+    body = ("expects a spatial size of at least 5x3 for its window (kernel (5, 5), dilation "
+            "(1, 1), padding (0, 1)). Received: x.shape=(2, 3, 4, 4)")
+    assert layer_text == "Conv2D 'conv' " + body
+    assert kernel_text == "conv2d_forward " + body + ", w.shape=(6, 3, 5, 5)"
+    pool_layer = error_text(lambda: L.MaxPool2D(5, name="pool").forward(x))
+    pool_kernel = error_text(lambda: max_pool2d_forward(x, 5))
+    assert pool_layer.split(" expects ", 1)[1] == pool_kernel.split(" expects ", 1)[1]
+    assert pool_kernel.startswith("max_pool2d_forward expects a spatial size of at least 5x5")
+
+
+def test_numpy_ints_are_accepted_and_bools_refused():
+    geometry = window_geometry("op", np.int64(3), np.int32(2), np.int8(1), np.int16(2))
+    assert geometry == WindowGeometry((3, 3), (2, 2), (1, 1), (2, 2))
+    assert all(type(v) is int for pair_ in geometry for v in pair_)
+    with pytest.raises(ConfigError, match="stride"):
+        window_geometry("op", 3, True)
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 4, 5, 5)), rng.standard_normal((6, 2, 3, 3))
+    expected = conv2d_forward(x, w, None, groups=2)[0]
+    np.testing.assert_array_equal(conv2d_forward(x, w, None, np.int64(1), np.int64(1),
+                                                 groups=np.int64(2))[0][..., 1:-1, 1:-1],
+                                  expected)
+    with pytest.raises(ConfigError, match="groups"):
+        conv2d_forward(x, w, None, groups=True)
+
+
+def test_pooling_padding_rule_is_checked_once_with_one_message():
+    message = r"expects padding at most half the kernel size. Received: padding=\(2, 1\), "
+    with pytest.raises(ConfigError, match="max_pool2d_forward " + message):
+        pool_geometry("max_pool2d_forward", (3, 2), padding=(2, 1))
+    with pytest.raises(ConfigError, match="max_pool2d_forward " + message):
+        max_pool2d_forward(np.zeros((1, 1, 8, 8)), (3, 2), padding=(2, 1))
+    with pytest.raises(ConfigError, match="MaxPool2D " + message):
+        L.MaxPool2D((3, 2), padding=(2, 1))
+    assert pool_geometry("op", 3, padding=1) == WindowGeometry((3, 3), (3, 3), (1, 1))
+
+
+def test_a_layer_geometry_passed_to_the_kernel_matches_raw_values():
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2))
+    geometry = window_geometry("op", (3, 2), 2, 1, (1, 2))
+    np.testing.assert_array_equal(conv2d_forward(x, w, None, geometry=geometry)[0],
+                                  conv2d_forward(x, w, None, 2, 1, (1, 2))[0])
+    with pytest.raises(ShapeError, match="kernel"):
+        conv2d_forward(x, w[:, :, :2], None, geometry=geometry)

@@ -32,5 +32,5 @@ def test_time_distributed_maps_each_position_and_linear_still_flattens(rng):
 def test_errors_name_the_layer():
     with pytest.raises(ShapeError, match=r"Conv1D 'conv1d' expects input with 3 dimensions"):
         L.Conv1D(3, 4, 3).forward(np.zeros((2, 3, 4, 4)))
-    with pytest.raises(ShapeError, match="length of at least 5"):
+    with pytest.raises(ShapeError, match=r"spatial size of at least 1x5"):
         L.Conv1D(3, 4, 5).forward(np.zeros((2, 3, 4)))

@@ -13,7 +13,7 @@ import lamina
 from lamina import layers as L
 from lamina import models
 from lamina.errors import LaminaError
-from lamina.functional import _windows
+from lamina.functional import windows as windows_module
 from lamina.functional import conv as conv_kernels
 from lamina.layers.mode import inference_caches, inference_mode
 
@@ -179,7 +179,7 @@ def chunked_convolutions(monkeypatch):
     """Every convolution keeps no im2col matrix and works through several per-thread scratch
     chunks (the buffers a shared model's threads would trample if they were shared)."""
     monkeypatch.setattr(conv_kernels, "KEEP_COLS_BYTES", 2**12)
-    monkeypatch.setattr(_windows, "CHUNK_BYTES", 2**15)
+    monkeypatch.setattr(windows_module, "CHUNK_BYTES", 2**15)
 
 
 def test_many_threads_on_shared_models_give_the_serial_results_and_change_nothing(

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from lamina.functional import _windows, conv
+from lamina.functional import conv
+from lamina.functional import windows as windows_module
 from lamina.functional.conv import (
     conv2d_backward,
     conv2d_forward,
@@ -136,7 +137,7 @@ CHUNKED_PAIRS = [("1x1", "1x1"), ("plain", "odd-batch-stride2-outpad1"),
 @pytest.mark.parametrize("names", CHUNKED_PAIRS, ids=[pair[0] for pair in CHUNKED_PAIRS])
 def test_batch_chunks_match_torch(names, dtype, rtol, atol, monkeypatch):
     """The chunked path (one image per chunk, im2col rebuilt in backward) against torch."""
-    monkeypatch.setattr(_windows, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(windows_module, "CHUNK_BYTES", 1)
     monkeypatch.setattr(conv, "KEEP_COLS_BYTES", 0)
     x_shape, w_shape, hyper, with_bias = CONV2D_CASES[names[0]]
     arrays = _arrays(x_shape, w_shape, w_shape[0], with_bias, dtype, seed=4)

@@ -1,7 +1,9 @@
 """Sliding-window geometry shared by convolution and pooling (NCHW).
 
-One place derives output sizes, pads, and walks the KHxKW kernel positions, so each kernel
-stays short. Loops run over KH*KW, never over batch items or pixels.
+One place derives output sizes (WindowGeometry, built once by window_geometry or
+pool_geometry, with the one error for a window that does not fit), pads, and walks the KHxKW
+kernel positions, so each kernel stays short. Loops run over KH*KW, never over batch items or
+pixels.
 
 Pooling reads windows as strided views: kernel position (kh, kw) sees, for every output pixel
 at once, ``x_p[:, :, kh*dh : kh*dh + sh*(OH-1) + 1 : sh, kw*dw : ... : sw]``, no copy.
@@ -33,25 +35,79 @@ def pair(value, name="value", minimum=1, op="operation"):
     return result
 
 
-def conv_output_size(size, kernel, stride, padding, dilation=1):
-    """Output length of a sliding window: (size + 2*padding - dilation*(kernel-1) - 1) // stride + 1."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+class WindowGeometry(NamedTuple):
+    """A sliding window's (height, width) pairs, validated once by window_geometry or
+    pool_geometry; the one place that derives output sizes.
+
+    output_hw:            O = (H + 2*p - d*(K-1) - 1) // s + 1
+    transposed_output_hw: O = (H-1)*s - 2*p + d*(K-1) + output_padding + 1
+    """
+
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple = (1, 1)
+
+    def output_hw(self, hw, op="operation", received=None, hint=None, error=None):
+        """(OH, OW) of the window over hw (H, W), None where a size is None; a ShapeError
+        naming op (or built by `error`, a layer's shape_error) when the window does not fit."""
+        sizes = tuple(None if hw[i] is None else (hw[i] + 2 * self.padding[i] - self.dilation[i]
+                                                  * (self.kernel[i] - 1) - 1) // self.stride[i] + 1
+                      for i in range(2))
+        if any(size is not None and size < 1 for size in sizes):
+            least = tuple(max(1, self.dilation[i] * (self.kernel[i] - 1) + 1 - 2 * self.padding[i])
+                          for i in range(2))
+            raise fit_error(
+                op, f"a spatial size of at least {least[0]}x{least[1]} for its window (kernel "
+                f"{self.kernel}, dilation {self.dilation}, padding {self.padding})",
+                hw, received, hint, error)
+        return sizes
+
+    def transposed_output_hw(self, hw, output_padding=(0, 0), op="operation", received=None,
+                             hint=None, error=None):
+        """(OH, OW) of the transposed window (the adjoint's output) over hw (H, W), None where
+        a size is None; a ShapeError as output_hw's when the padding crops everything."""
+        sizes = tuple(None if hw[i] is None else (hw[i] - 1) * self.stride[i] - 2 * self.padding[i]
+                      + self.dilation[i] * (self.kernel[i] - 1) + output_padding[i] + 1
+                      for i in range(2))
+        if any(size is not None and size < 1 for size in sizes):
+            raise fit_error(
+                op, f"an input that its padding {self.padding} does not crop away entirely "
+                f"(output {sizes[0]}x{sizes[1]})", hw, received, hint, error)
+        return sizes
 
 
-def output_hw(in_hw, kernel, stride, padding, dilation=(1, 1), op="operation"):
-    """(OH, OW) for an input (H, W); a ShapeError when the window does not fit."""
-    out = tuple(
-        conv_output_size(in_hw[i], kernel[i], stride[i], padding[i], dilation[i]) for i in range(2)
-    )
-    if min(out) < 1:
-        effective = tuple(dilation[i] * (kernel[i] - 1) + 1 for i in range(2))
-        raise ShapeError(
-            f"{op}: the {effective[0]}x{effective[1]} window (kernel {kernel}, dilation "
-            f"{dilation}) does not fit the padded input {in_hw[0] + 2 * padding[0]}x"
-            f"{in_hw[1] + 2 * padding[1]}. Received: spatial size {tuple(in_hw)} with "
-            f"padding {padding}"
-        )
-    return out
+def fit_error(op, expected, hw, received=None, hint=None, error=None):
+    """The ShapeError "<op> expects <expected>. Received: <received>[. <hint>.]" of a window
+    that does not fit; `error` (a layer's shape_error) builds it instead when given."""
+    received = received or f"spatial size {tuple(hw)}"
+    got = f"spatial size {hw[0]}x{hw[1]}"
+    if error is not None:
+        return error(expected, received, got=got, hint=hint)
+    tail = f". {hint}." if hint else ""
+    return ShapeError(f"{op} expects {expected}. Received: {received}{tail}")
+
+
+def window_geometry(op, kernel_size, stride=1, padding=0, dilation=1):
+    """A validated WindowGeometry (ints or pairs; NumPy ints accepted, bools refused); a
+    WindowGeometry passed as kernel_size comes back as it is."""
+    if isinstance(kernel_size, WindowGeometry):
+        return kernel_size
+    return WindowGeometry(pair(kernel_size, "kernel_size", 1, op), pair(stride, "stride", 1, op),
+                          pair(padding, "padding", 0, op), pair(dilation, "dilation", 1, op))
+
+
+def pool_geometry(op, kernel_size, stride=None, padding=0):
+    """window_geometry of a pool: stride defaults to the kernel, and padding may be at most
+    half the kernel, as PyTorch's pools require."""
+    if isinstance(kernel_size, WindowGeometry):
+        return kernel_size
+    kernel = pair(kernel_size, "kernel_size", 1, op)
+    geometry = window_geometry(op, kernel, kernel if stride is None else stride, padding)
+    if any(2 * geometry.padding[i] > kernel[i] for i in range(2)):
+        raise ConfigError(f"{op} expects padding at most half the kernel size. "
+                          f"Received: padding={geometry.padding}, kernel_size={kernel}")
+    return geometry
 
 
 def pad2d(x, padding, value=0.0):
@@ -137,7 +193,7 @@ class FlatWindows(NamedTuple):
 
     @property
     def columns(self):
-        """Columns per image of an im2col matrix: OH rows of Wq (OW real, the rest junk)."""
+        """The columns per image of an im2col matrix, OH rows of Wq (OW real, the rest junk)."""
         return self.out_hw[0] * self.grid_hw[1]
 
 
