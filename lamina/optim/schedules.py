@@ -23,6 +23,7 @@ from 0), as ``torch.optim.lr_scheduler`` does.
 """
 
 import math
+import numbers
 
 from lamina.errors import ConfigError
 from lamina.functional.checks import check_bool, check_int, check_number, check_real

@@ -71,7 +71,7 @@ def test_summary():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(width_mult=0), "MobileNetV2 expects width_mult as a number > 0. Received: width_mult=0"),
+    (dict(width_mult=0), "MobileNetV2 expects width_mult as a finite real number > 0. Received: width_mult=0"),
     (dict(settings=[(6, 24, 2)]),
      r"settings\[0\] as 4 ints >= 1. Received: settings\[0\]=\(6, 24, 2\)"),
     (dict(settings=[]), r"settings as a non-empty list .* Received: settings=\[\]"),
