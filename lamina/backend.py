@@ -68,11 +68,9 @@ def seed(value):
     True
     """
     global _rng
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                              or value < 0):
-        raise ConfigError(f"seed expects an int >= 0 (or None for a fresh random seed). "
-                          f"Received: {value!r}")
-    _rng = np.random.default_rng(value)
+    from lamina.functional.checks import check_int  # here: lamina.functional imports backend
+
+    _rng = np.random.default_rng(check_int("seed", "value", value, 0, alternatives=(None,)))
 
 
 def rng_state():

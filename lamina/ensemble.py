@@ -10,6 +10,7 @@ import numpy as np
 
 from lamina.backend import as_float_array
 from lamina.errors import ConfigError, ShapeError
+from lamina.functional.checks import check_choice
 from lamina.functional.labels import class_labels
 from lamina.functional.activation import log_softmax_forward, softmax_forward
 from lamina.layers.activation import Softmax
@@ -56,9 +57,7 @@ class Ensemble:
         if voting not in ("soft", "hard"):
             raise ConfigError(f"Ensemble expects voting='soft' or 'hard'. "
                               f"Received: voting={voting!r}")
-        if from_logits is not None and not isinstance(from_logits, bool):
-            raise ConfigError(f"Ensemble expects from_logits as None (decided per member), True "
-                              f"or False. Received: from_logits={from_logits!r}")
+        check_choice("Ensemble", "from_logits", from_logits, (None, True, False))  # None: per member
         self.models, self.voting, self.from_logits = list(models), voting, from_logits
 
     def _member_outputs(self, x, batch_size, logits=False):

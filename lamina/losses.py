@@ -14,6 +14,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import loss as loss_kernels
+from lamina.functional.checks import check_bool
 from lamina.functional.loss.checks import REDUCTIONS, check_reduction
 from lamina.functional.loss.class_targets import check_class_options
 from lamina.functional.loss.divergence import check_kl_target
@@ -109,10 +110,7 @@ class CrossEntropy(Loss):
 
     def __init__(self, from_logits=True, weight=None, label_smoothing=0.0, ignore_index=-100,
                  reduction="mean"):
-        if not isinstance(from_logits, bool):
-            raise ConfigError(f"CrossEntropy expects from_logits as a bool. "
-                              f"Received: from_logits={from_logits!r}")
-        self.from_logits = from_logits
+        self.from_logits = check_bool("CrossEntropy", "from_logits", from_logits)
         self.weight, self.label_smoothing, self.ignore_index = check_class_options(
             "CrossEntropy", weight, label_smoothing, ignore_index)
         self.weight = _as_array(self.weight)
@@ -264,10 +262,7 @@ class KLDiv(Loss):
     kernel = staticmethod(loss_kernels.kl_div_loss)
 
     def __init__(self, log_target=False, reduction="batchmean"):
-        if not isinstance(log_target, bool):
-            raise ConfigError(f"KLDiv expects log_target as a bool. "
-                              f"Received: log_target={log_target!r}")
-        self.log_target = log_target
+        self.log_target = check_bool("KLDiv", "log_target", log_target)
         self.reduction = self._check_reduction(reduction, ("batchmean", "mean", "sum"))
 
     def check_targets(self, y, output_shape):

@@ -44,7 +44,8 @@ def test_seed_makes_initialisation_reproducible():
 
 def test_seed_checks_its_argument_and_the_state_round_trips():
     for bad in (-1, 1.5, True, "7"):
-        with pytest.raises(ConfigError, match="seed expects an int >= 0"):
+        with pytest.raises(ConfigError,
+                           match=r"seed expects value as an int >= 0 or None\. Received: value="):
             lamina.seed(bad)
     lamina.seed(None)  # fresh entropy is allowed
     lamina.seed(5)

@@ -104,7 +104,7 @@ def test_constructor_errors():
         lamina.Ensemble([member(P_A), "model"])
     with pytest.raises(ConfigError, match=r"voting='soft' or 'hard'\. Received: voting='average'"):
         lamina.Ensemble([member(P_A)], voting="average")
-    with pytest.raises(ConfigError, match=r"from_logits as None.*Received: from_logits='yes'"):
+    with pytest.raises(ConfigError, match=r"from_logits as one of None, True, False. Received: from_logits='yes'"):
         lamina.Ensemble([member(P_A)], from_logits="yes")
 
 

@@ -84,7 +84,7 @@ def test_elementwise_objects_delegate_to_kernels(rng, loss_obj, kernel, options)
     (lambda: losses.Huber(delta=0.0), ConfigError,
      r"Huber expects delta as a finite number > 0. Received: delta=0.0"),
     (lambda: losses.KLDiv(log_target="yes"), ConfigError,
-     r"KLDiv expects log_target as a bool. Received: log_target='yes'"),
+     r"KLDiv expects log_target as a bool \(True or False\). Received: log_target='yes'"),
     (lambda: losses.KLDiv(reduction="none"), ConfigError,
      r"KLDiv expects reduction as one of \['batchmean', 'mean', 'sum'\]. Received: reduction='none'"),
 ])

@@ -409,7 +409,7 @@ ROWS = [
      r"relu_backward expects dout of the forward output's shape \(2, 3\). "
      r"Received: dout.shape=\(3, 2\)"),
     ("dropout_forward: p as a string", lambda: F.dropout_forward(X2, "0.5"), ConfigError,
-     r"dropout_forward expects 0 <= p <= 1. Received: p='0.5'"),
+     r"dropout_forward expects p as a finite real number in \[0, 1\]. Received: p='0.5'"),
     # -- validation helpers -----------------------------------------------------------------
     ("check_inputs: set", lambda: check_inputs("model.fit", {1, 2}), DTypeError,
      r"model.fit expects x as an array of numbers. Received: set"),

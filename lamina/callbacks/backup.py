@@ -19,6 +19,7 @@ import numpy as np
 from lamina.backend import rng_state, set_rng_state
 from lamina.callbacks.base import Callback
 from lamina.errors import CheckpointError, ConfigError, LaminaError
+from lamina.functional.checks import check_bool, check_int
 from lamina.io import read_model_file, save_model
 from lamina.layers.container import Container
 from lamina.writing import writing_to
@@ -51,14 +52,10 @@ class BackupAndRestore(Callback):
     """
 
     def __init__(self, filepath, save_freq="epoch", delete_checkpoint=True, resume=True):
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or
-                                     not isinstance(save_freq, (int, np.integer)) or save_freq < 1):
-            raise ConfigError(f"BackupAndRestore expects save_freq (fit's checkpoint_freq) as "
-                              f"'epoch' or an int >= 1 (steps). Received: {save_freq!r}")
-        for name, value in (("delete_checkpoint", delete_checkpoint), ("resume", resume)):
-            if not isinstance(value, bool):
-                raise ConfigError(f"BackupAndRestore expects {name} as a bool. "
-                                  f"Received: {name}={value!r}")
+        save_freq = check_int("BackupAndRestore", "save_freq", save_freq, 1,
+                              alternatives=("epoch",))
+        delete_checkpoint = check_bool("BackupAndRestore", "delete_checkpoint", delete_checkpoint)
+        resume = check_bool("BackupAndRestore", "resume", resume)
         self.filepath = os.fspath(filepath)
         self.save_freq, self.delete_checkpoint, self.resume = save_freq, delete_checkpoint, resume
 

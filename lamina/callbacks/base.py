@@ -15,6 +15,7 @@ state_dict() / load_state_dict(state): BackupAndRestore saves and restores it.
 import math
 
 from lamina.errors import ConfigError
+from lamina.functional.checks import check_real
 
 __all__ = ["Callback", "CallbackList", "History", "MonitoredQuantity"]
 
@@ -141,8 +142,7 @@ class MonitoredQuantity:
     def __init__(self, owner, monitor, mode="auto", min_delta=0.0):
         if mode not in ("auto", "min", "max"):
             raise ConfigError(f"{owner} expects mode 'auto', 'min' or 'max'. Received: mode={mode!r}")
-        if not isinstance(min_delta, (int, float)) or isinstance(min_delta, bool) or min_delta < 0:
-            raise ConfigError(f"{owner} expects min_delta >= 0. Received: min_delta={min_delta!r}")
+        min_delta = check_real(owner, "min_delta", min_delta, 0)
         if mode == "auto":
             mode = "max" if any(word in monitor for word in ("acc", "auc", "precision", "recall",
                                                               "f1")) else "min"

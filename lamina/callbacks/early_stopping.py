@@ -1,7 +1,7 @@
 """EarlyStopping: stop when a monitored metric has stopped improving."""
 
 from lamina.callbacks.base import Callback, MonitoredQuantity
-from lamina.errors import ConfigError
+from lamina.functional.checks import check_int
 
 
 class EarlyStopping(Callback):
@@ -17,9 +17,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0, verbose=0):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ConfigError(f"EarlyStopping expects patience as an int >= 0. "
-                              f"Received: patience={patience!r}")
+        patience = check_int("EarlyStopping", "patience", patience, 0)
         self.monitor = MonitoredQuantity("EarlyStopping", monitor, mode, min_delta)
         self.patience, self.baseline = patience, baseline
         self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch

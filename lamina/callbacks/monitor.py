@@ -34,7 +34,7 @@ from lamina.callbacks import symptoms
 from lamina.callbacks.base import Callback
 from lamina.callbacks.logging import CSVLogger
 from lamina.errors import ConfigError
-from lamina.functional.checks import check_number
+from lamina.functional.checks import check_int, check_number
 from lamina.graph.engine import first_output
 from lamina.interpret import statistics as stats
 from lamina.callbacks.progress import ProgressLogger
@@ -61,11 +61,9 @@ class Monitor(Callback):
     def __init__(self, every=50, layers=None, window=10, dead_share=symptoms.DEAD_SHARE,
                  gradient_ratio=symptoms.GRADIENT_RATIO, update_range=symptoms.UPDATE_RANGE,
                  rise_steps=symptoms.RISE_STEPS, confirm=3, verbose=1):
-        for name, value in (("every", every), ("window", window), ("rise_steps", rise_steps),
-                            ("confirm", confirm)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"Monitor expects {name} as an int >= 1. "
-                                  f"Received: {name}={value!r}")
+        every, window, rise_steps, confirm = (
+            check_int("Monitor", name, value, 1) for name, value in
+            (("every", every), ("window", window), ("rise_steps", rise_steps), ("confirm", confirm)))
         self.dead_share = check_number("Monitor", "dead_share", dead_share,
                                        lambda v: 0 <= v < 1, "a fraction in [0, 1)")
         self.gradient_ratio = check_number("Monitor", "gradient_ratio", gradient_ratio,

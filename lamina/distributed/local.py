@@ -8,15 +8,13 @@ a way to try a distributed setup without a cluster). It never starts a process o
 from lamina.distributed.combine import tree_combine
 from lamina.distributed.data import Shards, array_blocks
 from lamina.errors import ConfigError
+from lamina.functional.checks import check_int
 
 __all__ = ["LocalEngine"]
 
 
 def check_count(owner, name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{owner} expects {name} as an int >= {minimum}. "
-                          f"Received: {name}={value!r}")
-    return value
+    return check_int(owner, name, value, minimum)
 
 
 class LocalEngine:

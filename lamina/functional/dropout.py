@@ -3,8 +3,7 @@
 import numpy as np
 
 from lamina.backend import get_rng
-from lamina.errors import ConfigError
-from lamina.functional.checks import check_dout, check_float
+from lamina.functional.checks import check_dout, check_float, check_real
 
 
 def dropout_forward(x, p, train=True, rng=None):
@@ -15,9 +14,7 @@ def dropout_forward(x, p, train=True, rng=None):
     Expectation is preserved, so inference needs no rescaling (the weight-scaling rule).
     """
     x = check_float("dropout_forward", x=x)
-    if (isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating))
-            or not 0.0 <= p <= 1.0):
-        raise ConfigError(f"dropout_forward expects 0 <= p <= 1. Received: p={p!r}")
+    p = check_real("dropout_forward", "p", p, 0, 1)
     if not train or p == 0.0:
         return x.copy(), x.shape
     if p == 1.0:

@@ -4,7 +4,7 @@ gradient ascent on the input through the model's own backward."""
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional.checks import check_number
+from lamina.functional.checks import check_int, check_number
 from lamina.interpret.chain import (backward_layers, check_chain, forward_layers, observing,
                                     resolve_layer)
 
@@ -27,9 +27,8 @@ def maximize_activation(model, layer, unit, steps=100, lr=0.1, l2=1e-2, input_sh
     caller = "lamina.interpret.maximize_activation"
     check_chain(model, caller)
     index = resolve_layer(model, layer, caller)
-    for name, value in (("steps", steps), ("unit", unit)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ConfigError(f"{caller} expects {name} as an int >= 0. Received: {name}={value!r}")
+    steps, unit = (check_int(caller, name, value, 0) for name, value in (("steps", steps),
+                                                                        ("unit", unit)))
     lr = check_number(caller, "lr", lr, lambda v: v > 0, "a number > 0")
     l2 = check_number(caller, "l2", l2, lambda v: v >= 0, "a number >= 0")
     x = _starting_input(model, caller, input_shape, start, seed)

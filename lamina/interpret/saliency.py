@@ -3,8 +3,7 @@ and SmoothGrad, its mean over noisy copies of the input (Smilkov et al. 2017).""
 
 import numpy as np
 
-from lamina.errors import ConfigError
-from lamina.functional.checks import check_number
+from lamina.functional.checks import check_int, check_number
 from lamina.interpret.chain import check_chain, model_inputs, observing, score_gradient
 
 __all__ = ["saliency"]
@@ -24,9 +23,7 @@ def saliency(model, x, target, samples=0, noise=0.15, seed=0):
     caller = "lamina.interpret.saliency"
     check_chain(model, caller)
     x = model_inputs(model, x, caller)
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
-        raise ConfigError(f"{caller} expects samples as an int >= 0 (0: plain saliency). "
-                          f"Received: samples={samples!r}")
+    samples = check_int(caller, "samples", samples, 0)  # 0: plain saliency
     noise = check_number(caller, "noise", noise, lambda v: v >= 0, "a number >= 0")
     fused = model.ends_in_softmax()
     with observing(model):

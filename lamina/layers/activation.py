@@ -8,7 +8,7 @@ import numpy as np
 
 from lamina.errors import ConfigError
 from lamina.functional import activation as F
-from lamina.functional.checks import check_number
+from lamina.functional.checks import check_int, check_number
 from lamina.layers.base import Layer
 from lamina.layers.messages import shape_text
 
@@ -132,10 +132,7 @@ class _AlongAxis(_Elementwise):
 
     def __init__(self, axis=1, name=None):
         super().__init__(name)
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ConfigError(f"{type(self).__name__} expects axis as an int. "
-                              f"Received: axis={axis!r}")
-        self.axis = int(axis)
+        self.axis = check_int(type(self).__name__, "axis", axis)
 
     def output_shape(self, input_shape):
         if not -len(input_shape) <= self.axis < len(input_shape):

@@ -8,6 +8,7 @@ import numpy as np
 from lamina import init
 from lamina.backend import floatx
 from lamina.errors import ConfigError, DTypeError, LaminaError, NotBuiltError, ShapeError
+from lamina.functional.checks import check_int
 from lamina.graph.tensor import record_call, symbolic_inputs
 from lamina.layers import registry
 from lamina.layers.config import Config
@@ -146,13 +147,8 @@ class Layer(InputChecks, Messages, Config, WeightAndBias):
 
     def check_size(self, name, value, allow_none=False, minimum=1):
         """Constructor check: value must be an int >= minimum (or None where it is inferred)."""
-        if value is None and allow_none:
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            expected = f"an int >= {minimum}" + (" or None (inferred)" if allow_none else "")
-            raise ConfigError(f"{type(self).__name__} expects {name} as {expected}. "
-                              f"Received: {name}={value!r}")
-        return int(value)
+        return check_int(type(self).__name__, name, value, minimum,
+                         alternatives=(None,) if allow_none else ())
 
     def build(self, input_shape):
         """Create weights for an input of `input_shape` (batch first). No-op for most layers."""

@@ -1,6 +1,7 @@
 """Dense: Keras' fully connected layer (units first, input size inferred, an activation by name)."""
 
 from lamina.errors import ConfigError
+from lamina.functional.checks import check_bool
 from lamina.layers import activation as A
 from lamina.layers.linear import Linear
 
@@ -33,9 +34,7 @@ class Dense(Linear):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, name=None):
         self.units = self.check_size("units", units)
-        if not isinstance(use_bias, bool):
-            raise ConfigError(f"Dense expects use_bias as True or False. "
-                              f"Received: use_bias={use_bias!r}")
+        use_bias = check_bool("Dense", "use_bias", use_bias)
         if activation is not None and (not isinstance(activation, str)
                                        or activation not in ACTIVATIONS):
             raise ConfigError(f"Dense expects activation as None or one of "

@@ -1,7 +1,7 @@
 """Dropout layer: inverted dropout in training, identity in eval mode."""
 
-from lamina.errors import ConfigError
 from lamina.functional import dropout as F
+from lamina.functional.checks import check_real
 from lamina.layers.base import Layer
 
 
@@ -17,9 +17,7 @@ class Dropout(Layer):
 
     def __init__(self, p=0.5, name=None):
         super().__init__(name)
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-            raise ConfigError(f"Dropout expects 0 <= p <= 1. Received: p={p!r}")
-        self.p = p
+        self.p = check_real(type(self).__name__, "p", p, 0, 1)
 
     def forward(self, x):
         x = self.check_input(x)

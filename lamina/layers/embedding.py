@@ -3,9 +3,9 @@
 import numpy as np
 
 from lamina.backend import floatx, get_rng
-from lamina.errors import ConfigError, ShapeError
+from lamina.errors import ShapeError
 from lamina.functional import embedding as F
-from lamina.functional.checks import check_dout
+from lamina.functional.checks import check_dout, check_int
 from lamina.layers.base import Layer
 from lamina.layers.messages import shape_text
 
@@ -27,12 +27,9 @@ class Embedding(Layer):
         self.num_embeddings = self.check_size("num_embeddings", num_embeddings)
         self.embedding_dim = self.check_size("embedding_dim", embedding_dim)
         if padding_idx is not None:
-            if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) \
-                    or not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise ConfigError(f"Embedding expects padding_idx as None or an int in "
-                                  f"[-{num_embeddings}, {num_embeddings}). "
-                                  f"Received: padding_idx={padding_idx!r}")
-            padding_idx = int(padding_idx) % self.num_embeddings
+            padding_idx = check_int("Embedding", "padding_idx", padding_idx,
+                                    -self.num_embeddings, self.num_embeddings - 1,
+                                    alternatives=(None,)) % self.num_embeddings
         self.padding_idx = padding_idx
         def normal_without_padding(shape, fan_in=None, fan_out=None):
             table = get_rng().standard_normal(shape)

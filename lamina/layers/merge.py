@@ -14,7 +14,7 @@ buffers are named by branch position, as in any container: "1.0.weight".
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional.checks import check_dout
+from lamina.functional.checks import check_dout, check_int
 from lamina.graph.engine import first_output
 from lamina.layers.container import Container, deserialize, serialize
 
@@ -195,10 +195,7 @@ class Concatenate(Merge):
     def __init__(self, branches=None, axis=1, name=None):
         if isinstance(branches, (int, np.integer)) and not isinstance(branches, bool):
             branches, axis = None, branches  # Concatenate(2): Keras' positional axis
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ConfigError(f"{type(self).__name__} expects axis as an int. "
-                              f"Received: axis={axis!r}")
-        self.axis = int(axis)
+        self.axis = check_int(type(self).__name__, "axis", axis)
         super().__init__(branches, name)
 
     def get_config(self):

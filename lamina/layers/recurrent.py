@@ -11,7 +11,7 @@ import numpy as np
 from lamina.errors import ConfigError
 from lamina.functional import dropout as dropout_kernels
 from lamina.functional import recurrent as F
-from lamina.functional.checks import check_dout, check_float
+from lamina.functional.checks import check_bool, check_dout, check_float, check_real
 from lamina.functional.recurrent_cells import MODES
 from lamina.layers.base import Layer
 from lamina.layers.messages import shape_text
@@ -40,16 +40,12 @@ class _Recurrent(Layer):
         self.input_size = self.check_size("input_size", input_size, allow_none=True)
         self.hidden_size = self.check_size("hidden_size", hidden_size)
         self.num_layers = self.check_size("num_layers", num_layers)
-        for flag, value in (("bias", bias), ("bidirectional", bidirectional),
-                            ("return_sequences", return_sequences),
-                            ("return_state", return_state)):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{type(self).__name__} expects {flag} as a bool. "
-                                  f"Received: {flag}={value!r}")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
-                or not 0 <= dropout <= 1:
-            raise ConfigError(f"{type(self).__name__} expects dropout in [0, 1]. "
-                              f"Received: dropout={dropout!r}")
+        owner = type(self).__name__
+        bias, bidirectional, return_sequences, return_state = (
+            check_bool(owner, flag, value) for flag, value in
+            (("bias", bias), ("bidirectional", bidirectional),
+             ("return_sequences", return_sequences), ("return_state", return_state)))
+        dropout = check_real(owner, "dropout", dropout, 0, 1)
         self.bias, self.dropout, self.bidirectional = bias, dropout, bidirectional
         self.return_sequences, self.return_state = return_sequences, return_state
         self.directions = 2 if bidirectional else 1

@@ -1,7 +1,7 @@
 """TransformerEncoderLayer, as torch.nn.TransformerEncoderLayer(batch_first=True)."""
 
 from lamina.errors import ConfigError
-from lamina.functional.checks import check_dout
+from lamina.functional.checks import check_bool, check_dout
 from lamina.layers.activation import GELU, ReLU
 from lamina.layers.attention import MultiHeadAttention
 from lamina.layers.container import Composite
@@ -34,9 +34,7 @@ class TransformerEncoderLayer(Composite):
         if activation not in ACTIVATIONS:
             raise ConfigError(f"TransformerEncoderLayer expects activation as one of "
                               f"{list(ACTIVATIONS)}. Received: activation={activation!r}")
-        if not isinstance(norm_first, bool):
-            raise ConfigError(f"TransformerEncoderLayer expects norm_first as a bool. "
-                              f"Received: norm_first={norm_first!r}")
+        norm_first = check_bool("TransformerEncoderLayer", "norm_first", norm_first)
         children = [MultiHeadAttention(d_model, nhead, dropout), Linear(d_model, dim_feedforward),
                     Dropout(dropout), Linear(dim_feedforward, d_model),
                     LayerNorm(d_model, layer_norm_eps), LayerNorm(d_model, layer_norm_eps),

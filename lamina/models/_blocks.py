@@ -5,7 +5,7 @@ import numpy as np
 
 from lamina import layers as L
 from lamina.errors import ConfigError
-from lamina.functional.checks import check_dout
+from lamina.functional.checks import check_dout, check_int
 from lamina.layers.messages import shape_text
 from lamina.model import Sequential
 
@@ -13,10 +13,7 @@ from lamina.model import Sequential
 # -- builder argument checks -------------------------------------------------------------------
 def check_count(builder, name, value, minimum=1):
     """value as an int >= minimum, or a ConfigError naming the builder and the value."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{builder} expects {name} as an int >= {minimum}. "
-                          f"Received: {name}={value!r}")
-    return int(value)
+    return check_int(builder, name, value, minimum)
 
 
 def check_counts(builder, name, values, length=None, minimum=1):

@@ -2,6 +2,7 @@
 
 from lamina import layers as L
 from lamina.errors import ConfigError
+from lamina.functional.checks import check_real
 from lamina.models._blocks import check_count, check_counts, conv_bn, make_divisible
 from lamina.model import Sequential
 
@@ -53,9 +54,7 @@ def MobileNetV2(in_channels=3, num_classes=10, width_mult=1.0, settings=SMALL_SE
     """
     in_channels = check_count("MobileNetV2", "in_channels", in_channels)
     num_classes = check_count("MobileNetV2", "num_classes", num_classes)
-    if isinstance(width_mult, bool) or not isinstance(width_mult, (int, float)) or width_mult <= 0:
-        raise ConfigError(f"MobileNetV2 expects width_mult as a number > 0. "
-                          f"Received: width_mult={width_mult!r}")
+    width_mult = check_real("MobileNetV2", "width_mult", width_mult, 0, low_open=True)
     if not isinstance(settings, (list, tuple)) or not settings:
         raise ConfigError(f"MobileNetV2 expects settings as a non-empty list of (expansion, "
                           f"channels, blocks, stride). Received: settings={settings!r}")

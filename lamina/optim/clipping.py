@@ -18,17 +18,13 @@ array([0.6, 0.8])
 
 import numpy as np
 
-from lamina.errors import ConfigError
+from lamina.functional.checks import check_real
 
 __all__ = ["clip_grad_value", "clip_grad_norm", "global_norm", "clip_arrays"]
 
 
 def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not np.isfinite(value) or value <= 0:
-        raise ConfigError(f"Gradient clipping expects {name} as a finite number > 0. "
-                          f"Received: {name}={value!r}")
-    return float(value)
+    return check_real("Gradient clipping", name, value, 0, low_open=True)
 
 
 def global_norm(arrays):

@@ -26,7 +26,7 @@ import math
 import numbers
 
 from lamina.errors import ConfigError
-from lamina.functional.checks import check_bool, check_int, check_real
+from lamina.functional.checks import check_bool, check_int, check_number, check_real
 
 __all__ = ["LearningRateSchedule", "StepDecay", "ExponentialDecay", "CosineDecay",
            "PiecewiseConstant", "Warmup", "get", "serialize", "check_learning_rate",
@@ -41,12 +41,12 @@ def check_learning_rate(source, lr, when=None):
     source names who gave it ("SGD", "the schedule StepDecay(...) of SGD"); when (say "epoch 3"
     or "step 120") says for which epoch or step, so the error is raised before that step.
     """
-    if not isinstance(lr, bool) and isinstance(lr, numbers.Real) and math.isfinite(lr) \
-            and lr >= 0:
-        return float(lr)
-    if when is None:
-        raise ConfigError(f"{source} expects lr as a finite real number >= 0 or a "
-                          f"lamina.optim schedule. Received: lr={lr!r}")
+    try:
+        return check_number(source, "lr", lr, lambda v: v >= 0,
+                            "a finite real number >= 0 or a lamina.optim schedule")
+    except ConfigError:
+        if when is None:
+            raise
     raise ConfigError(f"{source} gave the learning rate lr={lr!r} for {when}; a learning rate "
                       f"must be a finite real number >= 0, so no weight was updated with it.")
 

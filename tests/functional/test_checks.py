@@ -43,7 +43,7 @@ def test_backward_rejects_broadcastable_dout(name):
 # -- the setting checks: check_real, check_int, check_bool, check_choice ----------------------
 from lamina.errors import ConfigError  # noqa: E402
 from lamina.functional.checks import (check_bool, check_choice, check_int,  # noqa: E402
-                                       check_real, interval_text)
+                                       check_number, check_real, interval_text)
 
 ACCEPTED = [
     (check_real, dict(low=0, high=1, high_open=True), np.float32(0.25), 0.25),
@@ -55,6 +55,11 @@ ACCEPTED = [
     (check_int, dict(low=1, alternatives=("epoch",)), "epoch", "epoch"),
     (check_bool, dict(), np.bool_(True), True),
     (check_choice, dict(choices=(None, "raise")), None, None),
+    (check_real, dict(low=0, high=1), np.float64(0.5), 0.5),
+    (check_real, dict(low=0), np.float16(2.0), 2.0),
+    (check_int, dict(low=0), np.int32(2), 2),
+    (check_int, dict(low=1, alternatives=(None,)), None, None),
+    (check_number, dict(), np.float32(1e-3), float(np.float32(1e-3))),
 ]
 
 
@@ -78,6 +83,13 @@ REFUSED = [
     (check_int, dict(low=1), 0, "an int >= 1"),
     (check_int, dict(low=1), True, "an int >= 1"),
     (check_int, dict(low=1), "32", "an int >= 1"),
+    (check_int, dict(low=1), np.True_, "an int >= 1"),
+    (check_int, dict(low=1), np.float64(2.0), "an int >= 1"),
+    (check_int, dict(low=1, alternatives=(None,)), False, "an int >= 1 or None"),
+    (check_real, dict(), np.True_, "a finite real number"),
+    (check_real, dict(low=0, high=1), False, "a finite real number in [0, 1]"),
+    (check_number, dict(), True, "a finite number"),
+    (check_number, dict(), np.float32("nan"), "a finite number"),
     (check_int, dict(low=0, high=2, alternatives=("auto",)), 3, "an int in [0, 2] or 'auto'"),
     (check_int, dict(low=0, high=2, alternatives=("auto",)), "Auto", "an int in [0, 2] or 'auto'"),
     (check_bool, dict(), 1, "a bool"),

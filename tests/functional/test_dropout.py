@@ -40,5 +40,5 @@ def test_eval_mode_is_identity_and_p_edges(rng):
 def test_same_seed_same_mask_and_bad_p(rng):
     x = rng.standard_normal((5, 5))
     np.testing.assert_array_equal(dropout_forward(x, 0.5, rng=3)[0], dropout_forward(x, 0.5, rng=3)[0])
-    with pytest.raises(ConfigError, match=r"0 <= p <= 1. Received: p=1.5"):
+    with pytest.raises(ConfigError, match=r"dropout_forward expects p as a finite real number in \[0, 1\]. Received: p=1.5"):
         dropout_forward(x, 1.5)

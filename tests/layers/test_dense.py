@@ -66,7 +66,7 @@ def test_a_final_softmax_activation_is_fused_into_cross_entropy_as_a_softmax_lay
     (lambda: L.Dense(784, 10), r"Dense expects activation as None or one of \[.*\]. "
                                r"Received: activation=10"),
     (lambda: L.Dense(4, activation="relux"), r"Received: activation='relux'"),
-    (lambda: L.Dense(4, use_bias=1), r"Dense expects use_bias as True or False"),
+    (lambda: L.Dense(4, use_bias=1), r"Dense expects use_bias as a bool \(True or False\). Received: use_bias=1"),
 ])
 def test_arguments_are_checked(make, message):
     with pytest.raises(ConfigError, match=message):

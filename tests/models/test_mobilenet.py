@@ -71,12 +71,12 @@ def test_summary():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(width_mult=0), "MobileNetV2 expects width_mult as a number > 0. Received: width_mult=0"),
+    (dict(width_mult=0), "MobileNetV2 expects width_mult as a finite real number > 0. Received: width_mult=0"),
     (dict(settings=[(6, 24, 2)]),
      r"settings\[0\] as 4 ints >= 1. Received: settings\[0\]=\(6, 24, 2\)"),
     (dict(settings=[]), r"settings as a non-empty list .* Received: settings=\[\]"),
     (dict(last_channels=0), "last_channels as an int >= 1. Received: last_channels=0"),
-    (dict(dropout=1.5), r"Dropout expects 0 <= p <= 1. Received: p=1.5"),
+    (dict(dropout=1.5), r"Dropout expects p as a finite real number in \[0, 1\]. Received: p=1.5"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ConfigError, match=message):

@@ -47,6 +47,7 @@ from lamina.backend import as_float_array, get_rng
 from lamina.compat.slugnet._report import SlugnetReport
 from lamina.compat.slugnet.layers import Layer
 from lamina.compat.slugnet.loss import BinaryCrossEntropy, Objective
+from lamina.functional.checks import check_int, check_real
 from lamina.compat.slugnet.optimizers import SGD, Optimizer
 from lamina.errors import ConfigError, ShapeError
 
@@ -240,15 +241,8 @@ def _batch(caller, X):
 
 
 def _number(name, value, positive=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-            or not np.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ConfigError(f"slugnet Model expects {name} as a number {'>' if positive else '>='} "
-                          f"0. Received: {name}={value!r}")
-    return float(value)
+    return check_real("slugnet Model", name, value, 0, low_open=positive)
 
 
 def _integer(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"slugnet Model expects {name} as an int >= {minimum}. "
-                          f"Received: {name}={value!r}")
-    return int(value)
+    return check_int("slugnet Model", name, value, minimum)

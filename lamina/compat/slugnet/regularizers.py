@@ -13,7 +13,7 @@ gradient that was itself a sum over the batch rather than a mean).
 import numpy as np
 
 from lamina import regularizers
-from lamina.errors import ConfigError
+from lamina.functional.checks import check_real
 
 __all__ = ["L2Regularization"]
 
@@ -22,11 +22,7 @@ class L2Regularization:
     """alpha * sum(w ** 2): lamina.regularizers.L2(alpha)."""
 
     def __init__(self, alpha=0.0):
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) \
-                or not alpha >= 0:
-            raise ConfigError(f"slugnet L2Regularization expects alpha as a number >= 0. "
-                              f"Received: alpha={alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = check_real("slugnet L2Regularization", "alpha", alpha, 0)
 
     def lamina_regularizer(self):
         return regularizers.L2(self.alpha)

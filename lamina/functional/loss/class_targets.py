@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
-from lamina.functional.checks import check_float, check_number, check_rank
+from lamina.functional.checks import check_float, check_int, check_number, check_rank
 from lamina.functional.labels import class_labels
 from lamina.functional.loss.checks import check_reduction
 
@@ -27,10 +27,7 @@ def check_class_options(op, weight, label_smoothing, ignore_index, classes=None)
                               f"{weight.dtype}")
     label_smoothing = check_number(op, "label_smoothing", label_smoothing,
                                    lambda value: 0 <= value <= 1, "a number in [0, 1]")
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
-        raise ConfigError(f"{op} expects ignore_index as an int. "
-                          f"Received: ignore_index={ignore_index!r}")
-    return weight, label_smoothing, int(ignore_index)
+    return weight, label_smoothing, check_int(op, "ignore_index", ignore_index)
 
 
 def check_scores(op, name, scores):

@@ -3,7 +3,8 @@ returning (loss, d loss / d log_input)."""
 
 import numpy as np
 
-from lamina.errors import ConfigError, LabelError
+from lamina.errors import LabelError
+from lamina.functional.checks import check_bool
 from lamina.functional.labels import offenders
 from lamina.functional.loss.checks import check_reduction
 from lamina.functional.loss.elementwise import elementwise_inputs, reduce_pointwise
@@ -38,8 +39,7 @@ def kl_div_loss(log_input, target, log_target=False, reduction="batchmean"):
     """
     op = "kl_div_loss"
     check_reduction(op, reduction, ("batchmean", "mean", "sum"))
-    if not isinstance(log_target, bool):
-        raise ConfigError(f"{op} expects log_target as a bool. Received: log_target={log_target!r}")
+    log_target = check_bool(op, "log_target", log_target)
     log_input, target = elementwise_inputs(op, log_input, target, "log_input")
     if log_target:
         probs = np.exp(target)

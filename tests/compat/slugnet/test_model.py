@@ -268,7 +268,7 @@ def test_class_ids_work_as_labels_too():
     ({"validation_split": 1.0}, r"validation_split in \[0, 1\)"),
     ({"metrics": ["loss", "mse"]}, r"metrics from \['loss', 'accuracy'\]"),
     ({"batch_size": 0}, "batch_size as an int >= 1"),
-    ({"lr": 0}, "lr as a number > 0"),
+    ({"lr": 0}, "lr as a finite real number > 0"),
     ({"optimizer": "fast"}, None),
     ({"optimizer": 3}, "optimizer as a slugnet.optimizers object"),
 ])

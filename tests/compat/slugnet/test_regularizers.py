@@ -44,7 +44,7 @@ def test_dense_trains_with_the_penalty():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: L2Regularization(-1), "slugnet L2Regularization expects alpha as a number >= 0"),
+    (lambda: L2Regularization(-1), "slugnet L2Regularization expects alpha as a finite real number >= 0"),
     (lambda: Dense(3, inshape=2, regularization=0.1),
      "slugnet Dense expects regularization as a slugnet.regularizers object"),
 ])

@@ -1,10 +1,9 @@
 """slugnet's Dropout: lamina's dropout kernel with the weight-scaling inference rule."""
 
-import numpy as np
 
 from lamina.compat.slugnet.lamina_layers import WeightScaledDropout
 from lamina.compat.slugnet.layers.base import Layer
-from lamina.errors import ConfigError
+from lamina.functional.checks import check_number
 
 __all__ = ["Dropout"]
 
@@ -16,8 +15,6 @@ class Dropout(Layer):
 
     def __init__(self, p=0.0, inshape=None):
         super().__init__(inshape)
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
-            raise ConfigError(f"{self.describe()} expects p, the probability of removing a "
-                              f"unit, in [0, 1]. Received: p={p!r}")
-        self.p = float(p)
+        self.p = check_number(self.describe(), "p", p, lambda v: 0 <= v <= 1,
+                              "the probability of removing a unit, a finite real number in [0, 1]")
         self.parts = [WeightScaledDropout(self.p)]

@@ -4,7 +4,7 @@ import numpy as np
 
 from lamina import layers as L
 from lamina.compat.tinynet.layers.base import Layer
-from lamina.errors import ConfigError
+from lamina.functional.checks import check_real
 
 __all__ = ["ReLu", "Softmax"]
 
@@ -35,9 +35,7 @@ class Softmax(Layer):
 
     def __init__(self, name="softmax", axis=1, eps=1e-10):
         super().__init__(name)
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
-            raise ConfigError(f"{self.describe()} expects eps as a number >= 0. "
-                              f"Received: eps={eps!r}")
+        eps = check_real(self.describe(), "eps", eps, 0)
         self.axis, self.eps = axis, eps
         self.native(L.Softmax, axis)
 

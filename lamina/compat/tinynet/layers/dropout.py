@@ -2,7 +2,7 @@
 
 from lamina import layers as L
 from lamina.compat.tinynet.layers.base import Layer
-from lamina.errors import ConfigError
+from lamina.functional.checks import check_number
 
 __all__ = ["Dropout"]
 
@@ -20,9 +20,8 @@ class Dropout(Layer):
 
     def __init__(self, name, probability):
         super().__init__(name)
-        if isinstance(probability, bool) or not isinstance(probability, (int, float)) \
-                or not 0 <= probability <= 1:
-            raise ConfigError(f"{self.describe()} expects probability, the chance of keeping a "
-                              f"unit, in [0, 1]. Received: probability={probability!r}")
+        probability = check_number(self.describe(), "probability", probability,
+                                   lambda v: 0 <= v <= 1,
+                                   "the chance of keeping a unit, a finite real number in [0, 1]")
         self.probability = probability
         self.native(L.Dropout, 1.0 - probability)

@@ -33,7 +33,7 @@ def test_extremes(probability, kept):
 
 
 def test_bad_probability_names_the_layer():
-    with pytest.raises(ConfigError, match=r"tinynet Dropout 'd' expects probability, the chance "
-                                          r"of keeping a unit, in \[0, 1\]. Received: "
-                                          r"probability=1.5"):
+    with pytest.raises(ConfigError, match=r"tinynet Dropout 'd' expects probability as the "
+                                          r"chance of keeping a unit, a finite real number in "
+                                          r"\[0, 1\]. Received: probability=1.5"):
         Dropout("d", 1.5)
