@@ -4,16 +4,13 @@ One set of window machinery (im2col, geometry, error messages) serves both: a le
 signal is a 1xL image and a size-K kernel a 1xK one, so no formula is written twice.
 """
 
-from lamina.errors import ConfigError
 from lamina.functional import conv, pool
-from lamina.functional.checks import check_dout, check_float, check_rank
+from lamina.functional.checks import check_dout, check_float, check_int, check_rank
 
 
 def _single(value, name, minimum, op):
     """An int geometry argument as the (1, value) pair of the 2-D kernels (0 for padding)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{op} expects {name} as an int >= {minimum}. Received: {name}={value!r}")
-    return value
+    return check_int(op, name, value, minimum)
 
 
 def _as_image(op, x):

@@ -4,7 +4,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional import attention as F
-from lamina.functional.checks import check_dout
+from lamina.functional.checks import check_dout, check_real
 from lamina.layers.base import Layer
 
 
@@ -42,10 +42,7 @@ class MultiHeadAttention(Layer):
         if embed_dim % num_heads:
             raise ConfigError(f"MultiHeadAttention expects embed_dim divisible by num_heads. "
                               f"Received: embed_dim={embed_dim}, num_heads={num_heads}")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
-                or not 0 <= dropout < 1:
-            raise ConfigError(f"MultiHeadAttention expects dropout in [0, 1). "
-                              f"Received: dropout={dropout!r}")
+        dropout = check_real("MultiHeadAttention", "dropout", dropout, 0, 1, high_open=True)
         if not isinstance(bias, bool):
             raise ConfigError(f"MultiHeadAttention expects bias as a bool. Received: bias={bias!r}")
         if not isinstance(is_causal, bool):
