@@ -41,13 +41,14 @@ from lamina.functional.sample_norm import (group_norm_backward, group_norm_forwa
                                            instance_norm_backward, instance_norm_forward,
                                            instance_norm_running_stats, layer_norm_backward,
                                            layer_norm_forward)
-from lamina.functional.spatial import (adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward,
-                                       channel_shuffle_backward, channel_shuffle_forward,
-                                       global_avg_pool2d_backward, global_avg_pool2d_forward,
-                                       global_max_pool2d_backward, global_max_pool2d_forward,
-                                       max_unpool2d_backward, max_unpool2d_forward,
-                                       upsample2d_backward, upsample2d_forward,
-                                       zero_pad2d_backward, zero_pad2d_forward)
+from lamina.functional.adaptive_pool import (adaptive_avg_pool2d_backward,
+                                             adaptive_avg_pool2d_forward)
+from lamina.functional.global_pool import (global_avg_pool2d_backward, global_avg_pool2d_forward,
+                                           global_max_pool2d_backward, global_max_pool2d_forward)
+from lamina.functional.padding import zero_pad2d_backward, zero_pad2d_forward
+from lamina.functional.shuffle import channel_shuffle_backward, channel_shuffle_forward
+from lamina.functional.unpool import max_unpool2d_backward, max_unpool2d_forward
+from lamina.functional.upsample import upsample2d_backward, upsample2d_forward
 
 __all__ = [
     "affine_forward", "affine_backward", "relu_forward", "relu_backward", "sigmoid_forward",

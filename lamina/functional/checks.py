@@ -67,6 +67,18 @@ def check_rank(op, name, array, rank, layout=None):
         )
 
 
+def check_image(op, x):
+    """x as a float (N, C, H, W) array (see as_float_array), else a clear error naming op."""
+    x = as_float_array(op, "x", x)
+    check_rank(op, "x", x, 4, "(N, C, H, W)")
+    return x
+
+
+def is_int(value):
+    """Whether value is an integer, Python or NumPy (np.int64(2)), and not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def check_number(op, name, value, condition=None, expected="a finite number"):
     """A scalar hyper-parameter: a finite real with condition(value) true -> a Python float.
 

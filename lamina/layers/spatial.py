@@ -1,8 +1,10 @@
 """Spatial layers (NCHW): global and adaptive pooling, max unpooling, upsampling, zero padding,
-channel shuffle. The math lives in functional.spatial."""
+channel shuffle. The math lives in one functional module per family (global_pool,
+adaptive_pool, unpool, upsample, padding, shuffle)."""
 
 from lamina.errors import ConfigError, LaminaError, ShapeError
-from lamina.functional import spatial as F
+from lamina.functional import adaptive_pool, global_pool, shuffle, unpool, upsample
+from lamina.functional import padding as zero_padding
 from lamina.layers.base import Layer
 from lamina.layers.messages import shape_text
 from lamina.layers.pool import _Pool2D
@@ -49,14 +51,14 @@ class GlobalAvgPool2D(_GlobalPool2D):
     """Mean over H and W: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims=True (then it
     equals torch's AdaptiveAvgPool2d(1)). The (N, C) default is Keras' and feeds a Linear."""
 
-    kernel = (F.global_avg_pool2d_forward, F.global_avg_pool2d_backward)
+    kernel = (global_pool.global_avg_pool2d_forward, global_pool.global_avg_pool2d_backward)
 
 
 class GlobalMaxPool2D(_GlobalPool2D):
     """Max over H and W: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims=True (torch's
     AdaptiveMaxPool2d(1)). The gradient goes to each plane's first maximum."""
 
-    kernel = (F.global_max_pool2d_forward, F.global_max_pool2d_backward)
+    kernel = (global_pool.global_max_pool2d_forward, global_pool.global_max_pool2d_backward)
 
 
 class AdaptiveAvgPool2D(_Spatial):
@@ -66,11 +68,11 @@ class AdaptiveAvgPool2D(_Spatial):
     row bin i = [floor(i*H/OH), ceil((i+1)*H/OH)). See functional.adaptive_avg_pool2d_forward.
     """
 
-    kernel = (F.adaptive_avg_pool2d_forward, F.adaptive_avg_pool2d_backward)
+    kernel = (adaptive_pool.adaptive_avg_pool2d_forward, adaptive_pool.adaptive_avg_pool2d_backward)
 
     def __init__(self, output_size, name=None):
         super().__init__(name)
-        self.output_size = F.adaptive_output_size(output_size, type(self).__name__)
+        self.output_size = adaptive_pool.adaptive_output_size(output_size, type(self).__name__)
 
     def hyper(self):
         return {"output_size": self.output_size}
@@ -97,7 +99,7 @@ class MaxUnpool2D(_Pool2D):
     encoder-decoder nets (SegNet) by hand as above, or in a container that keeps the indices.
     """
 
-    backward_kernel = staticmethod(F.max_unpool2d_backward)
+    backward_kernel = staticmethod(unpool.max_unpool2d_backward)
     half_kernel_padding = False
 
     def forward(self, x, indices=None, output_size=None):
@@ -112,7 +114,7 @@ class MaxUnpool2D(_Pool2D):
         if getattr(indices, "shape", None) != x.shape:
             raise ShapeError(f"{self.describe()} expects indices of the input's shape {x.shape}. "
                              f"Received: indices.shape={getattr(indices, 'shape', None)}")
-        out, self._cache = F.max_unpool2d_forward(x, indices, self.kernel_size, self.stride,
+        out, self._cache = unpool.max_unpool2d_forward(x, indices, self.kernel_size, self.stride,
                                                   self.padding, output_size)
         return out
 
@@ -123,7 +125,7 @@ class MaxUnpool2D(_Pool2D):
             raise ShapeError(f"{self.describe()} expects indices of the input's shape "
                              f"{tuple(input_shape)}. Received: indices shape "
                              f"{tuple(indices_shape)}")
-        return tuple(input_shape[:2]) + F.unpool_output_hw(
+        return tuple(input_shape[:2]) + unpool.unpool_output_hw(
             input_shape[2:], self.kernel_size, self.stride, self.padding, op=self.describe())
 
 
@@ -136,12 +138,12 @@ class Upsample2D(_Spatial):
     See functional.upsample2d_forward for the math.
     """
 
-    kernel = (F.upsample2d_forward, F.upsample2d_backward)
+    kernel = (upsample.upsample2d_forward, upsample.upsample2d_backward)
 
     def __init__(self, scale_factor=None, size=None, mode="nearest", align_corners=None,
                  name=None):
         super().__init__(name)
-        self.scale_factor, self.size, self.mode, self.align_corners = F.upsample_options(
+        self.scale_factor, self.size, self.mode, self.align_corners = upsample.upsample_options(
             scale_factor, size, mode, align_corners, type(self).__name__)
 
     def hyper(self):
@@ -150,7 +152,7 @@ class Upsample2D(_Spatial):
 
     def output_shape(self, input_shape):
         self.check_image_shape(input_shape)
-        return tuple(input_shape[:2]) + F.upsample_output_hw(input_shape[2:], self.scale_factor,
+        return tuple(input_shape[:2]) + upsample.upsample_output_hw(input_shape[2:], self.scale_factor,
                                                              self.size)
 
 
@@ -158,11 +160,11 @@ class ZeroPad2D(_Spatial):
     """Zero padding of H and W, as torch's ZeroPad2d: padding an int or (left, right, top,
     bottom); negative widths crop. (N, C, H, W) -> (N, C, H + top + bottom, W + left + right)."""
 
-    kernel = (F.zero_pad2d_forward, F.zero_pad2d_backward)
+    kernel = (zero_padding.zero_pad2d_forward, zero_padding.zero_pad2d_backward)
 
     def __init__(self, padding, name=None):
         super().__init__(name)
-        self.padding = F.zero_pad_widths(padding, type(self).__name__)
+        self.padding = zero_padding.zero_pad_widths(padding, type(self).__name__)
 
     def hyper(self):
         return {"padding": self.padding}
@@ -170,7 +172,7 @@ class ZeroPad2D(_Spatial):
     def forward(self, x):
         x = self.check_input(x, 4, "(N, C, H, W)")
         self._out_hw(x.shape, "x.shape")
-        out, self._cache = F.zero_pad2d_forward(x, self.padding)
+        out, self._cache = zero_padding.zero_pad2d_forward(x, self.padding)
         return out
 
     def output_shape(self, input_shape):
@@ -199,7 +201,7 @@ class ChannelShuffle(Layer):
     def forward(self, x):
         x = self.check_input(x)
         self._check_channels(x.shape, "x.shape")
-        out, self._cache = F.channel_shuffle_forward(x, self.groups)
+        out, self._cache = shuffle.channel_shuffle_forward(x, self.groups)
         return out
 
     def output_shape(self, input_shape):
@@ -211,4 +213,4 @@ class ChannelShuffle(Layer):
             raise self.shape_error(f"input (N, C, *) with C divisible by groups={self.groups}",
                                    shape_text(name, shape))
     def backward(self, dout):
-        return F.channel_shuffle_backward(dout, self._cache)
+        return shuffle.channel_shuffle_backward(dout, self._cache)

@@ -14,7 +14,7 @@ from torch import nn
 
 from lamina import layers as L
 from lamina.functional.pool import max_pool2d_forward, max_pool2d_indices
-from lamina.functional.spatial import (
+from lamina.functional import (
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,
     channel_shuffle_backward,

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from lamina.functional.spatial import unpool_output_hw
+from lamina.functional.unpool import unpool_output_hw
 from lamina.functional.windows import window_geometry
 
 # (input (H, W), kernel, stride, padding, dilation, output_padding)
