@@ -45,7 +45,7 @@ def ordered_nodes(where, inputs, outputs):
         node = tensor.node
         if isinstance(node.layer, InputLayer):
             if id(tensor) not in given:
-                raise GraphError(f"{where}: the model output {path[0].describe()} depends on "
+                raise GraphError(f"{where}: the model output ({path[0].describe()}) depends on "
                                  f"{tensor.describe()}, which is not among the model's inputs "
                                  f"{[t.node.layer.name for t in inputs]}: pass it in inputs=")
             reached.add(id(tensor))
