@@ -11,7 +11,8 @@ lamina.diagnose_nonfinite and by lamina.distributed alike:
 Several outputs each take their own loss (compile(loss={"digit": ..., "size": ...},
 loss_weights=...)); the loss fit reports is the weighted total, and each output's own is
 logged as "<output name>_loss" (Keras' names). Every step is checked for NaN / Inf before
-the weights change (fit's on_nonfinite). fit's epoch loop, its argument checks and its
+the weights change (fit's on_nonfinite). compile and the fused-softmax decision are
+lamina.compiling's. fit's epoch loop, its argument checks and its
 FitState (which BackupAndRestore saves and a resumed fit restores) are lamina.fitting's,
 shared with lamina.distributed; fit hands it this module's epoch of local batches.
 """
@@ -21,16 +22,14 @@ import threading
 
 import numpy as np
 
-from lamina import losses as losses_module
-from lamina import metrics as metrics_module
-from lamina import optim as optim_module
 from lamina.backend import as_model_input, floatx, get_rng, rng_state
 from lamina.callbacks import BackupAndRestore, TerminateOnNaN
+from lamina.compiling import Compiling
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import (ConfigError, DTypeError, GraphError, LabelError, NonFiniteError,
                            ShapeError)
 from lamina.fitting import FitState, check_fit_arguments, run_fit  # noqa: F401 (FitState)
-from lamina.functional.checks import check_choice, check_int, check_real
+from lamina.functional.checks import check_choice, check_int
 from lamina.layers.mode import inference_mode
 from lamina.callbacks.progress import ProgressLogger
 from lamina.validation import (built_for, check_batch_statistics, check_inputs, check_targets,
@@ -38,54 +37,12 @@ from lamina.validation import (built_for, check_batch_statistics, check_inputs, 
 
 ON_NONFINITE = ("raise", "stop", "skip")
 LARGE_GRADIENT = 4096  # elements; see Trainable._check_gradients
-_BUILD_LOCK = threading.Lock()  # a lazy model's build (see Trainable._prepare)
+_BUILD_LOCK = threading.Lock()  # a lazy model's build (see Trainable.prepare_data)
 
 
-def _named_setting(where, name, value, get):
-    """get(value) (a loss, optimizer or metric from its name or instance), its ConfigError
-    retold with the method and the argument it came from."""
-    try:
-        return get(value)
-    except ConfigError as error:
-        raise ConfigError(f"{where}({name}={value!r}): {error}") from None
+class Trainable(Compiling):
+    """compile (lamina.compiling) / the training step / fit / evaluate / predict, Keras-style."""
 
-
-class OutputLoss:
-    """What compile gives one output: its position and name, its loss and weight, and its
-    metrics as (log name, function) pairs."""
-
-    __slots__ = ("position", "name", "loss", "weight", "metrics")
-
-    def __init__(self, position, name, loss, weight, metrics):
-        self.position, self.name, self.loss = position, name, loss
-        self.weight, self.metrics = weight, metrics
-
-
-def _per_output(where, what, value, names, allow_missing=True):
-    """A compile argument given per output (a dict by output name, or a list in output
-    order; metrics: a list of lists) as {output name: value}; anything else applies to
-    every output."""
-    if isinstance(value, dict):
-        unknown = [key for key in value if key not in names]
-        if unknown:
-            raise ConfigError(f"{where}({what}=...) names no output of the model: {unknown}. "
-                              f"Its outputs: {names}")
-        return dict(value)
-    per_output_lists = what != "metrics" or (value and all(
-        item is None or isinstance(item, (list, tuple)) for item in value))
-    if isinstance(value, (list, tuple)) and len(names) > 1 and per_output_lists:
-        if len(value) != len(names):
-            raise ConfigError(f"{where}({what}=...) expects one entry per output {names} (or a "
-                              f"dict by name). Received: {len(value)} entries")
-        return dict(zip(names, value))
-    return {name: value for name in names}
-
-
-class Trainable:
-    """compile / the training step / fit / evaluate / predict, Keras-style."""
-
-    loss, optimizer, metrics, loss_weights = None, None, (), None
-    compiled_losses = ()
     stop_training, history = False, None
     fit_state = None  # during fit: where it is (FitState), for callbacks such as BackupAndRestore
 
@@ -93,90 +50,6 @@ class Trainable:
     def dtype(self):
         params = self.parameters()
         return params[0].data.dtype if params else floatx()
-
-    # -- compile -----------------------------------------------------------------------
-    def compile(self, loss="cross_entropy", optimizer="sgd", metrics=None, loss_weights=None):
-        """Choose the loss, the optimizer and the metrics reported by fit and evaluate.
-
-        A model with several outputs takes loss, loss_weights and metrics per output: a dict
-        keyed by output name (an output left out has no loss and is not trained by one) or
-        a list in output order; one loss (or one metrics list) applies to every output.
-        The loss fit minimises is sum_k loss_weights[k] * loss_k (weights default 1).
-
-        With cross-entropy and an output that a softmax makes (a Softmax layer, a
-        Dense(activation="softmax"), a nested model ending in one), the softmax is fused into
-        the loss during training and evaluation, which then works on the logits (no double
-        softmax, and exact for any logits, from_logits=False included; predict still returns
-        probabilities). This is decided at every step (fused_outputs), so layers added later
-        count too.
-        """
-        where = f"{self.describe()}.compile"
-        names = list(self.output_names)
-        losses = _per_output(where, "loss", loss, names)
-        if not losses or all(value is None for value in losses.values()):
-            raise ConfigError(f"{where} expects a loss for at least one output {names}. "
-                              f"Received: loss={loss!r}")
-        weights = _per_output(where, "loss_weights", 1.0 if loss_weights is None
-                              else loss_weights, names)
-        if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
-            raise ConfigError(f"{where} expects metrics as a list of names or callables (a dict "
-                              f"of such lists by output name for several outputs), or None. "
-                              f"Received: metrics={metrics!r}")
-        per_output_metrics = _per_output(where, "metrics", metrics or [], names)
-        optimizer = _named_setting(where, "optimizer", optimizer, optim_module.get)
-        compiled = []
-        for position, name in enumerate(names):
-            if losses.get(name) is None:
-                continue
-            what = "loss" if len(names) == 1 else f"loss[{name!r}]"
-            output_loss = _named_setting(where, what, losses[name], losses_module.get)
-            weight = check_real(where, "loss_weights" if len(names) == 1
-                                else f"loss_weights[{name!r}]", weights.get(name, 1.0), 0)
-            listed = per_output_metrics.get(name) or []
-            if not isinstance(listed, (list, tuple)):
-                listed = [listed]
-            fns = []
-            for i, metric in enumerate(listed):
-                label = f"metrics[{i}]" if len(names) == 1 else f"metrics[{name!r}][{i}]"
-                if not (isinstance(metric, str) or callable(metric)):
-                    raise ConfigError(f"{where} expects each metric as a name or a callable "
-                                      f"(outputs, y) -> float. Received: {label}={metric!r}")
-                log = metrics_module.name_of(metric)
-                fns.append((log if len(names) == 1 else f"{name}_{log}",
-                            _named_setting(where, label, metric, metrics_module.get)))
-            compiled.append(OutputLoss(position, name, output_loss, weight, fns))
-        self.compiled_losses, self.optimizer = compiled, optimizer
-        if len(names) == 1:
-            self.loss, self.metrics = compiled[0].loss, list(metrics or [])
-        else:
-            self.loss = {entry.name: entry.loss for entry in compiled}
-            self.metrics = {entry.name: list(per_output_metrics.get(entry.name) or [])
-                            for entry in compiled if per_output_metrics.get(entry.name)}
-        self.loss_weights = None if loss_weights is None else dict(weights)
-        self._metric_fns = [pair for entry in compiled for pair in entry.metrics]
-        return self
-
-    def require_compiled(self, what):
-        """A ConfigError unless compile was called (what: the method that needs it)."""
-        if not self.compiled_losses:
-            raise ConfigError(f"{self.describe()} must be compiled before {what}: call "
-                              f"model.compile(loss=..., optimizer=...)")
-
-    def fused_outputs(self):
-        """The output positions whose softmax the loss takes fused (their logits): outputs
-        with a CrossEntropy loss that a softmax makes (the engine's Program.fusable). The one
-        place this is decided; training, evaluation, diagnosis and lamina.distributed ask it."""
-        program = self.program
-        return tuple(entry.position for entry in self.compiled_losses
-                     if isinstance(entry.loss, losses_module.CrossEntropy)
-                     and program.fusable(entry.position) is not None)
-
-    def loss_functions(self, fused=None):
-        """Each compiled output's loss as the training outputs take it: on the logits
-        (CrossEntropy.on_logits) where its softmax is fused. [(OutputLoss, function)]."""
-        fused = self.fused_outputs() if fused is None else fused
-        return [(entry, entry.loss.on_logits() if entry.position in fused else entry.loss)
-                for entry in self.compiled_losses]
 
     # -- data --------------------------------------------------------------------------
     def target_list(self, where, y):
