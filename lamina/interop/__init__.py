@@ -1,0 +1,5 @@
+"""Hand a model on, or start from one trained elsewhere (tier 4).
+
+ONNX export and import (the `onnx` extra) and PyTorch state_dict conversion; see
+shared/DESIGN.md, "Interop and deployment".
+"""
