@@ -63,6 +63,11 @@ class Model(Container, Trainable):
     def outputs(self):
         return list(self._outputs)
 
+    @property
+    def nodes(self):
+        """The layer calls (lamina.graph.tensor.Node: layer, inputs, outputs) in run order."""
+        return list(self._nodes)
+
     def child_key(self, layer):
         """A graph's children are called by their names: parameters "digit.weight"."""
         return layer.name

@@ -1,2 +1,7 @@
 """Inference models: batch norm folded into the preceding conv or linear layer, bias and
 activation fused, dropout removed, and int8 post-training quantisation (tier 4)."""
+
+from lamina.inference.fold import fold, fold_batch_norm
+from lamina.inference.fused import Fused
+
+__all__ = ["fold", "fold_batch_norm", "Fused"]
