@@ -5,6 +5,7 @@ import numpy as np
 import lamina
 from lamina import functional as F
 from lamina import layers as L
+from lamina.inference import fold
 from lamina.optim import SGD
 
 from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, LR, LSTM_HIDDEN, LSTM_SHAPE,
@@ -114,6 +115,8 @@ BUILDERS = {
     "cifar_train": lambda: _train_step(cifar_cnn(), "cifar_train"),
     "lenet_infer": lambda: _inference(lenet(), "lenet_infer"),
     "cifar_infer": lambda: _inference(cifar_cnn(), "cifar_infer"),
+    "lenet_fold": lambda: _inference(fold(lenet()), "lenet_fold"),
+    "cifar_fold": lambda: _inference(fold(cifar_cnn()), "cifar_fold"),
     "decoder_train": lambda: _train_step(decoder(), "decoder_train", loss="mse"),
     "lstm_train": lambda: _train_step(lstm(), "lstm_train"),
     "transformer_train": lambda: _train_step(transformer(), "transformer_train"),

@@ -142,6 +142,8 @@ BUILDERS = {
     "cifar_train": lambda: _train_step(cifar_cnn(), "cifar_train"),
     "lenet_infer": lambda: _inference(lenet(), "lenet_infer"),
     "cifar_infer": lambda: _inference(cifar_cnn(), "cifar_infer"),
+    "lenet_fold": lambda: _inference(lenet(), "lenet_fold"),  # the target: torch's eval mode
+    "cifar_fold": lambda: _inference(cifar_cnn(), "cifar_fold"),
     "decoder_train": lambda: _train_step(decoder(), "decoder_train", F.mse_loss),
     "lstm_train": lambda: _train_step(LastOutputLSTM(), "lstm_train"),
     "transformer_train": lambda: _train_step(transformer(), "transformer_train"),

@@ -22,6 +22,10 @@ WORKLOADS = [
     Workload("cifar_train", "(c) CIFAR CNN + BN train, batch 64", "cifar_train"),
     Workload("lenet_infer", "(d) LeNet-5 inference, batch 256", "lenet_infer"),
     Workload("cifar_infer", "(d) CIFAR CNN inference, batch 256", "cifar_infer"),
+    Workload("lenet_fold", "(d) LeNet-5 folded inference (torch: eval), batch 256",
+             "lenet_infer"),
+    Workload("cifar_fold", "(d) CIFAR CNN folded inference (torch: eval), batch 256",
+             "cifar_infer"),
     Workload("decoder_train", "(e) ConvT decoder train, batch 64", "decoder_train"),
     Workload("lstm_train", "(g) LSTM 64->256 train, (64, 50, 64)", "lstm_train"),
     Workload("transformer_train", "(g) Transformer encoder 2x d128 h4 train, (32, 64, 128)",
@@ -69,6 +73,6 @@ def model_inputs(name):
         return normal(TRANSFORMER_SHAPE), labels(TRANSFORMER_SHAPE[0])
     if name == "decoder_train":
         return normal((64, 64, 8, 8)), normal((64, 3, 32, 32), seed=1)
-    batch = 256 if name.endswith("_infer") else 64
+    batch = 256 if name.endswith(("_infer", "_fold")) else 64
     shape = (batch, 1, 28, 28) if name.startswith("lenet") else (batch, 3, 32, 32)
     return normal(shape), labels(batch)

@@ -27,16 +27,13 @@ import numpy as np
 
 from lamina.errors import ConfigError
 from lamina.graph.model import Model
-from lamina.graph.tensor import Input
 from lamina.inference.fused import ELEMENTWISE, Fused
-from lamina.layers.container import Container
+from lamina.inference.rewrite import detached, rewrite
 from lamina.layers.conv import Conv2D, ConvTranspose2D
 from lamina.layers.conv1d import Conv1D
-from lamina.layers.dense import Dense
 from lamina.layers.dropout import Dropout
 from lamina.layers.linear import Linear
 from lamina.layers.norm import BatchNorm1D, BatchNorm2D
-from lamina.layers.residual import Residual
 from lamina.model import Sequential
 from lamina.parameter import Parameter
 
@@ -59,8 +56,7 @@ def fold(model):
     if not model.built:
         raise ConfigError(f"lamina.inference.fold needs a built model: {model.describe()} is "
                           f"not built yet (call it on data, or build(input_shape), first)")
-    source = copy.deepcopy(model)
-    folded = _fold_graph(source) if isinstance(source, Model) else _fold_chain(source)
+    folded = rewrite(copy.deepcopy(model), chain=_fold_chain, graph=_fold_graph)
     folded.eval()
     return folded
 
@@ -73,8 +69,7 @@ def can_fold(layer, norm):
 
 
 def _out_channels(layer):
-    return layer.out_features if isinstance(layer, Linear) and not isinstance(layer, Dense) \
-        else getattr(layer, "out_channels", None) or layer.weight.data.shape[-1]
+    return layer.out_features if isinstance(layer, Linear) else layer.out_channels
 
 
 def fold_batch_norm(layer, norm):
@@ -103,46 +98,33 @@ def fold_batch_norm(layer, norm):
     return layer
 
 
-def _fold_chain(container):
-    """A Sequential's layers folded, fused and pruned, as a new Sequential."""
-    layers, items, i = [], list(container.layers), 0
-    while i < len(items):
-        layer = _fold_inside(items[i])
+def _fold_chain(layers):
+    """A Sequential's (already rewritten) layers folded, fused and pruned."""
+    out, i = [], 0
+    while i < len(layers):
+        layer = layers[i]
         i += 1
         if isinstance(layer, IDENTITY_IN_EVAL):
             continue
-        if i < len(items) and can_fold(layer, items[i]):
-            fold_batch_norm(layer, items[i])
+        if i < len(layers) and can_fold(layer, layers[i]):
+            fold_batch_norm(layer, layers[i])
             i += 1
-        if isinstance(layer, FOLDS_INTO) and i < len(items) and isinstance(items[i], ELEMENTWISE):
-            layer, i = Fused(layer, items[i], name=f"{layer.name}_{items[i].name}"), i + 1
-        layers.append(layer)
-    folded = Sequential(name=container.name)
-    for layer in layers:
-        layer.parent = None
-        folded.add(layer)
-    folded.input_shape = getattr(container, "input_shape", None)
-    return folded
+        if isinstance(layer, FOLDS_INTO) and i < len(layers) \
+                and isinstance(layers[i], ELEMENTWISE):
+            layer, i = _fuse(layers[i])(layer), i + 1
+        out.append(layer)
+    return out
 
 
-def _fold_inside(layer):
-    """A child container folded inside (nested Sequential, Residual); other layers as they are."""
-    if isinstance(layer, Sequential):
-        return _fold_chain(layer)
-    if isinstance(layer, Residual):
-        block = _fold_inside(layer.block)
-        shortcut = None if layer.shortcut is None else _fold_inside(layer.shortcut)
-        for child in (block, shortcut):
-            if child is not None:
-                child.parent = None
-        return Residual(block, shortcut, name=layer.name)
-    if isinstance(layer, Model):
-        return _fold_graph(layer)
-    return layer
+def _fuse(activation):
+    """A wrapper of a layer into Fused(layer, activation)."""
+    return lambda layer: Fused(detached(layer), detached(activation),
+                               name=f"{layer.name}_{activation.name}")
 
 
 def _fold_graph(model):
-    """A graph Model replayed with its batch norms folded, activations fused, dropout gone.
+    """The plan for replaying a graph Model: its batch norms folded (now, into the layers of
+    this copy), activations fused, dropout skipped.
 
     A batch norm (or activation) is merged into the layer before it only where that layer is
     called once and its output feeds nothing else, and where the merged node's output is not
@@ -155,46 +137,21 @@ def _fold_graph(model):
         calls[id(node.layer)] = calls.get(id(node.layer), 0) + 1
     produced_by = {id(t): node for node in nodes for t in node.outputs}
     model_outputs = {id(t) for t in outputs}
-
-    absorbed, fused = set(), {}  # nodes merged into their producer; producer -> activation
+    plan = {id(node): "skip" for node in nodes if isinstance(node.layer, IDENTITY_IN_EVAL)}
     for node in nodes:
         if len(node.inputs) != 1 or calls[id(node.layer)] != 1 \
                 or id(node.outputs[0]) in model_outputs:
             continue
         source = produced_by.get(id(node.inputs[0]))
         if source is None or calls[id(source.layer)] != 1 or len(source.outputs) != 1 \
-                or readers[id(source.outputs[0])] != 1 or id(source) in fused:
+                or readers[id(source.outputs[0])] != 1 or id(source) in plan:
             continue
         if can_fold(source.layer, node.layer):
             fold_batch_norm(source.layer, node.layer)
             produced_by[id(node.outputs[0])] = source  # an activation after it fuses too
         elif isinstance(node.layer, ELEMENTWISE) and isinstance(source.layer, FOLDS_INTO):
-            fused[id(source)] = node.layer
+            plan[id(source)] = _fuse(node.layer)
         else:
             continue
-        absorbed.add(id(node))
-
-    fresh, made = {}, {}  # id(old tensor) -> new tensor; id(old layer) -> its new layer
-    for tensor, name, dtype in zip(model.inputs, model.input_names, model.input_dtypes):
-        fresh[id(tensor)] = Input(tensor.shape[1:], dtype, name)
-    for node in nodes:
-        if id(node) in absorbed or isinstance(node.layer, IDENTITY_IN_EVAL):
-            fresh[id(node.outputs[0])] = fresh[id(node.inputs[0])]
-            continue
-        layer = made.get(id(node.layer))
-        if layer is None:
-            layer = _fold_inside(node.layer)
-            layer.parent = None
-            if id(node) in fused:
-                activation = fused[id(node)]
-                activation.parent = None
-                layer = Fused(layer, activation, name=f"{layer.name}_{activation.name}")
-            made[id(node.layer)] = layer
-        out = layer(*[fresh[id(t)] for t in node.inputs])
-        for tensor, new in zip(node.outputs, out if isinstance(out, list) else [out]):
-            fresh[id(tensor)] = new
-    single_input, single_output = model.get_config()["single"]
-    inputs = [fresh[id(t)] for t in model.inputs]
-    outputs = [fresh[id(t)] for t in outputs]
-    return Model(inputs[0] if single_input else inputs,
-                 outputs[0] if single_output else outputs, name=model.name)
+        plan[id(node)] = "skip"
+    return plan
