@@ -3,5 +3,6 @@ activation fused, dropout removed, and int8 post-training quantisation (tier 4).
 
 from lamina.inference.fold import fold, fold_batch_norm
 from lamina.inference.fused import Fused
+from lamina.inference.quantize import Quantized, quantize
 
-__all__ = ["fold", "fold_batch_norm", "Fused"]
+__all__ = ["fold", "fold_batch_norm", "Fused", "quantize", "Quantized"]
