@@ -49,6 +49,13 @@ class Residual(nn.Module):
         return self.block(x) + (x if self.shortcut is None else self.shortcut(x))
 
 
+class SelfAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention on (x, x, x), returning the output alone, as lamina's layer."""
+
+    def forward(self, x):
+        return super().forward(x, x, x, need_weights=False)[0]
+
+
 class Branches(nn.Module):
     """head(norm(left(x) + right(x))): the graph model's layers as attributes."""
 
@@ -155,6 +162,12 @@ CASES = {
                                                    norm_first=True, batch_first=True),
                         nn.Flatten(), nn.Linear(4 * 8, 3)),
                     (3, 4, 8), None),
+    "attention_without_bias": (
+                    lambda: lamina.Sequential([L.MultiHeadAttention(8, 2, bias=False), L.Tanh(),
+                                               L.MultiHeadAttention(8, 4)]),
+                    lambda: nn.Sequential(SelfAttention(8, 2, bias=False, batch_first=True),
+                                          nn.Tanh(), SelfAttention(8, 4, batch_first=True)),
+                    (2, 5, 8), None),
     "graph": (graph_model, Branches, (5, 6), None),
 }
 
@@ -404,6 +417,16 @@ def test_values_through_numpy_method_or_refused_by_dtype():
     wrapped["0.bias"] = Wrapped(np.array(["a"] * 8))
     with pytest.raises(DTypeError, match="0.bias must hold real numbers"):
         load_torch_state_dict(model, wrapped)
+
+
+def test_layers_torch_has_no_module_for_keep_lamina_names():
+    separable = lamina.Sequential([L.SeparableConv2D(2, 4, 3)])
+    positional = lamina.Sequential([L.Dropout(0.1), L.PositionalEmbedding(3, 4)])
+    for model, keys in ((separable, ["0.depthwise_weight", "0.pointwise_weight", "0.bias"]),
+                        (positional, ["1.weight"])):
+        state = to_torch_state_dict(model)
+        assert list(state) == keys == list(model.state_dict())
+        assert load_torch_state_dict(model, state) == IncompatibleKeys([], [])
 
 
 def test_an_unbuilt_model_is_refused():
