@@ -16,8 +16,9 @@ convolutions, ConvTranspose2D's (in, out/groups, KH, KW) included, already are),
     and instance norms   gamma, beta       <->  weight, bias
     MultiHeadAttention   out_proj_weight   <->  out_proj.weight   (and out_proj_bias)
 
-plus torch's num_batches_tracked (an int64 scalar) beside every running_mean, which lamina
-does not keep: a lamina layer torch has no module for keeps lamina's names.
+and torch's num_batches_tracked (an int64 scalar, which lamina does not keep) follows every
+running_mean. A layer torch has no module for (SeparableConv2D, PositionalEmbedding, a user's
+layer) keeps lamina's names.
 """
 
 from typing import Callable, NamedTuple, Optional

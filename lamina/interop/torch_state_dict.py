@@ -18,6 +18,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, DTypeError, ShapeError
 from lamina.interop.torch_names import num_batches_tracked, torch_entries
+from lamina.layers.base import Layer
 from lamina.safetensors import load_safetensors
 
 __all__ = ["load_torch_state_dict", "to_torch_state_dict", "IncompatibleKeys"]
@@ -47,8 +48,7 @@ def load_torch_state_dict(model, state_dict, strict=True):
     key, either way. All or nothing: every check runs before any weight changes.
     Returns IncompatibleKeys(missing_keys, unexpected_keys), torch's keys.
     """
-    where = f"load_torch_state_dict({model.describe()})"
-    model._require_built("load_torch_state_dict")
+    where = _where("load_torch_state_dict", model)
     state = _read(where, state_dict)
     entries = torch_entries(model)
     known = {entry.torch_key for entry in entries}
@@ -84,11 +84,20 @@ def to_torch_state_dict(model):
     of C-ordered NumPy copies under torch's names, in torch's layouts and order, dtypes kept,
     with num_batches_tracked (int64 0) beside each running_mean, so that
     module.load_state_dict({k: torch.from_numpy(v) ...}) takes it with strict=True."""
-    model._require_built("to_torch_state_dict")
+    _where("to_torch_state_dict", model)
     current = model.state_dict()
     return {entry.torch_key: num_batches_tracked() if entry.key is None
             else np.ascontiguousarray(entry.convert(current[entry.key]))
             for entry in torch_entries(model)}
+
+
+def _where(function, model):
+    """How errors name the call, once `model` is known to be a built lamina layer."""
+    if not isinstance(model, Layer):
+        raise ConfigError(f"{function} expects a lamina model or layer (the equivalent of the "
+                          f"torch module). Received: {type(model).__name__}")
+    model._require_built(function)
+    return f"{function}({model.describe()})"
 
 
 def _read(where, state_dict):

@@ -429,11 +429,14 @@ def test_layers_torch_has_no_module_for_keep_lamina_names():
         assert load_torch_state_dict(model, state) == IncompatibleKeys([], [])
 
 
-def test_an_unbuilt_model_is_refused():
+def test_an_unbuilt_model_or_a_torch_module_is_refused():
     model = lamina.Sequential([L.Linear(None, 3)])
     for call in (lambda: load_torch_state_dict(model, {}), lambda: to_torch_state_dict(model)):
         with pytest.raises(NotBuiltError, match="torch_state_dict"):
             call()
+    module = nn.Linear(2, 3)
+    with pytest.raises(ConfigError, match="expects a lamina model.*Received: Linear"):
+        load_torch_state_dict(module, module.state_dict())
 
 
 def test_no_torch_import_at_run_time():
