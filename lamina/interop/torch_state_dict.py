@@ -96,7 +96,7 @@ def _where(function, model):
     if not isinstance(model, Layer):
         raise ConfigError(f"{function} expects a lamina model or layer (the equivalent of the "
                           f"torch module). Received: {type(model).__name__}")
-    model._require_built(function)
+    model.require_built(function)
     return f"{function}({model.describe()})"
 
 
