@@ -3,3 +3,6 @@
 ONNX export and import (the `onnx` extra) and PyTorch state_dict conversion; see
 shared/DESIGN.md, "Interop and deployment".
 """
+
+from lamina.interop.torch_state_dict import (IncompatibleKeys, load_torch_state_dict,
+                                             to_torch_state_dict)

@@ -240,7 +240,7 @@ class Layer(InputChecks, Messages, Config, WeightAndBias):
     # -- saving and loading state ----------------------------------------------------------
     def state_dict(self):
         """Copies of every parameter, then every buffer, by name ("0.weight", "1.running_mean")."""
-        self._require_built("state_dict")
+        self.require_built("state_dict")
         state = {name: p.data.copy() for name, p in self.named_parameters()}
         state.update((name, np.array(value, copy=True)) for name, value in self.buffers().items())
         return state
@@ -253,7 +253,7 @@ class Layer(InputChecks, Messages, Config, WeightAndBias):
         must have its entry's shape and dtype exactly: nothing is cast, so convert the layer
         (astype) or the arrays first. Returns (missing names, unexpected names).
         """
-        self._require_built("load_state_dict")
+        self.require_built("load_state_dict")
         if not isinstance(state, dict):
             raise ConfigError(f"{self.describe()}.load_state_dict expects a dict of name -> array. "
                               f"Received: {type(state).__name__}")
@@ -287,7 +287,7 @@ class Layer(InputChecks, Messages, Config, WeightAndBias):
 
     def set_weights(self, weights):
         """Load a list of arrays in get_weights() order (checked as load_state_dict)."""
-        self._require_built("set_weights")
+        self.require_built("set_weights")
         names = [name for name, _ in self.named_parameters()] + list(self.buffers())
         if not isinstance(weights, (list, tuple)) or len(weights) != len(names):
             received = (len(weights) if isinstance(weights, (list, tuple))
@@ -296,7 +296,7 @@ class Layer(InputChecks, Messages, Config, WeightAndBias):
                               f"arrays ({names}). Received: {received}")
         self.load_state_dict(dict(zip(names, weights)))
 
-    def _require_built(self, what):
+    def require_built(self, what):
         if not self.built:
             raise NotBuiltError(f"{self.describe()} has no weights yet: its input size is inferred "
                                 f"when it is built. Call build(input_shape) or run it on a batch "
