@@ -32,11 +32,11 @@ def _project(g, layer, x, part, prefix):
 def _causal(g, scores, query, key):
     """scores with key j > query i set to -inf (lamina's causal_mask), L and S read from x."""
     zero, one = g.const(np.array(0, np.int64), "zero"), g.const(np.array(1, np.int64), "one")
-    rows = g.node("Range", [zero, g.node("Squeeze", [g.shape(query, 1, 2)]), one])
-    cols = g.node("Range", [zero, g.node("Squeeze", [g.shape(key, 1, 2)]), one])
+    rows = g.node("Range", [zero, g.scalar_of(g.shape(query, 1, 2)), one])
+    cols = g.node("Range", [zero, g.scalar_of(g.shape(key, 1, 2)), one])
     blocked = g.node("Greater", [g.node("Unsqueeze", [cols, g.ints([0])]),
                                  g.node("Unsqueeze", [rows, g.ints([1])])], dtype="bool")
-    return g.node("Where", [blocked, g.scalar(-np.inf, "minus_inf"), scores])
+    return g.node("Where", [blocked, g.scalar(-np.inf, "minus_inf"), scores], dtype=g.dtype)
 
 
 def attention(g, layer, query, key, value, prefix):

@@ -15,7 +15,7 @@ from onnx import helper, numpy_helper
 
 from lamina.errors import ConfigError
 
-FIRST_OPSET, LAST_OPSET = 17, 21  # LayerNormalization needs 17; Reduce* take axes as inputs from 18
+FIRST_OPSET, LAST_OPSET = 17, 21  # LayerNormalization needs 17
 
 
 class OnnxGraph:
@@ -72,7 +72,7 @@ class OnnxGraph:
             return name
         self._params[name] = array
         self.types[name] = array.dtype
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.initializers.append(numpy_helper.from_array(np.require(array, requirements="C"), name))
         return name
 
     def const(self, array, base="const"):
@@ -81,7 +81,7 @@ class OnnxGraph:
         array = np.asarray(array)
         self._params[name] = array
         self.types[name] = array.dtype
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.initializers.append(numpy_helper.from_array(np.require(array, requirements="C"), name))
         return name
 
     def scalar(self, value, base="scalar"):
@@ -96,13 +96,7 @@ class OnnxGraph:
         """A 1-D int64 constant (shapes, axes, slice bounds)."""
         return self.const(np.asarray(values, np.int64).reshape(-1), base)
 
-    # -- operators whose signature changed across the opsets we write -----------------------
-    def reduce(self, op_type, x, axes, keepdims=True):
-        """ReduceMean / ReduceMax / ... over `axes` (an attribute before opset 18, an input since)."""
-        if self.opset < 18:
-            return self.node(op_type, [x], axes=list(axes), keepdims=int(keepdims))
-        return self.node(op_type, [x, self.ints(axes, "axes")], keepdims=int(keepdims))
-
+    # -- shape helpers ---------------------------------------------------------------
     def slice(self, x, starts, ends, axes):
         """x sliced along `axes` from `starts` to `ends` (int lists, or int64 tensor names)."""
         bounds = [value if isinstance(value, str) else self.ints(value, what)
@@ -113,6 +107,10 @@ class OnnxGraph:
         """Shape(x)[start:end] as an int64 tensor."""
         options = {k: v for k, v in (("start", start), ("end", end)) if v is not None}
         return self.node("Shape", [x], dtype=np.int64, **options)
+
+    def scalar_of(self, x):
+        """A one-element 1-D tensor as a 0-d one (Range's bounds)."""
+        return self.node("Squeeze", [x, self.ints([0], "axes")])
 
     def reshape(self, x, shape):
         """Reshape to `shape`: a list of ints (0 copies the input's size there, -1 infers

@@ -50,7 +50,7 @@ def max_unpool(g, layer, inputs, shapes, prefix):
     channels = shapes[0][1]
     planes = g.node("Mul", [g.shape(x, 0, 1), g.ints([channels])])
     zero, one = g.const(np.array(0, np.int64), "zero"), g.const(np.array(1, np.int64), "one")
-    plane_index = g.node("Range", [zero, g.node("Squeeze", [planes]), one])
+    plane_index = g.node("Range", [zero, g.scalar_of(planes), one])
     offsets = g.node("Mul", [g.reshape(plane_index, [-1, channels, 1, 1]),
                              g.const(np.array(out_hw[0] * out_hw[1], np.int64))])
     flat = g.node("Add", [indices, offsets])
