@@ -48,7 +48,8 @@ def export_onnx(model, path, input_shape=None, opset=17, dynamic_batch=True):
     names = list(getattr(model, "input_names", None) or ["input"])
     shapes = _input_shapes(model, input_shape, len(names))
     dtypes = _input_dtypes(model, len(names))
-    g = OnnxGraph(int(opset), _float_dtype(model))
+    output_names = list(getattr(model, "output_names", None) or [model.name])
+    g = OnnxGraph(int(opset), _float_dtype(model), reserved=set(output_names) - set(names))
     batch = "batch" if dynamic_batch else (shapes[0][0] or 1)
     graph_inputs = []
     for name, shape, dtype in zip(names, shapes, dtypes):
@@ -61,10 +62,11 @@ def export_onnx(model, path, input_shape=None, opset=17, dynamic_batch=True):
         outputs = convert(g, model, names, shapes, "")
         out_shapes = model.output_shapes(*shapes)
         outputs = outputs[:len(out_shapes)]
-    output_names = list(getattr(model, "output_names", None) or [model.name])
     graph_outputs = []
     for tensor, name, shape in zip(outputs, output_names, out_shapes):
-        g.nodes.append(onnx.helper.make_node("Identity", [tensor], [name], name=f"output/{name}"))
+        if tensor != name:  # an Input given back as an output keeps its name
+            g.nodes.append(onnx.helper.make_node("Identity", [tensor], [name],
+                                                 name=f"output/{name}"))
         graph_outputs.append(_value_info(name, g.types[tensor], (batch,) + tuple(shape[1:])))
     graph = onnx.helper.make_graph(g.nodes, model.name, graph_inputs, graph_outputs,
                                    initializer=g.initializers)

@@ -50,6 +50,12 @@ def seq(*layers, shape):
     return model, [shape]
 
 
+def built(model, shape):
+    """A model (a zoo Sequential) built for `shape`, exported as it is."""
+    model.build(input_shapes([shape])[0])
+    return model, [shape]
+
+
 def tokens(shape, vocabulary):
     return ("tokens", tuple(shape), vocabulary)
 
@@ -173,7 +179,10 @@ CASES = {
                    lambda: seq(L.Upsample2D((2, 3), mode="bilinear"), shape=(2, 3, 4)),
                    lambda: seq(L.Upsample2D(size=(5, 7), mode="bilinear", align_corners=True),
                                shape=(2, 3, 4)),
-                   lambda: seq(L.Upsample2D(size=(6, 9)), shape=(2, 3, 4))],
+                   lambda: seq(L.Upsample2D(size=(6, 9)), shape=(2, 3, 4)),
+                   lambda: seq(L.Upsample2D(size=(2, 3)), shape=(2, 14, 5)),  # float32 floors
+                   lambda: graph(lambda x: L.Upsample2D(3)(x), (2, None, None)),  # Resize
+                   lambda: seq(L.Upsample2D(size=(3, 8), mode="bilinear"), shape=(2, 5, 3))],
     L.ChannelShuffle: [lambda: seq(L.ChannelShuffle(2), shape=(6, 2, 3))],
     models.ChannelSlice: [lambda: seq(models.ChannelSlice(1, 3), shape=(4, 2, 2))],
     L.Embedding: [lambda: seq(L.Embedding(10, 4, padding_idx=0), shape=tokens((5,), 10))],
@@ -200,29 +209,31 @@ CASES = {
 }
 
 ZOO = {
-    "lenet5": lambda: seq(models.LeNet5(input_size=16), shape=(1, 16, 16)),
-    "resnet_small_se": lambda: seq(models.resnet_small(in_channels=1, widths=(4, 8, 8),
+    "lenet5": lambda: built(models.LeNet5(input_size=16), shape=(1, 16, 16)),
+    "resnet_small_se": lambda: built(models.resnet_small(in_channels=1, widths=(4, 8, 8),
                                                        se_reduction=2), shape=(1, 8, 8)),
-    "mobilenet_v2": lambda: seq(models.MobileNetV2(in_channels=1, width_mult=0.25,
+    "mobilenet_v2": lambda: built(models.MobileNetV2(in_channels=1, width_mult=0.25,
                                                    last_channels=16), shape=(1, 8, 8)),
-    "shufflenet_v2": lambda: seq(models.ShuffleNetV2(in_channels=1, stages_repeats=(2, 1),
+    "shufflenet_v2": lambda: built(models.ShuffleNetV2(in_channels=1, stages_repeats=(2, 1),
                                                      stages_out_channels=(4, 8, 16, 16)),
                                  shape=(1, 8, 8)),
-    "transformer": lambda: seq(models.TransformerClassifier(20, 3, 8, d_model=8, nhead=2,
+    "transformer": lambda: built(models.TransformerClassifier(20, 3, 8, d_model=8, nhead=2,
                                                             dim_feedforward=16),
                                shape=tokens((6,), 20)),
 }
 
 
 def sample(shapes, batch, seed):
-    """One input per shape (float32 normal, or int64 token ids) for `batch` examples."""
+    """One input per shape (float32 normal, or int64 token ids) for `batch` examples; a
+    size left None is 4 + batch."""
     rng = np.random.default_rng(seed)
     arrays = []
     for shape in shapes:
         if isinstance(shape, tuple) and shape and shape[0] == "tokens":
             arrays.append(rng.integers(0, shape[2], (batch,) + shape[1]).astype(np.int64))
         else:
-            arrays.append(rng.standard_normal((batch,) + tuple(shape)).astype(np.float32))
+            sizes = tuple(4 + batch if size is None else size for size in shape)
+            arrays.append(rng.standard_normal((batch,) + sizes).astype(np.float32))
     return arrays
 
 
@@ -291,6 +302,31 @@ def test_shared_layer_is_written_once(tmp_path):
     proto = exported_and_compared(tmp_path, randomized(model), shapes)
     names = [init.name for init in proto.graph.initializer]
     assert names.count("shared.weight") == 1
+
+
+def test_shape_the_model_was_built_for_and_variable_lengths(tmp_path):
+    model = randomized(models.TransformerClassifier(20, 3, 8, d_model=8, nhead=2,
+                                                    dim_feedforward=16))
+    model.build((None, 8))
+    export_onnx(model, tmp_path / "built.onnx")  # input_shape from the build
+    dims = onnx.load(str(tmp_path / "built.onnx")).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in dims] == ["batch", 8]
+    export_onnx(model, tmp_path / "any_length.onnx", input_shape=(None, None))
+    session = ort.InferenceSession(str(tmp_path / "any_length.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    for length in (3, 8):
+        ids = np.random.default_rng(length).integers(0, 20, (2, length))
+        np.testing.assert_allclose(session.run(None, {"input": ids})[0], model.predict(ids),
+                                   rtol=1e-5, atol=1e-5)
+
+
+def test_input_as_output_and_an_output_twice(tmp_path):
+    def build(x):
+        y = L.Tanh(name="squash")(x)
+        return [x, y, y]
+    model, shapes = graph(build, (4,))
+    assert model.output_names == ["in0", "squash", "squash_1"]
+    exported_and_compared(tmp_path, model, shapes)
 
 
 def test_fixed_batch(tmp_path):

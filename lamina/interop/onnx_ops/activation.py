@@ -71,4 +71,5 @@ def softplus(g, layer, inputs, shapes, prefix):
     if layer.beta != 1:
         soft = g.node("Div", [soft, g.scalar(layer.beta)])
     linear = g.node("Greater", [z, g.scalar(layer.threshold)], dtype="bool")
-    return g.node("Where", [linear, x, soft], dtype=g.types[x], name=prefix + layer.name)
+    return g.node("Where", [linear, x, soft], dtype=g.types[x],
+                  name=prefix + layer.name)

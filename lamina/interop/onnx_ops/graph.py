@@ -19,10 +19,12 @@ FIRST_OPSET, LAST_OPSET = 17, 21  # LayerNormalization needs 17
 
 
 class OnnxGraph:
-    """A graph under construction; dtype: the model's floating dtype (float32 or float64)."""
+    """A graph under construction; dtype: the model's floating dtype (float32 or float64);
+    reserved: names fresh never gives (the graph's output names)."""
 
-    def __init__(self, opset, dtype):
+    def __init__(self, opset, dtype, reserved=()):
         self.opset, self.dtype = opset, np.dtype(dtype)
+        self.reserved = set(reserved)  # the graph's output names, which only outputs take
         self.nodes, self.initializers = [], []
         self.types = {}  # tensor name -> numpy dtype
         self._params = {}  # initializer name -> the array it was made from
@@ -34,7 +36,7 @@ class OnnxGraph:
         count = self._counts.get(base, 0)
         self._counts[base] = count + 1
         name = base if count == 0 else f"{base}_{count}"
-        while name in self.types:
+        while name in self.types or name in self.reserved:
             count += 1
             name = f"{base}_{count}"
             self._counts[base] = count + 1

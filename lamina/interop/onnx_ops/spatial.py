@@ -1,10 +1,11 @@
-"""Spatial layers: ZeroPad2D (Pad, negative widths crop), Upsample2D (Resize: PyTorch's
-nearest floor(i * in/out) as "asymmetric" + floor; bilinear as "pytorch_half_pixel" or
+"""Spatial layers: ZeroPad2D (Pad, negative widths crop), Upsample2D (nearest: Gathers of
+the rows and columns lamina reads, or Resize; bilinear: Resize, "pytorch_half_pixel" or
 "align_corners"), ChannelShuffle (Reshape - Transpose - Reshape) and MaxUnpool2D
 (MaxUnpool, PyTorch's per-plane indices turned into ONNX's flat ones)."""
 
 import numpy as np
 
+from lamina.functional import upsample
 from lamina.interop.onnx_ops.registry import converts
 from lamina.layers import spatial as S
 
@@ -16,8 +17,30 @@ def zero_pad(g, layer, inputs, shapes, prefix):
                   name=prefix + layer.name, mode="constant")
 
 
+def nearest_sources(layer, size, axis):
+    """The input row (axis 0) or column (axis 1) each output one reads in 'nearest' mode:
+    lamina's kernel run on the positions 0..size-1 themselves (its float32 rule, exactly)."""
+    shape = (1, 1, size, 1) if axis == 0 else (1, 1, 1, size)
+    if layer.size is not None:
+        options = {"size": (layer.size[0], 1) if axis == 0 else (1, layer.size[1])}
+    else:
+        options = {"scale_factor": (layer.scale_factor[0], 1) if axis == 0
+                   else (1, layer.scale_factor[1])}
+    positions = np.arange(size, dtype=np.float64).reshape(shape)
+    return upsample.upsample2d_forward(positions, mode="nearest", **options)[0].reshape(-1)
+
+
 @converts(S.Upsample2D)
-def upsample(g, layer, inputs, shapes, prefix):
+def upsample2d(g, layer, inputs, shapes, prefix):
+    """'nearest' with H and W known: two Gathers of the rows and columns lamina reads (exact
+    where ONNX's floor(i / scale) and PyTorch's float32 floor(i * in/out) part, such as 14 -> 2
+    rows); else Resize, "asymmetric" + floor, exact for integer scale factors."""
+    x, (height, width) = inputs[0], shapes[0][2:]
+    if layer.mode == "nearest" and height is not None and width is not None:
+        rows = g.ints(nearest_sources(layer, height, 0), "rows")
+        cols = g.ints(nearest_sources(layer, width, 1), "cols")
+        return g.node("Gather", [g.node("Gather", [x, rows], axis=2), cols], axis=3,
+                      name=prefix + layer.name)
     if layer.mode == "nearest":
         options = dict(mode="nearest", coordinate_transformation_mode="asymmetric",
                        nearest_mode="floor")
@@ -25,11 +48,11 @@ def upsample(g, layer, inputs, shapes, prefix):
         options = dict(mode="linear", coordinate_transformation_mode=(
             "align_corners" if layer.align_corners else "pytorch_half_pixel"))
     if layer.size is not None:
-        sizes = g.node("Concat", [g.shape(inputs[0], 0, 2), g.ints(layer.size, "sizes")], axis=0)
-        resize_inputs = [inputs[0], "", "", sizes]
+        sizes = g.node("Concat", [g.shape(x, 0, 2), g.ints(layer.size, "sizes")], axis=0)
+        resize_inputs = [x, "", "", sizes]
     else:
         scales = g.const(np.array([1, 1, *layer.scale_factor], np.float32), "scales")
-        resize_inputs = [inputs[0], "", scales]
+        resize_inputs = [x, "", scales]
     return g.node("Resize", resize_inputs, name=prefix + layer.name, **options)
 
 
