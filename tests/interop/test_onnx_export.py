@@ -355,6 +355,12 @@ def test_bad_arguments(tmp_path):
         export_onnx(object(), tmp_path / "m.onnx")
 
 
+def test_adaptive_pool_needs_known_sizes(tmp_path):
+    model, _ = graph(lambda x: L.AdaptiveAvgPool2D(2, name="bins")(x), (2, None, None))
+    with pytest.raises(ConfigError, match=r"AdaptiveAvgPool2D 'bins' .*needs the input's H and W"):
+        export_onnx(model, tmp_path / "m.onnx")
+
+
 @lamina.register_layer(name="tests.interop.Doubler")
 class Doubler(L.Layer):
     def forward(self, x):

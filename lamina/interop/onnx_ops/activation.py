@@ -50,7 +50,8 @@ def silu(g, layer, inputs, shapes, prefix):
 
 @converts(A.GELU)
 def gelu(g, layer, inputs, shapes, prefix):
-    """x Phi(x): Phi = (1 + erf(x / sqrt 2)) / 2, or (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2."""
+    """x Phi(x): Phi = (1 + erf(x / sqrt 2)) / 2 (exact), or, approximate="tanh",
+    (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2."""
     x = inputs[0]
     if layer.approximate == "none":
         inner = g.node("Erf", [g.node("Mul", [x, g.scalar(math.sqrt(0.5))])])

@@ -51,13 +51,14 @@ class OnnxGraph:
     def node(self, op_type, inputs, outputs=1, dtype=None, name=None, **attributes):
         """Add one node; returns its output name (a list of names when outputs > 1).
 
-        dtype: the outputs' element type (default: the first input's); inputs may hold ""
-        for an optional input left out."""
+        dtype: the outputs' element type (default: the first input's), or a list of one per
+        output; inputs may hold "" for an optional input left out."""
         base = name or op_type
         names = [self.fresh(f"{base}:{k}" if outputs > 1 else base) for k in range(outputs)]
         first = next((self.types[i] for i in inputs if i), self.dtype)
-        for out in names:
-            self.types[out] = np.dtype(dtype) if dtype is not None else first
+        dtypes = dtype if isinstance(dtype, list) else [dtype] * outputs
+        for out, out_type in zip(names, dtypes):
+            self.types[out] = first if out_type is None else np.dtype(out_type)
         self.nodes.append(helper.make_node(op_type, list(inputs), names,
                                            name=self.fresh(f"node/{base}"), **attributes))
         return names[0] if outputs == 1 else names

@@ -26,8 +26,8 @@ def max_pool(g, layer, inputs, shapes, prefix):
     window = _window(layer, isinstance(layer, P1.MaxPool1D))
     if not getattr(layer, "return_index", False):
         return g.node("MaxPool", inputs, name=prefix + layer.name, **window)
-    values, indices = g.node("MaxPool", inputs, outputs=2, name=prefix + layer.name, **window)
-    g.types[indices] = np.dtype(np.int64)
+    values, indices = g.node("MaxPool", inputs, outputs=2, dtype=[None, np.int64],
+                             name=prefix + layer.name, **window)
     plane = g.node("Mul", [g.shape(inputs[0], 2, 3), g.shape(inputs[0], 3, 4)])
     return [values, g.node("Mod", [indices, plane])]
 

@@ -27,8 +27,9 @@ def _reordered(array, order, hidden):
 def _layer_weights(layer, index, order):
     """ONNX's W (D, G*H, F), R (D, G*H, H) and B (D, 2*G*H) (None without bias) of layer `index`."""
     hidden, ws, rs, bs = layer.hidden_size, [], [], []
-    for direction in range(layer.directions):
-        w_ih, w_hh, b_ih, b_hh = layer._weights(index, direction)
+    for suffix in ("", "_reverse")[:layer.directions]:
+        w_ih, w_hh, b_ih, b_hh = (None if (p := getattr(layer, f"{name}_l{index}{suffix}", None))
+                                  is None else p.data for name in R.WEIGHTS)
         ws.append(_reordered(w_ih, order, hidden))
         rs.append(_reordered(w_hh, order, hidden))
         if b_ih is not None:
