@@ -1,6 +1,6 @@
 """ONNX converters for lamina's layers, one file per layer family (see registry for the
-protocol). Importing this package imports onnx and registers every converter; only
-lamina.interop.export_onnx does, inside the call."""
+protocol). Importing this package registers every converter (export_onnx does, inside the
+call); onnx itself is imported only when a graph is written."""
 
 from lamina.interop.onnx_ops import (activation, attention, containers, conv, dense,  # noqa: F401
                                      dropout, embedding, merge, norm, pool, recurrent, reshape,

@@ -11,7 +11,6 @@ type is tracked, so that converters write constants in the model's floating dtyp
 """
 
 import numpy as np
-from onnx import helper, numpy_helper
 
 from lamina.errors import ConfigError
 
@@ -59,6 +58,8 @@ class OnnxGraph:
         dtypes = dtype if isinstance(dtype, list) else [dtype] * outputs
         for out, out_type in zip(names, dtypes):
             self.types[out] = first if out_type is None else np.dtype(out_type)
+        from onnx import helper  # the onnx extra: imported when a graph is written
+
         self.nodes.append(helper.make_node(op_type, list(inputs), names,
                                            name=self.fresh(f"node/{base}"), **attributes))
         return names[0] if outputs == 1 else names
@@ -73,19 +74,23 @@ class OnnxGraph:
                 raise ConfigError(f"export_onnx: two different arrays claim the initializer "
                                   f"name {name!r}; parameter paths in a model must be unique")
             return name
-        self._params[name] = array
-        self.types[name] = array.dtype
-        self.initializers.append(numpy_helper.from_array(np.require(array, requirements="C"), name))
+        self._add_initializer(name, array)
         return name
 
     def const(self, array, base="const"):
         """A fresh initializer holding `array` as it is (its own dtype)."""
         name = self.fresh(base)
         array = np.asarray(array)
+        self._add_initializer(name, array)
+        return name
+
+    def _add_initializer(self, name, array):
+        from onnx import numpy_helper
+
         self._params[name] = array
         self.types[name] = array.dtype
-        self.initializers.append(numpy_helper.from_array(np.require(array, requirements="C"), name))
-        return name
+        self.initializers.append(numpy_helper.from_array(np.require(array, requirements="C"),
+                                                         name))
 
     def scalar(self, value, base="scalar"):
         """A 0-d constant in the model's floating dtype."""
