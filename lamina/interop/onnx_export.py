@@ -29,6 +29,9 @@ def export_onnx(model, path, input_shape=None, opset=17, dynamic_batch=True):
     opset: 17 to 21. dynamic_batch: the batch axis of every input and output is the symbol
     "batch" (else input_shape's batch size, 1 if None). The file passes
     onnx.checker.check_model(full_check=True); returns the onnx.ModelProto written.
+    Floating tensors have the model's dtype: a float64 model is written in double, which
+    onnxruntime's CPU provider does not run for every operator (Conv, the pools). A layer
+    class without a converter is a ConfigError naming the layer and its class.
     """
     try:
         import onnx

@@ -60,11 +60,10 @@ def tokens(shape, vocabulary):
     return ("tokens", tuple(shape), vocabulary)
 
 
-def graph(build, *shapes, dtypes=None):
-    """A graph Model: build(*Inputs) -> outputs."""
-    dtypes = dtypes or [None] * len(shapes)
-    inputs = [lamina.Input(shape, dtype, name=f"in{i}")
-              for i, (shape, dtype) in enumerate(zip(shapes, dtypes))]
+def graph(build, *shapes):
+    """A graph Model: build(*Inputs) -> outputs; a tokens(...) shape is an int64 Input."""
+    inputs = [lamina.Input(shape[1], "int64", name=f"in{i}") if shape[0] == "tokens"
+              else lamina.Input(shape, name=f"in{i}") for i, shape in enumerate(shapes)]
     outputs = build(*inputs)
     return lamina.Model(inputs, outputs), list(shapes)
 
@@ -185,7 +184,9 @@ CASES = {
                    lambda: seq(L.Upsample2D(size=(3, 8), mode="bilinear"), shape=(2, 5, 3))],
     L.ChannelShuffle: [lambda: seq(L.ChannelShuffle(2), shape=(6, 2, 3))],
     models.ChannelSlice: [lambda: seq(models.ChannelSlice(1, 3), shape=(4, 2, 2))],
-    L.Embedding: [lambda: seq(L.Embedding(10, 4, padding_idx=0), shape=tokens((5,), 10))],
+    L.Embedding: [lambda: seq(L.Embedding(10, 4, padding_idx=0), shape=tokens((5,), 10)),
+                  lambda: graph(lambda ids, x: L.Add()([L.Embedding(10, 4)(ids), x]),
+                                tokens((3, 5), 10), (3, 5, 4))],
     L.PositionalEmbedding: [lambda: seq(L.PositionalEmbedding(6, 4), shape=(5, 4))],
     L.RNN: [lambda: seq(L.RNN(3, 4, num_layers=2, nonlinearity="relu"), shape=(5, 3)),
             lambda: seq(L.RNN(3, 4, bidirectional=True, return_sequences=False), shape=(5, 3))],
