@@ -330,6 +330,17 @@ def test_input_as_output_and_an_output_twice(tmp_path):
     exported_and_compared(tmp_path, model, shapes)
 
 
+def test_a_bare_layer(tmp_path):
+    layer = randomized(L.Conv2D(1, 2, 3, padding=1, name="edges"))
+    export_onnx(layer, tmp_path / "layer.onnx", input_shape=(None, 1, 5, 5))
+    session = ort.InferenceSession(str(tmp_path / "layer.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["edges"]
+    x = np.random.default_rng(1).standard_normal((2, 1, 5, 5)).astype(np.float32)
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], layer.forward(x),
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_fixed_batch(tmp_path):
     model, shapes = seq(L.Linear(4, 2), shape=(4,))
     path = tmp_path / "fixed.onnx"
