@@ -51,8 +51,9 @@ class OnnxGraph:
         """Add one node; returns its output name (a list of names when outputs > 1).
 
         dtype: the outputs' element type (default: the first input's), or a list of one per
-        output; inputs may hold "" for an optional input left out."""
-        base = name or op_type
+        output; inputs may hold "" for an optional input left out. name: the layer's path
+        ("0.conv1"); outputs are named "<name>/<op_type>", never an initializer's name."""
+        base = f"{name}/{op_type}" if name else op_type
         names = [self.fresh(f"{base}:{k}" if outputs > 1 else base) for k in range(outputs)]
         first = next((self.types[i] for i in inputs if i), self.dtype)
         dtypes = dtype if isinstance(dtype, list) else [dtype] * outputs
