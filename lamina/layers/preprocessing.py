@@ -56,8 +56,9 @@ class Normalization(Layer):
     rows; None: one mean and variance for everything); the statistics hold one value per
     index there. Give mean and variance (numbers or lists, broadcast to those sizes), or
     compute them with adapt(data): the exact mean and population variance over every other
-    axis, in float64. They are buffers (state_dict "mean" and "variance"), so a model file
-    keeps them; get_config holds only the ones given to the constructor.
+    axis, in float64. They are buffers in floatx() (state_dict "mean" and "variance"; astype
+    converts them), made when the layer is built (by a model, adapt or its first forward), so
+    a model file keeps them; get_config holds only the ones given to the constructor.
     """
 
     buffer_names = ("mean", "variance")
@@ -77,7 +78,7 @@ class Normalization(Layer):
         self.given = _statistic(layer, "mean", mean), _statistic(layer, "variance", variance)
         self.invert = check_bool(layer, "invert", invert)
         self.mean = self.variance = None
-        self.built = False
+        self.buffer_names, self.built = (), False  # the statistics exist once built
 
     def get_config(self):
         return {**super().get_config(), "mean": self.given[0], "variance": self.given[1]}
@@ -97,6 +98,7 @@ class Normalization(Layer):
         if None in sizes:
             raise self.shape_error(f"known sizes on axes {axes}", shape_text("input shape",
                                                                             input_shape))
+        self.buffer_names = type(self).buffer_names
         self.mean = self.new_buffer(sizes, np.nan)  # NaN: no statistics yet (adapt)
         self.variance = self.new_buffer(sizes, np.nan)
         if self.given[0] is not None and not shape_only_active():
