@@ -157,10 +157,20 @@ class RandomErasing(ImageAugmentation):
         else:
             self.value = check_real(layer, "value", value)
 
-    def augment(self, x, rng):
-        if isinstance(self.value, list) and len(self.value) not in (1, x.shape[1]):
+    def _check_channels(self, shape, name="input shape"):
+        """One value for every channel, or one per channel."""
+        if (isinstance(self.value, list) and len(self.value) != 1
+                and shape[1] not in (None, len(self.value))):
             raise self.shape_error(f"{len(self.value)} channels (one value each)",
-                                   shape_text("x.shape", x.shape))
+                                   shape_text(name, shape))
+
+    def output_shape(self, input_shape):
+        super().output_shape(input_shape)
+        self._check_channels(input_shape)
+        return tuple(input_shape)
+
+    def augment(self, x, rng):
+        self._check_channels(x.shape, "x.shape")
         boxes = F.draw_erasing_boxes(rng, len(x), x.shape[2:], self.p, self.scale, self.ratio)
         out, cache = F.erase_forward(x, boxes, self.value)
         return out, F.erase_backward, cache

@@ -173,6 +173,9 @@ def test_bad_inputs_name_the_layer():
         L.RandomErasing(value=[1.0, 2.0]).forward(np.zeros((1, 3, 5, 5)))
     with pytest.raises(ShapeError, match=r"expects images of at least"):
         lamina.Sequential([L.RandomCrop(8)]).build((None, 1, 5, 5))
+    with pytest.raises(ShapeError, match=r"expects 2 channels \(one value each\)"):
+        lamina.Sequential([L.RandomErasing(value=[1.0, 2.0])]).build((None, 1, 5, 5))
+    L.RandomErasing(value=[1.0]).forward(np.zeros((1, 3, 5, 5)))  # one value for every channel
 
 
 def test_a_model_with_augmentation_trains_and_round_trips(tmp_path):
