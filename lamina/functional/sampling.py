@@ -32,7 +32,8 @@ def _interpolation_taps(rows, cols, interpolation):
     row0, col0 = np.floor(rows), np.floor(cols)
     row_frac, col_frac = rows - row0, cols - col0
     row0, col0 = row0.astype(np.int64), col0.astype(np.int64)
-    return [(row0 + dr, col0 + dc, (row_frac if dr else 1 - row_frac) * (col_frac if dc else 1 - col_frac))
+    row_weights, col_weights = (1 - row_frac, row_frac), (1 - col_frac, col_frac)
+    return [(row0 + dr, col0 + dc, row_weights[dr] * col_weights[dc])
             for dr in (0, 1) for dc in (0, 1)]
 
 

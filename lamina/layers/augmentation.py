@@ -31,7 +31,8 @@ def _identity_backward(dout, shape):
 def real_pair(layer, name, value, low=None, high=None):
     """A pair (lower, upper) of reals in [low, high] with lower <= upper -> a tuple of floats."""
     if not (isinstance(value, (tuple, list)) and len(value) == 2):
-        raise ConfigError(f"{layer} expects {name} as a pair (lower, upper). Received: {name}={value!r}")
+        raise ConfigError(f"{layer} expects {name} as a pair (lower, upper). "
+                          f"Received: {name}={value!r}")
     lower, upper = (check_real(layer, name, v, low, high) for v in value)
     if lower > upper:
         raise ConfigError(f"{layer} expects {name} with lower <= upper. Received: {name}={value!r}")

@@ -9,7 +9,8 @@ from lamina.gradcheck import check_kernel
 
 def test_flips_reverse_the_chosen_axes_of_the_chosen_images(rng):
     x = rng.standard_normal((4, 2, 3, 5))
-    horizontal, vertical = np.array([True, False, True, False]), np.array([False, False, True, True])
+    horizontal = np.array([True, False, True, False])
+    vertical = np.array([False, False, True, True])
     out, _ = F.flip_forward(x, horizontal, vertical)
     expected = [x[0, :, :, ::-1], x[1], x[2, :, ::-1, ::-1], x[3, :, ::-1]]
     np.testing.assert_array_equal(out, np.stack(expected))

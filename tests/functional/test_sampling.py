@@ -96,8 +96,8 @@ def test_float32_stays_float32_and_gradients_too(rng):
 
 def test_bad_arguments_are_named(rng):
     x = rng.standard_normal((2, 1, 3, 3))
-    with pytest.raises(ShapeError, match=r"expects transforms of shape \(N, 6\) = \(2, 6\), one per image. "
-                                         r"Received: transforms.shape=\(1, 6\)"):
+    with pytest.raises(ShapeError, match=r"expects transforms of shape \(N, 6\) = \(2, 6\), "
+                                         r"one per image. Received: transforms.shape=\(1, 6\)"):
         sample(x, [[1, 0, 0, 0, 1, 0]])
     with pytest.raises(ConfigError, match="fill_mode as one of 'constant', 'nearest', 'reflect', "
                                           "'wrap'. Received: fill_mode='mirror'"):

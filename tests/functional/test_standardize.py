@@ -15,14 +15,16 @@ def test_standardize_and_its_inverse(invert, rng):
     np.testing.assert_allclose(out, expected, rtol=1e-14)
     back, _ = standardize_forward(out, mean, variance, not invert)
     np.testing.assert_allclose(back, x, rtol=1e-12, atol=1e-14)
-    check_kernel(lambda x: standardize_forward(x, mean, variance, invert), standardize_backward, [x])
+    check_kernel(lambda x: standardize_forward(x, mean, variance, invert), standardize_backward,
+                 [x])
 
 
 def test_a_constant_feature_maps_to_zero_and_float32_stays(rng):
     x = np.full((3, 2), 5.0, np.float32)
     out, cache = standardize_forward(x, np.float32(5.0), np.zeros(2), False)
     assert out.dtype == np.float32 and not out.any()
-    np.testing.assert_allclose(standardize_backward(np.ones_like(x), cache), 1 / np.float32(EPSILON))
+    np.testing.assert_allclose(standardize_backward(np.ones_like(x), cache),
+                               1 / np.float32(EPSILON))
 
 
 @pytest.mark.parametrize("axes", [(1,), (1, 3), ()])

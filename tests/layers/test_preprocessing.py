@@ -46,7 +46,8 @@ def test_adapt_computes_the_exact_statistics_per_channel():
 def test_adapt_over_batches_equals_adapt_over_the_whole():
     x = data()
     whole = float64_layer(x.shape, axis=(1, 3)).adapt(x)
-    batches = float64_layer(x.shape, axis=(1, 3)).adapt((x[i:i + 7], np.zeros(7)) for i in range(0, 40, 7))
+    labelled_batches = ((x[i:i + 7], np.zeros(7)) for i in range(0, 40, 7))
+    batches = float64_layer(x.shape, axis=(1, 3)).adapt(labelled_batches)
     assert whole.mean.shape == (3, 5)
     np.testing.assert_allclose(batches.mean, whole.mean, rtol=1e-14)
     np.testing.assert_allclose(batches.variance, whole.variance, rtol=1e-12)
