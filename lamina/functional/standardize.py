@@ -5,7 +5,8 @@ import numpy as np
 
 from lamina.functional.checks import check_dout, check_float
 
-__all__ = ["EPSILON", "standardize_forward", "standardize_backward", "merge_moments"]
+__all__ = ["EPSILON", "standardize_forward", "standardize_backward", "standard_deviation",
+           "merge_moments"]
 
 EPSILON = 1e-7  # the least std divided by (Keras' backend.epsilon()): a constant feature -> 0
 
@@ -16,10 +17,16 @@ def standardize_forward(x, mean, variance, invert=False):
     x: any shape; mean, variance: arrays broadcasting against x (computed in x's dtype).
     """
     x = check_float("standardize_forward", x=x)
-    std = np.maximum(np.sqrt(np.asarray(variance, x.dtype)), x.dtype.type(EPSILON))
+    std = standard_deviation(variance, x.dtype)
     mean = np.asarray(mean, x.dtype)
     out = x * std + mean if invert else (x - mean) / std
     return out, (x.shape, std, invert)
+
+
+def standard_deviation(variance, dtype):
+    """std = max(sqrt(variance), EPSILON) in `dtype`: what standardize divides by."""
+    dtype = np.dtype(dtype)
+    return np.maximum(np.sqrt(np.asarray(variance, dtype)), dtype.type(EPSILON))
 
 
 def standardize_backward(dout, cache):

@@ -106,7 +106,7 @@ class RandomCrop(ImageAugmentation):
         self.size = pair(size, "size", 1, type(self).__name__)
         self.padding = _crop_padding(type(self).__name__, padding)
 
-    def _room(self, shape, name="input shape"):
+    def room(self, shape, name="input shape"):
         """(rows, columns) of corner positions in the padded image; a ShapeError if none."""
         left, top, right, bottom = self.padding
         padded = (shape[2] + top + bottom, shape[3] + left + right)
@@ -123,11 +123,11 @@ class RandomCrop(ImageAugmentation):
         return out, affine_sample_backward, cache
 
     def augment(self, x, rng):
-        rows, cols = self._room(x.shape, "x.shape")
+        rows, cols = self.room(x.shape, "x.shape")
         return self._crop(x, rng.integers(0, rows, len(x)), rng.integers(0, cols, len(x)))
 
     def evaluate(self, x):
-        rows, cols = self._room(x.shape, "x.shape")
+        rows, cols = self.room(x.shape, "x.shape")
         top, left = (rows - 1) // 2, (cols - 1) // 2
         if self.size == x.shape[2:] and (top, left) == (self.padding[1], self.padding[0]):
             return super().evaluate(x)  # the centre window is the image itself
@@ -136,7 +136,7 @@ class RandomCrop(ImageAugmentation):
     def output_shape(self, input_shape):
         self.check_shape(input_shape, 4, "(N, C, H, W)")
         if None not in input_shape[2:]:
-            self._room(input_shape)
+            self.room(input_shape)
         return tuple(input_shape[:2]) + self.size
 
 

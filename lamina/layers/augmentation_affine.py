@@ -5,7 +5,8 @@ the randomness and the modes; functional.sampling for the resampling)."""
 import math
 
 from lamina.functional import augmentation as F
-from lamina.functional.checks import check_choice, check_real
+from lamina.errors import ConfigError
+from lamina.functional.checks import check_bool, check_choice, check_real
 from lamina.functional.sampling import (FILL_MODES, INTERPOLATIONS, affine_sample_backward,
                                         affine_sample_forward)
 from lamina.layers.augmentation import ImageAugmentation, real_pair
@@ -60,14 +61,33 @@ class RandomRotation(_RandomAffine):
     """Rotate each image about its centre by U(factor) * 2*pi radians, counter-clockwise for a
     positive angle, as Keras' RandomRotation (factor f in [-1, 1]: U(-|f|, |f|); a pair:
     U(lower, upper)). Quarter turns of a square image are exact; other angles interpolate
-    bilinearly (or nearest), corners coming in by fill_mode."""
+    bilinearly (or nearest), corners coming in by fill_mode.
+
+    quarter_turns=True rotates by whole quarter turns only: k * 90 degrees, k drawn uniformly
+    from the integers k with k / 4 in the factor's range (factor=0.5: k in -2..2), which
+    moves pixels exactly and needs square images.
+    """
 
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", fill_value=0.0,
-                 name=None):
+                 quarter_turns=False, name=None):
         super().__init__(fill_mode, interpolation, fill_value, name)
-        self.factor_range = _factor_range(type(self).__name__, "factor", factor)
+        layer = type(self).__name__
+        self.factor_range = _factor_range(layer, "factor", factor)
         self.factor = factor
+        self.quarter_turns = check_bool(layer, "quarter_turns", quarter_turns)
+        if quarter_turns:
+            self.turns = (math.ceil(self.factor_range[0] * 4), math.floor(self.factor_range[1] * 4))
+            if self.turns[0] > self.turns[1] or self.turns == (0, 0):
+                raise ConfigError(f"{layer}(quarter_turns=True) expects a factor range holding "
+                                  f"a nonzero multiple of 0.25 (a whole quarter turn). Received: "
+                                  f"factor={factor!r}")
 
     def transforms(self, shape, rng):
-        angles = rng.uniform(*self.factor_range, shape[0]) * (2 * math.pi)
+        if self.quarter_turns:
+            if shape[2] != shape[3]:
+                raise self.shape_error("square images (H == W) for quarter turns",
+                                       f"x.shape={tuple(shape)}")
+            angles = rng.integers(self.turns[0], self.turns[1] + 1, shape[0]) * (math.pi / 2)
+        else:
+            angles = rng.uniform(*self.factor_range, shape[0]) * (2 * math.pi)
         return F.rotation_transforms(angles, shape[2:])

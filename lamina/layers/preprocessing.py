@@ -121,7 +121,8 @@ class Normalization(Layer):
                                    f"{self.mean.shape} on axes {self.axes(self.rank)}",
                                    shape_text(name, shape))
 
-    def _along_axes(self, statistic):
+    def along_axes(self, statistic):
+        """A statistic (its axes' sizes) reshaped to broadcast against an input."""
         axes = self.axes(self.rank)
         return np.reshape(statistic, [statistic.shape[axes.index(a)] if a in axes else 1
                                       for a in range(self.rank)])
@@ -134,8 +135,8 @@ class Normalization(Layer):
         if np.isnan(self.mean).any():
             raise NotBuiltError(f"{self.describe()} has no statistics yet: call adapt(data) "
                                 f"first, or give mean and variance. Received: x.shape={x.shape}")
-        out, self._cache = F.standardize_forward(x, self._along_axes(self.mean),
-                                                 self._along_axes(self.variance), self.invert)
+        out, self._cache = F.standardize_forward(x, self.along_axes(self.mean),
+                                                 self.along_axes(self.variance), self.invert)
         return out
 
     def backward(self, dout, input_grad=True):

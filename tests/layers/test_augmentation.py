@@ -110,6 +110,22 @@ def test_rotation_by_a_quarter_turn_is_exact_and_counter_clockwise():
     np.testing.assert_array_equal(layer.forward(x), np.rot90(x, 1, axes=(2, 3)))
 
 
+def test_quarter_turns_only_rotate_by_whole_quarters():
+    lamina.seed(3)
+    layer, x = L.RandomRotation(0.5, quarter_turns=True), images(shape=(400, 1, 5, 5))
+    out = layer.forward(x)
+    turned = [[np.array_equal(o, np.rot90(a, k, axes=(1, 2))) for k in range(4)]
+              for o, a in zip(out, x)]
+    assert all(any(row) for row in turned)  # every image is an exact quarter turn of itself
+    counts = np.sum(turned, axis=0)  # k in -2..2: 0 and 2 (as -2) twice as often as 1, 3
+    assert counts.min() > 40 and counts[2] > counts[1]
+    assert L.RandomRotation(0.5, quarter_turns=True).get_config()["quarter_turns"] is True
+    with pytest.raises(ConfigError, match="quarter turn"):
+        L.RandomRotation(0.1, quarter_turns=True)
+    with pytest.raises(ShapeError, match="square"):
+        L.RandomRotation(0.25, quarter_turns=True).forward(images(shape=(2, 1, 4, 5)))
+
+
 def test_translation_by_a_whole_fraction_moves_whole_pixels():
     layer, x = L.RandomTranslation((0.5, 0.5), (-0.25, -0.25), fill_mode="constant"), images()
     out = layer.forward(x[:, :, :4, :4])  # down 2 rows, left 1 column
