@@ -17,7 +17,7 @@ from lamina.functional import loss as loss_kernels
 from lamina.functional.checks import check_bool
 from lamina.functional.loss.checks import REDUCTIONS, check_reduction
 from lamina.functional.loss.class_targets import check_class_options
-from lamina.functional.loss.divergence import check_kl_target
+from lamina.functional.loss.divergence import KL_REDUCTIONS, check_kl_target
 from lamina.functional.loss.elementwise import elementwise_target
 from lamina.functional.checks import check_number
 from lamina.functional.labels import class_labels
@@ -263,7 +263,7 @@ class KLDiv(Loss):
 
     def __init__(self, log_target=False, reduction="batchmean"):
         self.log_target = check_bool("KLDiv", "log_target", log_target)
-        self.reduction = self._check_reduction(reduction, ("batchmean", "mean", "sum"))
+        self.reduction = self._check_reduction(reduction, KL_REDUCTIONS)
 
     def check_targets(self, y, output_shape):
         target = elementwise_target("KLDiv", y, output_shape, None, "the model's outputs")
