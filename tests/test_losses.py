@@ -166,7 +166,7 @@ def test_configs_are_the_constructor_arguments():
     assert losses.CrossEntropy(from_logits=False).get_config() == {
         "from_logits": False, "weight": None, "label_smoothing": 0.0, "ignore_index": -100,
         "reduction": "mean"}
-    assert losses.Hinge().get_config() == {}
+    assert losses.Hinge().get_config() == {"reduction": "mean"}
     assert losses.NLL(weight=[1, 2]).get_config()["weight"] == [1.0, 2.0]
     assert losses.KLDiv().get_config() == {"log_target": False, "reduction": "batchmean"}
     assert losses.Huber().get_config() == {"delta": 1.0, "reduction": "mean"}
