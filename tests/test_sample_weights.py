@@ -180,6 +180,7 @@ def test_one_array_weighs_every_loss():
     size = losses.MSE()(outputs[1], y[1], w)[0]
     assert total == pytest.approx(digit + 0.5 * size, rel=1e-6)
     assert model.last_losses == pytest.approx({"digit": digit, "size": size}, rel=1e-6)
+    assert all(p.grad.dtype == np.float32 for p in model.parameters())  # weights are float64
 
 
 @pytest.mark.parametrize("form", ["dict", "list-per-output", "tuple"])

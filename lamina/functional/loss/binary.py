@@ -1,5 +1,6 @@
 """Binary cross-entropy, of probabilities and (stably) of logits, as PyTorch's BCELoss and
-BCEWithLogitsLoss. Each returns (loss, d loss / d input)."""
+BCEWithLogitsLoss. Each returns (loss, d loss / d input); reduction="mean", "sum" or "none"
+(the pointwise losses, the input's shape, and the gradient of their sum)."""
 
 import numpy as np
 

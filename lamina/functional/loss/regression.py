@@ -1,5 +1,6 @@
 """Regression losses: squared, absolute, smooth L1 and Huber errors of pred against a target of
-its shape. Each returns (loss, d loss / d pred)."""
+its shape. Each returns (loss, d loss / d pred); reduction="mean" (over every element), "sum",
+or "none" (the pointwise losses, pred's shape, and the gradient of their sum)."""
 
 import numpy as np
 
