@@ -129,6 +129,27 @@ def test_loss_objects_check_their_sample_weights():
         losses.MSE()(np.zeros((2, 3)), np.ones((2, 3)), sample_weight=[1.0, -2.0])
 
 
+@pytest.mark.parametrize("ours, keras_name, keras_options, labels", [
+    (losses.MSE(), "MeanSquaredError", {}, "real"),
+    (losses.L1(), "MeanAbsoluteError", {}, "real"),
+    (losses.Huber(delta=0.7), "Huber", dict(delta=0.7), "real"),
+    (losses.CrossEntropy(), "SparseCategoricalCrossentropy", dict(from_logits=True), "ids"),
+    (losses.CrossEntropy(), "CategoricalCrossentropy", dict(from_logits=True), "rows"),
+    (losses.BCEWithLogits(), "BinaryCrossentropy", dict(from_logits=True), "unit"),
+])
+def test_weighted_losses_are_keras(rng, ours, keras_name, keras_options, labels):
+    """Keras' own losses with sample_weight (float32 there, hence rtol 1e-6): the weighted sum
+    divided by N, each sample's loss the mean over its elements."""
+    keras = pytest.importorskip("keras")
+    pred = rng.standard_normal((6, 4))
+    y = {"real": lambda: rng.standard_normal((6, 4)), "ids": lambda: rng.integers(0, 4, 6),
+         "rows": lambda: rng.dirichlet(np.ones(4), 6), "unit": lambda: rng.uniform(0, 1, (6, 4))}
+    y = y[labels]()
+    weights = rng.uniform(0, 2, 6)
+    theirs = float(getattr(keras.losses, keras_name)(**keras_options)(y, pred, sample_weight=weights))
+    assert ours(pred, y, sample_weight=weights)[0] == pytest.approx(theirs, rel=1e-6)
+
+
 def test_takes_sample_weight():
     class Plain(losses.Loss):
         def __call__(self, pred, y):
