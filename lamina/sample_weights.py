@@ -28,9 +28,9 @@ def check_sample_weight(where, sample_weight, n):
 
     >>> check_sample_weight("fit", [1, 2, 0.5], 3).tolist()
     [1.0, 2.0, 0.5]
-    >>> check_sample_weight("fit", [1.0, -2.0], 2)
+    >>> check_sample_weight("fit", [1.0, -2.0], 2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    lamina.errors.ConfigError: fit expects sample_weight >= 0, one weight per sample. Received: sample_weight[1]=-2.0 (1 of 2 weights)
+    lamina.errors.ConfigError: fit expects sample_weight >= 0, ... sample_weight[1]=-2.0 (1 of 2 weights)
     """
     expected = f"{where} expects sample_weight as {n} numbers, one per sample (shape ({n},))"
     if sample_weight is None or isinstance(sample_weight, (dict, set, str, bytes)):

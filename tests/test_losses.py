@@ -35,7 +35,8 @@ CLASS_OPTIONS = dict(weight=[0.5, 1.0, 2.0, 4.0], ignore_index=1)
     (losses.NLL(reduction="sum", **CLASS_OPTIONS), nll_loss, dict(reduction="sum", **CLASS_OPTIONS)),
     (losses.CrossEntropy(label_smoothing=0.2, reduction="none", **CLASS_OPTIONS),
      softmax_cross_entropy, dict(label_smoothing=0.2, reduction="none", **CLASS_OPTIONS)),
-    (losses.NLL(reduction="none", **CLASS_OPTIONS), nll_loss, dict(reduction="none", **CLASS_OPTIONS)),
+    (losses.NLL(reduction="none", **CLASS_OPTIONS), nll_loss,
+     dict(reduction="none", **CLASS_OPTIONS)),
     (losses.Hinge(reduction="none"), hinge_loss, dict(reduction="none")),
     (losses.Hinge(reduction="sum"), hinge_loss, dict(reduction="sum")),
 ])

@@ -10,7 +10,8 @@ from hypothesis import given, settings, strategies as st
 import lamina
 from lamina import layers as L
 from lamina import losses
-from lamina.errors import ConfigError, DTypeError, GraphError, LabelError, NonFiniteError, ShapeError
+from lamina.errors import (ConfigError, DTypeError, GraphError, LabelError, NonFiniteError,
+                           ShapeError)
 from lamina.sample_weights import check_sample_weight, class_weight_to_sample_weight
 
 
@@ -146,7 +147,8 @@ def test_weighted_losses_are_keras(rng, ours, keras_name, keras_options, labels)
          "rows": lambda: rng.dirichlet(np.ones(4), 6), "unit": lambda: rng.uniform(0, 1, (6, 4))}
     y = y[labels]()
     weights = rng.uniform(0, 2, 6)
-    theirs = float(getattr(keras.losses, keras_name)(**keras_options)(y, pred, sample_weight=weights))
+    keras_loss = getattr(keras.losses, keras_name)(**keras_options)
+    theirs = float(keras_loss(y, pred, sample_weight=weights))
     assert ours(pred, y, sample_weight=weights)[0] == pytest.approx(theirs, rel=1e-6)
 
 
@@ -212,7 +214,8 @@ def test_one_weight_array_per_loss(form):
                      "tuple": (w, None)}[form]
     total, _ = model.compute_loss_and_gradients(x, y, sample_weight=sample_weight)
     outputs = model.forward(x)
-    expected = losses.CrossEntropy()(outputs[0], y[0], w)[0] + 0.5 * losses.MSE()(outputs[1], y[1])[0]
+    expected = (losses.CrossEntropy()(outputs[0], y[0], w)[0]
+                + 0.5 * losses.MSE()(outputs[1], y[1])[0])
     assert total == pytest.approx(expected, rel=1e-6)
 
 

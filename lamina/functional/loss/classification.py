@@ -35,7 +35,8 @@ def softmax_cross_entropy(logits, y, weight=None, label_smoothing=0.0, ignore_in
     class weights, smoothed; the mean divides by N, or by the summed weights of the target
     classes for class ids (rows with y == ignore_index count for nothing). Without options
     dlogits = (softmax - y) / N. reduction="sum" drops the divisor; "none" gives each sample's
-    loss -sum_c A_ic log_softmax(z)_ic (N,) (0 where ignored) and the gradient of their sum. The max shift keeps every term finite for any finite logits,
+    loss -sum_c A_ic log_softmax(z)_ic (N,) (0 where ignored) and the gradient of their sum.
+    The max shift keeps every term finite for any finite logits,
     in float32 too: a wrong class 200 logits below the right one costs 200, not inf. Nothing
     is clamped, so there is no plateau such as -log(FLT_MIN) = 87.3365 (the loss of a softmax
     clipped to the smallest float32) at which training stalls.
