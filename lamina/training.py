@@ -182,9 +182,9 @@ class Trainable(Compiling):
         """`sample_weight` as one entry per compiled loss, in compile order (None: unweighted).
 
         None; one array (N,) for every loss; a dict by output name (an output left out is
-        unweighted); or, for several outputs, a list or tuple with one entry per output (None
-        where an output has no loss) or one per compiled loss. Each array is checked by
-        lamina.sample_weights.check_sample_weight when its loss takes it."""
+        unweighted); or a list or tuple of arrays (None where unweighted), one per output (None
+        where an output has no loss) or one per compiled loss, as fit slices y. A list of
+        numbers is one array. Each array is checked by check_sample_weight at the loss."""
         entries = self.compiled_losses
         if sample_weight is None:
             return [None] * len(entries)
@@ -196,11 +196,14 @@ class Trainable(Compiling):
                                  f"names with a loss {names}. Unknown: {unknown}")
             return [sample_weight.get(entry.name) for entry in entries]
         names = list(self.output_names)
-        if len(names) > 1 and isinstance(sample_weight, (list, tuple)):
-            if len(sample_weight) == len(names):
-                return [sample_weight[entry.position] for entry in entries]
-            if len(sample_weight) == len(entries):
-                return list(sample_weight)
+        per_loss = isinstance(sample_weight, (list, tuple)) and all(
+            entry is None or isinstance(entry, (list, tuple))
+            or (isinstance(entry, np.ndarray) and entry.ndim >= 1) for entry in sample_weight)
+        if per_loss and len(sample_weight) == len(names):
+            return [sample_weight[entry.position] for entry in entries]
+        if per_loss and len(sample_weight) == len(entries):
+            return list(sample_weight)
+        if per_loss and len(names) > 1:
             raise GraphError(f"{where} expects sample_weight as one array for every output, "
                              f"one per output {names} (None where an output has no loss), one "
                              f"per compiled loss ({len(entries)}), or a dict by name. "

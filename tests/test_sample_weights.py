@@ -219,6 +219,23 @@ def test_one_weight_array_per_loss(form):
     assert total == pytest.approx(expected, rel=1e-6)
 
 
+def test_a_list_of_numbers_is_one_array_for_every_loss():
+    model, (x, y, w) = two_heads(), data()
+    as_list = model.compute_loss_and_gradients(x, y, sample_weight=w.tolist())[0]
+    assert as_list == model.compute_loss_and_gradients(x, y, sample_weight=w)[0]
+
+
+@pytest.mark.parametrize("sample_weight", [
+    lambda w: [w], lambda w: (w,), lambda w: w.tolist(), lambda w: w[:, None],
+    lambda w: [w.tolist()]])
+def test_one_loss_takes_its_weights_bare_or_as_a_list_of_one(sample_weight):
+    (x, y, w) = data()
+    model = linear_model()
+    expected = model.compute_loss_and_gradients(x.astype(np.float64), y[0], sample_weight=w)[0]
+    assert model.compute_loss_and_gradients(x.astype(np.float64), y[0],
+                                            sample_weight=sample_weight(w))[0] == expected
+
+
 def test_a_dict_leaving_an_output_out_leaves_it_unweighted():
     model, (x, y, w) = two_heads(), data()
     left_out = model.compute_loss_and_gradients(x, y, sample_weight={"digit": w})[0]
