@@ -91,7 +91,7 @@ def class_weight_to_sample_weight(where, class_weight, y, num_classes, sample_we
     labels = np.asarray(y)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]  # a column of ids, also for one sigmoid output (Keras)
-    ids = class_labels(where, labels, (len(labels), num_classes), "the class weights",
+    ids = class_labels(where, labels, (len(labels), num_classes), "the model's outputs",
                        ignore_index=ignore_index)
     if ids.ndim == 2:
         ids = np.argmax(ids, axis=1)
