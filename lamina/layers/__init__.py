@@ -3,6 +3,8 @@
 from lamina.layers.activation import (ELU, GELU, HardSigmoid, HardSwish, LeakyReLU, LogSoftmax,
                                       ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Swish, Tanh)
 from lamina.layers.attention import MultiHeadAttention
+from lamina.layers.augmentation import RandomCrop, RandomErasing, RandomFlip
+from lamina.layers.augmentation_affine import RandomRotation, RandomTranslation
 from lamina.layers.base import Layer
 from lamina.layers.conv import Conv2D, ConvTranspose2D, Deconv2D
 from lamina.layers.conv1d import (AvgPool1D, Conv1D, GlobalAvgPool1D, GlobalMaxPool1D,
@@ -17,6 +19,7 @@ from lamina.layers.norm import (BatchNorm1D, BatchNorm2D, GroupNorm, InstanceNor
                                  LayerNorm)
 from lamina.layers.pool import AvgPool2D, MaxPool2D, MeanPool2D
 from lamina.layers.permute import Permute
+from lamina.layers.preprocessing import Normalization, Rescaling
 from lamina.layers.recurrent import GRU, LSTM, RNN
 from lamina.layers.registry import register_layer
 from lamina.layers.reshape import Flatten, Reshape
@@ -38,5 +41,7 @@ __all__ = [
     "ZeroPad2D", "ChannelShuffle", "Reshape", "DepthwiseConv2D", "SeparableConv2D",
     "Embedding", "PositionalEmbedding", "RNN", "LSTM", "GRU", "MultiHeadAttention",
     "TransformerEncoderLayer", "Conv1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D",
-    "GlobalMaxPool1D", "TimeDistributed", "Permute", "register_layer",
+    "GlobalMaxPool1D", "TimeDistributed", "Permute", "RandomFlip", "RandomCrop",
+    "RandomTranslation", "RandomRotation", "RandomErasing", "Rescaling", "Normalization",
+    "register_layer",
 ]

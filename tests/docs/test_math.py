@@ -7,6 +7,7 @@ import pytest
 
 from lamina import functional as F
 from lamina import optim
+from lamina.functional import sampling
 from tests.docs.conftest import DOCS
 
 # page -> (kernel, the equation as its docstring writes it, the same equation on the page)
@@ -102,6 +103,13 @@ EQUATIONS = {
          r"y_{nfi} = b_f + \sum_{c} \sum_{k=0}^{K-1} w_{fck}\, x^{\mathrm{pad}}_{n,\, c,\; i s + k d}"),
         (F.conv1d_backward, "dx = dx_2d[:, :, 0], dw = dw_2d[:, :, 0]",
          r"\mathrm{d}x = \mathrm{d}x^{2\mathrm{D}}_{:,\,:,\,0,\,:}"),
+    ],
+    "augmentation": [
+        (sampling.affine_sample_forward, "out[n, c, p] = sum_t w_t[n, p] * x[n, c, i_t[n, p]]",
+         r"y_{n c p} = \sum_t w_{t}[n, p]\; x_{n,\, c,\; i_t[n, p]}"),
+        (sampling.affine_sample_backward, "dx[n, c, q] = sum over taps and outputs p with "
+                                          "i_t[n, p] == q of w_t[n, p] * dout[n, c, p]",
+         r"\mathrm{d}x_{n c q} = \sum_t \sum_{p:\; i_t[n, p] = q} w_t[n, p]\; \mathrm{d}y_{n c p}"),
     ],
     "optimizers": [
         (optim.SGD, "b = momentum * b + (1 - dampening) * g", r"b_t = \mu\, b_{t-1} + (1 - \tau)\, g"),

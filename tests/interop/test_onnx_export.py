@@ -17,6 +17,7 @@ from lamina.interop import export_onnx
 from lamina.layers.container import Composite, Container, named_layers
 from lamina.layers.merge import Merge
 from lamina.layers.registry import is_lamina_class, registered_layers
+from lamina.layers.augmentation import ImageAugmentation
 from lamina.model import Sequential
 
 onnx = pytest.importorskip("onnx")
@@ -25,7 +26,13 @@ ort = pytest.importorskip("onnxruntime")
 # Registered lamina classes with no case, and why: bases that compute nothing themselves.
 UNSUPPORTED = {Container: "abstract base of the containers (no forward)",
                Composite: "abstract base of attribute-named containers (no forward)",
-               Merge: "abstract base of the merge layers (no combine)"}
+               Merge: "abstract base of the merge layers (no combine)",
+               ImageAugmentation: "abstract base of the augmentation layers (no augment)"}
+
+
+def adapted(layer, shape):
+    """A Normalization adapted to random data of `shape` (batch axis added)."""
+    return layer.adapt(np.random.default_rng(4).normal(2.0, 3.0, (16,) + shape))
 
 
 def randomized(model, seed=0):
@@ -159,6 +166,18 @@ CASES = {
     L.Reshape: [lambda: seq(L.Reshape((-1, 2)), shape=(3, 4))],
     L.Permute: [lambda: seq(L.Permute((3, 1, 2)), shape=(2, 3, 4))],
     L.Dropout: [lambda: seq(L.Linear(4, 4), L.Dropout(0.5), shape=(4,))],
+    L.RandomFlip: [lambda: seq(L.RandomFlip(), shape=(2, 4, 5))],
+    L.RandomErasing: [lambda: seq(L.RandomErasing(p=1.0), shape=(2, 4, 5))],
+    L.RandomTranslation: [lambda: seq(L.RandomTranslation(0.2, 0.2), shape=(2, 4, 5))],
+    L.RandomRotation: [lambda: seq(L.RandomRotation(0.1), shape=(2, 4, 5))],
+    L.RandomCrop: [lambda: seq(L.RandomCrop(4, padding=2), shape=(2, 4, 5)),
+                   lambda: seq(L.RandomCrop((4, 5), padding=(1, 2, 1, 2)), shape=(2, 4, 5)),
+                   lambda: seq(L.RandomCrop((3, 2)), shape=(2, 5, 6))],
+    L.Rescaling: [lambda: seq(L.Rescaling(1 / 255), shape=(2, 3)),
+                  lambda: seq(L.Rescaling(2.0, offset=-1.0), shape=(2, 3))],
+    L.Normalization: [lambda: seq(adapted(L.Normalization(), (2, 3, 4)), shape=(2, 3, 4)),
+                      lambda: seq(adapted(L.Normalization(axis=-1, invert=True), (3,)),
+                                  shape=(3,))],
     L.Add: [merged(L.Add), lambda: seq(L.Add([L.Linear(4, 3), L.Linear(4, 3)]), shape=(4,))],
     L.Subtract: [merged(L.Subtract)],
     L.Multiply: [merged(L.Multiply), lambda: seq(models.SEBlock(8, reduction=4),

@@ -68,6 +68,13 @@ CASES = {  # name -> (layer factory, input shape)
     "GlobalMaxPool1D": (lambda: L.GlobalMaxPool1D(), (2, 4, 9)),
     "TimeDistributed": (lambda: L.TimeDistributed(L.Linear(None, 3)), (2, 5, 4)),
     "Permute": (lambda: L.Permute((2, 1)), (2, 5, 4)),
+    "RandomFlip": (lambda: L.RandomFlip("horizontal"), IMAGE),
+    "RandomCrop": (lambda: L.RandomCrop((4, 5), padding=(1, 2)), IMAGE),
+    "RandomTranslation": (lambda: L.RandomTranslation(0.2, (-0.1, 0.3), fill_mode="wrap"), IMAGE),
+    "RandomRotation": (lambda: L.RandomRotation(0.1, interpolation="nearest"), IMAGE),
+    "RandomErasing": (lambda: L.RandomErasing(p=0.7, value=[0.0, 1.0, 2.0, 3.0]), IMAGE),
+    "Rescaling": (lambda: L.Rescaling(0.5, offset=-1.0), IMAGE),
+    "Normalization": (lambda: L.Normalization(mean=[0.5, 1.0, 2.0, 0.0], variance=2.0), IMAGE),
 }
 INDEX_INPUTS = {"Embedding": 7}  # layers taking token ids: ids below this many
 ALIASES = {"Deconv2D": "ConvTranspose2D", "MeanPool2D": "AvgPool2D",
