@@ -67,7 +67,12 @@ def test_digits_keep_their_accuracy_in_int8(digits, per_channel):
     int8_accuracy = np.mean(q8.predict(x_test).argmax(1) == y_test)
     assert float_accuracy > 0.9 and int8_accuracy >= float_accuracy - 0.005
     assert [type(layer).__name__ for layer in q8.layers] == \
-        ["Fused", "Fused", "MaxPool2D", "Flatten", "Fused", "Quantized"]
+        ["Quantized", "Quantized", "MaxPool2D", "Flatten", "Quantized", "Quantized"]
+    units = [q8.layers[i] for i in (0, 1, 4, 5)]
+    assert [unit.quantizes_output for unit in units] == [True, True, True, False]  # logits: float
+    for unit, following in zip(units, units[1:]):  # an output quantised as the next input
+        assert (unit.output_scale, unit.output_zero_point) == \
+            (following.input_scale, following.input_zero_point)
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
 
@@ -75,25 +80,28 @@ def test_digits_keep_their_accuracy_in_int8(digits, per_channel):
 def test_every_weight_is_an_int8_multiple_of_its_channel_scale(digits):
     model, x_train, _ = digits
     q8 = quantize(model, x_train[:64])
-    layers = [layer.layer if isinstance(layer, Fused) else layer for layer in q8.layers]
-    quantized = [layer for layer in layers if isinstance(layer, Quantized)]
+    quantized = [layer for layer in q8.layers if isinstance(layer, Quantized)]
     assert len(quantized) == 4
     for layer in quantized:
-        inner = layer.layer
+        inner = layer.layer.layer if isinstance(layer.layer, Fused) else layer.layer
         axis = 1 if isinstance(inner, L.Linear) else 0
         shape = [1] * inner.weight.data.ndim
         shape[axis] = -1
         scale = layer.weight_scale.astype(np.float32).reshape(shape)
         q = inner.weight.data / scale
         np.testing.assert_allclose(q, np.round(q), atol=1e-4)
-        assert np.abs(np.round(q)).max() == 127  # each channel's peak maps to 127
+        assert np.abs(np.round(q)).max(axis=tuple(i for i in range(q.ndim) if i != axis)).min() \
+            == 127  # each channel's peak maps to 127
+        bias_scale = (layer.input_scale * layer.weight_scale).astype(np.float32)
+        q_bias = inner.bias.data / bias_scale  # int32 multiples of input scale x weight scale
+        np.testing.assert_allclose(q_bias, np.round(q_bias), atol=1e-3)
 
 
 def test_quantized_layer_is_layer_of_fake_quantized_input():
     lamina.seed(1)
     conv = L.Conv2D(2, 3, 3, padding=1)
     x = np.random.default_rng(2).normal(size=(2, 2, 6, 6)).astype(np.float32)
-    layer = Quantized.of(conv, -1.0, 1.5)
+    layer = Quantized.of(conv, (-1.0, 1.5))
     layer.eval()
     s, z = np.float32(layer.input_scale), np.float32(layer.input_zero_point)
     x_hat = (np.clip(np.round(x / s) + z, 0, 255) - z) * s
@@ -114,7 +122,8 @@ def test_graph_model_and_file_round_trip(tmp_path):
     model = lamina.Model(image, out)
     x = np.random.default_rng(3).uniform(size=(16, 1, 8, 8)).astype(np.float32)
     q8 = quantize(model, x)
-    assert sum(isinstance(layer, (Quantized, Fused)) for layer in q8.layers) == 2
+    assert sum(isinstance(layer, Quantized) for layer in q8.layers) == 2
+    assert not any(layer.quantizes_output for layer in q8.layers if isinstance(layer, Quantized))
     q8.save(tmp_path / "q8.lamina")
     again = load_model(tmp_path / "q8.lamina")
     np.testing.assert_array_equal(again.predict(x), q8.predict(x))

@@ -17,6 +17,7 @@ from lamina.interop import export_onnx
 from lamina.layers.container import Composite, Container, named_layers
 from lamina.layers.merge import Merge
 from lamina.layers.registry import is_lamina_class, registered_layers
+from lamina.inference import Fused, Quantized, fold, quantize
 from lamina.layers.augmentation import ImageAugmentation
 from lamina.model import Sequential
 
@@ -30,6 +31,21 @@ UNSUPPORTED = {Container: "abstract base of the containers (no forward)",
                ImageAugmentation: "abstract base of the augmentation layers (no augment)"}
 
 
+def folded(case):
+    """A (model, shapes) case with its model folded (lamina.inference.fold)."""
+    model, shapes = case
+    return fold(randomized(model)), shapes
+
+
+def quantized(case):
+    """A one-unit case quantised (its output stays float: onnxruntime then runs the QDQ
+    graph as written, and equals predict to rounding; test_onnx_quantized checks int8 runs)."""
+    model, shapes = case
+    calibration = sample(shapes, 32, 7)
+    return quantize(randomized(model), calibration[0] if len(calibration) == 1
+                    else calibration), shapes
+
+
 def adapted(layer, shape):
     """A Normalization adapted to random data of `shape` (batch axis added)."""
     return layer.adapt(np.random.default_rng(4).normal(2.0, 3.0, (16,) + shape))
@@ -37,7 +53,10 @@ def adapted(layer, shape):
 
 def randomized(model, seed=0):
     """model with every parameter and running statistic drawn at random (so that biases,
-    batch-norm shifts and running variances are not their trivial initial values)."""
+    batch-norm shifts and running variances are not their trivial initial values). A
+    quantised model is left as quantize made it (its weights are multiples of its scales)."""
+    if any(isinstance(layer, Quantized) for _, layer in named_layers(model)):
+        return model
     rng = np.random.default_rng(seed)
     for p in model.parameters():
         p.data = (0.5 * rng.standard_normal(p.data.shape)).astype(p.data.dtype)
@@ -166,6 +185,10 @@ CASES = {
     L.Reshape: [lambda: seq(L.Reshape((-1, 2)), shape=(3, 4))],
     L.Permute: [lambda: seq(L.Permute((3, 1, 2)), shape=(2, 3, 4))],
     L.Dropout: [lambda: seq(L.Linear(4, 4), L.Dropout(0.5), shape=(4,))],
+    Fused: [lambda: folded(seq(L.Conv2D(2, 3, 3), L.BatchNorm2D(3), L.ReLU(), shape=(2, 5, 5))),
+            lambda: folded(seq(L.Linear(4, 3), L.GELU(), shape=(4,)))],
+    Quantized: [lambda: quantized(seq(L.Conv2D(2, 3, 3, padding=1), shape=(2, 5, 5))),
+                lambda: quantized(seq(L.Flatten(), L.Linear(None, 3), shape=(2, 3)))],
     L.RandomFlip: [lambda: seq(L.RandomFlip(), shape=(2, 4, 5))],
     L.RandomErasing: [lambda: seq(L.RandomErasing(p=1.0), shape=(2, 4, 5))],
     L.RandomTranslation: [lambda: seq(L.RandomTranslation(0.2, 0.2), shape=(2, 4, 5))],

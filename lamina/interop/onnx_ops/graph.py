@@ -27,6 +27,7 @@ class OnnxGraph:
         self.nodes, self.initializers = [], []
         self.types = {}  # tensor name -> numpy dtype
         self._params = {}  # initializer name -> the array it was made from
+        self.substitutes = {}  # parameter name -> the tensor that replaces its initializer
         self._counts = {}
 
     # -- names -------------------------------------------------------------------------
@@ -67,7 +68,10 @@ class OnnxGraph:
 
     # -- initializers ------------------------------------------------------------------
     def param(self, name, array):
-        """The initializer `name` holding `array` (a parameter or buffer), written once."""
+        """The initializer `name` holding `array` (a parameter or buffer), written once; or
+        the tensor substituted for it (a quantised weight's DequantizeLinear output)."""
+        if name in self.substitutes:
+            return self.substitutes[name]
         array = np.asarray(array)
         held = self._params.get(name)
         if held is not None:
