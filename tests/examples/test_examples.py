@@ -136,3 +136,17 @@ def test_char_lm_prints_samples_as_it_learns(capsys):
     out = capsys.readouterr().out
     assert out.count("-- epoch") == 2 and "First Citizen:\n" in out
     assert result["loss"] < np.log(len(result["chars"]))  # better than uniform guessing
+
+
+def test_export_folds_quantizes_and_checks_in_onnxruntime(tmp_path, capsys):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from lamina.examples import export
+
+    result = export.main(["--epochs", "3", "--out", str(tmp_path)])
+    float32, folded, int8 = result["rows"]
+    assert float32["accuracy"] >= 0.9 and folded["accuracy"] == float32["accuracy"]
+    assert float32["difference"] < 1e-4 and folded["difference"] < 1e-4
+    assert int8["accuracy"] >= float32["accuracy"] - 0.01 and result["smaller"] > 3
+    assert result["fold_difference"] < 1e-4
+    assert "smaller" in capsys.readouterr().out
