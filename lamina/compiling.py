@@ -25,7 +25,9 @@ def _named_setting(where, name, value, get):
 
 class OutputLoss:
     """What compile gives one output: its position and name, its loss and weight, and its
-    metrics as (log name, function) pairs."""
+    metrics as (log name, lamina.metrics.Metric) pairs, objects of this output alone (a
+    name gives a new one, a Metric instance is copied without its state, a callable is
+    wrapped as a batch-size-weighted mean: lamina.metrics.metric)."""
 
     __slots__ = ("position", "name", "loss", "weight", "metrics")
 
@@ -64,6 +66,12 @@ class Compiling:
     def compile(self, loss="cross_entropy", optimizer="sgd", metrics=None, loss_weights=None):
         """Choose the loss, the optimizer and the metrics reported by fit and evaluate.
 
+        metrics: names or aliases ("accuracy", "acc", "top5", "precision", "recall", "f1",
+        "auc", "mse", "mae", "confusion_matrix", ...: lamina.metrics.METRICS and ALIASES),
+        lamina.metrics.Metric instances, or callables (outputs, y) -> float; each is logged
+        under its name ("f1" as "f1_score"), prefixed by the output's name for several
+        outputs.
+
         A model with several outputs takes loss, loss_weights and metrics per output: a dict
         keyed by output name (an output left out has no loss and is not trained by one) or
         a list in output order; one loss (or one metrics list) applies to every output.
@@ -101,16 +109,17 @@ class Compiling:
             listed = per_output_metrics.get(name) or []
             if not isinstance(listed, (list, tuple)):
                 listed = [listed]
-            fns = []
+            objects = []
             for i, metric in enumerate(listed):
                 label = f"metrics[{i}]" if len(names) == 1 else f"metrics[{name!r}][{i}]"
-                if not (isinstance(metric, str) or callable(metric)):
-                    raise ConfigError(f"{where} expects each metric as a name or a callable "
-                                      f"(outputs, y) -> float. Received: {label}={metric!r}")
-                log = metrics_module.name_of(metric)
-                fns.append((log if len(names) == 1 else f"{name}_{log}",
-                            _named_setting(where, label, metric, metrics_module.get)))
-            compiled.append(OutputLoss(position, name, output_loss, weight, fns))
+                if not (isinstance(metric, (str, dict, metrics_module.Metric))
+                        or callable(metric)):
+                    raise ConfigError(f"{where} expects each metric as a name, a "
+                                      f"lamina.metrics.Metric or a callable (outputs, y) -> "
+                                      f"float. Received: {label}={metric!r}")
+                made = _named_setting(where, label, metric, metrics_module.metric)
+                objects.append((made.name if len(names) == 1 else f"{name}_{made.name}", made))
+            compiled.append(OutputLoss(position, name, output_loss, weight, objects))
         self.compiled_losses, self.optimizer = compiled, optimizer
         if len(names) == 1:
             self.loss, self.metrics = compiled[0].loss, list(metrics or [])
@@ -119,7 +128,6 @@ class Compiling:
             self.metrics = {entry.name: list(per_output_metrics.get(entry.name) or [])
                             for entry in compiled if per_output_metrics.get(entry.name)}
         self.loss_weights = None if loss_weights is None else dict(weights)
-        self._metric_fns = [pair for entry in compiled for pair in entry.metrics]
         return self
 
     def require_compiled(self, what):

@@ -29,6 +29,7 @@ from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import (ConfigError, DTypeError, GraphError, LabelError, NonFiniteError,
                            ShapeError)
 from lamina.fitting import FitState, check_fit_arguments, run_fit  # noqa: F401 (FitState)
+from lamina.functional.activation import softmax_forward
 from lamina.functional.checks import check_choice, check_int
 from lamina.layers.mode import inference_mode
 from lamina.callbacks.progress import ProgressLogger
@@ -205,30 +206,79 @@ class Trainable(Compiling):
         self.apply_gradients()
         return result
 
-    def compute_metrics(self, outputs, y):
-        """{log name: value} of the compiled metrics for the training outputs (a list per
-        output) and the targets (one array per compiled loss)."""
-        outputs = outputs if isinstance(outputs, list) else [outputs]
-        values = {}
-        for entry, target in zip(self.compiled_losses, y):
-            for name, fn in entry.metrics:
-                values[name] = fn(outputs[entry.position], target)
-        return values
+    # -- metrics (lamina.metrics objects, compiled per output) ----------------------------
+    def reset_metrics(self):
+        """Forget what the compiled metrics have seen (fit does this as each epoch starts)."""
+        for entry in self.compiled_losses:
+            for _, metric in entry.metrics:
+                metric.reset_state()
 
-    def _step_logs(self, loss, parts, outputs, y):
-        """What one step logs: the total loss, each output's own (several outputs; parts:
-        compute_loss's), metrics."""
+    def update_metrics(self, outputs, ys, sample_weight=None):
+        """Add a batch to the compiled metrics: outputs as predict gives them (a list per
+        output, or bare for one), ys one array per compiled loss (or bare for one),
+        sample_weight None or (N,)."""
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        ys = ys if isinstance(ys, list) else [ys]
+        _update_metrics(self.compiled_losses, [entry.metrics for entry in self.compiled_losses],
+                        outputs, ys, sample_weight)
+
+    def metric_results(self, running=False):
+        """{log name: result()} of the compiled metrics whose result is one number (a
+        ConfusionMatrix's is not: read it from model.compiled_losses[k].metrics). running:
+        only those whose running value fit logs after every batch (not AUC, whose result
+        sorts every score seen)."""
+        return _metric_results([entry.metrics for entry in self.compiled_losses], running)
+
+    def metric_states(self):
+        """{log name: the metric's get_state()}: what a checkpoint keeps of the metrics."""
+        return {name: metric.get_state() for entry in self.compiled_losses
+                for name, metric in entry.metrics}
+
+    def set_metric_states(self, states):
+        """Restore metric_states() (the same compiled metrics, by log name)."""
+        metrics = {name: metric for entry in self.compiled_losses
+                   for name, metric in entry.metrics}
+        if sorted(states) != sorted(metrics):
+            raise ConfigError(f"{self.describe()}.set_metric_states expects states of the "
+                              f"compiled metrics {sorted(metrics)}. Received: {sorted(states)}")
+        for name, state in states.items():
+            metrics[name].set_state(state)
+
+    def compute_metrics(self, outputs, y):
+        """{log name: value} of the compiled metrics on this batch alone (fresh copies, so
+        the compiled ones are left as they are): the training outputs (a list per output,
+        logits where fused) and the targets (one array per compiled loss)."""
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        fresh = [[(name, metric.fresh()) for name, metric in entry.metrics]
+                 for entry in self.compiled_losses]
+        _update_metrics(self.compiled_losses, fresh,
+                        self.metric_outputs(outputs, self.fused_outputs()), y, None)
+        return _metric_results(fresh)
+
+    def metric_outputs(self, outputs, fused):
+        """The training outputs as the metrics take them: probabilities (a softmax over
+        axis 1) at the fused positions, which hold logits, where the output has metrics."""
+        return [softmax_forward(output, axis=1)[0]
+                if position in fused and self._has_metrics(position) else output
+                for position, output in enumerate(outputs)]
+
+    def _has_metrics(self, position):
+        return any(entry.metrics for entry in self.compiled_losses if entry.position == position)
+
+    def _step_logs(self, loss, parts):
+        """What one step logs besides the metrics: the total loss, each output's own
+        (several outputs; parts: compute_loss's)."""
         logs = {"loss": loss}
         if len(self.output_names) > 1:
             logs.update((f"{name}_loss", value) for name, value in parts.items())
-        logs.update(self.compute_metrics(outputs, y))
         return logs
 
     def _log_names(self):
         names = ["loss"]
         if len(self.output_names) > 1:
             names += [f"{entry.name}_loss" for entry in self.compiled_losses]
-        return names + [name for name, _ in getattr(self, "_metric_fns", [])]
+        return names + [name for entry in self.compiled_losses
+                        for name, metric in entry.metrics if metric.scalar]
 
     def _check_gradients(self, params, loss):
         """NonFiniteError unless the loss and every gradient the optimizer will use are finite.
@@ -368,6 +418,8 @@ class Trainable(Compiling):
         """The current epoch's remaining steps (all of them unless it resumed part-way);
         returns its mean loss and metrics, or None when a non-finite step stopped training."""
         state, n = self.fit_state, len(xs[0])
+        if state.step == 0:  # a resumed epoch keeps the metric states its checkpoint restored
+            self.reset_metrics()
         if state.order is None:
             state.order = get_rng().permutation(n) if shuffle else np.arange(n)
         keep_buffers = bool(self.buffers())
@@ -387,11 +439,16 @@ class Trainable(Compiling):
             else:
                 self.apply_gradients()
                 state.step = step + 1
-                state.add(self._step_logs(loss, self.last_losses, outputs, y_batch), len(index))
-                hooks.on_train_batch_end(step, state.means())
+                state.add(self._step_logs(loss, self.last_losses), len(index))
+                self.update_metrics(self.metric_outputs(
+                    outputs if isinstance(outputs, list) else [outputs], self.fused_outputs()),
+                    y_batch)
+                hooks.on_train_batch_end(step, {**state.means(),
+                                                **self.metric_results(running=True)})
             if self.stop_training:
                 break
-        logs = state.means() or {key: math.nan for key in self._log_names()}
+        logs = {**state.means(), **self.metric_results()} if state.seen \
+            else {key: math.nan for key in self._log_names()}
         if on_nonfinite == "skip":
             logs["skipped"] = state.skipped
         return logs
@@ -434,10 +491,33 @@ class Trainable(Compiling):
         return self._evaluate_prepared(xs, ys, batch_size)
 
     def _evaluate_prepared(self, xs, ys, batch_size):
+        """evaluate batch by batch, in inference_mode: each loss as a sum and what its mean
+        divides by (lamina.distributed.sums.loss_sums), so the total over the batches is the
+        loss over every row to rounding, and fresh copies of the compiled metrics updated
+        with each batch (the model and its metrics are only read: thread-safe)."""
+        from lamina.distributed.sums import loss_sums, normalizer
+
         fused = self.fused_outputs()
-        outputs = self._batched(xs, batch_size, fused)
-        loss, parts, _ = self.compute_loss(ys, outputs, fused)
-        return self._step_logs(loss + self.regularization_loss(), parts, outputs, ys)
+        functions = self.loss_functions(fused)
+        fresh = [[(name, metric.fresh()) for name, metric in entry.metrics]
+                 for entry in self.compiled_losses]
+        sums, divisors = [0.0] * len(functions), [0.0] * len(functions)
+        with inference_mode():
+            for start in range(0, len(xs[0]), batch_size):
+                outputs = self.run([a[start:start + batch_size] for a in xs], fused)
+                targets = [a[start:start + batch_size] for a in ys]
+                for k, ((entry, loss_fn), target) in enumerate(zip(functions, targets)):
+                    total, _, divisor = loss_sums(loss_fn, outputs[entry.position], target)
+                    sums[k], divisors[k] = sums[k] + float(total), divisors[k] + divisor
+                _update_metrics(self.compiled_losses, fresh,
+                                self.metric_outputs(outputs, fused), targets, None)
+        loss, parts = 0.0, {}
+        for k, (entry, _) in enumerate(functions):
+            divisor = normalizer(entry.loss, divisors[k])
+            parts[entry.name] = value = sums[k] / divisor if divisor else math.nan
+            loss += value * entry.weight if entry.weight != 1.0 else value
+        return {**self._step_logs(loss + self.regularization_loss(), parts),
+                **_metric_results(fresh)}
 
     def predict(self, x, batch_size=256):
         """The outputs for x, in eval mode, in batches of `batch_size`: one array, or a list
@@ -471,3 +551,18 @@ class Trainable(Compiling):
             parts = [self.run([a[i:i + batch_size] for a in xs], logits)
                      for i in range(0, len(xs[0]), batch_size)]
         return [np.concatenate([part[k] for part in parts]) for k in range(len(parts[0]))]
+
+
+def _update_metrics(compiled_losses, metric_lists, outputs, ys, sample_weight):
+    """Each compiled loss's metrics (metric_lists, in compile order) take its output and
+    target."""
+    for entry, metrics, target in zip(compiled_losses, metric_lists, ys):
+        for _, metric in metrics:
+            metric.update_state(target, outputs[entry.position], sample_weight)
+
+
+def _metric_results(metric_lists, running=False):
+    """{log name: result} of the metrics whose result is one number (running: and is cheap
+    enough for every batch's logs)."""
+    return {name: metric.result() for metrics in metric_lists for name, metric in metrics
+            if metric.scalar and (metric.running or not running)}

@@ -44,6 +44,7 @@ class AUC(Metric):
     scikit-learn gives for one class (it also warns)."""
 
     default_name = "auc"
+    running = False
 
     def initial_state(self):
         self._pending = []

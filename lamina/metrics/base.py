@@ -19,12 +19,14 @@ __all__ = ["Metric", "MeanMetricWrapper"]
 
 
 class Metric:
-    """Base class: a subclass defines initial_state() and result(), and update_state.
+    """Base class: a subclass defines initial_state(), update_state and result().
 
-    scalar: whether result() is one number (what fit logs); ConfusionMatrix's is not."""
+    scalar: whether result() is one number (what fit logs); ConfusionMatrix's is not.
+    running: whether fit logs the running result after every batch too (AUC does not: its
+    result sorts every score seen, which per batch would cost O(steps * N log N))."""
 
     default_name = "metric"
-    scalar = True
+    scalar = running = True
 
     def __init__(self, name=None):
         if name is not None and not (isinstance(name, str) and name):
