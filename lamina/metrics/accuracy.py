@@ -71,7 +71,8 @@ class Accuracy(_Hits):
 
 class TopKAccuracy(_Hits):
     """Fraction of rows whose label is among the k highest of the scores (N, C); ties are
-    ranked as sklearn.metrics.top_k_accuracy_score ranks them (the higher class id first).
+    ranked as sklearn.metrics.top_k_accuracy_score ranks them (the higher class id first;
+    Accuracy's argmax takes the lower), so TopKAccuracy(1) and Accuracy differ on ties.
     k >= C counts every row. Named "top{k}_accuracy"."""
 
     def __init__(self, k=5, name=None):
