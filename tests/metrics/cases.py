@@ -17,7 +17,7 @@ def case(kind, rows=60, seed=0):
         scores[:, 4] = -1.0
     if kind == "single":
         labels = np.zeros(rows, np.int64)
-    weights = np.round(rng.random(rows) * 3, 1)
+    weights = np.round(rng.random(rows) * 12) / 4  # quarters: their sums are exact
     return labels, scores, weights
 
 

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from lamina import metrics
+from lamina.errors import ConfigError
+
+
+@pytest.mark.parametrize("identifier, cls, name", [
+    ("accuracy", metrics.Accuracy, "accuracy"), ("acc", metrics.Accuracy, "accuracy"),
+    ("top5", metrics.TopKAccuracy, "top5_accuracy"),
+    ("top_k_accuracy", metrics.TopKAccuracy, "top5_accuracy"),
+    ("top3_accuracy", metrics.TopKAccuracy, "top3_accuracy"),
+    ("f1", metrics.F1Score, "f1_score"), ("precision", metrics.Precision, "precision"),
+    ("recall", metrics.Recall, "recall"), ("auc", metrics.AUC, "auc"),
+    ("confusion_matrix", metrics.ConfusionMatrix, "confusion_matrix"),
+    ("mse", metrics.MeanSquaredError, "mean_squared_error"),
+    ("mae", metrics.MeanAbsoluteError, "mean_absolute_error"),
+])
+def test_names_and_aliases(identifier, cls, name):
+    made = metrics.get(identifier)
+    assert type(made) is cls and made.name == name and metrics.name_of(identifier) == name
+    assert metrics.get(identifier) is not made  # a new one each time
+
+
+def test_get_and_names_of_instances_and_callables():
+    def top(outputs, y):
+        return 1.0
+
+    assert metrics.get(top) is top and metrics.name_of(top) == "top"
+    recall = metrics.Recall(average="macro", name="r")
+    assert metrics.get(recall) is recall and metrics.name_of(recall) == "r"
+    fresh = metrics.metric(recall)
+    assert fresh is not recall and fresh.get_config() == recall.get_config()
+    wrapped = metrics.metric(top)
+    assert isinstance(wrapped, metrics.MeanMetricWrapper) and wrapped.name == "top"
+    with pytest.raises(ConfigError, match="Unknown metric 'f2'"):
+        metrics.get("f2")
+
+
+def test_serialize_round_trips_built_in_metrics_only():
+    f1 = metrics.F1Score(average="weighted", name="f1w")
+    stored = metrics.serialize(f1)
+    assert stored == {"class_name": "F1Score", "config": f1.get_config()}
+    assert metrics.get(stored).get_config() == f1.get_config()
+    assert metrics.serialize("top5") == "top5" and metrics.serialize(lambda o, y: 0.0) is None
+    with pytest.raises(ConfigError, match=r"Unknown metric \{'class_name': 'Nope'"):
+        metrics.get({"class_name": "Nope", "config": {}})
+
+
+def test_a_wrapped_callable_is_a_batch_size_weighted_mean():
+    wrapped = metrics.metric(lambda outputs, y: float(np.mean(outputs)))
+    wrapped.update_state(None, np.array([1.0, 1.0, 1.0]))
+    wrapped.update_state(None, np.array([5.0]))
+    assert wrapped.result() == (3 * 1.0 + 5.0) / 4
+    copy = wrapped.fresh()
+    assert copy.fn is wrapped.fn and copy.result() == 0.0
