@@ -11,8 +11,10 @@ lamina.diagnose_nonfinite and by lamina.distributed alike:
 Several outputs each take their own loss (compile(loss={"digit": ..., "size": ...},
 loss_weights=...)); the loss fit reports is the weighted total, and each output's own is
 logged as "<output name>_loss" (Keras' names). Every step is checked for NaN / Inf before
-the weights change (fit's on_nonfinite). compile and the fused-softmax decision are
-lamina.compiling's. fit's epoch loop, its argument checks and its
+the weights change (fit's on_nonfinite). compile, the fused-softmax decision and the
+compiled metric objects are lamina.compiling's; fit resets the metrics as each epoch starts,
+updates them after every step and logs their result() (exact over the epoch, not a mean of
+batch values), and evaluate counts every batch into fresh copies of them. fit's epoch loop, its argument checks and its
 FitState (which BackupAndRestore saves and a resumed fit restores) are lamina.fitting's,
 shared with lamina.distributed; fit hands it this module's epoch of local batches.
 """
@@ -24,12 +26,11 @@ import numpy as np
 
 from lamina.backend import as_model_input, floatx, get_rng, rng_state
 from lamina.callbacks import BackupAndRestore, TerminateOnNaN
-from lamina.compiling import Compiling
+from lamina.compiling import Compiling, metric_list_results, update_metric_lists
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import (ConfigError, DTypeError, GraphError, LabelError, NonFiniteError,
                            ShapeError)
 from lamina.fitting import FitState, check_fit_arguments, run_fit  # noqa: F401 (FitState)
-from lamina.functional.activation import softmax_forward
 from lamina.functional.checks import check_choice, check_int
 from lamina.layers.mode import inference_mode
 from lamina.callbacks.progress import ProgressLogger
@@ -206,44 +207,6 @@ class Trainable(Compiling):
         self.apply_gradients()
         return result
 
-    # -- metrics (lamina.metrics objects, compiled per output) ----------------------------
-    def reset_metrics(self):
-        """Forget what the compiled metrics have seen (fit does this as each epoch starts)."""
-        for entry in self.compiled_losses:
-            for _, metric in entry.metrics:
-                metric.reset_state()
-
-    def update_metrics(self, outputs, ys, sample_weight=None):
-        """Add a batch to the compiled metrics: outputs as predict gives them (a list per
-        output, or bare for one), ys one array per compiled loss (or bare for one),
-        sample_weight None or (N,)."""
-        outputs = outputs if isinstance(outputs, list) else [outputs]
-        ys = ys if isinstance(ys, list) else [ys]
-        _update_metrics(self.compiled_losses, [entry.metrics for entry in self.compiled_losses],
-                        outputs, ys, sample_weight)
-
-    def metric_results(self, running=False):
-        """{log name: result()} of the compiled metrics whose result is one number (a
-        ConfusionMatrix's is not: read it from model.compiled_losses[k].metrics). running:
-        only those whose running value fit logs after every batch (not AUC, whose result
-        sorts every score seen)."""
-        return _metric_results([entry.metrics for entry in self.compiled_losses], running)
-
-    def metric_states(self):
-        """{log name: the metric's get_state()}: what a checkpoint keeps of the metrics."""
-        return {name: metric.get_state() for entry in self.compiled_losses
-                for name, metric in entry.metrics}
-
-    def set_metric_states(self, states):
-        """Restore metric_states() (the same compiled metrics, by log name)."""
-        metrics = {name: metric for entry in self.compiled_losses
-                   for name, metric in entry.metrics}
-        if sorted(states) != sorted(metrics):
-            raise ConfigError(f"{self.describe()}.set_metric_states expects states of the "
-                              f"compiled metrics {sorted(metrics)}. Received: {sorted(states)}")
-        for name, state in states.items():
-            metrics[name].set_state(state)
-
     def compute_metrics(self, outputs, y):
         """{log name: value} of the compiled metrics on this batch alone (fresh copies, so
         the compiled ones are left as they are): the training outputs (a list per output,
@@ -251,19 +214,9 @@ class Trainable(Compiling):
         outputs = outputs if isinstance(outputs, list) else [outputs]
         fresh = [[(name, metric.fresh()) for name, metric in entry.metrics]
                  for entry in self.compiled_losses]
-        _update_metrics(self.compiled_losses, fresh,
+        update_metric_lists(self.compiled_losses, fresh,
                         self.metric_outputs(outputs, self.fused_outputs()), y, None)
-        return _metric_results(fresh)
-
-    def metric_outputs(self, outputs, fused):
-        """The training outputs as the metrics take them: probabilities (a softmax over
-        axis 1) at the fused positions, which hold logits, where the output has metrics."""
-        return [softmax_forward(output, axis=1)[0]
-                if position in fused and self._has_metrics(position) else output
-                for position, output in enumerate(outputs)]
-
-    def _has_metrics(self, position):
-        return any(entry.metrics for entry in self.compiled_losses if entry.position == position)
+        return metric_list_results(fresh)
 
     def _step_logs(self, loss, parts):
         """What one step logs besides the metrics: the total loss, each output's own
@@ -482,7 +435,9 @@ class Trainable(Compiling):
 
     def evaluate(self, x, y, batch_size=256):
         """Loss and metrics over (x, y) in eval mode, batched: {"loss": ..., "accuracy": ...}
-        (several outputs: also "<name>_loss" and "<name>_<metric>").
+        (several outputs: also "<name>_loss" and "<name>_<metric>"). Exact over all rows
+        whatever batch_size: the loss is summed over the batches, each metric counts every
+        batch (metrics whose result is not one number, ConfusionMatrix, are left out).
 
         Thread-safe, as predict: the model is read, never changed (see _batched)."""
         self.require_compiled("evaluate")
@@ -509,7 +464,7 @@ class Trainable(Compiling):
                 for k, ((entry, loss_fn), target) in enumerate(zip(functions, targets)):
                     total, _, divisor = loss_sums(loss_fn, outputs[entry.position], target)
                     sums[k], divisors[k] = sums[k] + float(total), divisors[k] + divisor
-                _update_metrics(self.compiled_losses, fresh,
+                update_metric_lists(self.compiled_losses, fresh,
                                 self.metric_outputs(outputs, fused), targets, None)
         loss, parts = 0.0, {}
         for k, (entry, _) in enumerate(functions):
@@ -517,7 +472,7 @@ class Trainable(Compiling):
             parts[entry.name] = value = sums[k] / divisor if divisor else math.nan
             loss += value * entry.weight if entry.weight != 1.0 else value
         return {**self._step_logs(loss + self.regularization_loss(), parts),
-                **_metric_results(fresh)}
+                **metric_list_results(fresh)}
 
     def predict(self, x, batch_size=256):
         """The outputs for x, in eval mode, in batches of `batch_size`: one array, or a list
@@ -552,17 +507,3 @@ class Trainable(Compiling):
                      for i in range(0, len(xs[0]), batch_size)]
         return [np.concatenate([part[k] for part in parts]) for k in range(len(parts[0]))]
 
-
-def _update_metrics(compiled_losses, metric_lists, outputs, ys, sample_weight):
-    """Each compiled loss's metrics (metric_lists, in compile order) take its output and
-    target."""
-    for entry, metrics, target in zip(compiled_losses, metric_lists, ys):
-        for _, metric in metrics:
-            metric.update_state(target, outputs[entry.position], sample_weight)
-
-
-def _metric_results(metric_lists, running=False):
-    """{log name: result} of the metrics whose result is one number (running: and is cheap
-    enough for every batch's logs)."""
-    return {name: metric.result() for metrics in metric_lists for name, metric in metrics
-            if metric.scalar and (metric.running or not running)}
