@@ -102,3 +102,11 @@ def test_batches_must_agree_on_the_classes():
         metrics.F1Score(average="samples")
     with pytest.raises(ShapeError, match=r"pos_label=3 to be one of the 2 classes"):
         fed(metrics.Precision(pos_label=3), np.array([0, 1]), np.eye(2))
+
+
+@pytest.mark.parametrize("form", ["ids", "column", "one-hot"])
+def test_labels_as_ids_a_column_or_one_hot_rows(form):
+    labels, scores, _ = case("multiclass")
+    given = {"ids": labels, "column": labels[:, None], "one-hot": np.eye(4)[labels]}[form]
+    expected = fed(metrics.F1Score(average="macro"), labels, scores)
+    assert fed(metrics.F1Score(average="macro"), given, scores) == expected
