@@ -169,8 +169,9 @@ class Compiling:
         sample_weight None or (N,)."""
         outputs = outputs if isinstance(outputs, list) else [outputs]
         ys = ys if isinstance(ys, list) else [ys]
-        update_metric_lists(self.compiled_losses, [entry.metrics for entry in self.compiled_losses],
-                        outputs, ys, sample_weight)
+        update_metric_lists(self.compiled_losses,
+                            [entry.metrics for entry in self.compiled_losses], outputs, ys,
+                            sample_weight)
 
     def metric_results(self, running=False):
         """{log name: result()} of the compiled metrics whose result is one number (a
@@ -194,9 +195,18 @@ class Compiling:
         for name, state in states.items():
             metrics[name].set_state(state)
 
-    def metric_outputs(self, outputs, fused):
-        """The training outputs as the metrics take them: probabilities (a softmax over
-        axis 1) at the fused positions, which hold logits, where the output has metrics."""
+    def fresh_metrics(self):
+        """Per compiled loss, copies of its (log name, Metric) pairs that have seen nothing
+        (what evaluate counts into, leaving the compiled ones to fit)."""
+        return [[(name, metric.fresh()) for name, metric in entry.metrics]
+                for entry in self.compiled_losses]
+
+    def metric_outputs(self, outputs, fused=None):
+        """The training outputs (a list, or bare for one) as the metrics take them (a list):
+        probabilities (a softmax over axis 1) at the fused positions (default: this step's
+        fused_outputs), which hold logits, where the output has metrics."""
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        fused = self.fused_outputs() if fused is None else fused
         return [softmax_forward(output, axis=1)[0]
                 if position in fused and self._has_metrics(position) else output
                 for position, output in enumerate(outputs)]

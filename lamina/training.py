@@ -14,9 +14,10 @@ logged as "<output name>_loss" (Keras' names). Every step is checked for NaN / I
 the weights change (fit's on_nonfinite). compile, the fused-softmax decision and the
 compiled metric objects are lamina.compiling's; fit resets the metrics as each epoch starts,
 updates them after every step and logs their result() (exact over the epoch, not a mean of
-batch values), and evaluate counts every batch into fresh copies of them. fit's epoch loop, its argument checks and its
-FitState (which BackupAndRestore saves and a resumed fit restores) are lamina.fitting's,
-shared with lamina.distributed; fit hands it this module's epoch of local batches.
+batch values), and evaluate counts every batch into fresh copies of them. fit's epoch loop,
+its argument checks and its FitState (which BackupAndRestore saves and a resumed fit
+restores) are lamina.fitting's, shared with lamina.distributed; fit hands it this module's
+epoch of local batches.
 """
 
 import math
@@ -211,11 +212,8 @@ class Trainable(Compiling):
         """{log name: value} of the compiled metrics on this batch alone (fresh copies, so
         the compiled ones are left as they are): the training outputs (a list per output,
         logits where fused) and the targets (one array per compiled loss)."""
-        outputs = outputs if isinstance(outputs, list) else [outputs]
-        fresh = [[(name, metric.fresh()) for name, metric in entry.metrics]
-                 for entry in self.compiled_losses]
-        update_metric_lists(self.compiled_losses, fresh,
-                        self.metric_outputs(outputs, self.fused_outputs()), y, None)
+        fresh = self.fresh_metrics()
+        update_metric_lists(self.compiled_losses, fresh, self.metric_outputs(outputs), y, None)
         return metric_list_results(fresh)
 
     def _step_logs(self, loss, parts):
@@ -393,9 +391,7 @@ class Trainable(Compiling):
                 self.apply_gradients()
                 state.step = step + 1
                 state.add(self._step_logs(loss, self.last_losses), len(index))
-                self.update_metrics(self.metric_outputs(
-                    outputs if isinstance(outputs, list) else [outputs], self.fused_outputs()),
-                    y_batch)
+                self.update_metrics(self.metric_outputs(outputs), y_batch)
                 hooks.on_train_batch_end(step, {**state.means(),
                                                 **self.metric_results(running=True)})
             if self.stop_training:
@@ -450,12 +446,10 @@ class Trainable(Compiling):
         divides by (lamina.distributed.sums.loss_sums), so the total over the batches is the
         loss over every row to rounding, and fresh copies of the compiled metrics updated
         with each batch (the model and its metrics are only read: thread-safe)."""
-        from lamina.distributed.sums import loss_sums, normalizer
+        from lamina.distributed.sums import loss_sums, normalizer  # lamina.distributed imports us
 
         fused = self.fused_outputs()
-        functions = self.loss_functions(fused)
-        fresh = [[(name, metric.fresh()) for name, metric in entry.metrics]
-                 for entry in self.compiled_losses]
+        functions, fresh = self.loss_functions(fused), self.fresh_metrics()
         sums, divisors = [0.0] * len(functions), [0.0] * len(functions)
         with inference_mode():
             for start in range(0, len(xs[0]), batch_size):
@@ -465,7 +459,7 @@ class Trainable(Compiling):
                     total, _, divisor = loss_sums(loss_fn, outputs[entry.position], target)
                     sums[k], divisors[k] = sums[k] + float(total), divisors[k] + divisor
                 update_metric_lists(self.compiled_losses, fresh,
-                                self.metric_outputs(outputs, fused), targets, None)
+                                    self.metric_outputs(outputs, fused), targets, None)
         loss, parts = 0.0, {}
         for k, (entry, _) in enumerate(functions):
             divisor = normalizer(entry.loss, divisors[k])
@@ -506,4 +500,3 @@ class Trainable(Compiling):
             parts = [self.run([a[i:i + batch_size] for a in xs], logits)
                      for i in range(0, len(xs[0]), batch_size)]
         return [np.concatenate([part[k] for part in parts]) for k in range(len(parts[0]))]
-

@@ -37,8 +37,9 @@ class BackupAndRestore(Callback):
     Saved, atomically (a crash, even mid-write, leaves the previous checkpoint whole): the
     weights and buffers, the optimizer and its state (learning rate, step count, moments),
     lamina's random generator, the epoch and the step within it, that epoch's sample order,
-    its running loss totals and the compiled metrics' states (Metric.get_state), and the state of every callback that has one (History,
-    EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, yours: Callback.state_dict).
+    its running loss totals and the compiled metrics' states (Metric.get_state), and the
+    state of every callback that has one (History, EarlyStopping, ReduceLROnPlateau,
+    ModelCheckpoint, CSVLogger, yours: Callback.state_dict).
     A run killed at any point and started again by the same script ends with the weights,
     History and logs of an uninterrupted run, bit for bit.
 

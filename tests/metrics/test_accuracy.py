@@ -72,7 +72,8 @@ def test_accuracy_equals_scikit_learn(kind, weighted):
     labels, scores, weights = case(kind)
     weights = weights if weighted else None
     expected = sklearn.accuracy_score(labels, scores.argmax(axis=1), sample_weight=weights)
-    assert fed(metrics.Accuracy(), labels, scores, weights) == pytest.approx(expected, rel=1e-12)
+    result = fed(metrics.Accuracy(), labels, scores, weights)
+    assert result == pytest.approx(expected, rel=1e-12)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -89,7 +90,8 @@ def test_top_k_accuracy_equals_scikit_learn(kind, k, weighted):
     else:  # scikit-learn takes one score per row there; a tie ranks class 1 first here
         predicted = (scores[:, 1] >= scores[:, 0]).astype(int) if k == 1 else labels
         expected = sklearn.accuracy_score(labels, predicted, sample_weight=weights)
-    assert fed(metrics.TopKAccuracy(k), labels, scores, weights) == pytest.approx(expected, rel=1e-12)
+    result = fed(metrics.TopKAccuracy(k), labels, scores, weights)
+    assert result == pytest.approx(expected, rel=1e-12)
 
 
 def test_metric_objects_refuse_what_does_not_fit():
@@ -98,7 +100,8 @@ def test_metric_objects_refuse_what_does_not_fit():
     with pytest.raises(ShapeError, match=r"TopKAccuracy 'top5_accuracy' expects y_pred as class "
                                          r"scores \(N, C\).*Received: y_pred of shape \(2,\)"):
         metrics.TopKAccuracy().update_state([0, 1], [0.2, 0.9])
-    with pytest.raises(ShapeError, match=r"expects sample_weight as 2 finite numbers.*shape \(3,\)"):
+    with pytest.raises(ShapeError,
+                       match=r"expects sample_weight as 2 finite numbers.*shape \(3,\)"):
         metrics.Accuracy().update_state([0, 1], np.eye(2), sample_weight=[1, 1, 1])
     with pytest.raises(ShapeError, match=r"expects y_pred as numbers.*dtype <U1"):
         metrics.Accuracy().update_state([0, 1], ["a", "b"])

@@ -14,8 +14,10 @@ def test_confusion_matrix_and_scores_by_hand():
     np.testing.assert_array_equal(fed(metrics.ConfusionMatrix(), labels, scores),
                                   [[1, 1, 0], [0, 2, 0], [1, 0, 0]])
     # per class precision 1/2, 2/3, 0 (nothing predicted as 2: 0/0 -> 0); recall 1/2, 1, 0
-    assert fed(metrics.Precision(average="macro"), labels, scores) == pytest.approx((1 / 2 + 2 / 3) / 3)
-    assert fed(metrics.Recall(average="weighted"), labels, scores) == pytest.approx((2 * 0.5 + 2 * 1) / 5)
+    precision = fed(metrics.Precision(average="macro"), labels, scores)
+    assert precision == pytest.approx((1 / 2 + 2 / 3) / 3)
+    recall = fed(metrics.Recall(average="weighted"), labels, scores)
+    assert recall == pytest.approx((2 * 0.5 + 2 * 1 + 1 * 0) / 5)
     assert fed(metrics.F1Score(average="micro"), labels, scores) == pytest.approx(3 / 5)
     np.testing.assert_allclose(fed(metrics.F1Score(average=None), labels, scores),
                                [2 / 4, 4 / 5, 0.0])
