@@ -5,7 +5,7 @@
     m.result(); m.reset_state()
     model.compile(..., metrics=["accuracy", "f1", "top5", "auc", lamina.metrics.Recall()])
 
-accuracy.py   accuracy(outputs, y) (one batch, a function), Accuracy, TopKAccuracy
+accuracies.py accuracy(outputs, y) (one batch, a function), Accuracy, TopKAccuracy
 confusion.py  ConfusionMatrix and what it gives: Precision, Recall, F1Score (averages)
 auc.py        AUC: exact ROC AUC, binary or one-vs-rest macro
 regression.py MeanSquaredError, MeanAbsoluteError
@@ -16,7 +16,7 @@ registry.py   get, metric, name_of, serialize: names and aliases ("acc", "f1", "
               "mse", "mae")
 """
 
-from lamina.metrics.accuracy import Accuracy, TopKAccuracy, accuracy
+from lamina.metrics.accuracies import Accuracy, TopKAccuracy, accuracy
 from lamina.metrics.auc import AUC
 from lamina.metrics.base import MeanMetricWrapper, Metric
 from lamina.metrics.confusion import ConfusionMatrix, F1Score, Precision, Recall

@@ -10,7 +10,7 @@ mean, MeanMetricWrapper). name_of(identifier) -> the name fit logs it under.
 import re
 
 from lamina.errors import ConfigError
-from lamina.metrics.accuracy import Accuracy, TopKAccuracy
+from lamina.metrics.accuracies import Accuracy, TopKAccuracy
 from lamina.metrics.auc import AUC
 from lamina.metrics.base import MeanMetricWrapper, Metric
 from lamina.metrics.confusion import ConfusionMatrix, F1Score, Precision, Recall
@@ -64,9 +64,16 @@ def get(identifier):
 def metric(identifier):
     """A new Metric that has seen nothing, for one compiled output."""
     found = get(identifier)
-    if isinstance(found, Metric):
-        return found if found is not identifier else found.fresh()
-    return MeanMetricWrapper(found)
+    if not isinstance(found, Metric):
+        return MeanMetricWrapper(found)
+    if found is not identifier:
+        return found
+    try:
+        return found.fresh()
+    except TypeError as error:
+        raise ConfigError(f"{type(found).__name__} cannot be copied as "
+                          f"{type(found).__name__}(**get_config()): {error}. Give it a "
+                          f"get_config() of its constructor's arguments.") from None
 
 
 def name_of(identifier):

@@ -54,3 +54,14 @@ def test_a_wrapped_callable_is_a_batch_size_weighted_mean():
     assert wrapped.result() == (3 * 1.0 + 5.0) / 4
     copy = wrapped.fresh()
     assert copy.fn is wrapped.fn and copy.result() == 0.0
+
+
+def test_a_metric_without_its_config_cannot_be_copied():
+    class Counted(metrics.Accuracy):
+        def __init__(self, offset):
+            self.offset = offset
+            super().__init__()
+
+    with pytest.raises(ConfigError, match=r"Counted cannot be copied as Counted\(\*\*get_config"
+                                          r"\(\)\).*Give it a get_config\(\)"):
+        metrics.metric(Counted(1))
