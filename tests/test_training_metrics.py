@@ -159,3 +159,16 @@ def test_regression_metrics_in_fit_and_evaluate():
     assert history.history["loss"][0] == pytest.approx(np.mean(error ** 2))
     assert model.evaluate(x, y, batch_size=7)["mean_absolute_error"] == \
         pytest.approx(np.mean(np.abs(error)), rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", [
+    lamina.losses.CrossEntropy(weight=np.linspace(0.5, 2.0, 10), label_smoothing=0.1),
+    lamina.losses.CrossEntropy(reduction="sum"), "hinge"], ids=["weighted", "sum", "hinge"])
+def test_evaluate_sums_any_loss_over_batches_as_one_loss_over_all_rows(digits, loss):
+    x, y = digits
+    lamina.seed(0)
+    model = lamina.Sequential([L.Linear(64, 10)]).compile(loss=loss, metrics=["acc"])
+    outputs = model.predict_logits(x)
+    expected, _, _ = model.compute_loss([y], [outputs], model.fused_outputs())
+    for size in (300, 64, 7):
+        assert model.evaluate(x, y, batch_size=size)["loss"] == pytest.approx(expected, rel=1e-6)

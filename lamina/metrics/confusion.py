@@ -23,7 +23,7 @@ from lamina.metrics.base import Metric
 from lamina.metrics.inputs import predicted_classes, sample_weights, true_classes
 
 __all__ = ["ConfusionMatrix", "Precision", "Recall", "F1Score", "AVERAGES", "class_counts",
-           "averaged"]
+           "averaged", "precision_score", "recall_score", "f1_score"]
 
 AVERAGES = ("auto", "binary", "macro", "micro", "weighted", None)
 
@@ -43,14 +43,17 @@ def class_counts(matrix):
 
 
 def precision_score(tp, fp, fn):
+    """tp / (tp + fp), 0 where nothing is predicted as the class."""
     return _ratio(tp, tp + fp)
 
 
 def recall_score(tp, fp, fn):
+    """tp / (tp + fn), 0 where the class has no rows."""
     return _ratio(tp, tp + fn)
 
 
 def f1_score(tp, fp, fn):
+    """2 tp / (2 tp + fp + fn), 0 where the class is neither true nor predicted."""
     return _ratio(2 * tp, 2 * tp + fp + fn)
 
 
