@@ -47,15 +47,6 @@ def test_serialize_round_trips_built_in_metrics_only():
         metrics.get({"class_name": "Nope", "config": {}})
 
 
-def test_a_wrapped_callable_is_a_batch_size_weighted_mean():
-    wrapped = metrics.metric(lambda outputs, y: float(np.mean(outputs)))
-    wrapped.update_state(None, np.array([1.0, 1.0, 1.0]))
-    wrapped.update_state(None, np.array([5.0]))
-    assert wrapped.result() == (3 * 1.0 + 5.0) / 4
-    copy = wrapped.fresh()
-    assert copy.fn is wrapped.fn and copy.result() == 0.0
-
-
 def test_a_metric_without_its_config_cannot_be_copied():
     class Counted(metrics.Accuracy):
         def __init__(self, offset):
