@@ -41,7 +41,13 @@ class AUC(Metric):
     """ROC AUC over every row seen. Two classes: y_pred (N, 2) (column 1 is the positive
     score), (N,) or (N, 1). More classes: y_pred (N, C), one-vs-rest, the mean over the
     classes whose AUC is defined (present in y_true and not alone); nan when none is, as
-    scikit-learn gives for one class (it also warns)."""
+    scikit-learn gives for one class (it also warns).
+
+    >>> auc = AUC()
+    >>> auc.update_state([1, 1, 0, 0], np.array([0.8, 0.5, 0.5, 0.1]))  # a tie counts half
+    >>> auc.result()
+    0.875
+    """
 
     default_name = "auc"
     running = False

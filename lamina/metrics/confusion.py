@@ -174,7 +174,13 @@ class Recall(_ClassScore):
 
 class F1Score(_ClassScore):
     """2 tp / (2 tp + fp + fn), the harmonic mean of precision and recall (sklearn's
-    f1_score)."""
+    f1_score).
+
+    >>> f1 = F1Score(average="macro")
+    >>> f1.update_state([0, 1, 2], np.eye(3)[[0, 1, 1]])   # class 2 predicted as 1
+    >>> round(f1.result(), 4)                             # (1 + 2/3 + 0) / 3
+    0.5556
+    """
 
     default_name = "f1_score"
     score = staticmethod(f1_score)
