@@ -32,8 +32,9 @@ class FitState:
     """Where fit is: what BackupAndRestore saves, and what a resumed fit starts from.
 
     epoch (from 0) and step (steps done in it); order: the epoch's sample order, drawn from
-    lamina's generator when the epoch starts; totals: the epoch's sums of each logged value
-    times its batch size, over `seen` samples; skipped: steps skipped in it
+    lamina's generator when the epoch starts; totals: the epoch's sums of each logged loss
+    times its batch size, over `seen` samples (the metrics accumulate in their own objects,
+    model.metric_states(), which a checkpoint saves beside); skipped: steps skipped in it
     (on_nonfinite="skip"). data: (xs, ys, validation_data) as fit trains on them, one array
     per input and per loss (validation_data likewise, or None), or None where the data live
     elsewhere (on a distributed engine's shards); callbacks: every callback of the run, in

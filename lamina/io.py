@@ -129,14 +129,13 @@ def compile_settings(model):
         return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
     def stored_metrics(listed):
-        names = []
-        for metric in listed:
-            name = metric if isinstance(metric, str) else metrics.name_of(metric)
-            if metrics.METRICS.get(name) is not metrics.get(metric):
+        stored = [metrics.serialize(metric) for metric in listed]
+        for metric, entry in zip(listed, stored):
+            if entry is None:
                 raise ConfigError(f"save_model cannot store the metric {short_repr(metric)}: a file "
-                                  f"holds only named metrics, one of {sorted(metrics.METRICS)}")
-            names.append(name)
-        return names
+                                  f"holds only named metrics, one of {sorted(metrics.METRICS)}, "
+                                  f"or lamina.metrics instances")
+        return stored
 
     several = isinstance(model.loss, dict)
     settings = {

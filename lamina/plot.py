@@ -7,6 +7,7 @@
     plot.saliency(x, interpret.saliency(model, x, y), path="saliency.png")
     plot.grad_cam(x, interpret.grad_cam(model, x, y, "conv2"), path="cam.png")
     plot.feature_maps(interpret.feature_maps(model, x[:1], "conv1"), path="maps.png")
+    plot.confusion_matrix((y_true, model.predict(x)), labels=names, normalize="true")
 
 Each returns a matplotlib Figure (built without pyplot, so no global state and no window) and,
 given ``path``, write it as a PNG atomically. Needs ``pip install "lamina[plot]"``.
@@ -15,9 +16,13 @@ given ``path``, write it as a PNG atomically. Needs ``pip install "lamina[plot]"
 import numpy as np
 
 from lamina.errors import ConfigError
+from lamina.functional.checks import check_choice
 from lamina.writing import atomic_write
 
-__all__ = ["history", "filters", "monitor", "saliency", "grad_cam", "feature_maps"]
+__all__ = ["history", "filters", "monitor", "saliency", "grad_cam", "feature_maps",
+           "confusion_matrix"]
+
+NORMALIZE = (None, "true", "pred", "all")
 
 
 def _figure(**kwargs):
@@ -226,6 +231,68 @@ def feature_maps(maps, path=None, columns=8, title=None):
         _show(axes, image)
         axes.set_title(str(k), fontsize=7)
     figure.suptitle(title or f"{len(maps)} feature maps")
+    if path is not None:
+        _save(figure, path)
+    return figure
+
+
+def confusion_matrix(matrix, labels=None, normalize=None, ax=None, path=None, title=None):
+    """A confusion matrix as a heat map with its value in each cell: true classes down,
+    predicted across (sklearn's ConfusionMatrixDisplay).
+
+    matrix: a (C, C) array (rows true), a lamina.metrics.ConfusionMatrix that has seen data,
+    or a tuple (y_true, y_pred) as lamina.metrics.classification_report takes them (class ids
+    or rows; scores or predicted ids). labels: C class names for the ticks. normalize: None
+    (counts), "true" (each row sums to 1), "pred" (each column), "all" (the whole matrix);
+    an empty row or column stays 0. ax: a matplotlib Axes to draw in (its figure is returned
+    and written), or None for a new figure.
+    """
+    from lamina.metrics import ConfusionMatrix
+    from lamina.metrics.inputs import class_pairs
+
+    check_choice("plot.confusion_matrix", "normalize", normalize, NORMALIZE)
+    if isinstance(matrix, tuple):
+        if len(matrix) != 2:
+            raise ConfigError(f"plot.confusion_matrix expects a tuple as (y_true, y_pred). "
+                              f"Received: a tuple of {len(matrix)}")
+        true, predicted, classes = class_pairs("plot.confusion_matrix", *matrix)
+        counter = ConfusionMatrix(classes)
+        counter.add(true, predicted, classes, np.ones(len(true)))
+        matrix = counter
+    counts = np.asarray(matrix.result() if isinstance(matrix, ConfusionMatrix) else matrix)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or not counts.size \
+            or counts.dtype.kind not in "biuf":
+        raise ConfigError(f"plot.confusion_matrix expects a square matrix of counts (C, C), a "
+                          f"ConfusionMatrix that has seen data, or (y_true, y_pred). Received: "
+                          f"an array of shape {counts.shape} and dtype {counts.dtype}")
+    classes = len(counts)
+    if labels is not None and len(labels) != classes:
+        raise ConfigError(f"plot.confusion_matrix expects one label per class ({classes}). "
+                          f"Received: {len(labels)} labels")
+    values = counts.astype(np.float64)
+    if normalize is not None:
+        totals = {"true": values.sum(axis=1, keepdims=True),
+                  "pred": values.sum(axis=0, keepdims=True), "all": values.sum()}[normalize]
+        values = np.divide(values, totals, out=np.zeros_like(values), where=totals != 0)
+    whole = normalize is None and np.all(values == np.round(values))
+    if ax is None:
+        figure = _figure(figsize=(1.0 + 0.6 * classes, 0.8 + 0.6 * classes),
+                         layout="constrained")
+        ax = figure.add_subplot(1, 1, 1)
+    else:
+        figure = ax.figure
+    image = ax.imshow(values, cmap="Blues", interpolation="nearest")
+    figure.colorbar(image, ax=ax)
+    middle = (values.max() + values.min()) / 2
+    for (row, column), value in np.ndenumerate(values):
+        ax.text(column, row, f"{value:.0f}" if whole else f"{value:.2f}", ha="center",
+                va="center", color="white" if value > middle else "black", fontsize=8)
+    names = [str(k) for k in range(classes)] if labels is None else [str(n) for n in labels]
+    ax.set_xticks(range(classes), names)
+    ax.set_yticks(range(classes), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or "confusion matrix")
     if path is not None:
         _save(figure, path)
     return figure

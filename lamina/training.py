@@ -11,10 +11,13 @@ lamina.diagnose_nonfinite and by lamina.distributed alike:
 Several outputs each take their own loss (compile(loss={"digit": ..., "size": ...},
 loss_weights=...)); the loss fit reports is the weighted total, and each output's own is
 logged as "<output name>_loss" (Keras' names). Every step is checked for NaN / Inf before
-the weights change (fit's on_nonfinite). compile and the fused-softmax decision are
-lamina.compiling's. fit's epoch loop, its argument checks and its
-FitState (which BackupAndRestore saves and a resumed fit restores) are lamina.fitting's,
-shared with lamina.distributed; fit hands it this module's epoch of local batches.
+the weights change (fit's on_nonfinite). compile, the fused-softmax decision and the
+compiled metric objects are lamina.compiling's; fit resets the metrics as each epoch starts,
+updates them after every step and logs their result() (exact over the epoch, not a mean of
+batch values), and evaluate counts every batch into fresh copies of them. fit's epoch loop,
+its argument checks and its FitState (which BackupAndRestore saves and a resumed fit
+restores) are lamina.fitting's, shared with lamina.distributed; fit hands it this module's
+epoch of local batches.
 """
 
 import math
@@ -24,7 +27,7 @@ import numpy as np
 
 from lamina.backend import as_model_input, floatx, get_rng, rng_state
 from lamina.callbacks import BackupAndRestore, TerminateOnNaN
-from lamina.compiling import Compiling
+from lamina.compiling import Compiling, metric_list_results, update_metric_lists
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import (ConfigError, DTypeError, GraphError, LabelError, NonFiniteError,
                            ShapeError)
@@ -255,29 +258,27 @@ class Trainable(Compiling):
         return result
 
     def compute_metrics(self, outputs, y):
-        """{log name: value} of the compiled metrics for the training outputs (a list per
-        output) and the targets (one array per compiled loss)."""
-        outputs = outputs if isinstance(outputs, list) else [outputs]
-        values = {}
-        for entry, target in zip(self.compiled_losses, y):
-            for name, fn in entry.metrics:
-                values[name] = fn(outputs[entry.position], target)
-        return values
+        """{log name: value} of the compiled metrics on this batch alone (fresh copies, so
+        the compiled ones are left as they are): the training outputs (a list per output,
+        logits where fused) and the targets (one array per compiled loss)."""
+        fresh = self.fresh_metrics()
+        update_metric_lists(self.compiled_losses, fresh, self.metric_outputs(outputs), y, None)
+        return metric_list_results(fresh)
 
-    def _step_logs(self, loss, parts, outputs, y):
-        """What one step logs: the total loss, each output's own (several outputs; parts:
-        compute_loss's), metrics."""
+    def _step_logs(self, loss, parts):
+        """What one step logs besides the metrics: the total loss, each output's own
+        (several outputs; parts: compute_loss's)."""
         logs = {"loss": loss}
         if len(self.output_names) > 1:
             logs.update((f"{name}_loss", value) for name, value in parts.items())
-        logs.update(self.compute_metrics(outputs, y))
         return logs
 
     def _log_names(self):
         names = ["loss"]
         if len(self.output_names) > 1:
             names += [f"{entry.name}_loss" for entry in self.compiled_losses]
-        return names + [name for name, _ in getattr(self, "_metric_fns", [])]
+        return names + [name for entry in self.compiled_losses
+                        for name, metric in entry.metrics if metric.scalar]
 
     def _check_gradients(self, params, loss):
         """NonFiniteError unless the loss and every gradient the optimizer will use are finite.
@@ -417,6 +418,8 @@ class Trainable(Compiling):
         """The current epoch's remaining steps (all of them unless it resumed part-way);
         returns its mean loss and metrics, or None when a non-finite step stopped training."""
         state, n = self.fit_state, len(xs[0])
+        if state.step == 0:  # a resumed epoch keeps the metric states its checkpoint restored
+            self.reset_metrics()
         if state.order is None:
             state.order = get_rng().permutation(n) if shuffle else np.arange(n)
         keep_buffers = bool(self.buffers())
@@ -436,11 +439,14 @@ class Trainable(Compiling):
             else:
                 self.apply_gradients()
                 state.step = step + 1
-                state.add(self._step_logs(loss, self.last_losses, outputs, y_batch), len(index))
-                hooks.on_train_batch_end(step, state.means())
+                state.add(self._step_logs(loss, self.last_losses), len(index))
+                self.update_metrics(self.metric_outputs(outputs), y_batch)
+                hooks.on_train_batch_end(step, {**state.means(),
+                                                **self.metric_results(running=True)})
             if self.stop_training:
                 break
-        logs = state.means() or {key: math.nan for key in self._log_names()}
+        logs = {**state.means(), **self.metric_results()} if state.seen \
+            else {key: math.nan for key in self._log_names()}
         if on_nonfinite == "skip":
             logs["skipped"] = state.skipped
         return logs
@@ -474,7 +480,9 @@ class Trainable(Compiling):
 
     def evaluate(self, x, y, batch_size=256):
         """Loss and metrics over (x, y) in eval mode, batched: {"loss": ..., "accuracy": ...}
-        (several outputs: also "<name>_loss" and "<name>_<metric>").
+        (several outputs: also "<name>_loss" and "<name>_<metric>"). Exact over all rows
+        whatever batch_size: the loss is summed over the batches, each metric counts every
+        batch (metrics whose result is not one number, ConfusionMatrix, are left out).
 
         Thread-safe, as predict: the model is read, never changed (see _batched)."""
         self.require_compiled("evaluate")
@@ -483,10 +491,31 @@ class Trainable(Compiling):
         return self._evaluate_prepared(xs, ys, batch_size)
 
     def _evaluate_prepared(self, xs, ys, batch_size):
+        """evaluate batch by batch, in inference_mode: each loss as a sum and what its mean
+        divides by (lamina.distributed.sums.loss_sums), so the total over the batches is the
+        loss over every row to rounding, and fresh copies of the compiled metrics updated
+        with each batch (the model and its metrics are only read: thread-safe)."""
+        from lamina.distributed.sums import loss_sums, normalizer  # lamina.distributed imports us
+
         fused = self.fused_outputs()
-        outputs = self._batched(xs, batch_size, fused)
-        loss, parts, _ = self.compute_loss(ys, outputs, fused)
-        return self._step_logs(loss + self.regularization_loss(), parts, outputs, ys)
+        functions, fresh = self.loss_functions(fused), self.fresh_metrics()
+        sums, divisors = [0.0] * len(functions), [0.0] * len(functions)
+        with inference_mode():
+            for start in range(0, len(xs[0]), batch_size):
+                outputs = self.run([a[start:start + batch_size] for a in xs], fused)
+                targets = [a[start:start + batch_size] for a in ys]
+                for k, ((entry, loss_fn), target) in enumerate(zip(functions, targets)):
+                    total, _, divisor = loss_sums(loss_fn, outputs[entry.position], target)
+                    sums[k], divisors[k] = sums[k] + float(total), divisors[k] + divisor
+                update_metric_lists(self.compiled_losses, fresh,
+                                    self.metric_outputs(outputs, fused), targets, None)
+        loss, parts = 0.0, {}
+        for k, (entry, _) in enumerate(functions):
+            divisor = normalizer(entry.loss, divisors[k])
+            parts[entry.name] = value = sums[k] / divisor if divisor else math.nan
+            loss += value * entry.weight if entry.weight != 1.0 else value
+        return {**self._step_logs(loss + self.regularization_loss(), parts),
+                **metric_list_results(fresh)}
 
     def predict(self, x, batch_size=256):
         """The outputs for x, in eval mode, in batches of `batch_size`: one array, or a list

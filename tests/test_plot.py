@@ -101,3 +101,36 @@ def test_feature_maps_grid(tmp_path):
     assert (tmp_path / "f.png").read_bytes().startswith(PNG_SIGNATURE)
     with pytest.raises(ConfigError, match=r"maps.shape=\(2, 5\)"):
         plot.feature_maps(np.zeros((2, 5)))
+
+
+def test_confusion_matrix_from_labels_counts_and_normalizes(tmp_path):
+    from lamina import metrics
+
+    y_true, y_pred = np.array([0, 1, 2, 2, 2]), np.array([0, 2, 2, 1, 2])
+    figure = plot.confusion_matrix((y_true, y_pred), labels=["a", "b", "c"],
+                                   path=tmp_path / "cm.png")
+    axes = figure.axes[0]
+    assert [text.get_text() for text in axes.texts] == ["1", "0", "0", "0", "0", "1", "0", "1",
+                                                        "2"]
+    assert [tick.get_text() for tick in axes.get_xticklabels()] == ["a", "b", "c"]
+    assert axes.get_xlabel() == "predicted" and axes.get_ylabel() == "true"
+    assert (tmp_path / "cm.png").read_bytes().startswith(PNG_SIGNATURE)
+    counted = metrics.ConfusionMatrix()
+    counted.update_state(y_true, np.eye(3)[y_pred])
+    rows = plot.confusion_matrix(counted, normalize="true").axes[0].texts
+    assert [text.get_text() for text in rows][6:] == ["0.00", "0.33", "0.67"]
+    columns = plot.confusion_matrix(counted.result(), normalize="pred").axes[0].texts
+    assert [text.get_text() for text in columns][2::3] == ["0.00", "0.33", "0.67"]
+
+
+def test_confusion_matrix_draws_into_given_axes_and_refuses_bad_input():
+    figure = plot._figure()
+    axes = figure.add_subplot(1, 2, 2)
+    assert plot.confusion_matrix(np.array([[3, 1], [0, 2]]), ax=axes) is figure
+    assert [text.get_text() for text in axes.texts] == ["3", "1", "0", "2"]
+    with pytest.raises(ConfigError, match=r"square matrix of counts \(C, C\).*shape \(2, 3\)"):
+        plot.confusion_matrix(np.zeros((2, 3)))
+    with pytest.raises(ConfigError, match=r"one label per class \(2\). Received: 3 labels"):
+        plot.confusion_matrix(np.eye(2), labels=["a", "b", "c"])
+    with pytest.raises(ConfigError, match=r"normalize as one of None, 'true', 'pred', 'all'"):
+        plot.confusion_matrix(np.eye(2), normalize="rows")

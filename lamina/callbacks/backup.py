@@ -5,8 +5,9 @@
 
 A checkpoint is a lamina model file (lamina.io.save_model, written atomically) whose extra
 entries hold the rest of the run: "x.checkpoint" (JSON: the position, lamina's random state,
-the epoch's running totals, the run's settings and the callbacks' states) and tensors under
-"x/" (the epoch's sample order, and any arrays in callback states).
+the epoch's running totals and metric states, the run's settings and the callbacks' states)
+and tensors under "x/" (the epoch's sample order, the metrics' arrays under "x/metrics/", and
+any arrays in callback states).
 """
 
 import glob
@@ -35,9 +36,10 @@ class BackupAndRestore(Callback):
 
     Saved, atomically (a crash, even mid-write, leaves the previous checkpoint whole): the
     weights and buffers, the optimizer and its state (learning rate, step count, moments),
-    lamina's random generator, the epoch and the step within it, that epoch's sample order
-    and running loss / metric totals, and the state of every callback that has one (History,
-    EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, yours: Callback.state_dict).
+    lamina's random generator, the epoch and the step within it, that epoch's sample order,
+    its running loss totals and the compiled metrics' states (Metric.get_state), and the
+    state of every callback that has one (History, EarlyStopping, ReduceLROnPlateau,
+    ModelCheckpoint, CSVLogger, yours: Callback.state_dict).
     A run killed at any point and started again by the same script ends with the weights,
     History and logs of an uninterrupted run, bit for bit.
 
@@ -107,6 +109,7 @@ class BackupAndRestore(Callback):
                   "run": {key: self.params[key] for key in RUN_SETTINGS},
                   "data": self._fingerprint, "rng": rng_state(), "totals": state.totals,
                   "seen": state.seen, "skipped": state.skipped, "callbacks": callbacks,
+                  "metrics": _encode(self.model.metric_states(), "x/metrics", arrays),
                   "layout": layout(self.model),
                   "optimizer": _optimizer_settings(self.model.optimizer)}
         if state.order is not None:
@@ -145,6 +148,8 @@ class BackupAndRestore(Callback):
             set_rng_state(record["rng"])
             for callback, entry in zip(stateful, record["callbacks"]):
                 callback.load_state_dict(_decode(entry["state"], tensors))
+            if "metrics" in record:  # the epoch's metric states (checkpoints since they exist)
+                model.set_metric_states(_decode(record["metrics"], tensors))
         except (LaminaError, KeyError, ValueError, TypeError, AttributeError) as error:
             raise CheckpointError(f"'{self.filepath}' cannot be restored into this fit: "
                                   f"{error}") from error

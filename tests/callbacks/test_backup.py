@@ -99,17 +99,17 @@ def digits():
     return (x.reshape(len(x), -1) / 16.0).astype(np.float32)[:200], y[:200]
 
 
-def build(optimizer=None, dropout=0.25, width=16):
+def build(optimizer=None, dropout=0.25, width=16, metrics=("accuracy",)):
     lamina.seed(0)
     model = lamina.Sequential([L.Linear(64, width), L.ReLU(), L.Dropout(dropout),
                                L.Linear(width, 10)])
     model.compile(loss="cross_entropy", optimizer=optimizer or lamina.optim.Adam(lr=2e-3),
-                  metrics=["accuracy"])
+                  metrics=list(metrics))
     return model
 
 
 def train(digits, path, extra=(), epochs=3, freq=2, **fit):
-    model = build(fit.pop("optimizer", None))
+    model = build(fit.pop("optimizer", None), metrics=fit.pop("metrics", ("accuracy",)))
     callbacks = [*fit.pop("callbacks", []), *extra]
     history = model.fit(*digits, epochs=epochs, batch_size=32, validation_split=0.25, verbose=0,
                         callbacks=callbacks, checkpoint=path, checkpoint_freq=freq, resume=True,
@@ -131,6 +131,23 @@ def test_a_resumed_fit_equals_an_uninterrupted_one(digits, tmp_path, crash):
     assert_same(model, reference)
     assert history.history == expected.history and history.epoch == expected.epoch
     assert model.optimizer.iterations == reference.optimizer.iterations
+
+
+@pytest.mark.parametrize("crash", [(0, 3), (1, 2)])
+def test_a_resumed_fit_logs_the_same_epoch_exact_metrics(digits, tmp_path, crash):
+    metrics = ["accuracy", "f1", lamina.metrics.Precision(average="macro"), "auc",
+               "confusion_matrix"]
+    reference, expected = train(digits, tmp_path / "a.ckpt", metrics=metrics)
+    with pytest.raises(Crash):
+        train(digits, tmp_path / "b.ckpt", [CrashAt(*crash)], metrics=metrics)
+    model, history = train(digits, tmp_path / "b.ckpt", metrics=metrics)
+    assert history.history == expected.history
+    assert {"f1_score", "precision", "auc", "val_f1_score"} <= set(history.history)
+    assert "confusion_matrix" not in history.history
+    matrix = dict(model.compiled_losses[0].metrics)["confusion_matrix"].result()
+    np.testing.assert_array_equal(
+        matrix, dict(reference.compiled_losses[0].metrics)["confusion_matrix"].result())
+    assert matrix.sum() == 150  # the last epoch's training rows (200, less 25% for validation)
 
 
 def test_without_the_random_state_the_resume_would_differ(digits, tmp_path, monkeypatch):
