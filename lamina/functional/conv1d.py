@@ -90,9 +90,10 @@ def max_pool1d_backward(dout, cache):
     return pool.max_pool2d_backward(*_as_image_dout("max_pool1d_backward", dout, cache))[:, :, 0]
 
 
-def avg_pool1d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+def avg_pool1d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=None):
     """Mean over each window of K steps: (N, C, L) -> (N, C, OL); zero padding counts in the
-    divisor unless count_include_pad=False. See pool.avg_pool2d_forward."""
+    divisor unless count_include_pad=False (None: True for numbers, False for "same"). See
+    pool.avg_pool2d_forward."""
     op = "avg_pool1d_forward"
     out, cache = pool.avg_pool2d_forward(_as_image(op, x), *_pool_geometry(
         op, kernel_size, stride, padding), count_include_pad=count_include_pad)

@@ -23,12 +23,14 @@ _NO_DILATION = (1, 1)
 
 def _geometry(op, x, kernel_size, stride, padding):
     """Check x and the hyper-parameters (kernel_size may be a WindowGeometry, see
-    windows.pool_geometry); return (x, (kernel, stride, padding, out_hw))."""
+    windows.pool_geometry); return (x, (kernel, stride, padding per side, out_hw), padding as
+    given to the geometry)."""
     x = check_float(op, x=x)
     check_rank(op, "x", x, 4, "(N, C, H, W)")
     geometry = pool_geometry(op, kernel_size, stride, padding)
     out_hw = geometry.output_hw(x.shape[2:], op, f"x.shape={x.shape}")
-    return x, (geometry.kernel, geometry.stride, geometry.sides(x.shape[2:]), out_hw)
+    return x, (geometry.kernel, geometry.stride, geometry.sides(x.shape[2:]),
+               out_hw), geometry.padding
 
 
 def _padded_hw(x_shape, padding):
@@ -53,7 +55,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, train=True):
            [13., 15.]]), array([[ 5,  7],
            [13, 15]]))
     """
-    x, geometry = _geometry("max_pool2d_forward", x, kernel_size, stride, padding)
+    x, geometry, _ = _geometry("max_pool2d_forward", x, kernel_size, stride, padding)
     windows = _windows(x, geometry)
     if train:
         out, position = _max_and_position(windows, geometry)
@@ -145,13 +147,14 @@ def max_pool2d_backward(dout, cache):
     return np.ascontiguousarray(unpad2d(dx_padded, padding))
 
 
-def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=None):
     """Mean over each KHxKW window of the zero-padded input.
 
     x: (N, C, H, W) -> out: (N, C, OH, OW), out[n, c, i, j] = sum(window) / count[i, j]:
     count = KH*KW with count_include_pad=True (PyTorch's default; ceil_mode=False), else the
-    window's real pixels only, rows(i) * cols(j), as Keras' padding="same" and PyTorch's
-    count_include_pad=False.
+    window's real pixels only, rows(i) * cols(j), as PyTorch's count_include_pad=False.
+    None follows the padding's origin: True for numbers (PyTorch), False for "same" (Keras,
+    whose "same" average counts real pixels only).
 
     >>> out, _ = avg_pool2d_forward(np.arange(16.0).reshape(1, 1, 4, 4), 2)
     >>> out[0, 0]
@@ -159,15 +162,17 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
            [10.5, 12.5]])
     """
     op = "avg_pool2d_forward"
-    x, geometry = _geometry(op, x, kernel_size, stride, padding)
+    x, geometry, given = _geometry(op, x, kernel_size, stride, padding)
     kernel, stride, padding, out_hw = geometry
+    include = (given != "same" if count_include_pad is None
+               else check_bool(op, "count_include_pad", count_include_pad))
     x_padded = pad2d(x, padding)
     positions = kernel_positions(kernel, stride, _NO_DILATION, out_hw)
     _, _, rows, cols = next(positions)
     out = x_padded[:, :, rows, cols].copy()
     for _, _, rows, cols in positions:
         out += x_padded[:, :, rows, cols]
-    count = _window_count(x.shape, geometry, check_bool(op, "count_include_pad", count_include_pad))
+    count = _window_count(x.shape, geometry, include)
     out /= count
     return out, (x.shape, geometry, count)
 

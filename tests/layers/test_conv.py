@@ -43,7 +43,8 @@ def test_config_round_trip_keys_are_constructor_args():
     assert config == {"in_channels": 3, "out_channels": 4, "kernel_size": [3, 2], "stride": [2, 2],
                       "padding": [1, 0], "dilation": [1, 1], "groups": 1, "bias": False,
                       "weight_init": "glorot_uniform", "bias_init": "zeros",
-                      "kernel_regularizer": None, "bias_regularizer": None, "name": "c"}
+                      "kernel_regularizer": None, "bias_regularizer": None,
+                      "padding_mode": "zeros", "name": "c"}
     assert L.Conv2D(**config).get_config() == config
 
 
