@@ -7,6 +7,8 @@ signal is a 1xL image and a size-K kernel a 1xK one, so no formula is written tw
 from lamina.errors import ConfigError
 from lamina.functional import conv, pool
 from lamina.functional.checks import check_dout, check_float, check_int, check_rank, is_int
+from lamina.functional.padding import check_mode_fits, check_padding_mode
+from lamina.functional.windows import window_geometry
 
 
 def _single(value, name, minimum, op):
@@ -45,11 +47,13 @@ def conv1d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, paddin
     op = "conv1d_forward"
     w = check_float(op, w=w)
     check_rank(op, "w", w, 3, "(F, C/groups, K)")
-    stride, dilation = ((1, _single(value, name, 1, op))
-                        for value, name in ((stride, "stride"), (dilation, "dilation")))
-    out, cache = conv.conv2d_forward(_as_image(op, x), w[:, :, None, :], b, stride,
-                                     padding_1d(padding, op), dilation, groups,
-                                     padding_mode=padding_mode)
+    image = _as_image(op, x)
+    geometry = window_geometry(op, (1, w.shape[2]), (1, _single(stride, "stride", 1, op)),
+                               padding_1d(padding, op), (1, _single(dilation, "dilation", 1, op)))
+    check_mode_fits(op, check_padding_mode(op, padding_mode), geometry.sides(image.shape[2:]),
+                    image.shape[2:], f"x.shape={image.shape[:2] + image.shape[3:]}")
+    out, cache = conv.conv2d_forward(image, w[:, :, None, :], b, groups=groups,
+                                     padding_mode=padding_mode, geometry=geometry)
     return out[:, :, 0], (out.shape[:2] + out.shape[3:], cache)
 
 
