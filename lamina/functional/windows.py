@@ -57,7 +57,9 @@ def check_not_same(padding, op, what):
 
 def padding_sides(padding):
     """((top, bottom), (left, right)) of an explicit padding, (ph, pw) or already per side."""
-    return tuple(tuple(p) if isinstance(p, tuple) else (p, p) for p in padding)
+    rows, cols = padding
+    return (tuple(rows) if isinstance(rows, (tuple, list)) else (rows, rows),
+            tuple(cols) if isinstance(cols, (tuple, list)) else (cols, cols))
 
 
 class WindowGeometry(NamedTuple):
