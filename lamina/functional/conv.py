@@ -113,9 +113,9 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, paddin
     """2-D cross-correlation, as torch.nn.functional.conv2d.
 
     x: (N, C, H, W), w: (F, C/G, KH, KW), b: (F,) or None -> out: (N, F, OH, OW),
-    OH = (H + top + bottom - dh*(KH-1) - 1) // sh + 1 (likewise OW). padding: ints, pairs,
-    ((top, bottom), (left, right)), "valid" (none) or "same" (OH = ceil(H / sh), Keras' rule,
-    the odd pixel at the bottom/right: windows.same_sides). padding_mode: "zeros", or
+    OH = (H + 2*ph - dh*(KH-1) - 1) // sh + 1 (likewise OW). padding: ints, pairs,
+    ((top, bottom), (left, right)) (2*ph is then top + bottom), "valid" (none) or "same"
+    (OH = ceil(H / sh), Keras' rule, the odd pixel at the bottom/right: windows.same_sides). padding_mode: "zeros", or
     "reflect", "replicate", "circular" as torch.nn.Conv2d's (see padding.pad2d_forward); the
     backward folds x_pad's gradient back onto x. With G groups, output channel
     f sees only the Cg = C/G input channels of its group g = f // (F/G):

@@ -40,8 +40,8 @@ def conv1d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, paddin
     """1-D cross-correlation, as torch.nn.functional.conv1d.
 
     x: (N, C, L), w: (F, C/G, K), b: (F,) or None -> out (N, F, OL),
-    OL = (L + left + right - d(K-1) - 1) // s + 1 (padding an int p = (p, p), or "same":
-    OL = ceil(L / s), or "valid"), padding_mode as conv2d_forward's,
+    OL = (L + 2p - d(K-1) - 1) // s + 1 (2p is left + right for a (left, right) padding;
+    "same": OL = ceil(L / s); "valid": p = 0), padding_mode as conv2d_forward's,
     out[n, f, i] = b[f] + sum_{c, k} w[f, c, k] x_pad[n, g*C/G + c, i*s + k*d].
     """
     op = "conv1d_forward"

@@ -150,9 +150,9 @@ def max_pool2d_backward(dout, cache):
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=None):
     """Mean over each KHxKW window of the zero-padded input.
 
-    x: (N, C, H, W) -> out: (N, C, OH, OW), out[n, c, i, j] = sum(window) / count[i, j]:
-    count = KH*KW with count_include_pad=True (PyTorch's default; ceil_mode=False), else the
-    window's real pixels only, rows(i) * cols(j), as PyTorch's count_include_pad=False.
+    x: (N, C, H, W) -> out: (N, C, OH, OW), out[n, c, i, j] = sum(window) / (KH*KW) with
+    count_include_pad=True (PyTorch's default; ceil_mode=False); with False the divisor
+    count[i, j] is the window's real pixels only, rows(i) * cols(j), as PyTorch's option.
     None follows the padding's origin: True for numbers (PyTorch), False for "same" (Keras,
     whose "same" average counts real pixels only).
 
@@ -194,7 +194,8 @@ def avg_pool2d_backward(dout, cache):
     """Spread each dout evenly over its window.
 
     dout: (N, C, OH, OW) -> dx: (N, C, H, W), dx[n, c, p] = sum over the windows holding p of
-    dout[n, c, i, j] / count[i, j]; the share that fell on padding is dropped.
+    dout[n, c, i, j] / (KH*KW) (or / count[i, j], the forward's divisor); the share that fell
+    on padding is dropped.
     """
     x_shape, (kernel, stride, padding, out_hw), count = cache
     dout = check_dout("avg_pool2d_backward", dout, x_shape[:2] + out_hw)
