@@ -50,7 +50,7 @@ def same_sides(size, kernel, stride=1, dilation=1):
 
 def check_not_same(padding, op, what):
     """A ConfigError naming op when padding is "same", which `what` cannot have."""
-    if padding == "same":
+    if isinstance(padding, str) and padding == "same":
         raise ConfigError(f"{op} expects padding as numbers: {what} has no padding \"same\". "
                           f"Received: padding='same'")
 
