@@ -101,7 +101,7 @@ def _geometry(op, w, stride, padding, dilation, geometry):
 def _edge_padded(op, x, geometry, padding_mode):
     """(x, geometry, pad cache): for padding_mode "zeros" x as it is (im2col pads it without a
     copy), else x padded by the geometry in that mode and a geometry without padding."""
-    if check_padding_mode(op, padding_mode) == "zeros":
+    if padding_mode == "zeros" or check_padding_mode(op, padding_mode) == "zeros":
         return x, geometry, None
     (top, bottom), (left, right) = padding_sides(geometry.padding)
     x, pad_cache = pad2d_forward(x, (left, right, top, bottom), padding_mode, op=op)
@@ -205,10 +205,12 @@ def conv2d_backward(dout, cache, input_grad=True):
 def _full_padding(geometry, filters, channels):
     """dout's padding for _full_conv_backward, or None where that path does not apply."""
     kernel, stride, padding, dilation = geometry
-    full = tuple(tuple(dilation[i] * (kernel[i] - 1) - side for side in sides)
-                 for i, sides in enumerate(padding_sides(padding)))
-    fits = min(min(sides) for sides in full) >= 0
-    return full if stride == (1, 1) and fits and filters <= 2 * channels else None
+    if stride != (1, 1) or filters > 2 * channels:
+        return None
+    (top, bottom), (left, right) = padding_sides(padding)
+    reach = (dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1))
+    full = ((reach[0] - top, reach[0] - bottom), (reach[1] - left, reach[1] - right))
+    return full if min(min(full[0]), min(full[1])) >= 0 else None
 
 
 def _full_conv_backward(x, dout, w_mat, geometry, full):
