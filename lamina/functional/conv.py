@@ -251,7 +251,9 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
 
         out = crop_p(col2im(W_g^T @ x_g)) + b,   col2im into (N, F, OH + 2*ph, OW + 2*pw)
 
-    output_padding (< stride or < dilation) adds rows/columns at the bottom/right.
+    output_padding (< stride or < dilation) adds rows/columns at the bottom/right. padding
+    may be per side, or "same": OH = H*sh, as Keras' Conv2DTranspose (output_padding 0; see
+    windows.WindowGeometry.transposed_for_input).
     geometry (a windows.WindowGeometry) replaces stride, padding and dilation.
     """
     op = "conv_transpose2d_forward"
@@ -278,6 +280,8 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
             f"output_padding={extra}, stride={stride}, dilation={dilation}"
         )
     in_hw = x.shape[2:]
+    geometry, extra = geometry.transposed_for_input(in_hw, extra, op)
+    kernel, stride, padding, dilation = geometry
     out_hw = geometry.transposed_output_hw(in_hw, extra, op,
                                            f"x.shape={x.shape}, w.shape={w.shape}")
     windows = flat_windows(out_hw, kernel, stride, padding, dilation, in_hw)

@@ -70,6 +70,7 @@ class WindowGeometry(NamedTuple):
     sides depend on the input size (same_sides); for_input(hw) makes it explicit.
     output_hw:            O = (H + top + bottom - d*(K-1) - 1) // s + 1  ("same": ceil(H / s))
     transposed_output_hw: O = (H-1)*s - top - bottom + d*(K-1) + output_padding + 1
+                          ("same": H * s)
     """
 
     kernel: tuple
@@ -105,12 +106,31 @@ class WindowGeometry(NamedTuple):
                 hw, received, hint, error)
         return sizes
 
+    def transposed_for_input(self, hw, output_padding=(0, 0), op="operation"):
+        """(geometry, output_padding) of the transposed window over hw (H, W), "same" made
+        explicit as Keras' Conv2DTranspose: output H*s, cropping the sides a "same" window
+        over H*s pads (same_sides) and adding any shortfall, s - d*(K-1) - 1 when the
+        kernel is narrower than the stride, as output_padding (which must be 0 then)."""
+        if self.padding != "same":
+            return self, output_padding
+        if tuple(output_padding) != (0, 0):
+            raise ConfigError(f'{op} expects output_padding 0 with padding "same", whose output '
+                              f"is the input times the stride. Received: "
+                              f"output_padding={tuple(output_padding)}")
+        sides = tuple(same_sides(None if hw[i] is None else hw[i] * self.stride[i],
+                                 self.kernel[i], self.stride[i], self.dilation[i])
+                      for i in range(2))
+        shortfall = tuple(max(self.stride[i] - self.dilation[i] * (self.kernel[i] - 1) - 1, 0)
+                          for i in range(2))
+        return self._replace(padding=sides), shortfall
+
     def transposed_output_hw(self, hw, output_padding=(0, 0), op="operation", received=None,
                              hint=None, error=None):
         """(OH, OW) of the transposed window (the adjoint's output) over hw (H, W), None where
-        a size is None; a ShapeError as output_hw's when the padding crops everything."""
-        check_not_same(self.padding, op, "a transposed window")
-        sides = padding_sides(self.padding)
+        a size is None; a ShapeError as output_hw's when the padding crops everything.
+        "same": H*s (transposed_for_input)."""
+        geometry, output_padding = self.transposed_for_input(hw, output_padding, op)
+        sides = padding_sides(geometry.padding)
         sizes = tuple(None if hw[i] is None else (hw[i] - 1) * self.stride[i] - sum(sides[i])
                       + self.dilation[i] * (self.kernel[i] - 1) + output_padding[i] + 1
                       for i in range(2))

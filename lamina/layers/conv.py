@@ -4,7 +4,7 @@ from lamina import regularizers
 from lamina.errors import ConfigError
 from lamina.functional import conv as F
 from lamina.functional.padding import check_mode_fits, check_padding_mode
-from lamina.functional.windows import check_not_same, pair, window_geometry
+from lamina.functional.windows import pair, window_geometry
 from lamina.layers.base import Layer
 from lamina.layers.input_checks import CHANNELS_LAST_HINT, looks_channels_last
 from lamina.layers.messages import shape_text
@@ -126,9 +126,8 @@ class ConvTranspose2D(_ConvBase):
     """Transposed convolution (the adjoint of Conv2D). x (N, C, H, W) -> (N, F, OH, OW).
 
     weight: (in_channels, out_channels/groups, KH, KW) as PyTorch;
-    OH = (H-1)*sh - top - bottom + dh*(KH-1) + output_padding_h + 1. padding takes numbers
-    ("valid" too), never "same": as PyTorch's, the output size is the stride's multiple only
-    with the right padding and output_padding.
+    OH = (H-1)*sh - top - bottom + dh*(KH-1) + output_padding_h + 1; padding as Conv2D's,
+    "same" giving OH = H*sh as Keras' Conv2DTranspose (output_padding 0 then).
     """
 
     backward_kernel = staticmethod(F.conv_transpose2d_backward)
@@ -137,10 +136,10 @@ class ConvTranspose2D(_ConvBase):
                  output_padding=0, dilation=1, groups=1, bias=True, weight_init="glorot_uniform",
                  bias_init="zeros", kernel_regularizer=None, bias_regularizer=None, name=None):
         self.output_padding = pair(output_padding, "output_padding", 0, type(self).__name__)
-        check_not_same(padding, type(self).__name__, "a transposed convolution")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, weight_init, bias_init, kernel_regularizer,
                          bias_regularizer, name)
+        self.geometry.transposed_for_input((None, None), self.output_padding, type(self).__name__)
 
     def weight_shape(self):
         kh, kw = self.kernel_size

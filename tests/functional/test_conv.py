@@ -132,6 +132,44 @@ def test_zero_padding_never_calls_the_pad_kernel(monkeypatch):
         conv2d_forward(x, w, b, padding=padding, padding_mode="zeros")
 
 
+# padding="same" (Keras' Conv2DTranspose: output H * stride) and per side; w is (C, F/G, KH, KW)
+PADDED_TRANSPOSE_CASES = {
+    "same-stride2-odd": ((2, 3, 3, 4), (3, 2, 3, 3), dict(stride=2, padding="same"), True),
+    "same-stride2-even": ((1, 2, 3, 3), (2, 3, 4, 2), dict(stride=2, padding="same"), True),
+    "same-kernel-below-stride": ((2, 2, 3, 2), (2, 2, 2, 1), dict(stride=3, padding="same"),
+                                 True),
+    "same-dilation2-groups": ((1, 4, 3, 4), (4, 1, 3, 2), dict(padding="same", dilation=2,
+                                                              groups=2), False),
+    "per-side-stride2": ((2, 2, 3, 4), (2, 3, 3, 3), dict(stride=2, padding=((0, 2), (1, 0)),
+                                                          output_padding=1), True),
+}
+
+
+@pytest.mark.parametrize("case", PADDED_TRANSPOSE_CASES.values(), ids=list(PADDED_TRANSPOSE_CASES))
+def test_conv_transpose2d_padded_gradcheck(case):
+    x_shape, w_shape, hyper, with_bias = case
+    arrays = _arrays(x_shape, w_shape, with_bias, w_shape[1] * hyper.get("groups", 1))
+    assert check_kernel(conv_transpose2d_forward, conv_transpose2d_backward, list(arrays), hyper)
+    out, _ = conv_transpose2d_forward(*arrays, **hyper)
+    if hyper["padding"] == "same":
+        stride = np.broadcast_to(hyper.get("stride", 1), 2)
+        assert out.shape[2:] == (x_shape[2] * stride[0], x_shape[3] * stride[1])
+
+
+@pytest.mark.parametrize("name", ["same-stride2-odd", "same-stride2-even",
+                                  "same-kernel-below-stride", "same-dilation2-groups"])
+def test_same_transpose_is_the_adjoint_of_same_conv2d(name, rng):
+    """<conv2d(x, w, "same"), y> == <x, conv_transpose2d(y, w, "same")> for x of H*s rows."""
+    y_shape, w_shape, hyper, _ = PADDED_TRANSPOSE_CASES[name]
+    w = rng.standard_normal(w_shape)
+    y = rng.standard_normal(y_shape)
+    back, _ = conv_transpose2d_forward(y, w, None, **hyper)
+    x = rng.standard_normal(back.shape)
+    out, _ = conv2d_forward(x, w, None, **hyper)
+    assert out.shape == y.shape
+    np.testing.assert_allclose(np.sum(out * y), np.sum(x * back), rtol=1e-12)
+
+
 @pytest.mark.parametrize("case", TRANSPOSE_CASES.values(), ids=list(TRANSPOSE_CASES))
 def test_conv_transpose2d_gradcheck(case):
     x_shape, w_shape, hyper, with_bias = case
@@ -307,9 +345,10 @@ TRANSPOSE_ERRORS = {
                                dict(output_padding=1)),
     "crop": (ShapeError, r"padding \(3, 3\) does not crop away entirely \(output -1x-1\)", (XT, WT, None),
              dict(padding=3)),
-    "same": (ConfigError, r"conv_transpose2d_forward expects padding as numbers: a transposed "
-             r"window has no padding \"same\". Received: padding='same'", (XT, WT, None),
-             dict(padding="same")),
+    "same-output-padding": (ConfigError, r"conv_transpose2d_forward expects output_padding 0 "
+                            r"with padding \"same\", whose output is the input times the "
+                            r"stride. Received: output_padding=\(1, 0\)", (XT, WT, None),
+                            dict(padding="same", stride=2, output_padding=(1, 0))),
     "int-w": (DTypeError, r"expects w as a floating NumPy array .*Received: w.dtype=int32",
                              (XT.astype(np.float32), WT.astype(np.int32), None), {}),
 }

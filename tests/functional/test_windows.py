@@ -155,11 +155,15 @@ def test_padding_errors_list_the_forms(padding):
         L.Conv2D(1, 1, 3, padding=padding)
 
 
+def test_transposed_same_is_the_input_times_the_stride():
+    for kernel, stride, dilation in np.ndindex(5, 4, 3):
+        geometry = window_geometry("op", kernel + 1, stride + 1, "same", dilation + 1)
+        assert geometry.transposed_output_hw((5, None)) == (5 * (stride + 1), None)
+
+
 def test_same_is_refused_where_it_means_nothing():
-    for call, op in [(lambda: L.ConvTranspose2D(2, 2, 3, padding="same"), "ConvTranspose2D"),
-                     (lambda: L.MaxUnpool2D(2, padding="same"), "MaxUnpool2D"),
-                     (lambda: window_geometry("op", 3, 1, "same").transposed_output_hw(
-                         (4, 4), op="op"), "op")]:
+    for call, op in [(lambda: L.MaxUnpool2D(2, padding="same"), "MaxUnpool2D"),
+                     (lambda: windows_module.check_not_same("same", "op", "a test"), "op")]:
         with pytest.raises(ConfigError, match=rf"^{op} expects padding as numbers: .* has no "
                            r"padding \"same\". Received: padding='same'"):
             call()

@@ -52,10 +52,11 @@ def test_padded_convolutions_survive_a_model_file(tmp_path, rng):
         L.DepthwiseConv2D(4, 3, padding="same", padding_mode="circular", depth_multiplier=2),
         L.SeparableConv2D(8, 3, 2, stride=3, padding="same"),
         L.Conv2D(3, 2, 2, padding=((1, 0), (0, 1)), padding_mode="replicate"),
+        L.ConvTranspose2D(2, 3, 3, stride=2, padding="same"),
     ])
     x = rng.standard_normal((2, 3, 9, 8))
     out = model.forward(x)
-    assert out.shape == (2, 2, 2, 2)
+    assert out.shape == (2, 3, 4, 4)
     model.save(tmp_path / "m.lamina")
     loaded = lamina.load_model(tmp_path / "m.lamina")
     assert loaded.get_config() == model.get_config()
@@ -66,6 +67,11 @@ def test_padded_convolutions_survive_a_model_file(tmp_path, rng):
     (dict(in_channels=2, out_channels=3, kernel_size=3, stride=2, output_padding=1), (2, 2, 3, 4)),
     (dict(in_channels=4, out_channels=2, kernel_size=(2, 3), stride=(2, 1), padding=1, groups=2), (1, 4, 4, 3)),
     (dict(in_channels=3, out_channels=3, kernel_size=3, dilation=2, bias=False), (2, 3, 3, 3)),
+    (dict(in_channels=2, out_channels=3, kernel_size=(4, 3), stride=2, padding="same"),
+     (2, 2, 3, 4)),
+    (dict(in_channels=2, out_channels=2, kernel_size=2, stride=3, padding="same"), (1, 2, 3, 2)),
+    (dict(in_channels=2, out_channels=3, kernel_size=3, stride=2, padding=((0, 1), (2, 1))),
+     (1, 2, 3, 4)),
 ])
 def test_conv_transpose2d_check_layer(kwargs, shape):
     check_layer(L.ConvTranspose2D(**kwargs), shape)
@@ -110,8 +116,9 @@ def test_clear_errors():
     with pytest.raises(ConfigError, match=r"^Conv2D expects padding_mode as one of 'zeros', "
                        r"'reflect', 'replicate', 'circular'. Received: padding_mode='constant'"):
         L.Conv2D(3, 4, 3, padding_mode="constant")
-    with pytest.raises(ConfigError, match=r"^ConvTranspose2D expects padding as numbers"):
-        L.ConvTranspose2D(3, 4, 3, padding="same")
+    with pytest.raises(ConfigError, match=r"^ConvTranspose2D expects output_padding 0 with "
+                       r"padding \"same\""):
+        L.ConvTranspose2D(3, 4, 3, stride=2, padding="same", output_padding=1)
     reflect = L.Conv2D(3, 4, 5, padding="same", padding_mode="reflect", name="mirror")
     with pytest.raises(ShapeError, match=r"^Conv2D 'mirror' expects padding_mode='reflect' "
                        r"padding smaller than the input .*Received: x.shape=\(1, 3, 2, 6\)"):

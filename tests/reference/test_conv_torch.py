@@ -244,3 +244,43 @@ def test_padded_batch_chunks_match_torch(name, monkeypatch):
     arrays = _arrays(x_shape, w_shape, w_shape[0], with_bias, np.float32, seed=7)
     _compare(conv2d_forward, conv2d_backward, torch_padded_conv2d, arrays, hyper,
              rtol=1e-4, atol=1e-5, seed=7)
+
+
+PADDED_TRANSPOSE_CASES = {  # w is (C, F/groups, KH, KW)
+    "same-stride2-odd": ((2, 3, 4, 5), (3, 2, 3, 3), dict(stride=2, padding="same"), True),
+    "same-stride3-even": ((1, 2, 3, 4), (2, 3, 4, 2), dict(stride=3, padding="same"), True),
+    "same-kernel-below-stride": ((2, 2, 3, 3), (2, 2, 1, 2), dict(stride=3, padding="same"),
+                                 True),
+    "same-dilation2-groups": ((2, 4, 3, 4), (4, 1, 3, 2),
+                              dict(stride=(2, 1), padding="same", dilation=2, groups=2), False),
+    "per-side-outpad": ((2, 2, 4, 3), (2, 3, 3, 3),
+                        dict(stride=2, padding=((0, 2), (1, 0)), output_padding=(1, 0)), True),
+}
+
+
+def torch_cropped_conv_transpose2d(x, w, b, stride=1, padding=0, output_padding=0, dilation=1,
+                                   groups=1):
+    """torch's unpadded conv_transpose2d, cropped per side; "same" crops what a "same" conv2d
+    over the H*s output pads (TensorFlow's rule) and pads the shortfall below (tests only)."""
+    stride, dilation, extra = (np.broadcast_to(v, 2).tolist()
+                               for v in (stride, dilation, output_padding))
+    full = torch.nn.functional.conv_transpose2d(x, w, None, stride, 0, 0, groups, dilation)
+    if padding == "same":
+        hw = [x.shape[2 + i] * stride[i] for i in range(2)]
+        sides = reference_sides("same", hw, w.shape[2:], stride, dilation)
+        extra = [hw[i] - (full.shape[2 + i] - sum(sides[i])) for i in range(2)]
+    else:
+        sides = reference_sides(padding, None, None, None, None)
+    (top, bottom), (left, right) = sides
+    out = torch.nn.functional.pad(full, (-left, extra[1] - right, -top, extra[0] - bottom))
+    return out if b is None else out + b[:, None, None]
+
+
+@pytest.mark.parametrize("case", PADDED_TRANSPOSE_CASES.values(),
+                         ids=list(PADDED_TRANSPOSE_CASES))
+def test_padded_conv_transpose2d_matches_torch_then_crop(case):
+    x_shape, w_shape, hyper, with_bias = case
+    arrays = _arrays(x_shape, w_shape, _transpose_bias_size(w_shape, hyper), with_bias,
+                     np.float64, seed=8)
+    _compare(conv_transpose2d_forward, conv_transpose2d_backward, torch_cropped_conv_transpose2d,
+             arrays, hyper, rtol=1e-6, atol=1e-10, seed=8)

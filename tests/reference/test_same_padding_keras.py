@@ -1,6 +1,7 @@
-"""padding="same" against Keras itself (KERAS_BACKEND=torch): convolutions, depthwise and
-separable convolutions, pools, 1-D layers; forward and input gradient, with stride 2 and 3,
-even kernels and odd sizes, where the odd padding pixel goes to the bottom/right."""
+"""padding="same" against Keras itself (KERAS_BACKEND=torch): convolutions, transposed,
+depthwise and separable convolutions, pools, 1-D layers; forward and input gradient, with
+stride 2 and 3, even kernels and odd sizes, where the odd padding pixel goes to the
+bottom/right."""
 
 import os
 
@@ -107,6 +108,25 @@ def test_depthwise_and_separable_same_match_keras(shape, kernel, stride, multipl
                                           depth_multiplier=multiplier,
                                           bias_initializer="random_normal", dtype="float64")
     compare((ours.astype(np.float64), load_separable), theirs, x, rng)
+
+
+def load_transposed(layer, weights):
+    """Keras' (KH, KW, F, C) Conv2DTranspose kernel -> lamina's (C, F, KH, KW)."""
+    layer.weight.data[...] = weights[0].transpose(3, 2, 0, 1)
+    layer.bias.data[...] = weights[1]
+
+
+@pytest.mark.parametrize("shape, kernel, stride, dilation", [
+    ((2, 3, 4, 5), 3, 2, 1), ((1, 2, 3, 4), (4, 2), 2, 1), ((2, 2, 3, 3), 2, 3, 1),
+    ((1, 2, 4, 3), 1, 2, 1), ((2, 3, 4, 4), 5, (2, 3), 1), ((1, 2, 3, 5), 3, 1, 2)], ids=str)
+def test_conv_transpose2d_same_matches_keras(shape, kernel, stride, dilation, rng):
+    """Output H * stride, Keras' crop of the full transposed output."""
+    x = rng.standard_normal(shape)
+    ours = L.ConvTranspose2D(shape[1], 4, kernel, stride, "same", dilation=dilation)
+    theirs = keras.layers.Conv2DTranspose(4, kernel, stride, "same", data_format=FIRST,
+                                          dilation_rate=dilation,
+                                          bias_initializer="random_normal", dtype="float64")
+    compare((ours.astype(np.float64), load_transposed), theirs, x, rng)
 
 
 # Keras' torch backend pads an asymmetric "same" average pool by replicating the edge (its
