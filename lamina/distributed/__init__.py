@@ -26,7 +26,7 @@ How a run works (one module each):
   index (keyed.py), so they do not depend on the sharding or on retries.
 - rounds.py: what the driver does with a round's combined result (the optimizer step, or
   loading the averaged weights); trainer.py: the driver's loop (progress bar, callbacks,
-  History, validation); checkpoint.py: a checkpoint after every epoch and resume=True.
+  History, validation); checkpoint.py: a checkpoint after every epoch (or N rounds) and resume=True.
 
 The two synchronisation modes:
 

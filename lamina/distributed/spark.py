@@ -25,7 +25,7 @@ import functools
 import os
 
 from lamina.distributed.combine import combine_group, groups, tree_combine
-from lamina.distributed.data import Shards, array_blocks
+from lamina.distributed.data import Shards, array_blocks, block_digest, blocks_fingerprint
 from lamina.distributed.local import check_count
 from lamina.distributed.trainer import DistributedTrainer
 from lamina.errors import ConfigError, DistributedError
@@ -145,6 +145,13 @@ class SparkEngine:
                                 self.fan_in)
         finally:
             broadcast.destroy()
+
+    def fingerprint(self, shards):
+        """SHA-256 of the shards' blocks (data.blocks_fingerprint), hashed on the executors."""
+        return blocks_fingerprint(shards.blocks.map(block_digest).collect())
+
+    def check_rounds(self, model, sync, shards):
+        pass
 
     def release(self, shards):
         """Drop the cached blocks."""
