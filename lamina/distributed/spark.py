@@ -26,6 +26,7 @@ import os
 
 from lamina.distributed.combine import combine_group, groups, tree_combine
 from lamina.distributed.data import Shards, array_blocks, block_digest, blocks_fingerprint
+from lamina.distributed.limits import MAX_RESULT_SIZE, check_result_size
 from lamina.distributed.local import check_count
 from lamina.distributed.trainer import DistributedTrainer
 from lamina.errors import ConfigError, DistributedError
@@ -151,7 +152,10 @@ class SparkEngine:
         return blocks_fingerprint(shards.blocks.map(block_digest).collect())
 
     def check_rounds(self, model, sync, shards):
-        pass
+        """ConfigError before the first round when the results the driver collects per round
+        exceed spark.driver.maxResultSize (limits.py); the round's sizes otherwise."""
+        return check_result_size(model, sync, shards.blocks.getNumPartitions(), self.fan_in,
+                                 self.context.getConf().get(*MAX_RESULT_SIZE))
 
     def release(self, shards):
         """Drop the cached blocks."""
