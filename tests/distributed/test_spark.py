@@ -1,7 +1,14 @@
 """SparkEngine in local mode: the same training as LocalEngine (bit for bit) and as fit,
-retries, DataFrame and Parquet input, broadcasts released, BLAS threads pinned."""
+retries, DataFrame and Parquet input, broadcasts released, BLAS threads pinned, blocks
+re-spread when the executors change, maxResultSize checked; and on a local-cluster of two
+executors, one killed."""
 
+import json
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +16,7 @@ import pytest
 import lamina
 from lamina import layers as L
 from lamina.distributed import DistributedTrainer, LocalEngine, SparkEngine, SparkTrainer
+from tests.distributed.conftest import ROOT
 from tests.distributed.harness import (FAULTY_SEED, conv_net, data, fit_in_plan_order,
                                        max_difference, same_weights)
 
@@ -155,3 +163,70 @@ def test_a_missing_column_names_the_columns_there_are(spark):
     model.compile(loss="cross_entropy")
     with pytest.raises(lamina.errors.ConfigError, match=r"columns \['features'\].*pixels"):
         SparkTrainer(model, spark).fit(frame, verbose=0)
+
+
+def test_blocks_are_cached_afresh_when_the_executors_change(spark, monkeypatch):
+    import lamina.distributed.spark as spark_module
+
+    real, calls = spark_module.executors, []
+
+    def changing(context):  # an executor joins before the third round
+        calls.append(context)
+        return real(context) | ({"replacement:1"} if len(calls) > 3 else set())
+
+    monkeypatch.setattr(spark_module, "executors", changing)
+    engine, spreads = SparkEngine(spark, num_partitions=2), []
+    spread = engine.spread
+    engine.spread = lambda shards: spreads.append(spread(shards)) or spreads[-1]
+    x, y = data()
+    on_spark, reference = conv_net(dropout=0.3), conv_net(dropout=0.3)
+    train(on_spark, engine, x, y)  # 5 rounds
+    train(reference, LocalEngine(num_shards=2), x, y)
+    assert spreads == [False, False, True, False, False]
+    assert same_weights(on_spark, reference)  # the same shards, cached elsewhere
+
+
+def test_a_round_over_max_result_size_is_a_lamina_error_before_it_runs(spark):
+    conf, name = spark.sparkContext._conf, "spark.driver.maxResultSize"
+    before = conf.get(name, None)
+    conf.set(name, "1k")  # the live context's conf: Spark's own check reads it too
+    try:
+        x, y = data()
+        tracker = spark.sparkContext.statusTracker()
+        spark.sparkContext.setJobGroup("lamina-limit", "over maxResultSize")
+        with pytest.raises(lamina.errors.ConfigError,
+                           match=r"sync='step' round of this model \(1842 trainable parameters\)"
+                                 r".*collects 2 of them.*spark.driver.maxResultSize='1k'"):
+            train(conv_net(), SparkEngine(spark, num_partitions=2), x, y)
+        jobs = tracker.getJobIdsForGroup("lamina-limit")
+        assert len(jobs) == 1  # caching the blocks; no round ran
+        unchecked = SparkEngine(spark, num_partitions=2)
+        unchecked.check_rounds = lambda *arguments: None
+        with pytest.raises(Exception, match="bigger than spark.driver.maxResultSize"):
+            train(conv_net(), unchecked, x, y)  # what the check spares: Spark's abort
+    finally:
+        spark.sparkContext.setJobGroup("lamina-tests", "")
+        if before is None:
+            conf._jconf.remove(name)
+        else:
+            conf.set(name, before)
+
+
+def test_after_an_executor_is_killed_both_executors_run_tasks_again():
+    """A local-cluster of two executors (executor_loss_script.py, its own process): one is
+    SIGKILLed after round 2, rounds 3-5 run on the survivor, then its replacement has
+    registered; the blocks are re-spread, and from round 7 on every round runs on both
+    executors (round 6's re-caching may come before the replacement takes tasks; then
+    round 7 re-caches again)."""
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java (17) on the PATH")
+    script = Path(__file__).with_name("executor_loss_script.py")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=240, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:]
+    result = json.loads(lines[-1])
+    assert result["executors_per_round"][:2] == [2, 2]
+    assert result["executors_per_round"][6:] == [2] * 4  # without re-spreading: [1] * 4
+    assert result["same_weights"]
