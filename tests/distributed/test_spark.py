@@ -230,3 +230,42 @@ def test_after_an_executor_is_killed_both_executors_run_tasks_again():
     assert result["executors_per_round"][:2] == [2, 2]
     assert result["executors_per_round"][6:] == [2] * 4  # without re-spreading: [1] * 4
     assert result["same_weights"]
+
+
+def test_a_crashed_spark_run_resumes_with_its_callbacks_as_an_uninterrupted_run(spark,
+                                                                                 tmp_path):
+    from lamina.callbacks import CSVLogger, EarlyStopping, ReduceLROnPlateau
+    from tests.distributed.test_checkpoint import Crash
+
+    def fit(model, engine, directory, extra=(), resume=False):
+        callbacks = [ReduceLROnPlateau(monitor="loss", patience=2, min_delta=1.0),
+                     EarlyStopping(monitor="loss", patience=4, min_delta=1.0),
+                     CSVLogger(directory / "log.csv")]
+        try:
+            return DistributedTrainer(model, engine, seed=11).fit(
+                x, y, epochs=8, batch_size=8, verbose=0, checkpoint=directory / "run.lamina",
+                resume=resume, callbacks=callbacks + list(extra))
+        finally:
+            callbacks[-1].on_train_end()  # a crash leaves the CSV file open
+
+    x, y = data()
+    for name in ("whole", "crashed"):
+        (tmp_path / name).mkdir()
+    whole = conv_net()
+    expected = fit(whole, LocalEngine(num_shards=2), tmp_path / "whole")
+    with pytest.raises(RuntimeError, match="driver crash"):
+        fit(conv_net(), SparkEngine(spark, num_partitions=2), tmp_path / "crashed",
+            [Crash(epoch=2)])
+    resumed = conv_net()
+    history = fit(resumed, SparkEngine(spark, num_partitions=2), tmp_path / "crashed",
+                  resume=True)
+    assert same_weights(resumed, whole) and history.history == expected.history
+    assert (tmp_path / "crashed" / "log.csv").read_text() == \
+        (tmp_path / "whole" / "log.csv").read_text()
+    on_spark = SparkEngine(spark, num_partitions=2)
+    shards = on_spark.distribute(x, y)
+    try:  # the blocks' SHA-256 is the same on either engine: the checkpoint may move
+        assert on_spark.fingerprint(shards) == LocalEngine(2).fingerprint(
+            LocalEngine(2).distribute(x, y))
+    finally:
+        on_spark.release(shards)
