@@ -5,17 +5,19 @@ buffers, the optimizer and its state, and under the metadata key "x.distributed"
 object with the run's settings (the plan's seed, n, batch_size and shuffle, the
 synchronisation, the number of shards, the SHA-256 of the training and validation data),
 where the run is (the next epoch and the steps done in it, that epoch's running totals,
-stop_training) and the state of every callback that has one (History, EarlyStopping,
-ReduceLROnPlateau, CSVLogger, ...: Callback.state_dict, arrays stored as tensors under
-"x/", as local fit's BackupAndRestore stores them). A run resumed from it starts the next
-round with exactly the state the interrupted run had there, so it ends with the same
-weights, History and logs bit for bit. DriverCheckpoint writes it as the fit loop's last
-callback (lamina.fitting) and restores it when the loop starts.
+stop_training, lamina's generator, from which Dropout draws) and the state of every callback
+that has one (History, EarlyStopping, ReduceLROnPlateau, CSVLogger, ...:
+Callback.state_dict, arrays stored as tensors under "x/", as local fit's BackupAndRestore
+stores them). A run resumed from it starts the next round with exactly the state the
+interrupted run had there, so it ends with the same weights, History and logs bit for bit.
+DriverCheckpoint writes it as the fit loop's last callback (lamina.fitting) and restores it
+when the loop starts.
 """
 
 import json
 import os
 
+from lamina.backend import rng_state, set_rng_state
 from lamina.callbacks import Callback
 from lamina.callbacks.backup import decode_state, encode_state
 from lamina.errors import CheckpointError, ConfigError, LaminaError
@@ -125,6 +127,7 @@ class DriverCheckpoint(Callback):
         state.epoch, state.step = progress["epoch"], progress["step"]
         state.totals, state.seen = progress["totals"], progress["seen"]
         model.stop_training = progress["stop_training"]
+        set_rng_state(progress["rng"])
 
     def on_train_batch_end(self, batch, logs=None):
         if self.freq != "epoch":
@@ -142,5 +145,6 @@ class DriverCheckpoint(Callback):
         save_checkpoint(self.path, self.model,
                         {**self.progress, "epoch": state.epoch, "step": state.step,
                          "totals": state.totals, "seen": state.seen,
-                         "stop_training": bool(self.model.stop_training)},
+                         "stop_training": bool(self.model.stop_training),
+                         "rng": rng_state()},
                         self._stateful())

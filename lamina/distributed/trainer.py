@@ -18,6 +18,7 @@ from lamina.callbacks import BackupAndRestore
 from lamina.callbacks.progress import ProgressLogger
 from lamina.callbacks.backup import fingerprint
 from lamina.distributed.checkpoint import DriverCheckpoint, read_checkpoint
+from lamina.distributed.draws import dropout_draws, step_states
 from lamina.distributed.local import LocalEngine, check_count
 from lamina.distributed.plan import Plan
 from lamina.distributed.replica import model_spec, walk
@@ -41,7 +42,8 @@ class DistributedTrainer:
     model.fit with that batch (up to rounding). sync="local": every shard takes local_steps
     optimizer steps on its own rows of local_steps global batches, then the driver averages
     weights and optimizer state weighted by the rows each shard saw (local SGD).
-    seed: keys the shuffle plan and dropout masks; None draws one from lamina's generator.
+    seed: keys the shuffle plan; None draws one from lamina's generator. Dropout masks are
+    model.fit's: drawn from lamina's generator, a whole batch per step (draws.py).
     """
 
     def __init__(self, model, engine=None, sync="step", local_steps=1, seed=None):
@@ -196,6 +198,7 @@ class DistributedTrainer:
         spec = model_spec(model, type(self).__name__)
         rounds = plan.rounds(self.local_steps)
         self.engine.check_rounds(model, self.sync, shards)
+        draws = dropout_draws(spec, list(model.state_dict().values()))
         params = {"epochs": arguments.epochs, "steps": plan.steps, "batch_size": batch_size,
                   "samples": shards.n, "verbose": arguments.verbose}
         validate = None if validation is None else (
@@ -206,7 +209,8 @@ class DistributedTrainer:
         try:
             return run_fit(
                 model, arguments.epochs,
-                lambda hooks: self._train_epoch(shards, plan, spec, rounds, hooks), validate,
+                lambda hooks: self._train_epoch(shards, plan, spec, rounds, draws, hooks),
+                validate,
                 callbacks=arguments.callbacks, progress=ProgressLogger(arguments.verbose),
                 checkpoints=checkpoints, params=params)
         finally:
@@ -219,9 +223,10 @@ class DistributedTrainer:
             return fingerprint(*validation[1:])
         return self.engine.fingerprint(validation[1])
 
-    def _train_epoch(self, shards, plan, spec, rounds, hooks):
+    def _train_epoch(self, shards, plan, spec, rounds, draws, hooks):
         """The epoch's rounds from FitState.step on (a resumed run skips those done before
-        its checkpoint); the epoch's mean logs."""
+        its checkpoint); the epoch's mean logs. draws: the Dropout draws of a step (draws.py),
+        by which lamina's generator moves on each step, as in model.fit."""
         state = self.model.fit_state
         epoch = state.epoch
         for index, (first, count) in enumerate(rounds):
@@ -230,6 +235,7 @@ class DistributedTrainer:
             hooks.on_train_batch_begin(first)
             task = {"spec": spec, "plan": plan, "epoch": epoch, "first": first, "count": count,
                     "step": first, "round": epoch * len(rounds) + index,
+                    "rng": step_states(draws, plan, epoch, first, count),
                     "owner": type(self).__name__}
             steps = (step_round if self.sync == "step" else local_round)(
                 self.model, self.engine, shards, task)

@@ -97,11 +97,11 @@ def main():
     spark.sparkContext.setLogLevel("OFF")
     try:
         x, y = data()
-        on_cluster, reference = conv_net(dropout=0.3), conv_net(dropout=0.3)
-        engine = NotingEngine(spark, num_partitions=2)
+        on_cluster, engine = conv_net(dropout=0.3), NotingEngine(spark, num_partitions=2)
         DistributedTrainer(on_cluster, engine, seed=3).fit(
             x, y, epochs=2, batch_size=8, verbose=0,
             callbacks=[KillAnExecutor(spark.sparkContext)])
+        reference = conv_net(dropout=0.3)  # lamina.seed(0), where Dropout's draws start
         DistributedTrainer(reference, LocalEngine(2), seed=3).fit(x, y, epochs=2, batch_size=8,
                                                                    verbose=0)
         print(json.dumps({"executors_per_round": engine.rounds,

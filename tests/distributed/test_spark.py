@@ -73,17 +73,18 @@ def test_broadcasts_are_destroyed_every_round(spark, step_run):
 
 def test_local_mode_with_batch_norm_and_dropout_equals_local_engine(spark):
     x, y = data()
-    on_spark = conv_net(dropout=0.3, norm=L.BatchNorm2D(3))
-    reference = conv_net(dropout=0.3, norm=L.BatchNorm2D(3))
+    on_spark = conv_net(dropout=0.3, norm=L.BatchNorm2D(3))  # lamina.seed(0): Dropout's
     train(on_spark, SparkEngine(spark, num_partitions=2), x, y, sync="local", local_steps=2)
+    reference = conv_net(dropout=0.3, norm=L.BatchNorm2D(3))  # generator starts the same
     train(reference, LocalEngine(num_shards=2), x, y, sync="local", local_steps=2)
     assert same_weights(on_spark, reference)
 
 
 def test_more_partitions_than_fan_in_combine_in_the_same_fixed_tree(spark):
     x, y = data()
-    on_spark, reference = conv_net(dropout=0.2), conv_net(dropout=0.2)
+    on_spark = conv_net(dropout=0.2)
     train(on_spark, SparkEngine(spark, num_partitions=5, fan_in=2), x, y, batch_size=19)
+    reference = conv_net(dropout=0.2)
     train(reference, LocalEngine(num_shards=5, fan_in=2), x, y, batch_size=19)
     assert same_weights(on_spark, reference)
 
@@ -98,7 +99,7 @@ def failed_tasks(spark, group):
 def test_a_failed_task_is_retried_and_training_ends_with_the_same_weights(spark):
     context = spark.sparkContext
     x, y = data()
-    retried, clean = conv_net(dropout=0.3), conv_net(dropout=0.3)
+    retried = conv_net(dropout=0.3)
     context.setJobGroup("lamina-retry", "a task fails once")
     try:  # the session fails the first attempt of round 3, partition 1 (see conftest.py)
         DistributedTrainer(retried, SparkEngine(spark, num_partitions=2), seed=FAULTY_SEED).fit(
@@ -106,6 +107,7 @@ def test_a_failed_task_is_retried_and_training_ends_with_the_same_weights(spark)
     finally:
         context.setJobGroup("lamina-tests", "")
     assert failed_tasks(spark, "lamina-retry") == 1
+    clean = conv_net(dropout=0.3)
     DistributedTrainer(clean, LocalEngine(num_shards=2), seed=FAULTY_SEED).fit(
         x, y, epochs=1, batch_size=8, verbose=0)  # bit for bit what Spark computes unfailed
     assert same_weights(retried, clean)
@@ -179,8 +181,9 @@ def test_blocks_are_cached_afresh_when_the_executors_change(spark, monkeypatch):
     spread = engine.spread
     engine.spread = lambda shards: spreads.append(spread(shards)) or spreads[-1]
     x, y = data()
-    on_spark, reference = conv_net(dropout=0.3), conv_net(dropout=0.3)
+    on_spark = conv_net(dropout=0.3)
     train(on_spark, engine, x, y)  # 5 rounds
+    reference = conv_net(dropout=0.3)
     train(reference, LocalEngine(num_shards=2), x, y)
     assert spreads == [False, False, True, False, False]
     assert same_weights(on_spark, reference)  # the same shards, cached elsewhere
