@@ -20,7 +20,7 @@ import contextlib
 import numpy as np
 
 from lamina.backend import get_rng, rng_state
-from lamina.distributed.replica import load_state, replica, walk
+from lamina.distributed.replica import replica, walk
 from lamina.errors import ShapeError
 from lamina.layers.dropout import Dropout
 
@@ -80,11 +80,11 @@ def batch_dropout(model, state, batch_rows, positions):
     return _dropout_rng(model, BatchRowsGenerator(state, batch_rows, positions))
 
 
-def dropout_draws(spec, state):
+def dropout_draws(spec):
     """[(features, dtype)] of the draws one training step of the model makes, in order
-    (a forward pass of one row of zeros through a replica, recorded)."""
+    (a forward pass of one row of zeros through a replica, recorded; its weights do not
+    matter, and a round loads its own into it)."""
     model = replica(spec)
-    load_state(model, state)
     model.train()
     recorder = _Recorder()
     x = np.zeros((1,) + tuple(spec["input_shape"][1:]), model.dtype)

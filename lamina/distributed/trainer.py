@@ -198,7 +198,7 @@ class DistributedTrainer:
         spec = model_spec(model, type(self).__name__)
         rounds = plan.rounds(self.local_steps)
         self.engine.check_rounds(model, self.sync, shards)
-        draws = dropout_draws(spec, list(model.state_dict().values()))
+        draws = dropout_draws(spec)
         params = {"epochs": arguments.epochs, "steps": plan.steps, "batch_size": batch_size,
                   "samples": shards.n, "verbose": arguments.verbose}
         validate = None if validation is None else (

@@ -107,6 +107,7 @@ def test_callback_states_are_resumed_so_the_run_ends_as_an_uninterrupted_one(tmp
     whole, whole_history = run(tmp_path / "whole.lamina", sync, epochs=8,
                                callbacks=stateful_callbacks(tmp_path / "whole"))
     assert len(whole_history.epoch) < 8  # EarlyStopping stopped it
+    assert min(whole_history.history["lr"]) < 1e-2  # after ReduceLROnPlateau cut the rate
     crashed = stateful_callbacks(tmp_path / "crashed")
     with pytest.raises(RuntimeError, match="driver crash"):
         run(tmp_path / "crashed.lamina", sync, epochs=8, callbacks=crashed + [Crash(epoch=2)])
