@@ -6,30 +6,12 @@ import numpy as np
 import pytest
 
 import lamina
-from lamina.callbacks import Callback, CSVLogger, EarlyStopping, ReduceLROnPlateau
+from lamina.callbacks import CSVLogger, EarlyStopping, ReduceLROnPlateau
 from lamina.distributed import DistributedTrainer, LocalEngine
 from lamina.distributed.checkpoint import KEY
 from lamina.errors import CheckpointError
 from lamina.io import read_model_file
-from tests.distributed.harness import conv_net, data, same_weights
-
-
-class Crash(Callback):
-    """Raises where a driver might die: at the end of an epoch, or inside one."""
-
-    def __init__(self, epoch, batch=None):
-        self.epoch, self.batch = epoch, batch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.batch is not None and (self.current, batch) == (self.epoch, self.batch):
-            raise RuntimeError("driver crash")
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.current = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.batch is None and epoch == self.epoch:
-            raise RuntimeError("driver crash")
+from tests.distributed.harness import Crash, conv_net, data, same_weights
 
 
 def run(path, sync, resume=False, callbacks=(), epochs=3, global_seed=5, delete=False,

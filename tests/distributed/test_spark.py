@@ -15,9 +15,10 @@ import pytest
 
 import lamina
 from lamina import layers as L
+from lamina.callbacks import CSVLogger, EarlyStopping, ReduceLROnPlateau
 from lamina.distributed import DistributedTrainer, LocalEngine, SparkEngine, SparkTrainer
 from tests.distributed.conftest import ROOT
-from tests.distributed.harness import (FAULTY_SEED, conv_net, data, fit_in_plan_order,
+from tests.distributed.harness import (FAULTY_SEED, Crash, conv_net, data, fit_in_plan_order,
                                        max_difference, same_weights)
 
 pytestmark = pytest.mark.spark
@@ -237,9 +238,6 @@ def test_after_an_executor_is_killed_both_executors_run_tasks_again():
 
 def test_a_crashed_spark_run_resumes_with_its_callbacks_as_an_uninterrupted_run(spark,
                                                                                  tmp_path):
-    from lamina.callbacks import CSVLogger, EarlyStopping, ReduceLROnPlateau
-    from tests.distributed.test_checkpoint import Crash
-
     def fit(model, engine, directory, extra=(), resume=False):
         callbacks = [ReduceLROnPlateau(monitor="loss", patience=2, min_delta=1.0),
                      EarlyStopping(monitor="loss", patience=4, min_delta=1.0),
