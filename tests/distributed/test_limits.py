@@ -26,7 +26,8 @@ def test_a_size_spark_would_not_read_is_a_config_error(text):
 
 
 def mlp(optimizer, dtype=np.float32, frozen=False):
-    """Linear(10, 20) -> BatchNorm1D -> Linear(20, 5): 220 + 40 + 105 parameters, 40 buffer values."""
+    """Linear(10, 20) -> BatchNorm1D -> Linear(20, 5): 220 + 40 + 105 parameters, 40 buffer
+    values."""
     lamina.seed(0)
     model = lamina.Sequential([L.Linear(10, 20), L.BatchNorm1D(20), L.Linear(20, 5)])
     model.build((None, 10))
