@@ -3,3 +3,5 @@
 ONNX export and import (the `onnx` extra) and PyTorch state_dict conversion; see
 shared/DESIGN.md, "Interop and deployment".
 """
+
+from lamina.interop.onnx_import import load_onnx

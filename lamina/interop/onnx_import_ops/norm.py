@@ -1,0 +1,26 @@
+"""BatchNormalization -> BatchNorm2D (N, C, H, W) or BatchNorm1D (N, C) / (N, C, L), with
+its running statistics. ONNX's momentum weighs the old statistic, lamina's (PyTorch's) the
+new one: momentum_lamina = 1 - momentum_onnx."""
+
+from lamina import layers as L
+from lamina.interop.onnx_import_ops.graph_state import float_attribute
+from lamina.interop.onnx_import_ops.registry import converts
+
+
+@converts("BatchNormalization")
+def batch_norm(node, graph):
+    x = graph.tensor(node, 0)
+    if any(node.outputs[1:]):
+        raise graph.error(node, f"returns its running statistics as outputs (training mode), "
+                          f"which lamina's BatchNorm keeps inside. Received: outputs "
+                          f"{list(node.outputs)}")
+    layer = {2: L.BatchNorm1D, 3: L.BatchNorm1D, 4: L.BatchNorm2D}.get(x.ndim)
+    if layer is None:
+        raise graph.error(node, f"is supported over (N, C), (N, C, L) or (N, C, H, W) inputs. "
+                          f"Received: input shape {x.shape}")
+    gamma, beta, mean, var = (graph.constant(node, i, what) for i, what in
+                              enumerate(("scale", "bias", "mean", "var"), start=1))
+    momentum = float_attribute(1 - float_attribute(node.attr("momentum", 0.9)))
+    layer = layer(gamma.shape[0], float_attribute(node.attr("epsilon", 1e-5)), momentum,
+                  name=graph.layer_name(node))
+    return [graph.call(layer, x, gamma=gamma, beta=beta, running_mean=mean, running_var=var)]

@@ -1,0 +1,114 @@
+"""Op sequences exporters write for one lamina layer, fused into one node before building:
+
+- MatMul(x, W) then Add(., b), W and b constants: one MatMul node with b as input 2 (a
+  Linear with bias); the MatMul's output must feed only the Add.
+- GELU at opset < 20, 0.5 * x * (1 + erf(x / sqrt(2))) in any order of the products and with
+  x / sqrt(2) or x * (1 / sqrt(2)): one Gelu node. Each intermediate value must feed only
+  the next step of the formula.
+"""
+
+import math
+
+import numpy as np
+
+from lamina.interop.onnx_import_ops.graph_state import Node
+
+
+class _Index:
+    """Producers and consumers of each value name, for walking a pattern."""
+
+    def __init__(self, nodes, outputs):
+        self.producer = {name: node for node in nodes for name in node.outputs}
+        self.consumers = {}
+        for node in nodes:
+            for name in node.inputs:
+                self.consumers.setdefault(name, []).append(node)
+        self.outputs = set(outputs)
+
+    def only_consumer(self, name, op_type):
+        """The one node reading `name` if it is an `op_type` (and name no graph output)."""
+        readers = self.consumers.get(name, [])
+        if len(readers) == 1 and readers[0].op_type == op_type and name not in self.outputs:
+            return readers[0]
+        return None
+
+
+def _split(node, constants):
+    """(the computed input's name, the constant's value) of a binary node, or (None, None)."""
+    if node is None or len(node.inputs) != 2:
+        return None, None
+    a, b = node.inputs
+    if (a in constants) == (b in constants):
+        return None, None
+    return (b, constants[a]) if a in constants else (a, constants[b])
+
+
+def _is(value, number):
+    return value is not None and np.size(value) == 1 and math.isclose(
+        float(np.asarray(value).reshape(-1)[0]), number, rel_tol=1e-6)
+
+
+def _matmul_add(node, index, constants):
+    """[MatMul, Add] -> one MatMul with the bias as input 2, or None."""
+    if node.op_type != "MatMul" or node.inputs[1] not in constants or len(node.inputs) != 2:
+        return None
+    add = index.only_consumer(node.outputs[0], "Add")
+    other, bias = _split(add, constants)
+    width = np.shape(constants[node.inputs[1]])[-1:]
+    if add is None or other != node.outputs[0] or np.size(bias) != (width or (0,))[0]:
+        return None
+    bias_name = next(name for name in add.inputs if name in constants)
+    fused = node._replace(inputs=node.inputs + (bias_name,), outputs=add.outputs, proto=None)
+    return fused, [node, add]
+
+
+def _gelu(node, index, constants):
+    """The nodes of 0.5 * x * (1 + erf(x / sqrt 2)) from its Erf -> (Gelu node, nodes), or None."""
+    if node.op_type != "Erf":
+        return None
+    scale = index.producer.get(node.inputs[0])
+    x, divisor = _split(scale, constants)
+    if scale is None or index.only_consumer(scale.outputs[0], "Erf") is not node or not (
+            scale.op_type == "Div" and _is(divisor, math.sqrt(2))
+            or scale.op_type == "Mul" and _is(divisor, 1 / math.sqrt(2))):
+        return None
+    add = index.only_consumer(node.outputs[0], "Add")
+    if _split(add, constants)[0] != node.outputs[0] or not _is(_split(add, constants)[1], 1.0):
+        return None
+    product = index.only_consumer(add.outputs[0], "Mul")
+    if product is None:
+        return None
+    other = next(name for name in product.inputs if name != add.outputs[0])
+    half = index.producer.get(other)
+    if other == x or _is(constants.get(other), 0.5):  # (x * erf_term) * 0.5 or (erf_term * 0.5) * x
+        last = index.only_consumer(product.outputs[0], "Mul")
+        wanted = 0.5 if other == x else None
+        rest, value = _split(last, constants) if wanted else (None, None)
+        if last is None or (wanted and not (rest == product.outputs[0] and _is(value, 0.5))) or (
+                not wanted and x not in last.inputs):
+            return None
+        fused_nodes = [scale, node, add, product, last]
+    elif half is not None and half.op_type == "Mul" and _split(half, constants)[0] == x and _is(
+            _split(half, constants)[1], 0.5) and index.only_consumer(other, "Mul") is product:
+        last, fused_nodes = product, [scale, node, add, half, product]
+    else:
+        return None
+    name = node.name.replace("Erf", "Gelu") if "Erf" in node.name else node.name + "_gelu"
+    return Node(name, "Gelu", "", (x,), last.outputs, {}), fused_nodes
+
+
+def fuse_patterns(nodes, constants, outputs):
+    """nodes with each pattern replaced by its fused node (at its first node's place)."""
+    for pattern in (_matmul_add, _gelu):
+        index = _Index(nodes, outputs)
+        replaced = {}
+        for node in nodes:
+            found = pattern(node, index, constants)
+            if found and not any(id(n) in replaced for n in found[1]):
+                fused, parts = found
+                first = min(parts, key=nodes.index)
+                replaced.update({id(n): None for n in parts})
+                replaced[id(first)] = fused
+        nodes = [replaced.get(id(node), node) for node in nodes
+                 if replaced.get(id(node), node) is not None]
+    return nodes
