@@ -144,22 +144,25 @@ def _inputs(graph, constants, path):
 
 def _build(nodes, constants, inputs, outputs, opset, path):
     from lamina.interop.onnx_import_ops import CONVERTERS
-    from lamina.interop.onnx_import_ops.folding import evaluate, shape_of
+    from lamina.interop.onnx_import_ops.folding import evaluate, fold_with_tensors, foldable
     from lamina.interop.onnx_import_ops.graph_state import ImportGraph
 
     graph = ImportGraph(constants, opset)
     graph.values.update((name, tensor) for name, _, tensor in inputs)
     batch_sizes = {dims[0] for _, dims, _ in inputs}
     graph.batch_size = batch_sizes.pop() if len(batch_sizes) == 1 else None
+    static = set(constants)  # the names holding arrays
     for node in nodes:
         arguments = [graph.values[name] for name in node.inputs if name]
-        if node.op_type == "Shape" and isinstance(arguments[0], SymbolicTensor):
-            produced = [shape_of(node, arguments[0].shape)]
-        elif not any(isinstance(value, SymbolicTensor) for value in arguments):
+        if foldable(node, static, shape_only=False):
             produced = evaluate(node, graph.values, opset)
+        elif foldable(node, static):
+            produced = fold_with_tensors(node, arguments)
         else:
             produced = CONVERTERS[node.op_type](node, graph)
         graph.values.update((name, value) for name, value in zip(node.outputs, produced) if name)
+        static.update(name for name, value in zip(node.outputs, produced)
+                      if not isinstance(value, SymbolicTensor))
     results = [graph.values[name] for name in outputs]
     constant = [name for name, value in zip(outputs, results)
                 if not isinstance(value, SymbolicTensor)]

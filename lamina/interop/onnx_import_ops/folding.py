@@ -2,8 +2,10 @@
 onnx's NumPy reference evaluator instead of becoming layers.
 
 Known at import time: initializers, Constant nodes, the Shape of any tensor (its example axes
-are known; the batch axis reads as graph_state.BATCH), and whatever is computed only from
-these: the Shape -> Gather -> Unsqueeze -> Concat chains exporters write before a Reshape.
+are known; the batch axis reads as graph_state.BATCH), a constant CastLike a tensor (the
+tensor only lends its dtype, the model's floating one, so the constant stays as it is), and
+whatever is computed only from these: the Shape -> Gather -> Unsqueeze -> Concat chains
+exporters write before a Reshape.
 """
 
 import numpy as np
@@ -16,23 +18,35 @@ def is_standard(node):
     return node.domain in ("", "ai.onnx")
 
 
-def foldable(node, static_names):
-    """Whether `node` is evaluated at import time, given the names known so far."""
-    return is_standard(node) and (node.op_type == "Shape"
-                                  or all(name in static_names for name in node.inputs if name))
+# op -> the positions of the inputs it reads only the shape or dtype of
+SHAPE_ONLY_INPUTS = {"Shape": (0,), "CastLike": (1,)}
+
+
+def foldable(node, static_names, shape_only=True):
+    """Whether `node` is evaluated at import time, given the names known so far (with
+    shape_only=False: from those values alone, without the shape or dtype of a tensor)."""
+    skip = SHAPE_ONLY_INPUTS.get(node.op_type, ()) if shape_only else ()
+    return is_standard(node) and all(name in static_names for i, name in enumerate(node.inputs)
+                                     if name and i not in skip)
 
 
 def fold_constants(nodes, constants, opset):
-    """(nodes left, constants): every node computed from constants alone evaluated (Shape of
-    a computed tensor waits for its shape, at build time)."""
+    """(nodes left, constants): every node computed from constants alone evaluated (a Shape
+    or CastLike of a computed tensor waits for the tensor, at build time)."""
     constants, left = dict(constants), []
     for node in nodes:
-        if foldable(node, constants) and node.op_type != "Shape" or (
-                node.op_type == "Shape" and node.inputs[0] in constants):
+        if foldable(node, constants, shape_only=False):
             constants.update(zip(node.outputs, evaluate(node, constants, opset)))
         else:
             left.append(node)
     return left, constants
+
+
+def fold_with_tensors(node, arguments):
+    """The outputs of a Shape or CastLike whose shape-only input is a symbolic tensor."""
+    if node.op_type == "Shape":
+        return [shape_of(node, arguments[0].shape)]
+    return [np.asarray(arguments[0])]
 
 
 def evaluate(node, values, opset):

@@ -23,6 +23,10 @@ def arithmetic(node, graph):
     constant_first = not isinstance(left, SymbolicTensor)
     x, constant = (right, left) if constant_first else (left, right)
     constant = np.asarray(constant)
+    neutral = {"add": 0, "subtract": 0, "multiply": 1, "divide": 1}[_OPERATIONS[node.op_type]]
+    if constant.size == 1 and constant.ndim <= x.ndim and constant.item() == neutral and not (
+            constant_first and node.op_type in ("Sub", "Div")):
+        return [x]  # x + 0, x * 1 (exporters write them around some activations)
     if constant.ndim > x.ndim:
         raise graph.error(node, f"broadcasts its input {x.shape} to a higher rank. Received: "
                           f"constant shape {constant.shape}")

@@ -1,6 +1,7 @@
 """MaxPool -> MaxPool2D, AveragePool -> AvgPool2D (zero padding counted, ZeroPad2D in front
 when asymmetric), GlobalAveragePool / GlobalMaxPool -> the global pools with keepdims (ONNX
-keeps (N, C, 1, 1)). ceil_mode=1 is taken where it does not change the output size."""
+keeps (N, C, 1, 1)), and so do ReduceMean / ReduceMax over (H, W) (torch.export writes them for
+adaptive pooling to 1x1). ceil_mode=1 is taken where it does not change the output size."""
 
 from lamina import layers as L
 from lamina.interop.onnx_import_ops.registry import converts
@@ -40,3 +41,16 @@ def global_pool(node, graph):
     image_hw(node, graph, x)
     layer = L.GlobalAvgPool2D if node.op_type == "GlobalAveragePool" else L.GlobalMaxPool2D
     return [graph.call(layer(keepdims=True, name=graph.layer_name(node)), x)]
+
+
+@converts("ReduceMean", "ReduceMax")
+def spatial_reduction(node, graph):
+    x = graph.tensor(node, 0)
+    axes = (graph.constant(node, 1, "axes").reshape(-1).tolist() if graph.has(node, 1)
+            else node.attr("axes"))  # an input from opset 18, an attribute before
+    if x.ndim != 4 or axes is None or sorted(int(a) % 4 for a in axes) != [2, 3]:
+        raise graph.error(node, f"is supported as a mean or max over (H, W) of (N, C, H, W) "
+                          f"(global pooling). Received: axes {axes} for input shape {x.shape}")
+    layer = L.GlobalAvgPool2D if node.op_type == "ReduceMean" else L.GlobalMaxPool2D
+    keepdims = bool(node.attr("keepdims", 1))
+    return [graph.call(layer(keepdims=keepdims, name=graph.layer_name(node)), x)]
