@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+from tests.interop.onnx_import_ops.helpers import (assert_matches_runtime, floats, layer_types,
+                                                   model_file, node)
+from lamina.errors import InteropError
+from lamina.interop import load_onnx
+
+
+def _statistics(channels):
+    return {"scale": floats((channels,), 1, 0.5, 1.5), "bias": floats((channels,), 2),
+            "mean": floats((channels,), 3), "var": floats((channels,), 4, 0.5, 2.0)}
+
+
+@pytest.mark.parametrize("shape, layer", [((3, 4, 5), "BatchNorm2D"), ((3,), "BatchNorm1D"),
+                                          ((3, 6), "BatchNorm1D")])
+def test_batch_norm_matches_runtime_with_its_statistics(tmp_path, shape, layer):
+    statistics = _statistics(3)
+    path = model_file(tmp_path, [node("BatchNormalization", ["x", *statistics], epsilon=1e-3,
+                                      momentum=0.8)], {"x": shape}, statistics)
+    model = assert_matches_runtime(path, {"x": floats((4,) + shape, 5)})
+    (norm,) = model.layers
+    assert layer_types(model) == [layer]
+    assert norm.eps == 1e-3 and norm.momentum == 0.2  # ONNX weighs the old statistic
+    np.testing.assert_array_equal(norm.gamma.data, statistics["scale"])
+    np.testing.assert_array_equal(norm.running_var, statistics["var"])
+
+
+def test_batch_norm_returning_statistics_is_refused(tmp_path):
+    statistics = _statistics(2)
+    nodes = [node("BatchNormalization", ["x", *statistics], ["y", "mean_out", "var_out"],
+                  training_mode=1)]
+    path = model_file(tmp_path, nodes, {"x": (2, 3, 3)}, statistics,
+                      outputs=("y", "mean_out", "var_out"))
+    with pytest.raises(InteropError, match="running statistics as outputs"):
+        load_onnx(path)
