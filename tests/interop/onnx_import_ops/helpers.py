@@ -14,10 +14,14 @@ from lamina.interop import load_onnx  # noqa: E402
 
 def model_file(tmp_path, nodes, inputs, initializers=None, outputs=("y",), opset=17):
     """Save a graph of `nodes` to tmp_path / "model.onnx". inputs: name -> example shape (the
-    batch axis "N" is put in front); initializers: name -> array (float32 unless typed)."""
+    batch axis "N" is put in front); initializers: name -> array (float32 unless typed);
+    outputs: names (their shapes inferred) or name -> example shape."""
+    outputs = outputs if isinstance(outputs, dict) else dict.fromkeys(outputs)
     values = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", *shape])
               for name, shape in inputs.items()]
-    results = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs]
+    results = [helper.make_tensor_value_info(name, TensorProto.FLOAT,
+                                             None if shape is None else ["N", *shape])
+               for name, shape in outputs.items()]
     arrays = [numpy_helper.from_array(np.asarray(array), name)
               for name, array in (initializers or {}).items()]
     graph = helper.make_graph(nodes, "test", values, results, arrays)
@@ -30,8 +34,9 @@ def model_file(tmp_path, nodes, inputs, initializers=None, outputs=("y",), opset
 
 
 def node(op_type, inputs, outputs=("y",), name=None, **attributes):
-    return helper.make_node(op_type, list(inputs), list(outputs), name=name or op_type.lower(),
-                            **attributes)
+    """A NodeProto named "<op>" when it makes "y", "<op>_<output>" otherwise."""
+    name = name or op_type.lower() + ("" if outputs[0] == "y" else f"_{outputs[0]}")
+    return helper.make_node(op_type, list(inputs), list(outputs), name=name, **attributes)
 
 
 def floats(shape, seed=0, low=-1.0, high=1.0):

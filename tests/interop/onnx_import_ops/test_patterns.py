@@ -1,0 +1,42 @@
+import math
+
+import numpy as np
+import pytest
+
+from tests.interop.onnx_import_ops.helpers import (assert_matches_runtime, floats, layer_types,
+                                                   model_file, node)
+from lamina.errors import InteropError
+from lamina.interop import load_onnx
+
+_CONSTANTS = {"root2": np.float32(math.sqrt(2)), "inverse_root2": np.float32(1 / math.sqrt(2)),
+              "one": np.float32(1), "half": np.float32(0.5)}
+
+
+def _erf_term(scale="Div"):
+    divisor = "root2" if scale == "Div" else "inverse_root2"
+    return [node(scale, ["x", divisor], ["scaled"], name="scale"),
+            node("Erf", ["scaled"], ["erf"], name="/Erf"),
+            node("Add", ["one", "erf"], ["term"], name="plus_one")]
+
+
+ORDERS = {
+    "torchscript": [node("Mul", ["x", "term"], ["product"]), node("Mul", ["product", "half"])],
+    "half_last": [node("Mul", ["term", "half"], ["product"]), node("Mul", ["x", "product"])],
+    "half_first": [node("Mul", ["x", "half"], ["product"]), node("Mul", ["product", "term"])],
+}
+
+
+@pytest.mark.parametrize("scale", ["Div", "Mul"])
+@pytest.mark.parametrize("order", ORDERS)
+def test_gelu_formula_becomes_one_gelu(tmp_path, order, scale):
+    nodes = _erf_term(scale) + ORDERS[order]
+    path = model_file(tmp_path, nodes, {"x": (6,)}, _CONSTANTS)
+    model = assert_matches_runtime(path, {"x": floats((3, 6), low=-3, high=3)})
+    assert layer_types(model) == ["GELU"] and model.layers[0].name == "Gelu"
+
+
+def test_erf_read_elsewhere_is_not_a_gelu(tmp_path):
+    nodes = _erf_term() + ORDERS["torchscript"][:1] + [node("Add", ["product", "erf"])]
+    path = model_file(tmp_path, nodes, {"x": (6,)}, _CONSTANTS)
+    with pytest.raises(InteropError, match=r"'/Erf' \(Erf\)"):
+        load_onnx(path)
