@@ -20,9 +20,10 @@ from lamina.errors import InteropError
 from lamina.graph.model import Model
 from lamina.graph.tensor import Input, SymbolicTensor
 
-# Opsets whose semantics the converters follow (Softmax along one axis and Squeeze / Unsqueeze
-# axes as inputs from 13; 18 is what torch.onnx.export writes by default).
-SUPPORTED_OPSETS = range(13, 19)
+# Opsets whose semantics the converters follow: Softmax along one axis and Squeeze / Unsqueeze
+# axes as inputs from 13, to 21, the newest lamina's export_onnx writes (torch.onnx.export's
+# default is 18).
+SUPPORTED_OPSETS = range(13, 22)
 
 
 def load_onnx(path, dtype=None):
@@ -122,8 +123,9 @@ def _check_supported(nodes, constants, path):
             unsupported.append(f"{node.name!r} ({domain}{node.op_type})")
     if unsupported:
         raise InteropError(f"load_onnx cannot build {len(unsupported)} node(s) of "
-                           f"{os.fspath(path)!r}: lamina converts {sorted(CONVERTERS)}. "
-                           f"Received: {', '.join(unsupported)}")
+                           f"{os.fspath(path)!r}: their ops have no lamina converter (the "
+                           f"supported ops are lamina.interop.onnx_import_ops.CONVERTERS' "
+                           f"keys). Received: {', '.join(unsupported)}")
 
 
 def _inputs(graph, constants, path):

@@ -3,11 +3,11 @@
 registry.CONVERTERS maps each supported op_type to its converter; graph_state holds the
 nodes and the values a converter reads (symbolic tensors and constants); folding evaluates
 what depends only on constants and shapes; patterns fuses the op sequences exporters emit
-for one lamina layer (MatMul + Add, GELU's Erf formula).
+for one lamina layer (MatMul + Add, GELU's Erf formula, SiLU, Softplus's threshold).
 """
 
 from lamina.interop.onnx_import_ops import (activation, conv, linear, merge, norm,  # noqa: F401
-                                            pool, shape)
+                                            pool, shape, spatial)
 from lamina.interop.onnx_import_ops.registry import CONVERTERS
 
 __all__ = ["CONVERTERS"]

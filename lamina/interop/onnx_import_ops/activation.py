@@ -1,6 +1,8 @@
 """Activations: Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softplus, HardSigmoid, HardSwish, Gelu
-(patterns.py fuses the Erf formula exporters write at opset < 20 into one Gelu node), Clip
-as ReLU6 or ReLU, and Softmax / LogSoftmax along an axis (opset 13 semantics)."""
+(patterns.py fuses the Erf formula exporters write at opset < 20 into one Gelu node, and
+x * sigmoid(x) into SiLU), Clip as ReLU6 or ReLU, and Softmax / LogSoftmax along an axis
+(opset 13 semantics). ONNX's Softplus has no threshold: PyTorch's 20 is within float32's
+rounding of it; the Softplus patterns.py fuses carries its beta and threshold."""
 
 import math
 
@@ -8,8 +10,8 @@ from lamina import layers as L
 from lamina.interop.onnx_import_ops.graph_state import float_attribute
 from lamina.interop.onnx_import_ops.registry import converts
 
-_PLAIN = {"Relu": L.ReLU, "Sigmoid": L.Sigmoid, "Tanh": L.Tanh, "Softplus": L.Softplus,
-          "HardSwish": L.HardSwish}
+_PLAIN = {"Relu": L.ReLU, "Sigmoid": L.Sigmoid, "Tanh": L.Tanh, "HardSwish": L.HardSwish,
+          "SiLU": L.SiLU}
 
 
 @converts(*_PLAIN)
@@ -27,6 +29,13 @@ def leaky_relu(node, graph):
 def elu(node, graph):
     alpha = float_attribute(node.attr("alpha", 1.0))
     return [graph.call(L.ELU(alpha, name=graph.layer_name(node)), graph.tensor(node))]
+
+
+@converts("Softplus")
+def softplus(node, graph):
+    beta, threshold = node.attr("beta", 1.0), node.attr("threshold", 20.0)
+    layer = L.Softplus(beta, threshold, name=graph.layer_name(node))
+    return [graph.call(layer, graph.tensor(node))]
 
 
 @converts("Gelu")

@@ -1,6 +1,6 @@
-"""Add / Sub / Mul / Div and Concat. Two computed tensors -> the merge layers Add, Subtract,
-Multiply, Concatenate; a tensor and a constant -> ConstantArithmetic (the constant may not
-vary along the batch axis)."""
+"""Add / Sub / Mul / Div, Mean and Concat. Two computed tensors -> the merge layers Add,
+Subtract, Multiply, Average (Mean of any number), Concatenate; a tensor and a constant ->
+ConstantArithmetic (the constant may not vary along the batch axis)."""
 
 import numpy as np
 
@@ -37,6 +37,14 @@ def arithmetic(node, graph):
     layer = ConstantArithmetic(_OPERATIONS[node.op_type], constant.shape[1:], constant_first,
                                name=graph.layer_name(node))
     return [graph.call(layer, x, constant=constant[0])]
+
+
+@converts("Mean")
+def mean(node, graph):
+    tensors = [graph.tensor(node, i) for i in range(len(node.inputs))]
+    if len(tensors) == 1:
+        return tensors
+    return [graph.call(L.Average(name=graph.layer_name(node)), *tensors)]
 
 
 @converts("Concat")

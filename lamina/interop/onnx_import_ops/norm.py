@@ -1,6 +1,9 @@
 """BatchNormalization -> BatchNorm2D (N, C, H, W) or BatchNorm1D (N, C) / (N, C, L), with
 its running statistics. ONNX's momentum weighs the old statistic, lamina's (PyTorch's) the
-new one: momentum_lamina = 1 - momentum_onnx."""
+new one: momentum_lamina = 1 - momentum_onnx. LayerNormalization -> LayerNorm over the axes
+from `axis` on; InstanceNormalization -> InstanceNorm2D with its scale and bias."""
+
+import numpy as np
 
 from lamina import layers as L
 from lamina.interop.onnx_import_ops.graph_state import float_attribute
@@ -24,3 +27,34 @@ def batch_norm(node, graph):
     layer = layer(gamma.shape[0], float_attribute(node.attr("epsilon", 1e-5)), momentum,
                   name=graph.layer_name(node))
     return [graph.call(layer, x, gamma=gamma, beta=beta, running_mean=mean, running_var=var)]
+
+
+@converts("LayerNormalization")
+def layer_norm(node, graph):
+    x = graph.tensor(node, 0)
+    if any(node.outputs[1:]):
+        raise graph.error(node, f"returns its mean and inverse deviation as outputs, which "
+                          f"lamina's LayerNorm keeps inside. Received: outputs {list(node.outputs)}")
+    axis = node.attr("axis", -1) % x.ndim
+    shape = x.shape[axis:]
+    if axis == 0 or None in shape:
+        raise graph.error(node, f"is supported over example axes of known size. Received: "
+                          f"axis={node.attr('axis', -1)} for input shape {x.shape}")
+    scale = np.broadcast_to(graph.constant(node, 1, "scale"), shape)
+    bias = graph.optional_constant(node, 2, "bias")
+    layer = L.LayerNorm(shape, float_attribute(node.attr("epsilon", 1e-5)), bias=bias is not None,
+                        name=graph.layer_name(node))
+    arrays = {"gamma": scale} | ({} if bias is None else {"beta": np.broadcast_to(bias, shape)})
+    return [graph.call(layer, x, **arrays)]
+
+
+@converts("InstanceNormalization")
+def instance_norm(node, graph):
+    x = graph.tensor(node, 0)
+    if x.ndim != 4:
+        raise graph.error(node, f"is supported over (N, C, H, W) inputs. "
+                          f"Received: input shape {x.shape}")
+    scale, bias = graph.constant(node, 1, "scale"), graph.constant(node, 2, "bias")
+    layer = L.InstanceNorm2D(scale.shape[0], float_attribute(node.attr("epsilon", 1e-5)),
+                             affine=True, name=graph.layer_name(node))
+    return [graph.call(layer, x, gamma=scale, beta=bias)]

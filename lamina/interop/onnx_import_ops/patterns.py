@@ -5,6 +5,10 @@
 - GELU at opset < 20, 0.5 * x * (1 + erf(x / sqrt(2))) in any order of the products and with
   x / sqrt(2) or x * (1 / sqrt(2)): one Gelu node. Each intermediate value must feed only
   the next step of the formula.
+- SiLU, Mul(x, Sigmoid(x)): one SiLU node (an op name of lamina's, not ONNX's).
+- Softplus with PyTorch's threshold as lamina's export_onnx writes it, Where(Greater(z, t), x,
+  Softplus(z) [/ beta]) with z = x [* beta]: one Softplus node with beta and threshold.
+In every pattern the intermediate values feed only the pattern's own nodes.
 """
 
 import math
@@ -24,6 +28,14 @@ class _Index:
             for name in node.inputs:
                 self.consumers.setdefault(name, []).append(node)
         self.outputs = set(outputs)
+
+    def private(self, nodes):
+        """Whether the outputs of nodes[:-1] are read only inside `nodes` (and are no graph
+        outputs): the pattern may replace them all."""
+        inside = {id(node) for node in nodes}
+        return all(name not in self.outputs and all(id(reader) in inside for reader in
+                                                     self.consumers.get(name, []))
+                   for node in nodes[:-1] for name in node.outputs)
 
     def only_consumer(self, name, op_type):
         """The one node reading `name` if it is an `op_type` (and name no graph output)."""
@@ -97,9 +109,58 @@ def _gelu(node, index, constants):
     return Node(name, "Gelu", "", (x,), last.outputs, {}), fused_nodes
 
 
+def _silu(node, index, constants):
+    """[Sigmoid, Mul] -> SiLU, or None."""
+    if node.op_type != "Mul" or len(node.inputs) != 2:
+        return None
+    for x, gate in (node.inputs, node.inputs[::-1]):
+        sigmoid = index.producer.get(gate)
+        if sigmoid is not None and sigmoid.op_type == "Sigmoid" and sigmoid.inputs[0] == x \
+                and index.private([sigmoid, node]):
+            return node._replace(op_type="SiLU", inputs=(x,), proto=None), [sigmoid, node]
+    return None
+
+
+def _producer(index, name, op_type):
+    node = index.producer.get(name)
+    return node if node is not None and node.op_type == op_type else None
+
+
+def _softplus(node, index, constants):
+    """Where(Greater(z, t), x, Softplus(z) [/ beta]), z = x [* beta] -> Softplus, or None."""
+    if node.op_type != "Where":
+        return None
+    condition, x, soft = node.inputs
+    greater = _producer(index, condition, "Greater")
+    divide = _producer(index, soft, "Div")
+    softplus = _producer(index, divide.inputs[0] if divide else soft, "Softplus")
+    if greater is None or softplus is None or greater.inputs[0] != softplus.inputs[0]:
+        return None
+    z, threshold = greater.inputs[0], constants.get(greater.inputs[1])
+    if threshold is None or np.size(threshold) != 1:
+        return None
+    if z == x:
+        beta, scale = 1.0, None
+        if divide is not None:
+            return None
+    else:
+        scale = _producer(index, z, "Mul")
+        source, beta = _split(scale, constants)
+        if source != x or divide is None or _split(divide, constants)[0] != softplus.outputs[0] \
+                or not _is(_split(divide, constants)[1], float(np.asarray(beta).reshape(-1)[0])):
+            return None
+    parts = [n for n in (scale, greater, softplus, divide) if n is not None] + [node]
+    if not index.private(parts):
+        return None
+    attributes = {"beta": float(np.asarray(beta).reshape(-1)[0]),
+                  "threshold": float(np.asarray(threshold).reshape(-1)[0])}
+    return node._replace(op_type="Softplus", inputs=(x,), attributes=attributes,
+                         proto=None), parts
+
+
 def fuse_patterns(nodes, constants, outputs):
     """nodes with each pattern replaced by its fused node (at its first node's place)."""
-    for pattern in (_matmul_add, _gelu):
+    for pattern in (_matmul_add, _gelu, _silu, _softplus):
         index = _Index(nodes, outputs)
         replaced = {}
         for node in nodes:
