@@ -95,6 +95,8 @@ def test_round_trip_is_exact(tmp_path, name, opset):
                 opset=opset)
     imported = load_onnx(path)
     assert [type(layer).__name__ for layer in imported.layers] == LAYERS[name]
+    assert imported.output_names == (model.output_names if isinstance(model, lamina.Model)
+                                     else [model.layers[-1].name])
 
     twins = {}  # class name -> the original's layers of that class, in order (Dense: Linear)
     for layer in _unrolled(model):
@@ -119,3 +121,11 @@ def test_round_trip_is_exact(tmp_path, name, opset):
     for want, have in zip(*(out if isinstance(out, list) else [out] for out in (expected, got)),
                           strict=True):
         np.testing.assert_array_equal(have, want)
+
+
+def test_layer_and_output_names_come_back(tmp_path):
+    model, _ = _graph()
+    export_onnx(model, tmp_path / "graph.onnx")
+    imported = load_onnx(tmp_path / "graph.onnx")
+    assert [layer.name for layer in imported.layers] == [layer.name for layer in model.layers]
+    assert imported.input_names == ["a", "b"] and imported.output_names == model.output_names

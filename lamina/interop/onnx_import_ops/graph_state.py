@@ -47,6 +47,18 @@ class Node(NamedTuple):
         return f"node {self.name!r} ({self.op_type})"
 
 
+def layer_base_name(node_name, op_type):
+    """A layer name from a node name: the op type after the last "/" is dropped (an op name
+    of the exporter's: a fused node keeps its last node's), and what remains made an identifier. lamina's export_onnx names nodes "node/<layer path>/<op>"
+    ("node/0.conv1/Conv"): its layer's own name comes back ("conv1"); torch.onnx.export's
+    "/features/0/Conv" gives "features_0"."""
+    lamina_path = node_name.startswith("node/")
+    name = re.sub(r"/[A-Za-z]+(_\d+)?$", "", node_name[5:] if lamina_path else node_name)
+    if lamina_path:
+        name = name.rsplit(".", 1)[-1]
+    return re.sub(r"[^0-9A-Za-z_]+", "_", name).strip("_") or op_type.lower()
+
+
 def float_attribute(value):
     """An ONNX float attribute (stored as float32) as the shortest decimal it holds: 1e-05 for
     epsilon=1e-5, not 9.99999974738e-06."""
@@ -92,8 +104,8 @@ class ImportGraph:
         return self.constant(node, index, what) if self.has(node, index) else None
 
     def layer_name(self, node, suffix=""):
-        """A unique lamina layer name from the node's: '/0/Conv' -> '0_Conv'."""
-        base = re.sub(r"[^0-9A-Za-z_]+", "_", node.name + suffix).strip("_") or node.op_type.lower()
+        """A unique lamina layer name from the node's (see layer_base_name)."""
+        base = layer_base_name(node.name, node.op_type) + suffix
         name, count = base, 1
         while name in self.names:
             count += 1

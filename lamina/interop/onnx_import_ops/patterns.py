@@ -1,22 +1,20 @@
 """Op sequences exporters write for one lamina layer, fused into one node before building:
 
 - MatMul(x, W) then Add(., b), W and b constants: one MatMul node with b as input 2 (a
-  Linear with bias); the MatMul's output must feed only the Add.
+  Linear with bias, named as the MatMul); the MatMul's output must feed only the Add.
 - GELU at opset < 20, 0.5 * x * (1 + erf(x / sqrt(2))) in any order of the products and with
   x / sqrt(2) or x * (1 / sqrt(2)): one Gelu node. Each intermediate value must feed only
   the next step of the formula.
 - SiLU, Mul(x, Sigmoid(x)): one SiLU node (an op name of lamina's, not ONNX's).
 - Softplus with PyTorch's threshold as lamina's export_onnx writes it, Where(Greater(z, t), x,
   Softplus(z) [/ beta]) with z = x [* beta]: one Softplus node with beta and threshold.
-In every pattern the intermediate values feed only the pattern's own nodes.
+In every pattern the intermediate values feed only the pattern's own nodes; but for MatMul +
+Add, the fused node is named as the pattern's last node (export_onnx names it after the layer).
 """
 
 import math
 
 import numpy as np
-
-from lamina.interop.onnx_import_ops.graph_state import Node
-
 
 class _Index:
     """Producers and consumers of each value name, for walking a pattern."""
@@ -105,8 +103,7 @@ def _gelu(node, index, constants):
         last, fused_nodes = product, [scale, node, add, half, product]
     else:
         return None
-    name = node.name.replace("Erf", "Gelu") if "Erf" in node.name else node.name + "_gelu"
-    return Node(name, "Gelu", "", (x,), last.outputs, {}), fused_nodes
+    return last._replace(op_type="Gelu", inputs=(x,), attributes={}, proto=None), fused_nodes
 
 
 def _silu(node, index, constants):

@@ -19,10 +19,13 @@ def _erf_term(scale="Div"):
             node("Add", ["one", "erf"], ["term"], name="plus_one")]
 
 
-ORDERS = {
-    "torchscript": [node("Mul", ["x", "term"], ["product"]), node("Mul", ["product", "half"])],
-    "half_last": [node("Mul", ["term", "half"], ["product"]), node("Mul", ["x", "product"])],
-    "half_first": [node("Mul", ["x", "half"], ["product"]), node("Mul", ["product", "term"])],
+ORDERS = {  # the last node named as exporters name a layer's output node
+    "torchscript": [node("Mul", ["x", "term"], ["product"]),
+                    node("Mul", ["product", "half"], name="/act/Mul_1")],
+    "half_last": [node("Mul", ["term", "half"], ["product"]),
+                  node("Mul", ["x", "product"], name="/act/Mul_1")],
+    "half_first": [node("Mul", ["x", "half"], ["product"]),
+                   node("Mul", ["product", "term"], name="/act/Mul_1")],
 }
 
 
@@ -32,7 +35,7 @@ def test_gelu_formula_becomes_one_gelu(tmp_path, order, scale):
     nodes = _erf_term(scale) + ORDERS[order]
     path = model_file(tmp_path, nodes, {"x": (6,)}, _CONSTANTS)
     model = assert_matches_runtime(path, {"x": floats((3, 6), low=-3, high=3)})
-    assert layer_types(model) == ["GELU"] and model.layers[0].name == "Gelu"
+    assert layer_types(model) == ["GELU"] and model.layers[0].name == "act"
 
 
 def test_erf_read_elsewhere_is_not_a_gelu(tmp_path):
