@@ -71,6 +71,13 @@ def test_a_constant_varying_along_the_batch_is_refused(tmp_path):
         load_onnx(path)
 
 
+def test_mean_of_tensors_is_an_average(tmp_path):
+    nodes = [node("Relu", ["x"], ["a"]), node("Tanh", ["x"], ["b"]), node("Mean", ["a", "b", "x"])]
+    model = assert_matches_runtime(model_file(tmp_path, nodes, {"x": (3,)}),
+                                   {"x": floats((2, 3))})
+    assert layer_types(model) == ["ReLU", "Tanh", "Average"]
+
+
 @pytest.mark.parametrize("axis", [1, -1])
 def test_concat(tmp_path, axis):
     nodes = [node("Relu", ["x"], ["a"]), node("Concat", ["a", "z"], axis=axis)]

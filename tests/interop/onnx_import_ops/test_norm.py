@@ -34,3 +34,24 @@ def test_batch_norm_returning_statistics_is_refused(tmp_path):
                       outputs=("y", "mean_out", "var_out"))
     with pytest.raises(InteropError, match="running statistics as outputs"):
         load_onnx(path)
+
+
+@pytest.mark.parametrize("axis, with_bias", [(-1, True), (1, False)])
+def test_layer_norm_over_the_trailing_axes(tmp_path, axis, with_bias):
+    shape = (3, 4) if axis == 1 else (4,)
+    weights = {"scale": floats(shape, 1, 0.5, 1.5)} | ({"b": floats(shape, 2)} if with_bias else {})
+    path = model_file(tmp_path, [node("LayerNormalization", ["x", *weights], axis=axis,
+                                      epsilon=1e-3)], {"x": (3, 4)}, weights)
+    model = assert_matches_runtime(path, {"x": floats((2, 3, 4), 3)})
+    (norm,) = model.layers
+    assert layer_types(model) == ["LayerNorm"] and norm.normalized_shape == shape
+    assert norm.eps == 1e-3 and (norm.beta is not None) == with_bias
+
+
+def test_instance_norm_with_scale_and_bias(tmp_path):
+    weights = {"scale": floats((3,), 1, 0.5, 1.5), "b": floats((3,), 2)}
+    path = model_file(tmp_path, [node("InstanceNormalization", ["x", *weights])],
+                      {"x": (3, 4, 4)}, weights)
+    model = assert_matches_runtime(path, {"x": floats((2, 3, 4, 4), 3)})
+    assert layer_types(model) == ["InstanceNorm2D"]
+    np.testing.assert_array_equal(model.layers[0].gamma.data, weights["scale"])

@@ -43,3 +43,29 @@ def test_erf_read_elsewhere_is_not_a_gelu(tmp_path):
     path = model_file(tmp_path, nodes, {"x": (6,)}, _CONSTANTS)
     with pytest.raises(InteropError, match=r"'/Erf' \(Erf\)"):
         load_onnx(path)
+
+
+def test_x_times_its_sigmoid_is_a_silu(tmp_path):
+    nodes = [node("Sigmoid", ["x"], ["gate"]), node("Mul", ["gate", "x"], name="/swish/Mul")]
+    model = assert_matches_runtime(model_file(tmp_path, nodes, {"x": (5,)}),
+                                   {"x": floats((2, 5), low=-4, high=4)})
+    assert layer_types(model) == ["SiLU"] and model.layers[0].name == "swish"
+
+
+@pytest.mark.parametrize("beta", [1.0, 2.0])
+def test_softplus_with_a_threshold_is_one_softplus(tmp_path, beta):
+    """What lamina's export_onnx writes for Softplus(beta, threshold)."""
+    constants = {"threshold": np.float32(3.0), "beta": np.float32(beta)}
+    z = "x" if beta == 1 else "z"
+    nodes = ([] if beta == 1 else [node("Mul", ["x", "beta"], ["z"])]) + [
+        node("Softplus", [z], ["soft"]), node("Greater", [z, "threshold"], ["linear"])]
+    soft = "soft"
+    if beta != 1:
+        nodes.append(node("Div", ["soft", "beta"], ["scaled"]))
+        soft = "scaled"
+    nodes.append(node("Where", ["linear", "x", soft]))
+    model = assert_matches_runtime(model_file(tmp_path, nodes, {"x": (5,)}, constants),
+                                   {"x": floats((4, 5), low=-5, high=5)})
+    (softplus,) = model.layers
+    assert layer_types(model) == ["Softplus"]
+    assert (softplus.beta, softplus.threshold) == (beta, 3.0)

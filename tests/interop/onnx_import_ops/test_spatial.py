@@ -1,0 +1,25 @@
+import numpy as np
+import pytest
+
+from tests.interop.onnx_import_ops.helpers import (assert_matches_runtime, floats, layer_types,
+                                                   model_file, node)
+from lamina.errors import InteropError
+from lamina.interop import load_onnx
+
+
+def test_zero_pad_of_height_and_width(tmp_path):
+    pads = np.array([0, 0, 1, 2, 0, 0, 0, -1], np.int64)  # a negative width crops
+    path = model_file(tmp_path, [node("Pad", ["x", "pads"])], {"x": (2, 4, 5)}, {"pads": pads})
+    model = assert_matches_runtime(path, {"x": floats((3, 2, 4, 5))})
+    assert layer_types(model) == ["ZeroPad2D"] and model.layers[0].padding == (2, -1, 1, 0)
+
+
+@pytest.mark.parametrize("pads, extra, message", [
+    ([0, 1, 0, 0, 0, 0, 0, 0], {}, "H and W"),
+    ([0, 0, 1, 1, 0, 0, 1, 1], {"mode": "reflect"}, "zeros only"),
+])
+def test_pad_lamina_cannot_express_is_refused(tmp_path, pads, extra, message):
+    path = model_file(tmp_path, [node("Pad", ["x", "pads"], **extra)], {"x": (2, 4, 4)},
+                      {"pads": np.array(pads, np.int64)})
+    with pytest.raises(InteropError, match=rf"\(Pad\) is supported .*{message}"):
+        load_onnx(path)
