@@ -70,8 +70,9 @@ def _read(onnx, path):
     try:
         return onnx.load(os.fspath(path))
     except (DecodeError, ValueError, RuntimeError, TypeError, KeyError) as error:
-        raise InteropError(f"load_onnx expects an ONNX model file. Received: {os.fspath(path)!r}, "
-                           f"which could not be decoded (corrupt or truncated?): {error}") from error
+        raise InteropError(f"load_onnx expects an ONNX model file. Received: "
+                           f"{os.fspath(path)!r}, which could not be decoded (corrupt or "
+                           f"truncated?): {error}") from error
 
 
 def _default_opset(proto, path):
@@ -92,8 +93,9 @@ def _check(onnx, proto, path):
     try:
         onnx.checker.check_model(proto)
     except onnx.checker.ValidationError as error:
-        raise InteropError(f"load_onnx expects a valid ONNX model. Received: {os.fspath(path)!r}, "
-                           f"which fails onnx's checker (corrupt or truncated?): {error}") from error
+        raise InteropError(f"load_onnx expects a valid ONNX model. Received: "
+                           f"{os.fspath(path)!r}, which fails onnx's checker (corrupt or "
+                           f"truncated?): {error}") from error
 
 
 def _initializers(onnx, graph, path):

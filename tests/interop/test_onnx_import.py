@@ -201,6 +201,31 @@ def test_every_unsupported_node_listed_in_one_error_before_building(tmp_path, mo
     assert "'fine'" not in message and built == []
 
 
+@pytest.mark.parametrize("pads", [[0, 0, 0, 0], [0, 0, 1, 1]])  # fine; refused mid-build
+def test_importing_draws_no_random_numbers(tmp_path, pads):
+    from onnx import helper, numpy_helper
+
+    nodes = [helper.make_node("Conv", ["x", "w"], ["h"], name="conv"),
+             helper.make_node("MaxPool", ["h"], ["y"], name="pool", kernel_shape=[2, 2],
+                              pads=pads)]
+    model = _relu_model(nodes=nodes)
+    model.graph.input[0].type.tensor_type.shape.Clear()
+    for size in ("N", 1, 6, 6):
+        dim = model.graph.input[0].type.tensor_type.shape.dim.add()
+        dim.dim_param, dim.dim_value = (size, 0) if size == "N" else ("", size)
+    model.graph.output[0].type.tensor_type.shape.Clear()
+    model.graph.initializer.append(numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w"))
+    path = _save(tmp_path, model)
+    lamina.seed(5)
+    state = lamina.backend.rng_state()
+    if any(pads):
+        with pytest.raises(InteropError, match="pads asymmetrically"):
+            load_onnx(path)
+    else:
+        load_onnx(path)
+    assert lamina.backend.rng_state() == state
+
+
 def test_dtype_argument_converts_parameters_and_buffers(exported):
     _, shapes, path = exported("residual", "torchscript", keep_batch_norm=True)
     model = load_onnx(path, dtype=np.float64)

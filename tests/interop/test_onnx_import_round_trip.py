@@ -23,9 +23,10 @@ def _graph():
     joined = L.Concatenate(axis=1)([L.Linear(None, 3, name="left")(a),
                                     L.Linear(None, 3, name="right")(b)])
     added = L.Add()([L.Linear(None, 3, name="one")(a), L.Linear(None, 3, name="two")(b)])
-    second = L.Multiply()([added, L.Subtract()([added, L.Average()([added, L.Linear(None, 3, name="mix")(joined)])])])
-    return lamina.Model([a, b], [L.Linear(None, 2, name="head")(joined), second]), [(None, 4),
-                                                                                     (None, 3)]
+    mixed = L.Average()([added, L.Linear(None, 3, name="mix")(joined)])
+    second = L.Multiply()([added, L.Subtract()([added, mixed])])
+    model = lamina.Model([a, b], [L.Linear(None, 2, name="head")(joined), second])
+    return model, [(None, 4), (None, 3)]
 
 
 MODELS = {

@@ -48,10 +48,11 @@ class Node(NamedTuple):
 
 
 def layer_base_name(node_name, op_type):
-    """A layer name from a node name: the op type after the last "/" is dropped (an op name
-    of the exporter's: a fused node keeps its last node's), and what remains made an identifier. lamina's export_onnx names nodes "node/<layer path>/<op>"
-    ("node/0.conv1/Conv"): its layer's own name comes back ("conv1"); torch.onnx.export's
-    "/features/0/Conv" gives "features_0"."""
+    """A layer name from a node name: the op type after the last "/" is dropped (the
+    exporter's op: a fused node keeps its last node's name), the rest made an identifier.
+    lamina's export_onnx names nodes "node/<layer path>/<op>" ("node/0.conv1/Conv"): its
+    layer's own name comes back ("conv1"); torch.onnx.export's "/features/0/Conv" gives
+    "features_0"."""
     lamina_path = node_name.startswith("node/")
     name = re.sub(r"/[A-Za-z]+(_\d+)?$", "", node_name[5:] if lamina_path else node_name)
     if lamina_path:

@@ -34,7 +34,8 @@ def layer_norm(node, graph):
     x = graph.tensor(node, 0)
     if any(node.outputs[1:]):
         raise graph.error(node, f"returns its mean and inverse deviation as outputs, which "
-                          f"lamina's LayerNorm keeps inside. Received: outputs {list(node.outputs)}")
+                          f"lamina's LayerNorm keeps inside. "
+                          f"Received: outputs {list(node.outputs)}")
     axis = node.attr("axis", -1) % x.ndim
     shape = x.shape[axis:]
     if axis == 0 or None in shape:

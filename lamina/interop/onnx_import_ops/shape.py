@@ -67,7 +67,8 @@ def squeeze(node, graph):
     if any(x.shape[a] != 1 for a in axes):
         raise graph.error(node, f"squeezes axes of size 1 only. Received: axes {axes} for "
                           f"input shape {x.shape}")
-    return [_reshaped(node, graph, x, [d for i, d in enumerate(x.shape) if i > 0 and i not in axes])]
+    kept = [d for i, d in enumerate(x.shape) if i > 0 and i not in axes]
+    return [_reshaped(node, graph, x, kept)]
 
 
 @converts("Unsqueeze")
