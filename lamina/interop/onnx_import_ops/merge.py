@@ -6,10 +6,10 @@ import numpy as np
 
 from lamina import layers as L
 from lamina.graph.tensor import SymbolicTensor
-from lamina.interop.onnx_import_ops.constant_arithmetic import ConstantArithmetic
+from lamina.interop.onnx_import_ops.constant_arithmetic import ONNX_OPS, ConstantArithmetic
 from lamina.interop.onnx_import_ops.registry import converts
 
-_OPERATIONS = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide"}
+_OPERATIONS = {op_type: operation for operation, op_type in ONNX_OPS.items()}
 _MERGES = {"Add": L.Add, "Sub": L.Subtract, "Mul": L.Multiply}
 
 

@@ -49,6 +49,19 @@ def test_constant_arithmetic_gradients_and_config(operation, constant_first):
     assert layer.output_shape((None, 2, 4)) == (None, 2, 4)
 
 
+def test_constant_arithmetic_exports_again(tmp_path):
+    from lamina.interop import export_onnx
+
+    path = model_file(tmp_path, [node("Div", ["c", "x"])], {"x": (2, 3)},
+                      {"c": floats((1, 3), 1, 0.5, 2.0)})
+    model = load_onnx(path)
+    export_onnx(model, tmp_path / "again.onnx")
+    again = load_onnx(tmp_path / "again.onnx")
+    x = floats((4, 2, 3), 2, 0.5, 2.0)
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    np.testing.assert_array_equal(again.layers[0].constant, model.layers[0].constant)
+
+
 def test_constant_arithmetic_saves_and_loads(tmp_path):
     path = model_file(tmp_path, [node("Mul", ["x", "c"])], {"x": (3,)},
                       {"c": floats((3,), 1)})
