@@ -33,7 +33,10 @@ def load_onnx(path, dtype=None):
     are named after the nodes. dtype: None keeps the file's (float32 as written), or e.g.
     "float64" converts every parameter and buffer. Raises InteropError for a file that is not
     ONNX (corrupt, truncated), an opset outside SUPPORTED_OPSETS, or nodes lamina cannot
-    build (one error listing every such node); nothing is built then.
+    build (one error listing every such node), all before any layer exists; and for a node
+    whose attributes lamina's layer cannot express (asymmetric max-pool padding, ...), naming
+    it. Nothing is returned half-built, and no random number is drawn (weights start as
+    zeros, then take the file's values).
     """
     onnx = _import_onnx()
     from lamina.interop.onnx_import_ops.folding import fold_constants
@@ -50,7 +53,7 @@ def load_onnx(path, dtype=None):
     outputs = [value.name for value in graph.output]
     nodes = fuse_patterns(nodes, constants, outputs)
     _check_supported(nodes, constants, path)
-    inputs = _inputs(graph, constants, path)
+    inputs = _inputs(onnx, graph, constants, path)
     model = _build(nodes, constants, inputs, outputs, opset, path)
     return model if dtype is None else model.astype(np.dtype(dtype))
 
@@ -99,12 +102,10 @@ def _check(onnx, proto, path):
 
 
 def _initializers(onnx, graph, path):
-    from onnx import numpy_helper
-
     arrays = {}
     for tensor in graph.initializer:
         try:
-            arrays[tensor.name] = numpy_helper.to_array(tensor)
+            arrays[tensor.name] = onnx.numpy_helper.to_array(tensor)
         except (ValueError, TypeError, OSError) as error:
             raise InteropError(f"load_onnx: initializer {tensor.name!r} of {os.fspath(path)!r} "
                                f"cannot be read (corrupt or truncated?): {error}") from error
@@ -130,18 +131,20 @@ def _check_supported(nodes, constants, path):
                            f"keys). Received: {', '.join(unsupported)}")
 
 
-def _inputs(graph, constants, path):
-    """(name, lamina.Input) for each graph input that is not an initializer."""
+def _inputs(onnx, graph, constants, path):
+    """(name, dims, lamina.Input) for each graph input that is not an initializer."""
+    floating = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE)
     inputs = []
     for value in graph.input:
         if value.name in constants:
             continue
         tensor_type = value.type.tensor_type
         dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim]
-        if tensor_type.elem_type not in (1, 11, 10) or len(dims) < 2:  # float, double, float16
-            raise InteropError(f"load_onnx expects floating inputs of shape (batch, ...). "
-                               f"Received: input {value.name!r} of element type "
-                               f"{tensor_type.elem_type} and shape {dims} in {os.fspath(path)!r}")
+        if tensor_type.elem_type not in floating or len(dims) < 2:
+            element = onnx.TensorProto.DataType.Name(tensor_type.elem_type)
+            raise InteropError(f"load_onnx expects float or double inputs of shape (batch, "
+                               f"...). Received: input {value.name!r} of element type "
+                               f"{element} and shape {dims} in {os.fspath(path)!r}")
         inputs.append((value.name, dims, Input(tuple(dims[1:]), name=value.name)))
     return inputs
 
@@ -151,10 +154,9 @@ def _build(nodes, constants, inputs, outputs, opset, path):
     from lamina.interop.onnx_import_ops.folding import evaluate, fold_with_tensors, foldable
     from lamina.interop.onnx_import_ops.graph_state import ImportGraph
 
-    graph = ImportGraph(constants, opset)
-    graph.values.update((name, tensor) for name, _, tensor in inputs)
     batch_sizes = {dims[0] for _, dims, _ in inputs}
-    graph.batch_size = batch_sizes.pop() if len(batch_sizes) == 1 else None
+    graph = ImportGraph(constants, opset, batch_sizes.pop() if len(batch_sizes) == 1 else None)
+    graph.values.update((name, tensor) for name, _, tensor in inputs)
     static = set(constants)  # the names holding arrays
     for node in nodes:
         arguments = [graph.values[name] for name in node.inputs if name]

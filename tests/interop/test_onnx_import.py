@@ -232,3 +232,24 @@ def test_dtype_argument_converts_parameters_and_buffers(exported):
     assert {value.dtype for value in model.state_dict().values()} == {np.dtype(np.float64)}
     out = model.predict(_inputs(shapes, batch=3, dtype=np.float64)[0])
     assert out.dtype == np.float64
+
+
+def test_integer_inputs_are_refused(tmp_path):
+    model = _relu_model()
+    model.graph.input[0].type.tensor_type.elem_type = onnx.TensorProto.INT64
+    with pytest.raises(InteropError, match="float or double inputs.*'x' of element type INT64"):
+        load_onnx(_save(tmp_path, model))
+
+
+def test_a_fixed_batch_size_is_dynamic_after_import(tmp_path):
+    """A file exported for batches of 2 ([2, 12] as the Reshape target) runs on any batch."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 12])
+    target = numpy_helper.from_array(np.array([2, 12], np.int64), "target")
+    graph = helper.make_graph([helper.make_node("Reshape", ["x", "target"], ["y"])], "g", [x],
+                              [y], [target])
+    model = helper.make_model(graph, opset_imports=[helper.make_operatorsetid("", 17)])
+    imported = load_onnx(_save(tmp_path, model))
+    assert imported.predict(np.ones((5, 3, 4), np.float32)).shape == (5, 12)

@@ -69,10 +69,10 @@ def float_attribute(value):
 class ImportGraph:
     """The values (name -> array or symbolic tensor) and layer names of a graph being built."""
 
-    def __init__(self, values, opset):
+    def __init__(self, values, opset, batch_size=None):
         self.values, self.opset = dict(values), opset
+        self.batch_size = batch_size  # the inputs' batch size where the file fixes one
         self.names = set()
-        self.batch_size = None  # the inputs' batch size where the file fixes one
 
     def error(self, node, message):
         return InteropError(f"load_onnx: {node.describe()} {message}")
