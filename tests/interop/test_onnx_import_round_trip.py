@@ -47,6 +47,12 @@ MODELS = {
     "residual": lambda: _sequential([L.Conv2D(2, 2, 3, padding=1), L.Residual(lamina.Sequential(
         [L.Conv2D(2, 2, 3, padding=1), L.BatchNorm2D(2), L.ReLU()])), L.Flatten()],
         (None, 2, 4, 4)),
+    "sequences": lambda: _sequential([L.Conv1D(2, 4, 3, padding=1, dilation=2), L.ReLU(),
+                                      L.MaxPool1D(2), L.AvgPool1D(3, stride=1, padding=1),
+                                      L.GlobalAvgPool1D(keepdims=True), L.Flatten()], (None, 2, 9)),
+    "transposed": lambda: _sequential([L.ConvTranspose2D(3, 2, 3, stride=2, padding=1,
+                                                         output_padding=1), L.Tanh()],
+                                      (None, 3, 4, 4)),
     "graph": _graph,
 }
 
@@ -61,6 +67,8 @@ LAYERS = {
                 "BatchNorm1D"],
     "norms": ["Conv2D", "InstanceNorm2D", "GlobalMaxPool2D", "Flatten", "LayerNorm", "Linear"],
     "residual": ["Conv2D", "Conv2D", "BatchNorm2D", "ReLU", "Add", "Flatten"],
+    "sequences": ["Conv1D", "ReLU", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D", "Flatten"],
+    "transposed": ["ConvTranspose2D", "Tanh"],
     "graph": ["Linear", "Linear", "Concatenate", "Linear", "Linear", "Linear", "Add", "Linear",
               "Average", "Subtract", "Multiply"],
 }

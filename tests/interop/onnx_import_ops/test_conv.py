@@ -35,8 +35,40 @@ def test_asymmetric_padding_goes_to_a_zero_pad(tmp_path, attributes):
     check_layer(model, (2, 2, 6, 6))
 
 
-def test_conv_over_sequences_is_refused(tmp_path):
-    path = model_file(tmp_path, [node("Conv", ["x", "w"])], {"x": (2, 9)},
+@pytest.mark.parametrize("attributes", [dict(), dict(strides=[2], pads=[1, 1], dilations=[2]),
+                                        dict(group=2, pads=[2, 2])])
+def test_conv_over_sequences_is_a_conv1d(tmp_path, attributes):
+    weights = {"w": floats((4, 2 // attributes.get("group", 1), 3)), "b": floats((4,), 1)}
+    path = model_file(tmp_path, [node("Conv", ["x", "w", "b"], **attributes)], {"x": (2, 9)},
+                      weights)
+    model = assert_matches_runtime(path, {"x": floats((3, 2, 9), 2)})
+    assert layer_types(model) == ["Conv1D"]
+
+
+def test_asymmetric_1d_pads_are_refused(tmp_path):
+    path = model_file(tmp_path, [node("Conv", ["x", "w"], pads=[1, 0])], {"x": (2, 9)},
                       {"w": floats((3, 2, 2))})
-    with pytest.raises(InteropError, match=r"node 'conv' \(Conv\).*\(N, C, H, W\)"):
+    with pytest.raises(InteropError, match=r"\(Conv\) pads asymmetrically"):
         load_onnx(path)
+
+
+def test_conv_over_volumes_is_refused(tmp_path):
+    path = model_file(tmp_path, [node("Conv", ["x", "w"])], {"x": (2, 4, 4, 4)},
+                      {"w": floats((3, 2, 2, 2, 2))})
+    with pytest.raises(InteropError, match=r"node 'conv' \(Conv\).*\(N, C, L\) or \(N, C, H, W\)"):
+        load_onnx(path)
+
+
+@pytest.mark.parametrize("attributes", [
+    dict(),
+    dict(strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 0]),
+    dict(group=2, dilations=[2, 1]),
+])
+def test_conv_transpose_matches_runtime(tmp_path, attributes):
+    groups = attributes.get("group", 1)
+    weights = {"w": floats((4, 6 // groups, 3, 3)), "b": floats((6,), 1)}
+    path = model_file(tmp_path, [node("ConvTranspose", ["x", "w", "b"], **attributes)],
+                      {"x": (4, 5, 5)}, weights)
+    model = assert_matches_runtime(path, {"x": floats((2, 4, 5, 5), 2)})
+    assert layer_types(model) == ["ConvTranspose2D"]
+    check_layer(model, (2, 4, 5, 5))

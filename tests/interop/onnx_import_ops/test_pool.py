@@ -23,6 +23,17 @@ def test_pool_matches_runtime(tmp_path, op_type, attributes, layers):
     assert layer_types(model) == layers
 
 
+@pytest.mark.parametrize("op_type, attributes, layer", [
+    ("MaxPool", dict(kernel_shape=[3], strides=[2], pads=[1, 1]), "MaxPool1D"),
+    ("AveragePool", dict(kernel_shape=[2], count_include_pad=1, pads=[1, 1]), "AvgPool1D"),
+    ("GlobalAveragePool", {}, "GlobalAvgPool1D"),
+    ("GlobalMaxPool", {}, "GlobalMaxPool1D"),
+])
+def test_pools_over_sequences(tmp_path, op_type, attributes, layer):
+    path = model_file(tmp_path, [node(op_type, ["x"], **attributes)], {"x": (2, 9)})
+    assert layer_types(assert_matches_runtime(path, {"x": floats((3, 2, 9))})) == [layer]
+
+
 @pytest.mark.parametrize("op_type, attributes, message", [
     ("MaxPool", dict(kernel_shape=[2, 2], pads=[0, 0, 1, 1]), "pads asymmetrically"),
     ("MaxPool", dict(kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1), "ceil_mode=1"),
