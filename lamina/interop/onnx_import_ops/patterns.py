@@ -8,13 +8,15 @@
 - SiLU, Mul(x, Sigmoid(x)): one SiLU node (an op name of lamina's, not ONNX's).
 - Softplus with PyTorch's threshold as lamina's export_onnx writes it, Where(Greater(z, t), x,
   Softplus(z) [/ beta]) with z = x [* beta]: one Softplus node with beta and threshold.
-In every pattern the intermediate values feed only the pattern's own nodes; but for MatMul +
-Add, the fused node is named as the pattern's last node (export_onnx names it after the layer).
+In every pattern the intermediate values feed only the pattern's own nodes. A fused node is
+named as the pattern's last node (the one export_onnx names after the layer), but for MatMul +
+Add, named as the MatMul.
 """
 
 import math
 
 import numpy as np
+
 
 class _Index:
     """Producers and consumers of each value name, for walking a pattern."""
@@ -58,6 +60,12 @@ def _is(value, number):
         float(np.asarray(value).reshape(-1)[0]), number, rel_tol=1e-6)
 
 
+def _producer(index, name, op_type):
+    """The node making `name` if it is an `op_type`, else None."""
+    node = index.producer.get(name)
+    return node if node is not None and node.op_type == op_type else None
+
+
 def _matmul_add(node, index, constants):
     """[MatMul, Add] -> one MatMul with the bias as input 2, or None."""
     if node.op_type != "MatMul" or node.inputs[1] not in constants or len(node.inputs) != 2:
@@ -72,38 +80,45 @@ def _matmul_add(node, index, constants):
     return fused, [node, add]
 
 
+def _other(node, name):
+    """The input of a binary node that is not `name`."""
+    a, b = node.inputs
+    return b if a == name else a
+
+
 def _gelu(node, index, constants):
-    """The nodes of 0.5 * x * (1 + erf(x / sqrt 2)) from its Erf -> (Gelu node, nodes), or None."""
+    """The nodes of 0.5 * x * (1 + erf(x / sqrt 2)) from its Erf -> (Gelu node, nodes), or None.
+
+    After the Erf term, the products come in one of three orders: (x * term) * 0.5,
+    (term * 0.5) * x, or term * (x * 0.5).
+    """
     if node.op_type != "Erf":
         return None
     scale = index.producer.get(node.inputs[0])
     x, divisor = _split(scale, constants)
-    if scale is None or index.only_consumer(scale.outputs[0], "Erf") is not node or not (
-            scale.op_type == "Div" and _is(divisor, math.sqrt(2))
-            or scale.op_type == "Mul" and _is(divisor, 1 / math.sqrt(2))):
+    if scale is None or not (scale.op_type == "Div" and _is(divisor, math.sqrt(2))
+                             or scale.op_type == "Mul" and _is(divisor, 1 / math.sqrt(2))):
         return None
     add = index.only_consumer(node.outputs[0], "Add")
-    if _split(add, constants)[0] != node.outputs[0] or not _is(_split(add, constants)[1], 1.0):
+    product = add and index.only_consumer(add.outputs[0], "Mul")
+    if product is None or not _is(_split(add, constants)[1], 1.0):
         return None
-    product = index.only_consumer(add.outputs[0], "Mul")
-    if product is None:
-        return None
-    other = next(name for name in product.inputs if name != add.outputs[0])
-    half = index.producer.get(other)
-    if other == x or _is(constants.get(other), 0.5):  # (x * erf_term) * 0.5 or (erf_term * 0.5) * x
+    other = _other(product, add.outputs[0])
+    half = _producer(index, other, "Mul")
+    if other == x or _is(constants.get(other), 0.5):
         last = index.only_consumer(product.outputs[0], "Mul")
-        wanted = 0.5 if other == x else None
-        rest, value = _split(last, constants) if wanted else (None, None)
-        if last is None or (wanted and not (rest == product.outputs[0] and _is(value, 0.5))) or (
-                not wanted and x not in last.inputs):
+        rest = last and _other(last, product.outputs[0])
+        if last is None or not (_is(constants.get(rest), 0.5) if other == x else rest == x):
             return None
-        fused_nodes = [scale, node, add, product, last]
-    elif half is not None and half.op_type == "Mul" and _split(half, constants)[0] == x and _is(
-            _split(half, constants)[1], 0.5) and index.only_consumer(other, "Mul") is product:
-        last, fused_nodes = product, [scale, node, add, half, product]
+        parts = [scale, node, add, product, last]
+    elif half is not None and _split(half, constants)[0] == x \
+            and _is(_split(half, constants)[1], 0.5):
+        last, parts = product, [scale, node, add, half, product]
     else:
         return None
-    return last._replace(op_type="Gelu", inputs=(x,), attributes={}, proto=None), fused_nodes
+    if not index.private(parts):
+        return None
+    return last._replace(op_type="Gelu", inputs=(x,), attributes={}, proto=None), parts
 
 
 def _silu(node, index, constants):
@@ -116,11 +131,6 @@ def _silu(node, index, constants):
                 and index.private([sigmoid, node]):
             return node._replace(op_type="SiLU", inputs=(x,), proto=None), [sigmoid, node]
     return None
-
-
-def _producer(index, name, op_type):
-    node = index.producer.get(name)
-    return node if node is not None and node.op_type == op_type else None
 
 
 def _softplus(node, index, constants):
