@@ -1,4 +1,6 @@
-"""PyTorch networks for the ONNX import tests, and their export (both torch exporters).
+"""PyTorch networks for the ONNX import tests, and their export (both torch exporters): an
+MLP, a CNN with batch norm ending in Softmax, a LeNet-like CNN (view(N, -1)), a residual
+block, a two-input network joined by Concat, a small U-Net (Upsample, SiLU, Concat).
 
 Each entry of NETWORKS builds a small torch module and its example inputs; `export` writes it
 with the TorchScript exporter (dynamo=False) or the torch.export one (dynamo=True), batch axis
@@ -45,6 +47,21 @@ class TwoInputs(nn.Module):
         return torch.sigmoid(self.head(torch.cat([left, right], dim=1)))
 
 
+class TinyUNet(nn.Module):
+    """Down by a max pool, up by bilinear upsampling, the skip joined by Concat."""
+
+    def __init__(self):
+        super().__init__()
+        self.down, self.middle = nn.Conv2d(1, 3, 3, padding=1), nn.Conv2d(3, 3, 3, padding=1)
+        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.out = nn.Conv2d(6, 2, 1)
+
+    def forward(self, x):
+        skip = torch.relu(self.down(x))
+        h = self.up(nn.functional.silu(self.middle(nn.functional.max_pool2d(skip, 2))))
+        return self.out(torch.cat([skip, h], dim=1))
+
+
 def _mlp():
     return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3),
                          nn.ELU()), [(6,)]
@@ -64,7 +81,8 @@ def _lenet():
 
 NETWORKS = {"mlp": _mlp, "cnn": _cnn, "lenet": _lenet,
             "residual": lambda: (Residual(), [(3, 6, 6)]),
-            "two_inputs": lambda: (TwoInputs(), [(5,), (3,)])}
+            "two_inputs": lambda: (TwoInputs(), [(5,), (3,)]),
+            "unet": lambda: (TinyUNet(), [(1, 6, 6)])}
 
 
 def network(name, seed=0):

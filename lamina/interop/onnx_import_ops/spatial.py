@@ -1,7 +1,17 @@
-"""Pad (constant zeros on H and W of (N, C, H, W); negative widths crop) -> ZeroPad2D."""
+"""Pad (constant zeros on H and W of (N, C, H, W); negative widths crop) -> ZeroPad2D;
+Resize of H and W by integer scales or to a fixed size -> Upsample2D: 'nearest' as PyTorch
+exports it (asymmetric coordinates, floor), 'linear' as bilinear with align_corners or
+(pytorch_)half_pixel coordinates."""
 
 from lamina import layers as L
+from lamina.interop.onnx_import_ops.graph_state import BATCH
 from lamina.interop.onnx_import_ops.registry import converts
+
+# (ONNX mode, coordinate_transformation_mode, nearest_mode) -> Upsample2D's (mode, align_corners)
+_RESIZE_MODES = {("nearest", "asymmetric", "floor"): ("nearest", None),
+                 ("linear", "align_corners", None): ("bilinear", True),
+                 ("linear", "pytorch_half_pixel", None): ("bilinear", False),
+                 ("linear", "half_pixel", None): ("bilinear", False)}
 
 
 @converts("Pad")
@@ -19,4 +29,33 @@ def pad(node, graph):
                           f"{received}, value={value}")
     top, left, bottom, right = pads[2], pads[3], pads[6], pads[7]
     layer = L.ZeroPad2D((left, right, top, bottom), name=graph.layer_name(node))
+    return [graph.call(layer, x)]
+
+
+@converts("Resize")
+def resize(node, graph):
+    x = graph.tensor(node, 0)
+    mode = node.attr("mode", "nearest")
+    key = (mode, node.attr("coordinate_transformation_mode", "half_pixel"),
+           node.attr("nearest_mode", "round_prefer_floor") if mode == "nearest" else None)
+    scales = graph.optional_constant(node, 2, "scales")
+    sizes = graph.optional_constant(node, 3, "sizes")
+    scales = None if scales is None or scales.size == 0 else scales.tolist()
+    sizes = None if sizes is None or sizes.size == 0 else sizes.tolist()
+    received = (f"Received: mode={key[0]!r}, coordinate_transformation_mode={key[1]!r}, "
+                f"nearest_mode={key[2]!r}, scales={scales}, sizes={sizes}, input shape {x.shape}")
+    if key not in _RESIZE_MODES or x.ndim != 4 or node.attr("antialias", 0):
+        raise graph.error(node, f"is supported over (N, C, H, W) as PyTorch's nearest or "
+                          f"bilinear upsampling. {received}")
+    upsample_mode, align_corners = _RESIZE_MODES[key]
+    if scales is not None and scales[:2] == [1, 1] and all(s == int(s) and s >= 1
+                                                           for s in scales[2:]):
+        options = {"scale_factor": tuple(int(s) for s in scales[2:])}
+    elif sizes is not None and sizes[0] in (BATCH, graph.batch_size) and sizes[1] == x.shape[1]:
+        options = {"size": tuple(int(s) for s in sizes[2:])}
+    else:
+        raise graph.error(node, f"resizes H and W only, by integer scales or to a fixed "
+                          f"size. {received}")
+    layer = L.Upsample2D(mode=upsample_mode, align_corners=align_corners,
+                         name=graph.layer_name(node), **options)
     return [graph.call(layer, x)]

@@ -23,3 +23,30 @@ def test_pad_lamina_cannot_express_is_refused(tmp_path, pads, extra, message):
                       {"pads": np.array(pads, np.int64)})
     with pytest.raises(InteropError, match=rf"\(Pad\) is supported .*{message}"):
         load_onnx(path)
+
+
+@pytest.mark.parametrize("attributes", [
+    dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+    dict(mode="linear", coordinate_transformation_mode="align_corners"),
+    dict(mode="linear", coordinate_transformation_mode="pytorch_half_pixel"),
+])
+@pytest.mark.parametrize("by", ["scales", "sizes"])
+def test_resize_is_an_upsample(tmp_path, attributes, by):
+    if by == "scales":
+        inputs, constants = ["x", "", "scales"], {"scales": np.array([1, 1, 2, 3], np.float32)}
+    else:  # sizes [N, C, 7, 9] built from the input's shape, as exporters write them
+        inputs, constants = ["x", "", "", "sizes"], {"hw": np.array([7, 9], np.int64)}
+    nodes = [node("Resize", inputs, **attributes)]
+    if by == "sizes":
+        nodes = [node("Shape", ["x"], ["nc"], end=2),
+                 node("Concat", ["nc", "hw"], ["sizes"], axis=0)] + nodes
+    path = model_file(tmp_path, nodes, {"x": (2, 3, 4)}, constants)
+    model = assert_matches_runtime(path, {"x": floats((2, 2, 3, 4))})
+    assert layer_types(model) == ["Upsample2D"]
+
+
+def test_resize_lamina_cannot_express_is_refused(tmp_path):
+    path = model_file(tmp_path, [node("Resize", ["x", "", "scales"], mode="cubic")],
+                      {"x": (2, 3, 4)}, {"scales": np.array([1, 1, 2, 2], np.float32)})
+    with pytest.raises(InteropError, match=r"\(Resize\) is supported .*mode='cubic'"):
+        load_onnx(path)
