@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from lamina.backend import private_generator
 from lamina.errors import InteropError
 from lamina.graph.model import Model
 from lamina.graph.tensor import Input, SymbolicTensor
@@ -35,8 +36,8 @@ def load_onnx(path, dtype=None):
     ONNX (corrupt, truncated), an opset outside SUPPORTED_OPSETS, or nodes lamina cannot
     build (one error listing every such node), all before any layer exists; and for a node
     whose attributes lamina's layer cannot express (asymmetric max-pool padding, ...), naming
-    it. Nothing is returned half-built, and no random number is drawn (weights start as
-    zeros, then take the file's values).
+    it. Nothing is returned half-built, and lamina's random generator is left as it was
+    (weights start as zeros or private draws, then take the file's values).
     """
     onnx = _import_onnx()
     from lamina.interop.onnx_import_ops.folding import fold_constants
@@ -53,8 +54,9 @@ def load_onnx(path, dtype=None):
     outputs = [value.name for value in graph.output]
     nodes = fuse_patterns(nodes, constants, outputs)
     _check_supported(nodes, constants, path)
-    inputs = _inputs(onnx, graph, constants, path)
-    model = _build(nodes, constants, inputs, outputs, opset, path)
+    with private_generator():  # layers drawing initial weights the file's then replace
+        inputs = _inputs(onnx, graph, constants, path)
+        model = _build(nodes, constants, inputs, outputs, opset, path)
     return model if dtype is None else model.astype(np.dtype(dtype))
 
 
@@ -132,20 +134,23 @@ def _check_supported(nodes, constants, path):
 
 
 def _inputs(onnx, graph, constants, path):
-    """(name, dims, lamina.Input) for each graph input that is not an initializer."""
+    """(name, dims, lamina.Input) for each graph input that is not an initializer; an integer
+    input is an int64 Input (token ids, for an Embedding)."""
     floating = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE)
+    integer = (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
     inputs = []
     for value in graph.input:
         if value.name in constants:
             continue
         tensor_type = value.type.tensor_type
         dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim]
-        if tensor_type.elem_type not in floating or len(dims) < 2:
+        if tensor_type.elem_type not in floating + integer or len(dims) < 2:
             element = onnx.TensorProto.DataType.Name(tensor_type.elem_type)
-            raise InteropError(f"load_onnx expects float or double inputs of shape (batch, "
-                               f"...). Received: input {value.name!r} of element type "
+            raise InteropError(f"load_onnx expects float, double or integer inputs of shape "
+                               f"(batch, ...). Received: input {value.name!r} of element type "
                                f"{element} and shape {dims} in {os.fspath(path)!r}")
-        inputs.append((value.name, dims, Input(tuple(dims[1:]), name=value.name)))
+        dtype = "int64" if tensor_type.elem_type in integer else None
+        inputs.append((value.name, dims, Input(tuple(dims[1:]), dtype, name=value.name)))
     return inputs
 
 

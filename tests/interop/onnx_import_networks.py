@@ -98,9 +98,11 @@ def network(name, seed=0):
     return module.eval(), shapes
 
 
-def export(module, shapes, path, dynamo, keep_batch_norm=False):
-    """torch.onnx.export at opset 17, batch axis dynamic; inputs named x0, x1, ..."""
-    args = tuple(torch.randn(2, *shape) for shape in shapes)
+def export(module, shapes, path, dynamo, keep_batch_norm=False, dtype=torch.float32):
+    """torch.onnx.export at opset 17, batch axis dynamic; inputs named x0, x1, ... (integer
+    dtypes: ids in [0, 10))."""
+    args = tuple(torch.randn(2, *shape) if dtype.is_floating_point
+                 else torch.randint(0, 10, (2, *shape), dtype=dtype) for shape in shapes)
     names = [f"x{i}" for i in range(len(shapes))]
     if dynamo:
         options = dict(dynamic_shapes=tuple({0: torch.export.Dim("batch")} for _ in shapes),

@@ -234,10 +234,11 @@ def test_dtype_argument_converts_parameters_and_buffers(exported):
     assert out.dtype == np.float64
 
 
-def test_integer_inputs_are_refused(tmp_path):
+def test_boolean_inputs_are_refused(tmp_path):
     model = _relu_model()
-    model.graph.input[0].type.tensor_type.elem_type = onnx.TensorProto.INT64
-    with pytest.raises(InteropError, match="float or double inputs.*'x' of element type INT64"):
+    model.graph.input[0].type.tensor_type.elem_type = onnx.TensorProto.BOOL
+    with pytest.raises(InteropError, match="float, double or integer inputs.*'x' of element "
+                                           "type BOOL"):
         load_onnx(_save(tmp_path, model))
 
 

@@ -6,8 +6,8 @@ what depends only on constants and shapes; patterns fuses the op sequences expor
 for one lamina layer (MatMul + Add, GELU's Erf formula, SiLU, Softplus's threshold).
 """
 
-from lamina.interop.onnx_import_ops import (activation, conv, linear, merge, norm,  # noqa: F401
-                                            pool, shape, spatial)
+from lamina.interop.onnx_import_ops import (activation, conv, embedding,  # noqa: F401
+                                            linear, merge, norm, pool, shape, spatial)
 from lamina.interop.onnx_import_ops.registry import CONVERTERS
 
 __all__ = ["CONVERTERS"]
