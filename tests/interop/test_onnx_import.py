@@ -254,3 +254,35 @@ def test_a_fixed_batch_size_is_dynamic_after_import(tmp_path):
     model = helper.make_model(graph, opset_imports=[helper.make_operatorsetid("", 17)])
     imported = load_onnx(_save(tmp_path, model))
     assert imported.predict(np.ones((5, 3, 4), np.float32)).shape == (5, 12)
+
+
+def _torchscript_export(module, shapes, path, **options):
+    import contextlib
+    import io
+    import warnings
+
+    args = tuple(torch.randn(2, *shape, dtype=next(module.parameters()).dtype)
+                 for shape in shapes)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, str(path), opset_version=17, dynamo=False, **options)
+    return path
+
+
+@pytest.mark.parametrize("options", [{}, {"keep_initializers_as_inputs": True}])
+def test_a_file_exported_for_one_batch_size_runs_on_any(tmp_path, options):
+    module, shapes = network("lenet")
+    path = _torchscript_export(module, shapes, tmp_path / "static.onnx", **options)
+    arrays = _inputs(shapes, batch=5)
+    np.testing.assert_allclose(load_onnx(path).predict(arrays[0]),
+                               _torch_forward(module, arrays), rtol=1e-5, atol=1e-5)
+
+
+def test_a_float64_file_stays_float64(tmp_path):
+    module, shapes = network("mlp")
+    module = module.double()
+    model = load_onnx(_torchscript_export(module, shapes, tmp_path / "double.onnx"))
+    assert {p.data.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    arrays = _inputs(shapes, batch=4, dtype=np.float64)
+    np.testing.assert_allclose(model.predict(arrays[0]), _torch_forward(module, arrays),
+                               rtol=1e-12)
