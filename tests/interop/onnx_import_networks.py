@@ -1,6 +1,7 @@
 """PyTorch networks for the ONNX import tests, and their export (both torch exporters): an
 MLP, a CNN with batch norm ending in Softmax, a LeNet-like CNN (view(N, -1)), a residual
-block, a two-input network joined by Concat, a small U-Net (Upsample, SiLU, Concat).
+block, a two-input network joined by Concat, a small U-Net (GroupNorm, SiLU, Upsample,
+Concat).
 
 Each entry of NETWORKS builds a small torch module and its example inputs; `export` writes it
 with the TorchScript exporter (dynamo=False) or the torch.export one (dynamo=True), batch axis
@@ -52,13 +53,15 @@ class TinyUNet(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.down, self.middle = nn.Conv2d(1, 3, 3, padding=1), nn.Conv2d(3, 3, 3, padding=1)
+        self.down, self.middle = nn.Conv2d(1, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
+        self.norm = nn.GroupNorm(2, 4)
         self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
-        self.out = nn.Conv2d(6, 2, 1)
+        self.out = nn.Conv2d(8, 2, 1)
 
     def forward(self, x):
         skip = torch.relu(self.down(x))
-        h = self.up(nn.functional.silu(self.middle(nn.functional.max_pool2d(skip, 2))))
+        h = self.norm(self.middle(nn.functional.max_pool2d(skip, 2)))
+        h = self.up(nn.functional.silu(h))
         return self.out(torch.cat([skip, h], dim=1))
 
 
@@ -90,6 +93,9 @@ def network(name, seed=0):
     torch.manual_seed(seed)
     module, shapes = NETWORKS[name]()
     for layer in module.modules():
+        if isinstance(layer, nn.GroupNorm):
+            layer.weight.data.uniform_(0.5, 1.5)
+            layer.bias.data.uniform_(-0.5, 0.5)
         if isinstance(layer, nn.BatchNorm2d):
             layer.running_mean.uniform_(-0.5, 0.5)
             layer.running_var.uniform_(0.5, 1.5)

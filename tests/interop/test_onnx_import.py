@@ -76,7 +76,7 @@ def _parameter_pairs(model, module):
     """(lamina array, torch array or None) per parameter, layer by layer in lamina's layout
     (Linear weights (in, out)); None where torch has no bias but the file does (torch.export
     writes a zero bias for Conv2d(bias=False))."""
-    kinds = (torch.nn.Linear, torch.nn.Conv2d, torch.nn.BatchNorm2d)
+    kinds = (torch.nn.Linear, torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.GroupNorm)
     torch_layers = [m for m in module.modules() if isinstance(m, kinds)]
     lamina_layers = [layer for layer in model.layers if layer.parameters()]
     assert len(lamina_layers) == len(torch_layers)

@@ -44,6 +44,8 @@ MODELS = {
     "norms": lambda: _sequential([L.Conv2D(2, 3, 3), L.InstanceNorm2D(3, affine=True),
                                   L.GlobalMaxPool2D(keepdims=True), L.Flatten(),
                                   L.LayerNorm((3,)), L.Linear(3, 2)], (None, 2, 5, 5)),
+    "group_norms": lambda: _sequential([L.Conv2D(2, 4, 1), L.GroupNorm(4, 4, affine=False),
+                                        L.ReLU(), L.GroupNorm(2, 4)], (None, 2, 3, 3)),
     "residual": lambda: _sequential([L.Conv2D(2, 2, 3, padding=1), L.Residual(lamina.Sequential(
         [L.Conv2D(2, 2, 3, padding=1), L.BatchNorm2D(2), L.ReLU()])), L.Flatten()],
         (None, 2, 4, 4)),
@@ -66,6 +68,7 @@ LAYERS = {
     "spatial": ["ZeroPad2D", "AvgPool2D", "GlobalAvgPool2D", "Flatten", "Reshape", "Permute",
                 "BatchNorm1D"],
     "norms": ["Conv2D", "InstanceNorm2D", "GlobalMaxPool2D", "Flatten", "LayerNorm", "Linear"],
+    "group_norms": ["Conv2D", "GroupNorm", "ReLU", "GroupNorm"],
     "residual": ["Conv2D", "Conv2D", "BatchNorm2D", "ReLU", "Add", "Flatten"],
     "sequences": ["Conv1D", "ReLU", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D", "Flatten"],
     "transposed": ["ConvTranspose2D", "Tanh"],

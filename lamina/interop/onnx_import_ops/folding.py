@@ -37,6 +37,8 @@ def fold_constants(nodes, constants, opset):
     for node in nodes:
         if foldable(node, constants, shape_only=False):
             constants.update(zip(node.outputs, evaluate(node, constants, opset)))
+        elif node.op_type == "CastLike" and foldable(node, constants):
+            constants[node.outputs[0]] = fold_with_tensors(node, [constants[node.inputs[0]]])[0]
         else:
             left.append(node)
     return left, constants

@@ -1,7 +1,8 @@
 """BatchNormalization -> BatchNorm2D (N, C, H, W) or BatchNorm1D (N, C) / (N, C, L), with
 its running statistics. ONNX's momentum weighs the old statistic, lamina's (PyTorch's) the
 new one: momentum_lamina = 1 - momentum_onnx. LayerNormalization -> LayerNorm over the axes
-from `axis` on; InstanceNormalization -> InstanceNorm2D with its scale and bias."""
+from `axis` on; InstanceNormalization -> InstanceNorm2D with its scale and bias;
+GroupNormalization, and the GroupNorm node patterns.py fuses, -> GroupNorm."""
 
 import numpy as np
 
@@ -59,3 +60,31 @@ def instance_norm(node, graph):
     layer = L.InstanceNorm2D(scale.shape[0], float_attribute(node.attr("epsilon", 1e-5)),
                              affine=True, name=graph.layer_name(node))
     return [graph.call(layer, x, gamma=scale, beta=bias)]
+
+
+def _group_norm_layer(node, graph, x, groups, gamma, beta):
+    """GroupNorm(groups, C) on x (N, C, *spatial), gamma and beta per channel (or None)."""
+    if x.ndim < 3 or x.shape[1] is None:
+        raise graph.error(node, f"is supported over (N, C, *spatial) inputs with C known. "
+                          f"Received: input shape {x.shape}")
+    channels = x.shape[1]
+    layer = L.GroupNorm(groups, channels, float_attribute(node.attr("epsilon", 1e-5)),
+                        affine=gamma is not None, name=graph.layer_name(node))
+    arrays = {} if gamma is None else {"gamma": np.reshape(gamma, -1), "beta": np.reshape(beta, -1)}
+    return [graph.call(layer, x, **arrays)]
+
+
+@converts("GroupNorm")
+def fused_group_norm(node, graph):
+    gamma, beta = (graph.optional_constant(node, i, what) for i, what in ((1, "gamma"),
+                                                                          (2, "beta")))
+    return _group_norm_layer(node, graph, graph.tensor(node, 0), node.attr("num_groups"),
+                             gamma, beta)
+
+
+@converts("GroupNormalization")
+def group_normalization(node, graph):
+    """Opset 21's, scale and bias per channel (onnx's checker refuses the deprecated 18's)."""
+    scale, bias = graph.constant(node, 1, "scale"), graph.constant(node, 2, "bias")
+    return _group_norm_layer(node, graph, graph.tensor(node, 0), node.attr("num_groups"),
+                             scale, bias)

@@ -8,6 +8,10 @@
 - SiLU, Mul(x, Sigmoid(x)): one SiLU node (an op name of lamina's, not ONNX's).
 - Softplus with PyTorch's threshold as lamina's export_onnx writes it, Where(Greater(z, t), x,
   Softplus(z) [/ beta]) with z = x [* beta]: one Softplus node with beta and threshold.
+- GroupNorm as exporters write it (lamina's and both of torch's): Reshape(x, [0, G, -1]),
+  InstanceNormalization with scale 1 and bias 0, Reshape back to Shape(x), then optionally
+  Mul(., gamma) and Add(., beta): one GroupNorm node (x, gamma, beta) with num_groups and
+  epsilon (an op name of lamina's; ONNX's own GroupNormalization has a converter too).
 In every pattern the intermediate values feed only the pattern's own nodes. A fused node is
 named as the pattern's last node (the one export_onnx names after the layer), but for MatMul +
 Add, named as the MatMul.
@@ -165,9 +169,40 @@ def _softplus(node, index, constants):
                          proto=None), parts
 
 
+def _group_norm(node, index, constants):
+    """Reshape, InstanceNormalization, Reshape back [, Mul gamma, Add beta] -> GroupNorm."""
+    if node.op_type != "InstanceNormalization":
+        return None
+    rows = _producer(index, node.inputs[0], "Reshape")
+    target = None if rows is None else constants.get(rows.inputs[1])
+    scale, bias = (constants.get(name) for name in node.inputs[1:3])
+    if target is None or np.size(target) != 3 or target[0] != 0 or target[2] != -1 \
+            or scale is None or bias is None or np.any(scale != 1) or np.any(bias != 0):
+        return None
+    x = rows.inputs[0]
+    back = index.only_consumer(node.outputs[0], "Reshape")
+    shape = None if back is None else _producer(index, back.inputs[1], "Shape")
+    if shape is None or shape.inputs[0] != x or shape.attr("start", 0) != 0 \
+            or shape.attr("end") is not None:
+        return None
+    parts, inputs = [rows, node, shape, back], (x,)
+    multiply = index.only_consumer(back.outputs[0], "Mul")
+    add = None if multiply is None else index.only_consumer(multiply.outputs[0], "Add")
+    if add is not None and _split(multiply, constants)[0] == back.outputs[0] \
+            and _split(add, constants)[0] == multiply.outputs[0]:
+        gamma, beta = (next(name for name in n.inputs if name in constants)
+                       for n in (multiply, add))
+        parts, inputs = parts + [multiply, add], (x, gamma, beta)
+    if not index.private(parts):
+        return None
+    attributes = {"num_groups": int(target[1]), "epsilon": node.attr("epsilon", 1e-5)}
+    return parts[-1]._replace(op_type="GroupNorm", inputs=inputs, attributes=attributes,
+                              proto=None), parts
+
+
 def fuse_patterns(nodes, constants, outputs):
     """nodes with each pattern replaced by its fused node (at its first node's place)."""
-    for pattern in (_matmul_add, _gelu, _silu, _softplus):
+    for pattern in (_matmul_add, _gelu, _silu, _softplus, _group_norm):
         index = _Index(nodes, outputs)
         replaced = {}
         for node in nodes:

@@ -55,3 +55,19 @@ def test_instance_norm_with_scale_and_bias(tmp_path):
     model = assert_matches_runtime(path, {"x": floats((2, 3, 4, 4), 3)})
     assert layer_types(model) == ["InstanceNorm2D"]
     np.testing.assert_array_equal(model.layers[0].gamma.data, weights["scale"])
+
+
+def test_group_normalization_of_opset_21(tmp_path):
+    weights = {"scale": floats((4,), 1, 0.5, 1.5), "b": floats((4,), 2)}
+    path = model_file(tmp_path, [node("GroupNormalization", ["x", *weights], num_groups=2,
+                                      epsilon=1e-3)], {"x": (4, 3, 3)}, weights,
+                      outputs={"y": (4, 3, 3)}, opset=21)
+    model = load_onnx(path)
+    (norm,) = model.layers
+    assert layer_types(model) == ["GroupNorm"] and norm.gamma.shape == (4,) and norm.eps == 1e-3
+    x = floats((2, 4, 3, 3), 3)
+    expected = x.reshape(2, 2, -1)
+    expected = ((expected - expected.mean(-1, keepdims=True))
+                / np.sqrt(expected.var(-1, keepdims=True) + 1e-3)).reshape(x.shape)
+    gamma, beta = (w[:, None, None] for w in weights.values())
+    np.testing.assert_allclose(model.predict(x), expected * gamma + beta, rtol=1e-5, atol=1e-5)
