@@ -55,6 +55,10 @@ MODELS = {
     "transposed": lambda: _sequential([L.ConvTranspose2D(3, 2, 3, stride=2, padding=1,
                                                          output_padding=1), L.Tanh()],
                                       (None, 3, 4, 4)),
+    "upsampling": lambda: _sequential([L.Upsample2D(2), L.Upsample2D(size=(5, 9)),
+                                       L.Upsample2D((2, 1), mode="bilinear"),
+                                       L.Upsample2D(size=(4, 4), mode="bilinear",
+                                                    align_corners=True)], (None, 2, 2, 3)),
     "graph": _graph,
 }
 
@@ -72,6 +76,7 @@ LAYERS = {
     "residual": ["Conv2D", "Conv2D", "BatchNorm2D", "ReLU", "Add", "Flatten"],
     "sequences": ["Conv1D", "ReLU", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D", "Flatten"],
     "transposed": ["ConvTranspose2D", "Tanh"],
+    "upsampling": ["Upsample2D"] * 4,
     "graph": ["Linear", "Linear", "Concatenate", "Linear", "Linear", "Linear", "Add", "Linear",
               "Average", "Subtract", "Multiply"],
 }

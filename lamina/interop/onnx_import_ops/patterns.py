@@ -12,6 +12,9 @@
   InstanceNormalization with scale 1 and bias 0, Reshape back to Shape(x), then optionally
   Mul(., gamma) and Add(., beta): one GroupNorm node (x, gamma, beta) with num_groups and
   epsilon (an op name of lamina's; ONNX's own GroupNormalization has a converter too).
+- Nearest upsampling as lamina's export_onnx writes it for known H and W: Gather(Gather(x,
+  rows, axis=2), cols, axis=3), rows and cols constant: one NearestUpsample node (an op name
+  of lamina's) holding them.
 In every pattern the intermediate values feed only the pattern's own nodes. A fused node is
 named as the pattern's last node (the one export_onnx names after the layer), but for MatMul +
 Add, named as the MatMul.
@@ -200,9 +203,25 @@ def _group_norm(node, index, constants):
                               proto=None), parts
 
 
+def _gathered_rows_and_columns(node, index, constants):
+    """Gather(Gather(x, rows, axis 2), cols, axis 3) -> NearestUpsample, or None."""
+    if node.op_type != "Gather" or node.attr("axis", 0) not in (3, -1):
+        return None
+    rows = _producer(index, node.inputs[0], "Gather")
+    if rows is None or rows.attr("axis", 0) not in (2, -2) or not index.private([rows, node]):
+        return None
+    picks = [constants.get(n.inputs[1]) for n in (rows, node)]
+    if any(p is None or np.ndim(p) != 1 for p in picks) or rows.inputs[0] in constants:
+        return None
+    attributes = {"rows": tuple(int(i) for i in picks[0]), "cols": tuple(int(i) for i in picks[1])}
+    return node._replace(op_type="NearestUpsample", inputs=rows.inputs[:1],
+                         attributes=attributes, proto=None), [rows, node]
+
+
 def fuse_patterns(nodes, constants, outputs):
     """nodes with each pattern replaced by its fused node (at its first node's place)."""
-    for pattern in (_matmul_add, _gelu, _silu, _softplus, _group_norm):
+    for pattern in (_matmul_add, _gelu, _silu, _softplus, _group_norm,
+                    _gathered_rows_and_columns):
         index = _Index(nodes, outputs)
         replaced = {}
         for node in nodes:

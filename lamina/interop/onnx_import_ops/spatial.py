@@ -1,9 +1,13 @@
 """Pad (constant zeros on H and W of (N, C, H, W); negative widths crop) -> ZeroPad2D;
 Resize of H and W by integer scales or to a fixed size -> Upsample2D: 'nearest' as PyTorch
 exports it (asymmetric coordinates, floor), 'linear' as bilinear with align_corners or
-(pytorch_)half_pixel coordinates."""
+(pytorch_)half_pixel coordinates; the NearestUpsample node patterns.py fuses (the rows and
+columns a nearest upsampling reads) -> the Upsample2D that reads exactly those."""
+
+import numpy as np
 
 from lamina import layers as L
+from lamina.functional import upsample
 from lamina.interop.onnx_import_ops.graph_state import BATCH
 from lamina.interop.onnx_import_ops.registry import converts
 
@@ -59,3 +63,35 @@ def resize(node, graph):
     layer = L.Upsample2D(mode=upsample_mode, align_corners=align_corners,
                          name=graph.layer_name(node), **options)
     return [graph.call(layer, x)]
+
+
+def _nearest_reads(sizes, **options):
+    """The rows and columns Upsample2D(**options, mode 'nearest') reads from an H x W input:
+    its own kernel run on the positions (so its float32 rule holds exactly)."""
+    height, width = sizes
+    rows = np.arange(height, dtype=np.float64).reshape(1, 1, height, 1)
+    cols = np.arange(width, dtype=np.float64).reshape(1, 1, 1, width)
+    pick = {key: (value[0], 1) for key, value in options.items()}
+    row_reads = upsample.upsample2d_forward(rows, mode="nearest", **pick)[0].reshape(-1)
+    pick = {key: (1, value[1]) for key, value in options.items()}
+    col_reads = upsample.upsample2d_forward(cols, mode="nearest", **pick)[0].reshape(-1)
+    return tuple(int(i) for i in row_reads), tuple(int(i) for i in col_reads)
+
+
+@converts("NearestUpsample")
+def nearest_upsample(node, graph):
+    x = graph.tensor(node, 0)
+    rows, cols = node.attr("rows"), node.attr("cols")
+    if x.ndim != 4 or None in x.shape[2:]:
+        raise graph.error(node, f"gathers rows and columns of (N, C, H, W) with H and W known. "
+                          f"Received: input shape {x.shape}")
+    height, width = x.shape[2:]
+    candidates = [{"size": (len(rows), len(cols))}]
+    if len(rows) % height == 0 and len(cols) % width == 0:
+        candidates.insert(0, {"scale_factor": (len(rows) // height, len(cols) // width)})
+    for options in candidates:
+        if _nearest_reads((height, width), **options) == (rows, cols):
+            layer = L.Upsample2D(name=graph.layer_name(node), **options)
+            return [graph.call(layer, x)]
+    raise graph.error(node, f"gathers rows {list(rows)} and columns {list(cols)}, which no "
+                      f"nearest upsampling of {height}x{width} reads")

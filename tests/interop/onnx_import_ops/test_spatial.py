@@ -50,3 +50,23 @@ def test_resize_lamina_cannot_express_is_refused(tmp_path):
                       {"x": (2, 3, 4)}, {"scales": np.array([1, 1, 2, 2], np.float32)})
     with pytest.raises(InteropError, match=r"\(Resize\) is supported .*mode='cubic'"):
         load_onnx(path)
+
+
+def test_gathered_rows_and_columns_are_a_nearest_upsample(tmp_path):
+    """What lamina's export_onnx writes for Upsample2D(2) over a known 3x2 input."""
+    nodes = [node("Gather", ["x", "rows"], ["tall"], axis=2), node("Gather", ["tall", "cols"],
+                                                                   axis=3)]
+    constants = {"rows": np.array([0, 0, 1, 1, 2, 2]), "cols": np.array([0, 0, 1, 1])}
+    model = assert_matches_runtime(model_file(tmp_path, nodes, {"x": (2, 3, 2)}, constants),
+                                   {"x": floats((2, 2, 3, 2))})
+    (upsampling,) = model.layers
+    assert layer_types(model) == ["Upsample2D"] and upsampling.scale_factor == (2, 2)
+
+
+def test_gathers_no_upsampling_reads_are_refused(tmp_path):
+    nodes = [node("Gather", ["x", "rows"], ["tall"], axis=2), node("Gather", ["tall", "cols"],
+                                                                   axis=3)]
+    constants = {"rows": np.array([2, 1, 0]), "cols": np.array([0, 1])}
+    path = model_file(tmp_path, nodes, {"x": (2, 3, 2)}, constants)
+    with pytest.raises(InteropError, match=r"gathers rows \[2, 1, 0\] and columns \[0, 1\]"):
+        load_onnx(path)
