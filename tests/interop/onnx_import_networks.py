@@ -1,7 +1,7 @@
 """PyTorch networks for the ONNX import tests, and their export (both torch exporters): an
 MLP, a CNN with batch norm ending in Softmax, a LeNet-like CNN (view(N, -1)), a residual
 block, a two-input network joined by Concat, a small U-Net (GroupNorm, SiLU, Upsample,
-Concat).
+Concat), Linear layers over a sequence (MatMul over the last axis).
 
 Each entry of NETWORKS builds a small torch module and its example inputs; `export` writes it
 with the TorchScript exporter (dynamo=False) or the torch.export one (dynamo=True), batch axis
@@ -85,7 +85,9 @@ def _lenet():
 NETWORKS = {"mlp": _mlp, "cnn": _cnn, "lenet": _lenet,
             "residual": lambda: (Residual(), [(3, 6, 6)]),
             "two_inputs": lambda: (TwoInputs(), [(5,), (3,)]),
-            "unet": lambda: (TinyUNet(), [(1, 6, 6)])}
+            "unet": lambda: (TinyUNet(), [(1, 6, 6)]),
+            "sequence": lambda: (nn.Sequential(nn.Linear(5, 4), nn.GELU(), nn.Linear(4, 3),
+                                               nn.Softmax(dim=-1)), [(6, 5)])}
 
 
 def network(name, seed=0):

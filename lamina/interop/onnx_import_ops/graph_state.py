@@ -114,11 +114,17 @@ class ImportGraph:
         self.names.add(name)
         return name
 
-    @staticmethod
-    def call(layer, *tensors, **arrays):
+    @classmethod
+    def call(cls, layer, *tensors, **arrays):
         """layer(*tensors), then its parameters and buffers set from `arrays` (name -> array,
         dtype kept as in the file)."""
         output = layer(list(tensors)) if len(tensors) > 1 else layer(tensors[0])
+        cls.set_arrays(layer, arrays)
+        return output
+
+    @staticmethod
+    def set_arrays(layer, arrays):
+        """Set the layer's parameters and buffers from `arrays` (name -> array, shape checked)."""
         for name, array in arrays.items():
             array, held = np.asarray(array), getattr(layer, name)
             if array.shape != held.shape:
@@ -128,7 +134,6 @@ class ImportGraph:
                 held.data = array
             else:
                 layer.set_buffer(name, array.copy())
-        return output
 
     @staticmethod
     def example_shape(tensor):

@@ -4,6 +4,7 @@ import pytest
 from tests.interop.onnx_import_ops.helpers import (assert_matches_runtime, floats, layer_types,
                                                    model_file, node)
 from lamina.errors import InteropError
+from lamina.gradcheck import check_layer
 from lamina.interop import load_onnx
 
 
@@ -46,9 +47,21 @@ def test_matmul_whose_product_is_also_read_elsewhere_keeps_its_add(tmp_path):
 
 @pytest.mark.parametrize("nodes, shape, message", [
     ([node("Gemm", ["x", "w"], transA=1)], (5,), "transA=1"),
-    ([node("MatMul", ["x", "w"])], (2, 5), r"x \(N, D\) times a 2-D weight"),
+    ([node("MatMul", ["x", "v"])], (5,), r"x \(N, \.\.\., D\) times a 2-D weight"),
 ])
 def test_linear_lamina_cannot_express_is_refused(tmp_path, nodes, shape, message):
-    path = model_file(tmp_path, nodes, {"x": shape}, {"w": floats((5, 4))})
+    path = model_file(tmp_path, nodes, {"x": shape}, {"w": floats((5, 4)), "v": floats((5,))})
     with pytest.raises(InteropError, match=message):
         load_onnx(path)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (2, 3, 5)])
+def test_matmul_over_a_sequence_is_a_time_distributed_linear(tmp_path, shape):
+    nodes = [node("MatMul", ["x", "w"], ["h"], name="/proj/MatMul"), node("Add", ["h", "b"])]
+    weights = {"w": floats((5, 4)), "b": floats((4,), 1)}
+    model = assert_matches_runtime(model_file(tmp_path, nodes, {"x": shape}, weights),
+                                   {"x": floats((2,) + shape, 3)})
+    (wrapper,) = model.layers
+    assert layer_types(model) == ["TimeDistributed"] and wrapper.name == "proj"
+    assert model.output_shape((2,) + shape) == (2,) + shape[:-1] + (4,)
+    check_layer(model, (2,) + shape)
