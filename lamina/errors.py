@@ -14,8 +14,8 @@
     ├── DistributedError  (RuntimeError)       a distributed run that cannot go on
     ├── GraphError        (ValueError)         a graph that cannot be a model, or data that
     │                                          does not fit the model's inputs
-    └── InteropError      (ValueError)         a model another framework's format cannot carry
-                                               or lamina cannot take (ONNX import and export)
+    └── InteropError      (ValueError)         another framework's model file (ONNX) that
+                                               lamina cannot read or build
 
 Catch ``lamina.errors.LaminaError`` for everything lamina raises on purpose.
 """
@@ -75,4 +75,5 @@ class GraphError(LaminaError, ValueError):
 
 
 class InteropError(LaminaError, ValueError):
-    """A model file of another framework (ONNX) that lamina cannot read, or a model it cannot write."""
+    """A model file of another framework (ONNX) that is corrupt, of an unknown version, or holds
+    operations lamina cannot build."""
