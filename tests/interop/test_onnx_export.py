@@ -14,6 +14,7 @@ from lamina import layers as L
 from lamina import models
 from lamina.errors import ConfigError
 from lamina.interop import export_onnx
+from lamina.interop.onnx_import_ops.constant_arithmetic import ConstantArithmetic
 from lamina.layers.container import Composite, Container, named_layers
 from lamina.layers.merge import Merge
 from lamina.layers.registry import is_lamina_class, registered_layers
@@ -202,6 +203,8 @@ CASES = {
     L.Flatten: [lambda: seq(L.Flatten(), shape=(2, 3, 4))],
     L.Reshape: [lambda: seq(L.Reshape((-1, 2)), shape=(3, 4))],
     L.Permute: [lambda: seq(L.Permute((3, 1, 2)), shape=(2, 3, 4))],
+    ConstantArithmetic: [lambda: seq(ConstantArithmetic("subtract", (3, 1), True), shape=(3, 4)),
+                         lambda: seq(ConstantArithmetic("multiply", (1, 4)), shape=(3, 4))],
     L.Dropout: [lambda: seq(L.Linear(4, 4), L.Dropout(0.5), shape=(4,))],
     Fused: [lambda: folded(seq(L.Conv2D(2, 3, 3), L.BatchNorm2D(3), L.ReLU(), shape=(2, 5, 5))),
             lambda: folded(seq(L.Linear(4, 3), L.GELU(), shape=(4,)))],
