@@ -199,11 +199,14 @@ class BackupAndRestore(Callback):
 
 # -- what identifies a run ----------------------------------------------------------------------
 def fingerprint(*arrays):
-    """SHA-256 (hex) of arrays' shapes, dtypes and bytes; None entries and tuples allowed."""
+    """SHA-256 (hex) of arrays' shapes, dtypes and bytes; None entries and tuples allowed,
+    and lamina.data Datasets (their own fingerprint(): the data's bytes and the pipeline)."""
     digest = hashlib.sha256()
     for array in arrays:
         if isinstance(array, (tuple, list)):
             digest.update(fingerprint(*array).encode())
+        elif hasattr(array, "fingerprint"):
+            digest.update(array.fingerprint().encode())
         elif array is not None:
             array = np.ascontiguousarray(array)
             digest.update(f"{array.shape}{array.dtype.str}".encode())

@@ -104,6 +104,11 @@ class Dataset:
                               f"leaves no batch at all.")
         return self._with(batch_size=n, drop_last=drop_last)
 
+    def in_order(self):
+        """The same examples, maps, batching and prefetch, unshuffled and from the start:
+        what evaluate and predict read (predictions line up with the examples)."""
+        return self._with(shuffled=False, seed=None)
+
     def prefetch(self, k):
         """Gather the next k batches in a background thread (a bounded queue of k) while the
         caller works; an error there is raised in the caller, at that batch."""
