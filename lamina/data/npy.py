@@ -1,72 +1,85 @@
-"""Reading .npy files larger than memory: a read-only memory map, and pages handed back.
+"""Reading .npy files larger than memory: rows read by index, nothing else kept resident.
 
-A memory-mapped array reads from disk only the pages an index touches, but every page read
-stays resident (and counted in the process's RSS) for as long as the map lives, so an epoch
-over a 2 GB file would end with 2 GB resident. MappedNpy drops the pages it has read once
-more than `release_bytes` were gathered from it (madvise(MADV_DONTNEED): the next read of a
-page comes back from the page cache or the disk), which bounds the resident size by the
-batches in flight, not by the file.
+A memory-mapped array (np.load(mmap_mode="r")) reads from disk only the pages an index
+touches, but every page it maps stays resident, and counted in the process's RSS, while the
+map lives; with the page cache's large folios one row at a random place maps up to a
+megabyte. An epoch over a shuffled 2 GB file would end with most of it resident. NpyFile
+therefore keeps the map for its shape and dtype (``array``, for whoever wants to look) and
+gathers a batch's rows with positioned reads (os.preadv) into the batch's own array: one read
+per run of consecutive rows, in file order, so that memory holds the batches in flight and
+no more, and an unshuffled epoch reads the file front to back in one read per batch.
 """
 
 import hashlib
-import mmap
 import os
 
 import numpy as np
 
 from lamina.errors import DatasetError
 
-__all__ = ["MappedNpy", "file_digest"]
-
-RELEASE_BYTES = 32 * 2 ** 20
+__all__ = ["NpyFile", "file_digest"]
 
 
-class MappedNpy:
-    """One .npy file mapped read-only; ``array`` views it (shape and dtype from its header).
+class NpyFile:
+    """One .npy file of a numeric C-ordered array (N, ...); ``array`` maps it read-only."""
 
-    gather(index) copies the rows asked for (array[index]) and releases the pages read
-    once more than `release_bytes` have been gathered since the last release.
-    """
-
-    def __init__(self, path, release_bytes=RELEASE_BYTES):
-        self.path, self.release_bytes, self._gathered = os.fspath(path), release_bytes, 0
+    def __init__(self, path):
+        self.path = os.fspath(path)
         try:
-            header = np.load(self.path, mmap_mode="r")  # the header: shape, dtype, offset
+            self.array = np.load(self.path, mmap_mode="r")
         except (OSError, ValueError) as error:
             raise DatasetError(f"Dataset.from_npy cannot read '{self.path}' as a .npy file "
                                f"of numbers: {error}") from error
-        shape, dtype = header.shape, header.dtype
-        if not header.flags.c_contiguous:
-            raise DatasetError(f"Dataset.from_npy cannot map '{self.path}': it holds a "
-                               f"Fortran-ordered array of shape {shape}; save a C-ordered one, "
-                               f"np.save(path, np.ascontiguousarray(a)).")
-        offset, size = getattr(header, "offset", 0), header.nbytes
-        del header
-        with open(self.path, "rb") as file:
-            self._mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) \
-                if size else None
-        self.array = (np.ndarray(shape, dtype, buffer=self._mapping, offset=offset)
-                      if size else np.empty(shape, dtype))
+        if self.array.ndim == 0 or not self.array.flags.c_contiguous:
+            what = "a scalar" if self.array.ndim == 0 else "a Fortran-ordered array"
+            raise DatasetError(f"Dataset.from_npy cannot read rows of '{self.path}': it holds "
+                               f"{what} of shape {self.array.shape}; save a C-ordered array "
+                               f"of examples, np.save(path, np.ascontiguousarray(a)).")
+        self.offset = getattr(self.array, "offset", 0)  # 0: an empty array (no map)
+        self.row_bytes = self.array.dtype.itemsize * int(np.prod(self.array.shape[1:]))
 
     def gather(self, index):
-        rows = self.array[index]
-        if isinstance(index, slice):  # a view would read from the map later, elsewhere
-            rows = rows.copy()
-        self._gathered += rows.nbytes
-        if self._gathered > self.release_bytes:
-            self.release()
-        return rows
+        """A new array of the rows at `index` (a slice of step 1, or ints), read from disk
+        (the file is opened for each batch: nothing stays open between them)."""
+        with open(self.path, "rb") as file:
+            return self._gather(file, index)
 
-    def release(self):
-        """Hand the pages read so far back to the system (they stay in the page cache)."""
-        self._gathered = 0
-        if self._mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
-            self._mapping.madvise(mmap.MADV_DONTNEED)
+    def _gather(self, file, index):
+        if isinstance(index, slice):
+            start, stop, _ = index.indices(len(self.array))
+            rows = np.empty((max(stop - start, 0),) + self.array.shape[1:], self.array.dtype)
+            self._read(file, rows, start)
+            return rows
+        index = np.asarray(index)
+        order = np.argsort(index, kind="stable")
+        ascending = index[order]
+        rows = np.empty((len(index),) + self.array.shape[1:], self.array.dtype)
+        runs = np.flatnonzero(np.diff(ascending) != 1) + 1
+        for first, end in zip(np.concatenate([[0], runs]), np.concatenate([runs, [len(index)]])):
+            self._read(file, rows[first:end], int(ascending[first]))
+        gathered = np.empty_like(rows)
+        gathered[order] = rows
+        return gathered
+
+    def _read(self, file, rows, start):
+        """Fill the contiguous `rows` with the file's rows from `start` on."""
+        buffer, position = memoryview(rows.reshape(-1).view(np.uint8)), \
+            self.offset + start * self.row_bytes
+        while len(buffer):
+            if hasattr(os, "preadv"):
+                count = os.preadv(file.fileno(), [buffer], position)
+            else:
+                file.seek(position)
+                count = file.readinto(buffer)
+            if not count:
+                raise DatasetError(f"Dataset.from_npy: '{self.path}' ended early (truncated "
+                                   f"since it was opened?)")
+            buffer, position = buffer[count:], position + count
 
 
 def file_digest(path, chunk=8 * 2 ** 20):
-    """SHA-256 (hex) of a file's bytes, read in chunks (not through a map, so that hashing a
-    file larger than memory leaves nothing resident)."""
+    """SHA-256 (hex) of a file's bytes, read in chunks (a file larger than memory leaves
+    nothing resident)."""
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         while block := file.read(chunk):

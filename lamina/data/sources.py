@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from lamina.data.npy import MappedNpy, file_digest
+from lamina.data.npy import NpyFile, file_digest
 from lamina.data.structure import leaves, rebuild
 from lamina.errors import ConfigError, ShapeError
 
@@ -21,7 +21,7 @@ NAMES = ("x", "y", "sample_weight")
 
 class ArraySource:
     """`element`: the tuple (x, y[, sample_weight]) of whole arrays, all N long. files: the
-    MappedNpy behind each leaf, in leaf order, for a source read from .npy files (else None)."""
+    NpyFile behind each leaf, in leaf order, for a source read from .npy files (else None)."""
 
     def __init__(self, element, files=None):
         self.element, self.files = element, files
@@ -96,7 +96,7 @@ def npy_source(paths, mmap=True):
     if not mmap:
         return array_source(*(rebuild(part, (np.load(p) for p in leaves(part)))
                               for part in (x, y, sample_weight)))
-    files = [MappedNpy(path) for path in leaves(paths)]
+    files = [NpyFile(path) for path in leaves(paths)]
     mapped = iter(file.array for file in files)
     element = _element("Dataset.from_npy", rebuild(x, mapped), rebuild(y, mapped),
                        rebuild(sample_weight, mapped))
