@@ -72,10 +72,16 @@ def _element(where, x, y, sample_weight):
 
 
 def array_source(x, y=None, sample_weight=None):
-    """Dataset.from_arrays's source: lists become arrays; arrays (memory maps too) are kept,
-    not copied."""
-    convert = lambda part: rebuild(part, (a if isinstance(a, np.ndarray) else np.asarray(a)
-                                          for a in leaves(part)))
+    """Dataset.from_arrays's source: arrays (memory maps too) are kept, not copied; a tuple
+    or list holding arrays or dicts is one array per input or output, any other (numbers,
+    nested lists of numbers) becomes an array."""
+    def convert(part):
+        if isinstance(part, (tuple, list)) and not any(isinstance(item, (np.ndarray, dict))
+                                                       for item in part):
+            return np.asarray(part)
+        return rebuild(part, (a if isinstance(a, np.ndarray) else np.asarray(a)
+                              for a in leaves(part)))
+
     return ArraySource(_element("Dataset.from_arrays", convert(x), convert(y),
                                 convert(sample_weight)))
 

@@ -25,17 +25,21 @@ def resident():
     return int(line.split()[1]) * 1024
 
 
-x_path, y_path, how = sys.argv[1:4]
-lamina.seed(0)
-features = np.load(x_path, mmap_mode="r").shape[1]
-model = lamina.Sequential([L.Linear(features, 2)]).compile(loss="cross_entropy",
-                                                          optimizer="sgd")
-model.fit(np.zeros((256, features), np.float32), np.zeros(256, np.int64), batch_size=256,
-          verbose=0)
-baseline, warm_up = resident(), model.optimizer.iterations
-if how == "from_npy":
-    model.fit(Dataset.from_npy((x_path, y_path)).shuffle().batch(256).prefetch(2), verbose=0)
-else:
-    model.fit(np.load(x_path, mmap_mode="r"), np.load(y_path), batch_size=256, verbose=0)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"baseline": baseline, "peak": peak, "steps": model.optimizer.iterations - warm_up}))
+def main(x_path, y_path, how):
+    lamina.seed(0)
+    features = np.load(x_path, mmap_mode="r").shape[1]
+    model = lamina.Sequential([L.Linear(features, 2)]).compile(loss="cross_entropy",
+                                                              optimizer="sgd")
+    model.fit(np.zeros((256, features), np.float32), np.zeros(256, np.int64), batch_size=256,
+              verbose=0)
+    baseline, warm_up = resident(), model.optimizer.iterations
+    if how == "from_npy":
+        model.fit(Dataset.from_npy((x_path, y_path)).shuffle().batch(256).prefetch(2), verbose=0)
+    else:
+        model.fit(np.load(x_path, mmap_mode="r"), np.load(y_path), batch_size=256, verbose=0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"baseline": baseline, "peak": peak, "steps": model.optimizer.iterations - warm_up}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
