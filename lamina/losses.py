@@ -1,4 +1,4 @@
-"""Loss objects for models: ``loss, dpred = loss_obj(pred, y)``.
+"""Loss objects for models: ``loss, dpred = loss_obj(pred, y[, sample_weight])``.
 
 Each object names itself and describes itself with ``get_config()`` (keys are exactly the
 constructor's arguments, JSON-ready); the math lives in ``lamina.functional.loss`` (one
@@ -17,20 +17,25 @@ from lamina.functional import loss as loss_kernels
 from lamina.functional.checks import check_bool
 from lamina.functional.loss.checks import REDUCTIONS, check_reduction
 from lamina.functional.loss.class_targets import check_class_options
-from lamina.functional.loss.divergence import check_kl_target
+from lamina.functional.loss.divergence import KL_REDUCTIONS, check_kl_target
 from lamina.functional.loss.elementwise import elementwise_target
 from lamina.functional.checks import check_number
 from lamina.functional.labels import class_labels
+from lamina.functional.loss.reduce import reduce_weighted
+from lamina.sample_weights import check_sample_weight
 
 __all__ = ["Loss", "CrossEntropy", "NLL", "Hinge", "BCE", "BCEWithLogits", "MSE", "L1",
-           "SmoothL1", "Huber", "KLDiv", "get"]
+           "SmoothL1", "Huber", "KLDiv", "get", "takes_sample_weight", "call_loss"]
 
 
 class Loss:
-    """Base class: a callable ``(pred, y) -> (loss: float, dpred)`` with a name and a config.
+    """Base class: a callable ``(pred, y, sample_weight=None) -> (loss, dpred)`` with a name
+    and a config.
 
-    A subclass sets `kernel` to a function of lamina.functional.loss; its constructor
-    arguments are the kernel's keyword arguments and are kept as attributes of the same name.
+    A subclass sets `kernel` to a function of lamina.functional.loss (or overrides
+    kernel_call); its constructor arguments are the kernel's keyword arguments and are kept
+    as attributes of the same name. With reduction="none" the loss is the kernel's array
+    (PyTorch's shape) and dpred the gradient of its sum.
     """
 
     name = "loss"
@@ -38,10 +43,28 @@ class Loss:
     elementwise = False   # the kernel takes a target of the output's shape
     unit_targets = False  # ... whose values lie in [0, 1]
 
-    def __call__(self, pred, y):
+    def __call__(self, pred, y, sample_weight=None):
+        """(loss, dpred); sample_weight: None, or one weight >= 0 per sample (N,).
+
+        Weighted, the loss is sum_i w_i l_i / N (Keras), l_i the sample's loss: the mean
+        over its elements for elementwise losses, over its positions for class scores
+        (N, C, d1, ...), with the loss's own weight= and ignore_index scaling it as in
+        reduction="none" (see functional.loss.reduce.reduce_weighted). reduction="sum" drops
+        the 1/N, "none" returns w_i times each of the sample's losses; dpred follows.
+        """
+        kernel, options = self.kernel_call()
+        if sample_weight is None:
+            return kernel(pred, y, **options)
+        reduction = options.pop("reduction", "mean")
+        losses, grad = kernel(pred, y, **options, reduction="none")
+        weights = check_sample_weight(type(self).__name__, sample_weight, len(losses))
+        return reduce_weighted(losses, grad, weights, reduction)
+
+    def kernel_call(self):
+        """(kernel, keyword arguments) this loss calls: its `kernel` with its options."""
         if self.kernel is None:
             raise NotImplementedError(f"{type(self).__name__}.__call__")
-        return type(self).kernel(pred, y, **self._kernel_options())
+        return type(self).kernel, self._kernel_options()
 
     def check_targets(self, y, output_shape):
         """Check every target at once against a model's output shape (N, ...), as each batch's
@@ -116,11 +139,11 @@ class CrossEntropy(Loss):
         self.weight = _as_array(self.weight)
         self.reduction = self._check_reduction(reduction)
 
-    def __call__(self, pred, y):
+    def kernel_call(self):
         options = self._kernel_options()
         kernel = loss_kernels.softmax_cross_entropy if options.pop("from_logits") \
             else loss_kernels.cross_entropy_from_probs
-        return kernel(pred, y, **options)
+        return kernel, options
 
     def check_targets(self, y, output_shape):
         _check_class_targets(self, y, output_shape, "any", self.ignore_index)
@@ -163,6 +186,9 @@ class Hinge(Loss):
 
     name = "hinge"
     kernel = staticmethod(loss_kernels.hinge_loss)
+
+    def __init__(self, reduction="mean"):
+        self.reduction = self._check_reduction(reduction)
 
     def check_targets(self, y, output_shape):
         _check_class_targets(self, y, output_shape, "one-hot")
@@ -255,7 +281,7 @@ class KLDiv(Loss):
     """KL(target || pred) with pred as log-probabilities (pair with LogSoftmax), KLDivLoss.
 
     Default reduction "batchmean" (the KL divergence per sample), not PyTorch's "mean";
-    see functional.kl_div_loss.
+    see functional.kl_div_loss. Weighted per sample, "batchmean" is sum_i w_i KL_i / N.
     """
 
     name = "kl_div"
@@ -263,7 +289,7 @@ class KLDiv(Loss):
 
     def __init__(self, log_target=False, reduction="batchmean"):
         self.log_target = check_bool("KLDiv", "log_target", log_target)
-        self.reduction = self._check_reduction(reduction, ("batchmean", "mean", "sum"))
+        self.reduction = self._check_reduction(reduction, KL_REDUCTIONS)
 
     def check_targets(self, y, output_shape):
         target = elementwise_target("KLDiv", y, output_shape, None, "the model's outputs")
@@ -318,3 +344,27 @@ def get(identifier):
         return identifier
     raise ConfigError(f"Unknown loss. Expected one of {sorted(_ALIASES)}, a Loss instance or "
                       f"a callable (pred, y) -> (loss, dpred). Received: {identifier!r}")
+
+
+def takes_sample_weight(loss_fn):
+    """Whether loss_fn(pred, y, sample_weight=w) is a call it takes: a Loss, or a callable
+    with a sample_weight parameter (or **kwargs)."""
+    if isinstance(loss_fn, Loss) and type(loss_fn).__call__ is Loss.__call__:
+        return True
+    try:
+        parameters = inspect.signature(loss_fn).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin): say no
+        return False
+    return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def call_loss(where, loss_fn, pred, y, sample_weight=None):
+    """loss_fn(pred, y), weighted per sample when sample_weight is not None; a ConfigError
+    naming `where` when loss_fn cannot take sample weights."""
+    if sample_weight is None:
+        return loss_fn(pred, y)
+    if not takes_sample_weight(loss_fn):
+        raise ConfigError(f"{where} expects a loss that takes sample_weight (a lamina.losses "
+                          f"Loss, or a callable (pred, y, sample_weight=None) -> (loss, dpred)) "
+                          f"when sample weights are given. Received: loss={loss_fn!r}")
+    return loss_fn(pred, y, sample_weight=sample_weight)

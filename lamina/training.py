@@ -36,6 +36,8 @@ from lamina.errors import (ConfigError, DTypeError, GraphError, LabelError, NonF
 from lamina.fitting import FitState, check_fit_arguments, run_fit  # noqa: F401 (FitState)
 from lamina.functional.checks import check_choice, check_int
 from lamina.layers.mode import inference_mode
+from lamina.losses import call_loss
+from lamina.sample_weights import check_sample_weight
 from lamina.callbacks.progress import ProgressLogger
 from lamina.validation import (built_for, check_batch_statistics, check_inputs, check_targets,
                                warn_integer_inputs)
@@ -152,14 +154,27 @@ class Trainable(Compiling):
         return [bool(getattr(self, "takes_indices", False))]
 
     # -- the training step -------------------------------------------------------------
-    def compute_loss(self, y, outputs, fused=None):
+    def compute_loss(self, y, outputs, fused=None, sample_weight=None):
         """(total loss, {output name: its loss}, one gradient per output) for the targets
         `y` (one array per compiled loss) and the training outputs (a list per output, the
         logits where fused). The total is sum_k weight_k * loss_k; gradients carry the
-        weights. Outputs without a loss get None."""
+        weights. Outputs without a loss get None.
+
+        sample_weight: None, one array (N,) for every compiled loss, or one per compiled loss
+        (see sample_weight_list): each weighted loss is sum_i w_i l_i / N, as Keras
+        (lamina.losses.Loss.__call__)."""
+        where = f"{self.describe()}.compute_loss"
+        weights = self.sample_weight_list(where, sample_weight)
         douts, parts, total = [None] * len(outputs), {}, 0.0
-        for (entry, loss_fn), target in zip(self.loss_functions(fused), y):
-            value, dout = loss_fn(outputs[entry.position], target)
+        for (entry, loss_fn), target, weight in zip(self.loss_functions(fused), y, weights):
+            place = where if len(self.output_names) == 1 else f"{where} (output {entry.name!r})"
+            if weight is not None:
+                weight = check_sample_weight(place, weight, len(target))
+            value, dout = call_loss(place, loss_fn, outputs[entry.position], target, weight)
+            if np.ndim(value) != 0:
+                raise ConfigError(f"{place} expects its loss to reduce to one number (reduction "
+                                  f"'mean' or 'sum'). Received: a loss of shape "
+                                  f"{np.shape(value)} from {loss_fn!r}")
             parts[entry.name] = value
             if entry.weight != 1.0:
                 value, dout = value * entry.weight, dout * dout.dtype.type(entry.weight)
@@ -168,11 +183,45 @@ class Trainable(Compiling):
                 else douts[entry.position] + dout
         return total, parts, douts
 
-    def compute_loss_and_gradients(self, x, y):
+    def sample_weight_list(self, where, sample_weight):
+        """`sample_weight` as one entry per compiled loss, in compile order (None: unweighted).
+
+        None; one array (N,) for every loss; a dict by output name (an output left out is
+        unweighted); or a list or tuple of arrays (None where unweighted), one per output (None
+        where an output has no loss) or one per compiled loss, as fit slices y. A list of
+        numbers is one array. Each array is checked by check_sample_weight at the loss."""
+        entries = self.compiled_losses
+        if sample_weight is None:
+            return [None] * len(entries)
+        if isinstance(sample_weight, dict):
+            names = [entry.name for entry in entries]
+            unknown = [key for key in sample_weight if key not in names]
+            if unknown:
+                raise GraphError(f"{where} expects sample_weight as a dict keyed by the output "
+                                 f"names with a loss {names}. Unknown: {unknown}")
+            return [sample_weight.get(entry.name) for entry in entries]
+        names = list(self.output_names)
+        per_loss = isinstance(sample_weight, (list, tuple)) and all(
+            entry is None or isinstance(entry, (list, tuple))
+            or (isinstance(entry, np.ndarray) and entry.ndim >= 1) for entry in sample_weight)
+        if per_loss and len(sample_weight) == len(names):
+            return [sample_weight[entry.position] for entry in entries]
+        if per_loss and len(sample_weight) == len(entries):
+            return list(sample_weight)
+        if per_loss and len(names) > 1:
+            raise GraphError(f"{where} expects sample_weight as one array for every output, "
+                             f"one per output {names} (None where an output has no loss), one "
+                             f"per compiled loss ({len(entries)}), or a dict by name. "
+                             f"Received: a {type(sample_weight).__name__} of "
+                             f"{len(sample_weight)} entries")
+        return [sample_weight] * len(entries)
+
+    def compute_loss_and_gradients(self, x, y, sample_weight=None):
         """One batch's loss and its gradients: forward (in the model's current mode), loss,
         backward, weight penalties; every parameter's grad is set (zeroed first).
 
-        x, y: one array per input and per compiled loss (lists, or bare for one). Returns
+        x, y: one array per input and per compiled loss (lists, or bare for one);
+        sample_weight: per-sample weights, as compute_loss takes them (None: unweighted). Returns
         (loss, outputs): the total loss, penalties included, and the outputs the losses took
         (a list per output, logits where a softmax is fused; bare for one output). A NaN or
         Inf in the loss or in a gradient raises NonFiniteError (then apply_gradients must not
@@ -187,7 +236,7 @@ class Trainable(Compiling):
         fused = self.fused_outputs()
         with np.errstate(all="ignore"):
             outputs = self.run(xs, fused)
-            loss, parts, douts = self.compute_loss(ys, outputs, fused)
+            loss, parts, douts = self.compute_loss(ys, outputs, fused, sample_weight)
             if not math.isfinite(loss):
                 raise NonFiniteError(f"{self.describe()}.train_step: the loss is {loss}; the "
                                      f"weights were not updated. lamina.diagnose_nonfinite(model, "
@@ -203,10 +252,10 @@ class Trainable(Compiling):
         """The optimizer's step on the gradients compute_loss_and_gradients left."""
         self.optimizer.step(self.parameters())
 
-    def train_step(self, x, y):
+    def train_step(self, x, y, sample_weight=None):
         """One optimisation step on a batch: compute_loss_and_gradients, then apply_gradients.
         Returns (loss, outputs fed to the loss)."""
-        result = self.compute_loss_and_gradients(x, y)
+        result = self.compute_loss_and_gradients(x, y, sample_weight)
         self.apply_gradients()
         return result
 

@@ -33,13 +33,20 @@ CLASS_OPTIONS = dict(weight=[0.5, 1.0, 2.0, 4.0], ignore_index=1)
      dict(label_smoothing=0.2, **CLASS_OPTIONS)),
     (losses.NLL(), nll_loss, {}),
     (losses.NLL(reduction="sum", **CLASS_OPTIONS), nll_loss, dict(reduction="sum", **CLASS_OPTIONS)),
+    (losses.CrossEntropy(label_smoothing=0.2, reduction="none", **CLASS_OPTIONS),
+     softmax_cross_entropy, dict(label_smoothing=0.2, reduction="none", **CLASS_OPTIONS)),
+    (losses.NLL(reduction="none", **CLASS_OPTIONS), nll_loss,
+     dict(reduction="none", **CLASS_OPTIONS)),
+    (losses.Hinge(reduction="none"), hinge_loss, dict(reduction="none")),
+    (losses.Hinge(reduction="sum"), hinge_loss, dict(reduction="sum")),
 ])
 def test_objects_delegate_to_kernels(batch, loss_obj, kernel, options):
     scores, y = batch
     scores = np.abs(scores) / np.abs(scores).max() if kernel is cross_entropy_from_probs else scores
     loss, grad = loss_obj(scores, y)
     expected_loss, expected_grad = kernel(scores, y, **options)
-    assert loss == expected_loss
+    assert type(loss) is type(expected_loss)
+    np.testing.assert_array_equal(loss, expected_loss)
     np.testing.assert_array_equal(grad, expected_grad)
 
 
@@ -57,13 +64,18 @@ def test_objects_delegate_to_kernels(batch, loss_obj, kernel, options):
     (losses.KLDiv(), kl_div_loss, {}),
     (losses.KLDiv(log_target=True, reduction="mean"), kl_div_loss,
      dict(log_target=True, reduction="mean")),
+    (losses.KLDiv(reduction="none"), kl_div_loss, dict(reduction="none")),
+    (losses.BCEWithLogits(pos_weight=[1.0, 2.0, 3.0, 4.0], reduction="none"),
+     binary_cross_entropy_with_logits, dict(pos_weight=[1.0, 2.0, 3.0, 4.0], reduction="none")),
+    (losses.SmoothL1(beta=0.3, reduction="none"), smooth_l1_loss, dict(beta=0.3, reduction="none")),
 ])
 def test_elementwise_objects_delegate_to_kernels(rng, loss_obj, kernel, options):
     pred = rng.uniform(0.05, 0.95, size=(5, 4))
     target = rng.uniform(0, 1, size=(5, 4))
     loss, grad = loss_obj(pred, target)
     expected_loss, expected_grad = kernel(pred, target, **options)
-    assert loss == expected_loss
+    assert type(loss) is type(expected_loss)
+    np.testing.assert_array_equal(loss, expected_loss)
     np.testing.assert_array_equal(grad, expected_grad)
 
 
@@ -74,8 +86,9 @@ def test_elementwise_objects_delegate_to_kernels(rng, loss_obj, kernel, options)
      r"CrossEntropy expects weight as finite numbers, one per class. Received: weight with shape \(1, 2\)"),
     (lambda: losses.CrossEntropy(ignore_index="pad"), ConfigError,
      r"CrossEntropy expects ignore_index as an int. Received: ignore_index='pad'"),
-    (lambda: losses.CrossEntropy(reduction="none"), ConfigError,
-     r"CrossEntropy expects reduction as one of \['mean', 'sum'\]. Received: reduction='none'"),
+    (lambda: losses.CrossEntropy(reduction="batchmean"), ConfigError,
+     r"CrossEntropy expects reduction as one of \['mean', 'sum', 'none'\]. "
+     r"Received: reduction='batchmean'"),
     (lambda: losses.NLL(weight=[1.0, np.inf]), ConfigError, r"NLL expects weight as finite numbers"),
     (lambda: losses.MSE(reduction="batchmean"), ConfigError, r"MSE expects reduction as one of"),
     (lambda: losses.BCE(weight=["a"]), ValueError, "could not convert"),
@@ -85,8 +98,9 @@ def test_elementwise_objects_delegate_to_kernels(rng, loss_obj, kernel, options)
      r"Huber expects delta as a finite number > 0. Received: delta=0.0"),
     (lambda: losses.KLDiv(log_target="yes"), ConfigError,
      r"KLDiv expects log_target as a bool \(True or False\). Received: log_target='yes'"),
-    (lambda: losses.KLDiv(reduction="none"), ConfigError,
-     r"KLDiv expects reduction as one of \['batchmean', 'mean', 'sum'\]. Received: reduction='none'"),
+    (lambda: losses.KLDiv(reduction=None), ConfigError,
+     r"KLDiv expects reduction as one of \['batchmean', 'mean', 'sum', 'none'\]. "
+     r"Received: reduction=None"),
 ])
 def test_constructor_errors_name_the_loss(make, error, message):
     with pytest.raises(error, match=message):
@@ -151,6 +165,7 @@ def test_cross_entropy_on_probabilities_matches_logits(batch):
     (losses.BCEWithLogits(pos_weight=[2.0, 3.0]), "binary_cross_entropy_with_logits"),
     (losses.L1(), "l1"), (losses.SmoothL1(beta=0.5), "smooth_l1"), (losses.Huber(delta=2), "huber"),
     (losses.KLDiv(log_target=True, reduction="sum"), "kl_div"),
+    (losses.Hinge(reduction="none"), "hinge"), (losses.MSE(reduction="none"), "mse"),
 ])
 def test_names_and_config_round_trip(loss_obj, name):
     assert loss_obj.name == name
@@ -164,7 +179,8 @@ def test_configs_are_the_constructor_arguments():
     assert losses.CrossEntropy(from_logits=False).get_config() == {
         "from_logits": False, "weight": None, "label_smoothing": 0.0, "ignore_index": -100,
         "reduction": "mean"}
-    assert losses.Hinge().get_config() == {}
+    assert losses.Hinge().get_config() == {"reduction": "mean"}
+    assert losses.Hinge(**{}).reduction == "mean"  # a config saved before Hinge had one
     assert losses.NLL(weight=[1, 2]).get_config()["weight"] == [1.0, 2.0]
     assert losses.KLDiv().get_config() == {"log_target": False, "reduction": "batchmean"}
     assert losses.Huber().get_config() == {"delta": 1.0, "reduction": "mean"}

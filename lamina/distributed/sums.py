@@ -8,8 +8,9 @@ the driver adds the shards' pieces and divides once, so that
 equals the loss and gradient of the whole batch up to rounding. The divisor is the one the
 loss's "mean" reduction uses: the row count, the element count for elementwise losses, the
 summed class weights of the targets for CrossEntropy and NLL with class ids (rows equal to
-ignore_index count for nothing), 1 for reduction="sum". A loss without a `reduction`
-(Hinge, a plain function) is taken to be a mean over rows.
+ignore_index count for nothing), the row count for Hinge (one loss per row), 1 for
+reduction="sum". A loss without a `reduction` (a plain function) is taken to be a mean over
+rows.
 
 >>> from lamina.losses import MSE
 >>> pred, target = np.array([[1.0], [2.0], [4.0]]), np.array([[0.0], [0.0], [0.0]])
@@ -39,7 +40,7 @@ def _summed(loss):
 
 def _mean_divisor(loss, outputs, y):
     """What loss's "mean" / "batchmean" reduction divides by for these rows."""
-    if loss.reduction == "batchmean":
+    if loss.reduction == "batchmean" or isinstance(loss, losses.Hinge):
         return float(len(outputs))
     if isinstance(loss, _CLASS_LOSSES):
         smoothing = getattr(loss, "label_smoothing", 0.0)

@@ -2,15 +2,18 @@
 
 ``loss, dinput = op(input, labels, ...)``; the loss is a Python float, the gradient has the
 input's shape and dtype and already carries the 1/N of the mean (the only place lamina
-divides by N). reduction="mean" (default) or "sum", as PyTorch; there is no "none" (a
-per-element loss has no single gradient). Labels for classification are class ids (N,) or
-rows (N, C) (one-hot or probabilities); elementwise losses take a target of the input's
-shape, or (N,) for an (N, 1) input.
+divides by N). reduction="mean" (default), "sum" or "none", as PyTorch. With "none" the loss
+is an array in the input's dtype, PyTorch's shape (per element for the elementwise losses and
+KL divergence, per sample (N,) or position (N, d1, ..., dk) for the class losses), and the
+gradient is that of the returned losses' sum. Every kernel reduces in one place
+(reduce.reduce_losses; reduce.reduce_weighted weighs each sample, as Keras). Labels for
+classification are class ids (N,) or rows (N, C) (one-hot or probabilities); elementwise
+losses take a target of the input's shape, or (N,) for an (N, 1) input.
 
 Modules: classification (softmax_cross_entropy, cross_entropy_from_probs, nll_loss,
 hinge_loss) over class_targets; binary (binary_cross_entropy, ..._with_logits); regression
 (mse_loss, l1_loss, smooth_l1_loss, huber_loss); divergence (kl_div_loss); the shared checks
-(checks) and the elementwise losses' targets and reduction (elementwise).
+(checks), the elementwise losses' targets (elementwise) and the reduction (reduce).
 """
 
 from lamina.functional.loss.binary import binary_cross_entropy, binary_cross_entropy_with_logits

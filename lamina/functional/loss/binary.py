@@ -1,11 +1,12 @@
 """Binary cross-entropy, of probabilities and (stably) of logits, as PyTorch's BCELoss and
-BCEWithLogitsLoss. Each returns (loss, d loss / d input)."""
+BCEWithLogitsLoss. Each returns (loss, d loss / d input); reduction="mean", "sum" or "none"
+(the pointwise losses, the input's shape, and the gradient of their sum)."""
 
 import numpy as np
 
 from lamina.functional.loss.checks import check_probabilities, check_reduction
-from lamina.functional.loss.elementwise import (elementwise_inputs, elementwise_weight,
-                                               reduce_pointwise)
+from lamina.functional.loss.elementwise import elementwise_inputs, elementwise_weight
+from lamina.functional.loss.reduce import reduce_losses
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
@@ -39,7 +40,7 @@ def binary_cross_entropy(probs, target, weight=None, reduction="mean"):
     dprobs = (probs - target) / np.maximum((1 - probs) * probs, 1e-12)
     if weight is not None:
         pointwise, dprobs = pointwise * weight, dprobs * weight
-    return reduce_pointwise(pointwise, dprobs, reduction)
+    return reduce_losses(pointwise, dprobs, reduction)
 
 
 def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=None,
@@ -78,4 +79,4 @@ def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=Non
         dlogits = log_weight * sigmoid - pos_weight * target
     if weight is not None:
         pointwise, dlogits = pointwise * weight, dlogits * weight
-    return reduce_pointwise(pointwise, dlogits, reduction)
+    return reduce_losses(pointwise, dlogits, reduction)

@@ -7,7 +7,7 @@ from lamina.functional.labels import offenders
 
 __all__ = ["REDUCTIONS", "check_reduction", "check_probabilities"]
 
-REDUCTIONS = ("mean", "sum")
+REDUCTIONS = ("mean", "sum", "none")  # "none": unreduced, see reduce.reduce_losses
 
 
 def check_reduction(op, reduction, allowed=REDUCTIONS):

@@ -47,9 +47,10 @@ def score_labels(op, y, scores, name, rows_allowed="any", ignore_index=None):
 
 def class_targets(op, y, scores, name, weight, label_smoothing, ignore_index, reduction,
                    rows_allowed="any"):
-    """(A, divisor) with loss = -sum_ic A_ic log q_ic / divisor for log-probabilities q.
+    """(A, divisor): sample i's loss is -sum_c A_ic log q_ic for log-probabilities q, and the
+    mean divides their sum by the divisor (reduce.reduce_losses).
 
-    Class ids y_i (rows with y_i == ignore_index dropped), eps = label_smoothing:
+    Class ids y_i (rows with y_i == ignore_index count for nothing), eps = label_smoothing:
         A_ic = (1 - eps) w_{y_i} [c == y_i] + (eps / C) w_c,   mean divisor = sum_i w_{y_i}
     Rows t_i:   A_ic = ((1 - eps) t_ic + eps / C) w_c,         mean divisor = N
     Both are PyTorch's cross_entropy (weighted mean over the targets' weights for ids).
@@ -61,7 +62,7 @@ def class_targets(op, y, scores, name, weight, label_smoothing, ignore_index, re
     targets = score_labels(op, y, scores, name, rows_allowed, ignore_index)
     if targets.ndim == 2:
         rows = targets * (1 - eps) + eps / C if eps else targets
-        return rows * w, N if reduction == "mean" else 1
+        return rows * w, N
     kept = targets != ignore_index
     ids = np.where(kept, targets, 0)
     target_weight = w[ids] * kept
@@ -69,13 +70,14 @@ def class_targets(op, y, scores, name, weight, label_smoothing, ignore_index, re
     A[np.arange(N), ids] = (1 - eps) * target_weight
     if eps:
         A += (eps / C) * kept[:, None] * w
-    return A, float(np.sum(target_weight, dtype=np.float64)) if reduction == "mean" else 1
+    return A, float(np.sum(target_weight, dtype=np.float64))
 
 
 def per_position(kernel):
     """kernel over (N, C) scores extended to (N, C, d1, ..., dk) scores with class ids
     (N, d1, ..., dk), as PyTorch: every position is one more row, so the mean divides by all
-    counted positions (those not ignore_index). The gradient comes back in the scores' layout."""
+    counted positions (those not ignore_index). The gradient comes back in the scores' layout,
+    the losses of reduction="none" as (N, d1, ..., dk)."""
     @functools.wraps(kernel)
     def wrapper(scores, y, *args, **kwargs):
         if not isinstance(scores, np.ndarray) or scores.ndim <= 2:
@@ -89,5 +91,7 @@ def per_position(kernel):
                              f"scores.shape={scores.shape}, y.shape={y.shape}")
         moved = np.moveaxis(scores, 1, -1)
         loss, grad = kernel(moved.reshape(-1, scores.shape[1]), y.reshape(-1), *args, **kwargs)
+        if isinstance(loss, np.ndarray):  # reduction="none": one loss per position
+            loss = loss.reshape(y.shape)
         return loss, np.moveaxis(grad.reshape(moved.shape), -1, 1)
     return wrapper

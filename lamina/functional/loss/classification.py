@@ -3,24 +3,20 @@ negative log-likelihood and the multiclass hinge loss. Each returns (loss, d los
 
 import numpy as np
 
-from lamina.functional.loss.checks import check_probabilities
+from lamina.functional.loss.checks import check_probabilities, check_reduction
 from lamina.functional.loss.class_targets import (check_scores, class_targets, per_position,
                                                   score_labels)
+from lamina.functional.loss.reduce import reduce_losses
 
 __all__ = ["softmax_cross_entropy", "cross_entropy_from_probs", "nll_loss", "hinge_loss"]
 
 
-def _negative_weighted_sum(A, log_q):
-    """-sum(A * log_q) over the entries where A != 0 (a -inf log-probability elsewhere is fine)."""
-    used = A != 0
-    return 0.0 - float(np.sum(A[used] * log_q[used], dtype=np.float64))  # +0.0, never -0.0
-
-
-def _finish(total, grad, divisor):
-    """(total / divisor, grad / divisor); PyTorch's nan when no target counts (divisor 0)."""
-    if divisor == 0:
-        return float("nan"), np.zeros_like(grad)
-    return total / divisor, grad / divisor
+def _negative_weighted_rows(A, log_q):
+    """Each sample's -sum_c A_ic log_q_ic (N,), over the entries where A != 0 (a -inf
+    log-probability elsewhere is fine); +0.0, never -0.0."""
+    products = np.zeros_like(log_q)
+    np.multiply(A, log_q, out=products, where=A != 0)
+    return 0 - np.sum(products, axis=1)
 
 
 @per_position
@@ -38,7 +34,9 @@ def softmax_cross_entropy(logits, y, weight=None, label_smoothing=0.0, ignore_in
     with A and the divisor as PyTorch's F.cross_entropy: A = one-hot (or the rows) times the
     class weights, smoothed; the mean divides by N, or by the summed weights of the target
     classes for class ids (rows with y == ignore_index count for nothing). Without options
-    dlogits = (softmax - y) / N. The max shift keeps every term finite for any finite logits,
+    dlogits = (softmax - y) / N. reduction="sum" drops the divisor; "none" gives each sample's
+    loss -sum_c A_ic log_softmax(z)_ic (N,) (0 where ignored) and the gradient of their sum.
+    The max shift keeps every term finite for any finite logits,
     in float32 too: a wrong class 200 logits below the right one costs 200, not inf. Nothing
     is clamped, so there is no plateau such as -log(FLT_MIN) = 87.3365 (the loss of a softmax
     clipped to the smallest float32) at which training stalls.
@@ -56,7 +54,7 @@ def softmax_cross_entropy(logits, y, weight=None, label_smoothing=0.0, ignore_in
     shifted = logits - np.max(logits, axis=1, keepdims=True)
     log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
     dlogits = np.exp(log_probs) * np.sum(A, axis=1, keepdims=True) - A
-    return _finish(_negative_weighted_sum(A, log_probs), dlogits, divisor)
+    return reduce_losses(_negative_weighted_rows(A, log_probs), dlogits, reduction, divisor)
 
 
 @per_position
@@ -87,7 +85,8 @@ def cross_entropy_from_probs(probs, y, eps=1e-12, weight=None, label_smoothing=0
     A, divisor = class_targets(op, y, probs, "probs", weight, label_smoothing, ignore_index,
                                 reduction)
     clipped = np.maximum(probs, eps)
-    return _finish(_negative_weighted_sum(A, np.log(clipped)), -A / clipped, divisor)
+    return reduce_losses(_negative_weighted_rows(A, np.log(clipped)), -A / clipped, reduction,
+                         divisor)
 
 
 @per_position
@@ -100,7 +99,7 @@ def nll_loss(log_probs, y, weight=None, ignore_index=-100, reduction="mean"):
         dlog_probs_ic = -w_{y_i} [c == y_i] / sum_i w_{y_i}
 
     Rows with y_i == ignore_index count for nothing, as in PyTorch (all ignored: nan loss,
-    zero gradient).
+    zero gradient). reduction="none": -w_{y_i} x_{i, y_i} per sample (N,), no divisor.
 
     >>> loss, dx = nll_loss(np.log(np.array([[0.25, 0.75], [0.5, 0.5]])), np.array([1, 0]))
     >>> round(loss, 6), dx.tolist()
@@ -110,17 +109,18 @@ def nll_loss(log_probs, y, weight=None, ignore_index=-100, reduction="mean"):
     log_probs = check_scores(op, "log_probs", log_probs)
     A, divisor = class_targets(op, y, log_probs, "log_probs", weight, 0.0, ignore_index,
                                 reduction, rows_allowed="one-hot")
-    return _finish(_negative_weighted_sum(A, log_probs), -A, divisor)
+    return reduce_losses(_negative_weighted_rows(A, log_probs), -A, reduction, divisor)
 
 
-def hinge_loss(scores, y):
+def hinge_loss(scores, y, reduction="mean"):
     """Multiclass SVM loss (margin 1), summed over the wrong classes, mean over N.
 
     scores: (N, C); y: class ids (N,) or one-hot rows (N, C).
 
-        loss = (1/N) sum_i sum_{j != y_i} max(0, s_ij - s_iy_i + 1)
+        l_i = sum_{j != y_i} max(0, s_ij - s_iy_i + 1),   loss = (1/N) sum_i l_i
         dscores_ij = [margin_ij > 0] / N  (j != y_i),  dscores_iy_i = -#{j: margin_ij > 0} / N
 
+    reduction="sum" drops the 1/N; "none" gives l_i (N,) and the gradient of their sum.
     Equals torch.nn.MultiMarginLoss() * C (PyTorch also divides by the number of classes).
 
     >>> loss, dscores = hinge_loss(np.array([[1.0, 1.5, -1.0]]), np.array([0]))
@@ -128,14 +128,13 @@ def hinge_loss(scores, y):
     (1.5, [[-1.0, 1.0, 0.0]])
     """
     op = "hinge_loss"
+    check_reduction(op, reduction)
     scores = check_scores(op, "scores", scores)
     ids = score_labels(op, y, scores, "scores", rows_allowed="one-hot")
-    N = scores.shape[0]
-    rows = np.arange(N)
+    rows = np.arange(scores.shape[0])
     margins = scores - scores[rows, ids][:, None] + 1
     margins[rows, ids] = 0
     active = margins > 0
     dscores = active.astype(scores.dtype)
     dscores[rows, ids] = -np.sum(active, axis=1)
-    dscores /= N
-    return float(np.sum(margins[active], dtype=np.float64) / N), dscores
+    return reduce_losses(np.sum(np.where(active, margins, 0), axis=1), dscores, reduction)

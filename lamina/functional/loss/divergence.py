@@ -7,9 +7,12 @@ from lamina.errors import LabelError
 from lamina.functional.checks import check_bool
 from lamina.functional.labels import offenders
 from lamina.functional.loss.checks import check_reduction
-from lamina.functional.loss.elementwise import elementwise_inputs, reduce_pointwise
+from lamina.functional.loss.elementwise import elementwise_inputs
+from lamina.functional.loss.reduce import reduce_losses
 
-__all__ = ["check_kl_target", "kl_div_loss"]
+__all__ = ["KL_REDUCTIONS", "check_kl_target", "kl_div_loss"]
+
+KL_REDUCTIONS = ("batchmean", "mean", "sum", "none")
 
 
 def check_kl_target(op, target):
@@ -31,21 +34,22 @@ def kl_div_loss(log_input, target, log_target=False, reduction="batchmean"):
 
     reduction="batchmean" (the default here) divides the sum by N: the true KL divergence per
     sample. PyTorch defaults to "mean" (divides by every element, warning that it is not the
-    KL divergence); "mean" and "sum" are available too.
+    KL divergence); "mean", "sum" and "none" (loss_k per element, the gradient that of their
+    sum) are available too.
 
     >>> loss, dx = kl_div_loss(np.log(np.array([[0.5, 0.5]])), np.array([[1.0, 0.0]]))
     >>> round(loss, 6), dx.tolist()
     (0.693147, [[-1.0, -0.0]])
     """
     op = "kl_div_loss"
-    check_reduction(op, reduction, ("batchmean", "mean", "sum"))
+    check_reduction(op, reduction, KL_REDUCTIONS)
     log_target = check_bool(op, "log_target", log_target)
     log_input, target = elementwise_inputs(op, log_input, target, "log_input")
     if log_target:
         probs = np.exp(target)
-        return reduce_pointwise(probs * (target - log_input), -probs, reduction)
+        return reduce_losses(probs * (target - log_input), -probs, reduction)
     check_kl_target(op, target)
     positive = target > 0
     log_target_values = np.log(np.where(positive, target, 1))
     pointwise = np.where(positive, target * log_target_values, 0) - target * log_input
-    return reduce_pointwise(pointwise, -target, reduction)
+    return reduce_losses(pointwise, -target, reduction)

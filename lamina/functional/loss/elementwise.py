@@ -1,11 +1,13 @@
-"""The elementwise losses' shared machinery: a target (and weights) of the input's shape, and
-the sum or mean of the pointwise losses with the gradient's matching 1/n."""
+"""The elementwise losses' shared machinery: a target (and weights) of the input's shape. Their
+pointwise losses are reduced by lamina.functional.loss.reduce (reduce_pointwise is its
+reduce_losses, kept under this name)."""
 
 import numpy as np
 
 from lamina.errors import DTypeError, LabelError, ShapeError
 from lamina.functional.checks import check_float
 from lamina.functional.labels import offenders
+from lamina.functional.loss.reduce import reduce_losses as reduce_pointwise
 
 __all__ = ["elementwise_inputs", "elementwise_target", "elementwise_weight", "reduce_pointwise"]
 
@@ -56,9 +58,3 @@ def elementwise_weight(op, name, weight, pred):
         raise ShapeError(f"{op} expects {name} to broadcast to the input's shape {pred.shape}. "
                          f"Received: {name}.shape={weight.shape}")
     return weight.astype(pred.dtype, copy=False)
-
-
-def reduce_pointwise(pointwise, dpointwise, reduction):
-    """Sum or mean over the elements (batchmean: over the first axis) -> (float, gradient)."""
-    divisor = {"mean": pointwise.size, "batchmean": pointwise.shape[0], "sum": 1}[reduction]
-    return float(np.sum(pointwise, dtype=np.float64) / divisor), dpointwise / divisor

@@ -1,11 +1,13 @@
 """Regression losses: squared, absolute, smooth L1 and Huber errors of pred against a target of
-its shape. Each returns (loss, d loss / d pred)."""
+its shape. Each returns (loss, d loss / d pred); reduction="mean" (over every element), "sum",
+or "none" (the pointwise losses, pred's shape, and the gradient of their sum)."""
 
 import numpy as np
 
 from lamina.functional.checks import check_number
 from lamina.functional.loss.checks import check_reduction
-from lamina.functional.loss.elementwise import elementwise_inputs, reduce_pointwise
+from lamina.functional.loss.elementwise import elementwise_inputs
+from lamina.functional.loss.reduce import reduce_losses
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"]
 
@@ -26,7 +28,7 @@ def mse_loss(pred, target, reduction="mean"):
     check_reduction(op, reduction)
     pred, target = elementwise_inputs(op, pred, target)
     diff = pred - target
-    return reduce_pointwise(np.square(diff), 2 * diff, reduction)
+    return reduce_losses(np.square(diff), 2 * diff, reduction)
 
 
 def l1_loss(pred, target, reduction="mean"):
@@ -42,7 +44,7 @@ def l1_loss(pred, target, reduction="mean"):
     check_reduction(op, reduction)
     pred, target = elementwise_inputs(op, pred, target)
     diff = pred - target
-    return reduce_pointwise(np.abs(diff), np.sign(diff), reduction)
+    return reduce_losses(np.abs(diff), np.sign(diff), reduction)
 
 
 def smooth_l1_loss(pred, target, beta=1.0, reduction="mean"):
@@ -63,10 +65,10 @@ def smooth_l1_loss(pred, target, beta=1.0, reduction="mean"):
     pred, target = elementwise_inputs(op, pred, target)
     diff = pred - target
     if beta == 0:
-        return reduce_pointwise(np.abs(diff), np.sign(diff), reduction)
+        return reduce_losses(np.abs(diff), np.sign(diff), reduction)
     quadratic = np.abs(diff) < beta
     pointwise = np.where(quadratic, 0.5 * diff * diff / beta, np.abs(diff) - 0.5 * beta)
-    return reduce_pointwise(pointwise, np.where(quadratic, diff / beta, np.sign(diff)), reduction)
+    return reduce_losses(pointwise, np.where(quadratic, diff / beta, np.sign(diff)), reduction)
 
 
 def huber_loss(pred, target, delta=1.0, reduction="mean"):
@@ -88,4 +90,4 @@ def huber_loss(pred, target, delta=1.0, reduction="mean"):
     diff = pred - target
     quadratic = np.abs(diff) < delta
     pointwise = np.where(quadratic, 0.5 * diff * diff, delta * (np.abs(diff) - 0.5 * delta))
-    return reduce_pointwise(pointwise, np.where(quadratic, diff, delta * np.sign(diff)), reduction)
+    return reduce_losses(pointwise, np.where(quadratic, diff, delta * np.sign(diff)), reduction)

@@ -13,9 +13,9 @@ def test_check_reduction_returns_a_valid_one(reduction):
 
 
 @pytest.mark.parametrize("reduction, allowed, listed", [
-    ("none", REDUCTIONS, r"\['mean', 'sum'\]"),
-    ("batchmean", REDUCTIONS, r"\['mean', 'sum'\]"),
-    (None, REDUCTIONS, r"\['mean', 'sum'\]"),
+    ("avg", REDUCTIONS, r"\['mean', 'sum', 'none'\]"),
+    ("batchmean", REDUCTIONS, r"\['mean', 'sum', 'none'\]"),
+    (None, REDUCTIONS, r"\['mean', 'sum', 'none'\]"),
     ("max", ("batchmean", "sum"), r"\['batchmean', 'sum'\]"),
 ])
 def test_check_reduction_refuses_others(reduction, allowed, listed):

@@ -34,8 +34,10 @@ def test_class_ids_weighted_smoothed_and_ignored():
     # eps = 0.5, C = 2: (1 - eps) w_y on the target, eps / C * w_c everywhere; row 1 ignored
     np.testing.assert_allclose(A, [[0.5, 1.0 + 2.0], [0.0, 0.0], [1.0 + 0.5, 1.0]])
     assert divisor == 4.0 + 2.0  # the target classes' weights
+    # the mean's divisor whatever the reduction (reduce_losses uses it for "mean" only): the
+    # two counted rows, each of weight 1
     assert class_targets("op", np.array([1, -100, 0]), scores, "logits", None, 0.0, -100,
-                         "sum")[1] == 1
+                         "sum")[1] == 2
 
 
 def test_label_rows_divide_by_N():

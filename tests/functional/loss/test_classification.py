@@ -280,7 +280,8 @@ def test_ignore_index():
 
 @pytest.mark.parametrize("loss_fn", [softmax_cross_entropy, cross_entropy_from_probs, nll_loss])
 @pytest.mark.parametrize("options, message", [
-    (dict(reduction="none"), r"reduction as one of \['mean', 'sum'\]. Received: reduction='none'"),
+    (dict(reduction="batchmean"),
+     r"reduction as one of \['mean', 'sum', 'none'\]. Received: reduction='batchmean'"),
     (dict(weight=[1.0, 2.0]), r"weight as 3 finite numbers, one per class. Received: weight with shape \(2,\)"),
     (dict(weight=[[1.0, 2.0, 3.0]]), r"weight as 3 finite numbers.*Received: weight with shape \(1, 3\)"),
     (dict(weight=["a", "b", "c"]), r"weight as 3 finite numbers.*dtype <U1"),

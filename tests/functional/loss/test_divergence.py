@@ -33,8 +33,8 @@ def test_kl_div_is_the_kl_divergence_per_sample(rng):
      r"kl_div_loss expects target probabilities >= 0 .*Received: target\[0, 1\]=-0.5"),
     (lambda: kl_div_loss(np.zeros((1, 2)), np.zeros((1, 2)), log_target=1), ConfigError,
      r"kl_div_loss expects log_target as a bool \(True or False\). Received: log_target=1"),
-    (lambda: kl_div_loss(np.zeros((1, 2)), np.zeros((1, 2)), reduction="none"), ConfigError,
-     r"kl_div_loss expects reduction as one of \['batchmean', 'mean', 'sum'\]"),
+    (lambda: kl_div_loss(np.zeros((1, 2)), np.zeros((1, 2)), reduction="avg"), ConfigError,
+     r"kl_div_loss expects reduction as one of \['batchmean', 'mean', 'sum', 'none'\]"),
 ])
 def test_kl_div_errors(call, error, message):
     with pytest.raises(error, match=message):

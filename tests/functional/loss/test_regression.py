@@ -83,7 +83,8 @@ def test_regression_kinks_as_pytorch():
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda: l1_loss(np.zeros(2), np.zeros(2), reduction="batchmean"), ConfigError,
-     r"l1_loss expects reduction as one of \['mean', 'sum'\]. Received: reduction='batchmean'"),
+     r"l1_loss expects reduction as one of \['mean', 'sum', 'none'\]. "
+     r"Received: reduction='batchmean'"),
     (lambda: huber_loss(np.zeros(2), np.zeros(2), delta=0), ConfigError,
      r"huber_loss expects delta as a finite number > 0. Received: delta=0"),
     (lambda: smooth_l1_loss(np.zeros(2), np.zeros(2), beta=-1.0), ConfigError,
