@@ -17,6 +17,7 @@ FitState (which BackupAndRestore saves and a resumed fit restores) are lamina.fi
 shared with lamina.distributed; fit hands it this module's epoch of local batches.
 """
 
+import collections
 import itertools
 import math
 import threading
@@ -37,12 +38,15 @@ from lamina.fitting import FitState, check_fit_arguments, run_fit  # noqa: F401 
 from lamina.functional.checks import check_choice, check_int
 from lamina.layers.mode import inference_mode
 from lamina.losses import call_loss
-from lamina.sample_weights import check_sample_weight
+from lamina.sample_weights import check_sample_weight, class_weight_to_sample_weight
 from lamina.callbacks.progress import ProgressLogger
 from lamina.validation import (built_for, check_batch_statistics, check_inputs, check_targets,
                                warn_integer_inputs)
 
 ON_NONFINITE = ("raise", "stop", "skip")
+# fit's validation arrays as evaluate takes them: one array per input and per loss, and one
+# weight array per loss (None entries unweighted) or None
+Prepared = collections.namedtuple("Prepared", "xs ys sample_weight")
 LARGE_GRADIENT = 4096  # elements; see Trainable._check_gradients
 _BUILD_LOCK = threading.Lock()  # a lazy model's build (see Trainable.prepare_data)
 
@@ -329,7 +333,7 @@ class Trainable(Compiling):
     def fit(self, x, y=None, epochs=1, batch_size=32, shuffle=True, validation_split=0.0,
             validation_data=None, verbose="auto", callbacks=None, initial_epoch=0,
             on_nonfinite=None, checkpoint=None, checkpoint_freq="epoch", resume=False,
-            steps_per_epoch=None):
+            steps_per_epoch=None, sample_weight=None, class_weight=None):
         """Train for epochs ``initial_epoch .. epochs-1`` over (x, y); returns a History.
 
         x: arrays (one, or a tuple, list or dict of them, one per input, with y likewise),
@@ -344,9 +348,15 @@ class Trainable(Compiling):
         first batch's parts, shapes after the batch axis and dtypes: an error names the
         batch that does not.
 
+        sample_weight (arrays): per-sample weights (N,), or one per loss by list or output
+        name (see compute_loss); class_weight: {class id: weight} for a one-loss classifier,
+        multiplied into sample_weight (lamina.sample_weights). A weighted loss is
+        sum_i w_i l_i / N, as Keras. A Dataset or iterable carries its weights as the third
+        part of each batch.
+
         validation_split takes the last fraction of the data (before shuffling), as Keras
-        (arrays only). validation_data: (x_val, y_val), a Dataset, or a re-iterable of
-        batches with len(). Every argument is checked before the first step (a ConfigError
+        (arrays only; their weights too). validation_data: (x_val, y_val[, sample_weight_val]),
+        a Dataset, or a re-iterable of batches with len(). Every argument is checked before the first step (a ConfigError
         naming it and what arrived; NumPy ints and floats count as numbers, bools do not),
         and so is the data:
         a last batch of one example (or batch_size=1) in front of a batch norm that would see
@@ -394,11 +404,23 @@ class Trainable(Compiling):
             raise ConfigError(f"{where} takes one BackupAndRestore (checkpoint=path adds one). "
                               f"Received: {len(backups)}, for {[b.filepath for b in backups]}")
         if is_batches(x):
-            feed, data, params = self._batches_feed(where, x, y, validation_data, batch_size,
-                                                    arguments, steps_per_epoch)
+            given = [name for name, value in (("y", y), ("sample_weight", sample_weight),
+                                              ("class_weight", class_weight)) if value is not None]
+            if given or validation_split:
+                given += ["validation_split"] if validation_split else []
+                raise ConfigError(f"{where} takes {' and '.join(given)} only with arrays: a "
+                                  f"{type(x).__name__}'s batches carry their targets and "
+                                  f"weights (x, y[, sample_weight]), and validation comes as "
+                                  f"validation_data. Received: {', '.join(given)} with a "
+                                  f"{type(x).__name__}")
+            feed, data, params = self._batches_feed(where, x, batch_size, arguments,
+                                                    steps_per_epoch)
         else:
-            feed, data, params = self._arrays_feed(where, x, y, validation_data, arguments,
-                                                   steps_per_epoch)
+            feed, data, params = self._arrays_feed(where, x, y, sample_weight, class_weight,
+                                                   validation_data, arguments, steps_per_epoch)
+        if validation_data is not None or is_batches(x):
+            validation_data = self._validation_data(where, validation_data)
+            data = data[:-1] + (validation_data,)
         if backups and not (feed.resumable and all(
                 isinstance(part, Dataset) or not is_batches(part) for part in data)):
             raise ConfigError(f"{where}(checkpoint=...) needs its data as arrays or a "
@@ -415,11 +437,14 @@ class Trainable(Compiling):
             progress=ProgressLogger(arguments.verbose), checkpoints=backups, params=params,
             data=data, initial_epoch=arguments.initial_epoch)
 
-    def _arrays_feed(self, where, x, y, validation_data, arguments, steps_per_epoch):
+    def _arrays_feed(self, where, x, y, sample_weight, class_weight, validation_data,
+                     arguments, steps_per_epoch):
         """fit's arrays, checked whole, as the Feed of Dataset.from_arrays(...).shuffle()
-        .batch(batch_size); (feed, the data a checkpoint fingerprints, the callbacks' params)."""
+        .batch(batch_size); (feed, the data a checkpoint fingerprints (the validation data
+        last), the callbacks' params)."""
         batch_size, validation_split = arguments.batch_size, arguments.validation_split
         xs, ys = self.prepare_data(x, y)
+        weights = self._sample_weights(where, xs, ys, sample_weight, class_weight)
         n, note = len(xs[0]), ""
         if validation_data is None and validation_split:
             split = int(round(n * (1.0 - validation_split)))
@@ -428,30 +453,43 @@ class Trainable(Compiling):
                                   f"examples leaves {n - split} for validation and {split} "
                                   f"for training; both need at least one.")
             note = f" (validation_split={validation_split:g} keeps {n - split} apart)"
-            validation_data = ([a[split:] for a in xs], [a[split:] for a in ys])
-            xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
-        else:
-            validation_data = self._validation_data(where, validation_data)
+            cut = lambda arrays, part: None if arrays is None else [
+                None if a is None else a[part] for a in arrays]
+            validation_data = Prepared(cut(xs, slice(split, None)), cut(ys, slice(split, None)),
+                                       cut(weights, slice(split, None)))
+            xs, ys, weights = (cut(arrays, slice(split)) for arrays in (xs, ys, weights))
         n = len(xs[0])
         check_batch_statistics(where, self, (None,) + xs[0].shape[1:], n, batch_size, note)
-        dataset = Dataset.from_arrays(tuple(xs), tuple(ys))
+        dataset = Dataset.from_arrays(tuple(xs), tuple(ys),
+                                      None if weights is None else tuple(weights))
         dataset = (dataset.shuffle() if arguments.shuffle else dataset).batch(batch_size)
         feed = Feed(where, dataset, steps_per_epoch, checked=True)  # checked whole above
         params = {"batch_size": batch_size, "samples": n}
-        return feed, (xs, ys, validation_data), params
+        data = (xs, ys) if weights is None else (xs, ys, weights)  # as fingerprinted before
+        return feed, data + (validation_data,), params
 
-    def _batches_feed(self, where, x, y, validation_data, batch_size, arguments,
-                      steps_per_epoch):
+    def _sample_weights(self, where, xs, ys, sample_weight, class_weight):
+        """fit's and evaluate's sample_weight and class_weight as one checked (N,) array per
+        compiled loss (None where a loss is unweighted), or None when neither is given."""
+        if sample_weight is None and class_weight is None:
+            return None
+        weights = self.sample_weight_list(where, sample_weight)
+        if class_weight is not None:
+            if len(self.compiled_losses) != 1:
+                raise ConfigError(f"{where} takes class_weight for a model with one loss; "
+                                  f"with {len(self.compiled_losses)}, give each output's "
+                                  f"weights as sample_weight (class_weight_to_sample_weight "
+                                  f"makes them). Received: class_weight={class_weight!r}")
+            entry = self.compiled_losses[0]
+            classes = self.output_shapes(*[(None,) + a.shape[1:] for a in xs])[entry.position][-1]
+            return [class_weight_to_sample_weight(where, class_weight, ys[0], max(classes, 2),
+                                                  weights[0])]
+        return [None if w is None else check_sample_weight(where, w, len(xs[0]))
+                for w in weights]
+
+    def _batches_feed(self, where, x, batch_size, arguments, steps_per_epoch):
         """fit's Dataset or iterable of batches as a Feed; its first batch is checked now,
         before any step (which also builds a lazy model)."""
-        given = [name for name, value in (("y", y), ("validation_split",
-                                                      arguments.validation_split))
-                 if value is not None and value != 0.0]
-        if given:
-            raise ConfigError(f"{where} takes {' and '.join(given)} only with arrays: a "
-                              f"{type(x).__name__}'s batches carry their targets (x, y[, "
-                              f"sample_weight]), and validation comes as validation_data. "
-                              f"Received: {', '.join(given)} with a {type(x).__name__}")
         if isinstance(x, Dataset) and not x.batched:
             x = (x.shuffle() if arguments.shuffle and not x.shuffled else x).batch(batch_size)
         elif batch_size != 32:
@@ -464,12 +502,11 @@ class Trainable(Compiling):
         size = len(first[0])
         samples = x.examples if isinstance(x, Dataset) and not x.drop_last else \
             feed.steps * size
-        validation_data = self._validation_data(where, validation_data)
-        return feed, (x, validation_data), {"batch_size": size, "samples": samples}
+        return feed, (x, None), {"batch_size": size, "samples": samples}
 
     def _validation_data(self, where, validation_data):
-        """fit's validation_data: None, a Dataset or re-iterable of batches as given, or the
-        pair (x_val, y_val) prepared (checked now, not after the first epoch)."""
+        """fit's validation_data: None, a Dataset or re-iterable of batches as given, or
+        (x_val, y_val[, sample_weight_val]) Prepared (checked now, not after the first epoch)."""
         if validation_data is None or isinstance(validation_data, Dataset):
             return validation_data
         if is_batches(validation_data):
@@ -479,23 +516,28 @@ class Trainable(Compiling):
                                   f"every epoch: arrays, a Dataset, or an iterable with len(). "
                                   f"Received: a {type(validation_data).__name__} (an iterator)")
             return validation_data
-        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-            raise ConfigError(f"{where} expects validation_data as a pair (x_val, y_val). "
+        if isinstance(validation_data, Prepared):
+            return validation_data
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)):
+            raise ConfigError(f"{where} expects validation_data as a pair (x_val, y_val) or "
+                              f"(x_val, y_val, sample_weight_val). "
                               f"Received: {type(validation_data).__name__}"
                               + (f" of length {len(validation_data)}"
                                  if isinstance(validation_data, (tuple, list)) else ""))
         try:
-            return self.prepare_data(*validation_data, caller="fit")
-        except (ShapeError, LabelError, DTypeError, GraphError) as error:
+            xs, ys = self.prepare_data(*validation_data[:2], caller="fit")
+            return Prepared(xs, ys, self._sample_weights(
+                where, xs, ys, (*validation_data, None)[2], None))
+        except (ShapeError, LabelError, DTypeError, GraphError, ConfigError) as error:
             raise type(error)(f"fit(validation_data=...): {error}") from error
 
     def _validation(self, where, validation_data, batch_size):
         """fit's validate(): the logs of evaluate on the validation data, or None."""
         if validation_data is None:
             return None
-        if isinstance(validation_data, tuple) and len(validation_data) == 2 and \
-                isinstance(validation_data[0], list):  # prepared arrays
-            return lambda: self._evaluate_prepared(*validation_data, max(batch_size, 256))
+        if isinstance(validation_data, Prepared):
+            xs, ys, weights = validation_data
+            return lambda: self._evaluate_prepared(xs, ys, max(batch_size, 256), weights)
         return lambda: self._evaluate_batches(self._reading_feed(
             f"{where}(validation_data=...)", validation_data, 256, None))
 
@@ -522,8 +564,7 @@ class Trainable(Compiling):
                 before = (rng_state(), {name: np.array(value, copy=True) for name, value
                                         in self.buffers().items()} if keep_buffers else {})
                 try:
-                    loss, outputs = self.compute_loss_and_gradients(
-                        x_batch, y_batch, **({} if weight is None else {"sample_weight": weight}))
+                    loss, outputs = self.compute_loss_and_gradients(x_batch, y_batch, weight)
                 except NonFiniteError as error:
                     self._nonfinite_step(error, x_batch, y_batch, before, step, hooks,
                                          on_nonfinite)
@@ -557,7 +598,7 @@ class Trainable(Compiling):
         other's checked as prepare_data checks arrays (the error names the batch), after
         the feed's own checks (its parts, shapes and dtypes keep the first batch's)."""
         if feed.checked:
-            return list(batch[0]), list(batch[1]), batch[2] if len(batch) == 3 else None
+            return list(batch[0]), list(batch[1]), list(batch[2]) if len(batch) == 3 else None
         x, y, weight = feed.unpack(batch, number, (1, 2, 3) if caller == "predict" else (2, 3))
         if len(self.input_names) == 1 and isinstance(x, (tuple, list)) and \
                 all(isinstance(a, np.ndarray) for a in x):
@@ -567,12 +608,15 @@ class Trainable(Compiling):
             x = x[0]
         try:
             xs, ys = self.prepare_data(x, None if caller == "predict" else y, caller)
-        except (ShapeError, LabelError, DTypeError, GraphError) as error:
+            if caller != "predict":
+                weight = self._sample_weights(feed.where, xs, ys, weight, None)
+        except (ShapeError, LabelError, DTypeError, GraphError, ConfigError,
+                NonFiniteError) as error:
             raise type(error)(f"Batch {number} of the data: {error}") from error
         if caller == "fit":
             check_batch_statistics(feed.where, self, (None,) + xs[0].shape[1:], len(xs[0]),
                                    len(xs[0]), f" (batch {number})")
-        return xs, ys, None if weight is None else np.asarray(weight)
+        return xs, ys, weight
 
     def _nonfinite_step(self, error, x_batch, y_batch, before, step, hooks, action):
         """Put the buffers back as they were before the step, diagnose it, then raise or tell
@@ -601,53 +645,62 @@ class Trainable(Compiling):
     def _bare(arrays):
         return arrays[0] if len(arrays) == 1 else arrays
 
-    def evaluate(self, x, y=None, batch_size=256, steps=None):
+    def evaluate(self, x, y=None, batch_size=256, sample_weight=None, steps=None):
         """Loss and metrics over (x, y) in eval mode, batched: {"loss": ..., "accuracy": ...}
         (several outputs: also "<name>_loss" and "<name>_<metric>").
 
         x, y as fit takes them: arrays (in batches of `batch_size`), a Dataset
         (read in order; an unbatched one in batches of `batch_size`), or an iterable of
         (x, y[, sample_weight]) batches, read to its end or for `steps` batches. The loss
-        and metrics are over every example at once, however the data is batched.
+        and metrics are over every example at once, however the data is batched; the loss
+        weighted by sample_weight (arrays; a Dataset's third part) as fit weighs it.
         Thread-safe, as predict: the model is read, never changed (see _batched)."""
         self.require_compiled("evaluate")
         where = f"{self.describe()}.evaluate"
         steps = check_int(where, "steps", steps, 1, alternatives=(None,))
         if is_batches(x):
-            if y is not None:
-                raise ConfigError(f"{where} takes y only with arrays: the batches of a "
-                                  f"{type(x).__name__} carry their targets. Received: y")
+            given = [name for name, value in (("y", y), ("sample_weight", sample_weight))
+                     if value is not None]
+            if given:
+                raise ConfigError(f"{where} takes {' and '.join(given)} only with arrays: the "
+                                  f"batches of a {type(x).__name__} carry their targets and "
+                                  f"weights. Received: {', '.join(given)}")
             return self._evaluate_batches(self._reading_feed(where, x, batch_size, steps))
         batch_size = check_int(where, "batch_size", batch_size, 1)
         xs, ys = self.prepare_data(x, y, "evaluate")
+        weights = self._sample_weights(where, xs, ys, sample_weight, None)
         if steps is not None:  # the first `steps` batches
-            xs, ys = [a[:steps * batch_size] for a in xs], [a[:steps * batch_size] for a in ys]
-        return self._evaluate_prepared(xs, ys, batch_size)
+            xs, ys, weights = ([None if a is None else a[:steps * batch_size] for a in arrays]
+                               if arrays is not None else None for arrays in (xs, ys, weights))
+        return self._evaluate_prepared(xs, ys, batch_size, weights)
 
-    def _evaluate_prepared(self, xs, ys, batch_size):
+    def _evaluate_prepared(self, xs, ys, batch_size, sample_weight=None):
         fused = self.fused_outputs()
         outputs = self._batched(xs, batch_size, fused)
-        return self._evaluated(outputs, ys, fused)
+        return self._evaluated(outputs, ys, fused, sample_weight)
 
-    def _evaluated(self, outputs, ys, fused):
+    def _evaluated(self, outputs, ys, fused, sample_weight=None):
         """The logs of evaluate from all the outputs and targets at once."""
-        loss, parts, _ = self.compute_loss(ys, outputs, fused)
+        loss, parts, _ = self.compute_loss(ys, outputs, fused, sample_weight)
         return self._step_logs(loss + self.regularization_loss(), parts, outputs, ys)
 
     def _evaluate_batches(self, feed):
         """evaluate over a feed's batches: the outputs and targets of every batch gathered,
         then taken at once by the loss and metrics (exact, as for arrays)."""
-        fused, targets = self.fused_outputs(), []
+        fused, targets, weights = self.fused_outputs(), [], []
 
         def inputs():
             for number, batch in feed.epoch(types.SimpleNamespace(epoch=0, step=0, order=None)):
-                xs, ys, _ = self._batch_arrays(feed, batch, number, "evaluate")
+                xs, ys, weight = self._batch_arrays(feed, batch, number, "evaluate")
                 targets.append(ys)
+                weights.append(weight)
                 yield xs
 
         outputs = self._run_batches(inputs(), fused)
-        return self._evaluated(outputs, [np.concatenate(column) for column in zip(*targets)],
-                               fused)
+        joined = lambda column: None if column[0] is None else np.concatenate(column)
+        return self._evaluated(outputs, [joined(column) for column in zip(*targets)], fused,
+                               None if weights[0] is None else
+                               [joined(column) for column in zip(*weights)])
 
     def _reading_feed(self, where, data, batch_size, steps):
         """The Feed evaluate and predict read once, in order: a Dataset unshuffled (batched

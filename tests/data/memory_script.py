@@ -5,11 +5,10 @@
 from_npy trains on Dataset.from_npy((X, Y)).shuffle().batch(256).prefetch(2); memmap_array
 on the same file opened by np.load(mmap_mode="r") and given as arrays (the pages it reads
 stay resident). Prints JSON: {"baseline": bytes resident after importing numpy and lamina
-and a first tiny fit, "peak": the process's peak resident size (ru_maxrss), "steps"}.
+and a first tiny fit, "peak": the process's peak resident size (VmHWM), "steps"}.
 """
 
 import json
-import resource
 import sys
 
 import numpy as np
@@ -19,9 +18,11 @@ from lamina import layers as L
 from lamina.data import Dataset
 
 
-def resident():
+def resident(field="VmRSS"):
+    """Bytes resident now (VmRSS) or at the peak (VmHWM) of this process's memory. Not
+    ru_maxrss: Linux keeps it across exec, so it would count the parent that forked us."""
     with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmRSS:"))
+        line = next(line for line in status if line.startswith(f"{field}:"))
     return int(line.split()[1]) * 1024
 
 
@@ -37,7 +38,7 @@ def main(x_path, y_path, how):
         model.fit(Dataset.from_npy((x_path, y_path)).shuffle().batch(256).prefetch(2), verbose=0)
     else:
         model.fit(np.load(x_path, mmap_mode="r"), np.load(y_path), batch_size=256, verbose=0)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = resident("VmHWM")
     print(json.dumps({"baseline": baseline, "peak": peak, "steps": model.optimizer.iterations - warm_up}))
 
 

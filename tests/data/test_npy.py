@@ -87,8 +87,8 @@ def _write_npy(path, rows, features):
 def test_training_on_a_file_larger_than_its_memory_budget_keeps_peak_rss_bounded(tmp_path):
     """The issue's 2 GB under 600 MB peak RSS, scaled: 300 MB of float32 rows trained for a
     shuffled epoch from Dataset.from_npy stay within the baseline (numpy, lamina, a model)
-    plus a fifth of the data (measured: about 40 MB more, the same for 150 MB or 600 MB of
-    data: batches in flight and the allocator's arenas); the same file given as an np.load(mmap_mode="r") array keeps
+    plus a tenth of the data (measured: about 11 MB more, for 150 MB or 600 MB of data
+    alike: the batches in flight); the same file given as an np.load(mmap_mode="r") array keeps
     the pages it read resident (the control that shows the measurement sees them)."""
     rows, features = 38_400, 2048  # 300 MiB
     data_bytes = rows * features * 4
@@ -106,5 +106,5 @@ def test_training_on_a_file_larger_than_its_memory_budget_keeps_peak_rss_bounded
         measured[how] = json.loads(done.stdout)
         assert measured[how]["steps"] == rows // 256
     grown = {how: m["peak"] - m["baseline"] for how, m in measured.items()}
-    assert grown["from_npy"] < 0.2 * data_bytes, grown
+    assert grown["from_npy"] < 0.1 * data_bytes, grown
     assert grown["memmap_array"] > 0.5 * data_bytes, grown
