@@ -599,6 +599,8 @@ class Trainable(Compiling):
         the feed's own checks (its parts, shapes and dtypes keep the first batch's)."""
         if feed.checked:
             return list(batch[0]), list(batch[1]), list(batch[2]) if len(batch) == 3 else None
+        if caller == "predict" and not isinstance(batch, (tuple, list)):
+            batch = (batch,)  # predict's batches may be bare inputs
         x, y, weight = feed.unpack(batch, number, (1, 2, 3) if caller == "predict" else (2, 3))
         if len(self.input_names) == 1 and isinstance(x, (tuple, list)) and \
                 all(isinstance(a, np.ndarray) for a in x):

@@ -115,6 +115,8 @@ def test_evaluate_and_predict_on_a_dataset_equal_the_arrays(digits):
                                   model.predict_logits(x))
     np.testing.assert_array_equal(model.predict(((part,) for part, _ in slices(x, y, 30)),
                                                 steps=2), model.predict(x[:60]))
+    np.testing.assert_array_equal(model.predict(part for part, _ in slices(x, y, 30)),
+                                  model.predict(x))  # bare inputs
     assert model.evaluate(slices(x, y, 64)) == model.evaluate(x, y)
     assert model.evaluate(x, y, batch_size=50, steps=2) == model.evaluate(x[:100], y[:100])
 

@@ -18,6 +18,7 @@ import itertools
 
 import numpy as np
 
+from lamina.backend import rng_state, set_rng_state
 from lamina.data.dataset import Dataset
 from lamina.data.structure import leaves
 from lamina.errors import ConfigError, DTypeError, ShapeError
@@ -28,11 +29,12 @@ PARTS = ("x", "y", "sample_weight")
 
 
 def is_batches(data):
-    """True for what Feed takes: a Dataset, or an iterable that is not itself an array, a
-    tuple, list or dict of arrays, or a string."""
+    """True for what Feed takes: a Dataset, or an iterable that is not itself an array (nor
+    array-like: a DataFrame, a tensor), a tuple, list or dict of arrays, or a string."""
     if isinstance(data, Dataset):
         return True
-    if isinstance(data, (np.ndarray, tuple, list, dict, str, bytes)) or data is None:
+    if isinstance(data, (np.ndarray, tuple, list, dict, str, bytes)) or data is None or \
+            hasattr(data, "__array__"):
         return False
     return hasattr(data, "__iter__") or hasattr(data, "__next__")
 
@@ -67,9 +69,15 @@ class Feed:
         return self.dataset is not None
 
     def first(self):
-        """The first batch, read ahead (an iterable's; it is still the first epoch's first)."""
+        """The first batch, read ahead: an iterable's is still the first epoch's first; a
+        Dataset's is read aside (in order), lamina's generator left as it was (its maps may
+        draw), so that training goes exactly as without the look."""
         if self.dataset is not None:
-            return next(iter(self.dataset.in_order()))
+            random_state = rng_state()
+            try:
+                return next(iter(self.dataset.in_order()))
+            finally:
+                set_rng_state(random_state)
         if not self._pending:
             self._iterator = iter(self.data)
             try:

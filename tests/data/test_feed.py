@@ -92,3 +92,27 @@ def test_unpack_checks_every_batch_against_the_first():
     with pytest.raises(ConfigError, match="each batch as \\(x, y\\) or \\(x, y, sample_weight\\)"
                                           ". Received: batch 6 is ndarray"):
         feed.unpack(X[:4], 6)
+
+
+def test_a_dataset_s_first_batch_is_read_aside_leaving_lamina_s_generator_as_it_was():
+    from lamina.backend import get_rng
+    import lamina
+
+    noisy = Dataset.from_arrays(X, Y).map(lambda x, y: (x + get_rng().random(x.shape), y)) \
+        .batch(4)
+    lamina.seed(0)
+    expected = get_rng().random()
+    lamina.seed(0)
+    Feed("fit", noisy).first()
+    assert get_rng().random() == expected
+
+
+def test_array_likes_are_arrays_not_batches():
+    class Tensor:
+        def __array__(self, dtype=None, copy=None):
+            return X
+
+        def __iter__(self):
+            return iter(X)
+
+    assert not is_batches(Tensor())
