@@ -14,7 +14,8 @@ import lamina
 from lamina import layers as L
 from lamina.data import Dataset
 from lamina.datasets import load_digits
-from lamina.errors import ConfigError, DTypeError, GraphError, LabelError, ShapeError
+from lamina.errors import (CheckpointError, ConfigError, DTypeError, GraphError, LabelError,
+                           ShapeError)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = pathlib.Path(__file__).with_name("fit_datasets_script.py")
@@ -193,24 +194,35 @@ def test_checkpoints_need_a_dataset_or_arrays(digits, tmp_path):
         mlp().fit(slices(x, y, 32), steps_per_epoch=3, checkpoint=tmp_path / "run.ckpt")
 
 
+class Crash(lamina.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if self.model.fit_state.epoch == 1 and batch == 4:
+            raise KeyboardInterrupt
+
+
 def test_a_fit_resumed_mid_epoch_on_a_dataset_equals_an_uninterrupted_one(digits, tmp_path):
     x, y = digits
     dataset = lambda: Dataset.from_arrays(x, y).shuffle().batch(32)
     reference = trained(dataset())
-    model = mlp()
-
-    class Crash(lamina.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if self.model.fit_state.epoch == 1 and batch == 4:
-                raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        model.fit(dataset(), epochs=3, verbose=0, checkpoint=tmp_path / "run.ckpt",
+        mlp().fit(dataset(), epochs=3, verbose=0, checkpoint=tmp_path / "run.ckpt",
                   checkpoint_freq=2, callbacks=[Crash()])
     resumed = mlp()
     history = resumed.fit(dataset(), epochs=3, verbose=0, checkpoint=tmp_path / "run.ckpt",
                           checkpoint_freq=2, resume=True)
     assert_same((resumed, history.history), reference)
+
+
+def test_a_checkpoint_of_another_dataset_is_refused(digits, tmp_path):
+    x, y = digits
+    with pytest.raises(KeyboardInterrupt):
+        mlp().fit(Dataset.from_arrays(x, y).shuffle().batch(32), epochs=3, verbose=0,
+                  checkpoint=tmp_path / "run.ckpt", checkpoint_freq=2, callbacks=[Crash()])
+    for other in (Dataset.from_arrays(x[::-1], y[::-1]).shuffle().batch(32),
+                  Dataset.from_arrays(x, y).shuffle(seed=1).batch(32)):
+        with pytest.raises(CheckpointError, match="the training or validation data differ"):
+            mlp().fit(other, epochs=3, verbose=0, checkpoint=tmp_path / "run.ckpt",
+                      checkpoint_freq=2, resume=True)
 
 
 def run_script(out, *args):

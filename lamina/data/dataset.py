@@ -60,10 +60,10 @@ class Dataset:
     @classmethod
     def from_npy(cls, paths, mmap=True):
         """Examples from .npy files: `paths` is (x, y[, sample_weight]) (or one path, x
-        alone), each part a path or a tuple, list or dict of paths. mmap=True maps the files
-        read-only and reads only the rows of each batch, so the data may be larger than
-        memory (the pages read are handed back as it goes; see lamina.data.npy); False loads
-        them into memory."""
+        alone), each part a path or a tuple, list or dict of paths. mmap=True leaves the files
+        on disk (mapped read-only, for their shapes) and reads only the rows of each batch,
+        so the data may be larger than memory and memory holds the batches in flight, no
+        more (see lamina.data.npy); False loads them into memory."""
         return cls(npy_source(paths, check_bool("Dataset.from_npy", "mmap", mmap)))
 
     def _with(self, **changes):
