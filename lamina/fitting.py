@@ -33,13 +33,14 @@ class FitState:
 
     epoch (from 0) and step (steps done in it); order: the epoch's sample order, drawn from
     lamina's generator when the epoch starts (None: in order, or batches from an iterable);
-    together the position a Dataset is put back to on resuming (lamina.data.feed); batch:
-    the step's (xs, ys) while it runs (for callbacks such as Monitor); totals: the epoch's sums of each logged value
-    times its batch size, over `seen` samples; skipped: steps skipped in it
-    (on_nonfinite="skip"). data: what a checkpoint fingerprints: (xs, ys, validation_data)
-    for arrays, one array per input and per loss (validation_data likewise, a Dataset, or
-    None), (dataset, validation_data) for a Dataset, or None where the data live elsewhere (on a distributed engine's shards); callbacks: every callback of the run, in
-    the order fit calls them.
+    together the position a Dataset is put back to on resuming (lamina.data.feed); batch: the
+    step's (xs, ys) while it runs (for callbacks such as Monitor); totals: the epoch's sums of
+    each logged value times its batch size, over `seen` samples; skipped: steps skipped in it
+    (on_nonfinite="skip"). data: what a checkpoint fingerprints: (xs, ys, validation_data) for
+    arrays, one array per input and per loss (validation_data likewise, a Dataset, or None),
+    (dataset, validation_data) for a Dataset, or None where the data live elsewhere (on a
+    distributed engine's shards); callbacks: every callback of the run, in the order fit calls
+    them.
     """
 
     def __init__(self, epoch, data, callbacks):

@@ -359,9 +359,9 @@ class Trainable(Compiling):
 
         validation_split takes the last fraction of the data (before shuffling), as Keras
         (arrays only; their weights too). validation_data: (x_val, y_val[, sample_weight_val]),
-        a Dataset, or a re-iterable of batches with len(). Every argument is checked before the first step (a ConfigError
-        naming it and what arrived; NumPy ints and floats count as numbers, bools do not),
-        and so is the data:
+        a Dataset, or a re-iterable of batches with len(). Every argument is checked before the
+        first step (a ConfigError naming it and what arrived; NumPy ints and floats count as
+        numbers, bools do not), and so is the data:
         a last batch of one example (or batch_size=1) in front of a batch norm that would see
         one value per channel is refused, with the nearest batch sizes that avoid it.
         Integer-typed x with values above 1 (uint8 pixels in 0..255) trains as given, after a
@@ -392,8 +392,9 @@ class Trainable(Compiling):
         self.require_compiled("fit")
         where = f"{self.describe()}.fit"
         arguments = check_fit_arguments(
-            where, epochs=epochs, batch_size=batch_size, shuffle=shuffle, verbose=verbose, callbacks=callbacks, checkpoint=checkpoint,
-            resume=resume, initial_epoch=initial_epoch, validation_split=validation_split,
+            where, epochs=epochs, batch_size=batch_size, shuffle=shuffle, verbose=verbose,
+            callbacks=callbacks, checkpoint=checkpoint, resume=resume,
+            initial_epoch=initial_epoch, validation_split=validation_split,
             checkpoint_freq=checkpoint_freq)
         steps_per_epoch = check_int(where, "steps_per_epoch", steps_per_epoch, 1,
                                     alternatives=(None,))

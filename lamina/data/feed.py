@@ -4,14 +4,14 @@
     for step, batch in feed.epoch(model.fit_state): ...
     x, y, sample_weight = feed.unpack(batch, step)    # checked against the first batch
 
-A Dataset is positioned at the FitState's epoch, step and order before each epoch (so a
-resumed fit goes on from the very batch it stopped at) and hands back the order it draws.
-An iterable with len() (a re-iterable object; a list or tuple is taken as arrays) is iterated afresh every
+A Dataset is positioned at the FitState's epoch, step and order before each epoch (so a resumed
+fit goes on from the very batch it stopped at) and hands back the order it draws. An iterable
+with len() (a re-iterable object; a list or tuple is taken as arrays) is iterated afresh every
 epoch, `steps` batches of it (all by default). An iterator without len() (a generator) needs
-`steps` (ConfigError otherwise) and is shared by the epochs, as Keras does: each epoch takes
-the next `steps` batches; if it ends sooner, ``exhausted`` is set and the epoch ends there.
-Neither kind of iterable can be fingerprinted nor positioned mid-epoch (only replayed from
-its start), so only a Dataset or arrays can be checkpointed (``resumable``).
+`steps` (ConfigError otherwise) and is shared by the epochs, as Keras does: each epoch takes the
+next `steps` batches; if it ends sooner, ``exhausted`` is set and the epoch ends there. Neither
+kind of iterable can be fingerprinted nor positioned mid-epoch (only replayed from its start),
+so only a Dataset or arrays can be checkpointed (``resumable``).
 """
 
 import itertools
@@ -65,7 +65,7 @@ class Feed:
 
     @property
     def resumable(self):
-        """Whether a checkpoint can record where this feed is (a Dataset: yes)."""
+        """True for a Dataset, whose position a checkpoint can record."""
         return self.dataset is not None
 
     def first(self):

@@ -39,7 +39,8 @@ def main(x_path, y_path, how):
     else:
         model.fit(np.load(x_path, mmap_mode="r"), np.load(y_path), batch_size=256, verbose=0)
     peak = resident("VmHWM")
-    print(json.dumps({"baseline": baseline, "peak": peak, "steps": model.optimizer.iterations - warm_up}))
+    steps = model.optimizer.iterations - warm_up
+    print(json.dumps({"baseline": baseline, "peak": peak, "steps": steps}))
 
 
 if __name__ == "__main__":
