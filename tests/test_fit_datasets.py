@@ -243,3 +243,23 @@ def test_a_run_on_memory_mapped_files_sigkilled_mid_epoch_resumes_bit_for_bit(tm
     assert resumed.returncode == 0, resumed.stderr
     assert "after step 2/10 of epoch 2/3" in resumed.stdout  # saved every 3 steps of the run
     assert (tmp_path / "run.json").read_text() == (tmp_path / "reference.json").read_text()
+
+
+def two_inputs():
+    lamina.seed(0)
+    a, b = lamina.Input((64,), name="a"), lamina.Input((64,), name="b")
+    out = L.Linear(None, 10)(L.Concatenate(axis=1)([a, b]))
+    return lamina.Model([a, b], out).compile(loss="cross_entropy", optimizer="sgd")
+
+
+def test_a_model_of_two_inputs_trains_on_dict_batches_and_refuses_one_input(digits):
+    x, y = digits
+    reference = two_inputs()
+    reference.fit({"a": x, "b": 1 - x}, y, batch_size=50, shuffle=False, verbose=0)
+    model = two_inputs()
+    model.fit(Dataset.from_arrays({"a": x, "b": 1 - x}, y).batch(50), verbose=0)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(GraphError, match="Batch 0 of the data: .*expects 2 inputs \\['a', "
+                                         "'b'\\].* Received: one ndarray"):
+        two_inputs().fit(Dataset.from_arrays(x, y).batch(50), verbose=0)
