@@ -32,15 +32,16 @@ class FitState:
     """Where fit is: what BackupAndRestore saves, and what a resumed fit starts from.
 
     epoch (from 0) and step (steps done in it); order: the epoch's sample order, drawn from
-    lamina's generator when the epoch starts (None: in order, or batches from an iterable);
-    together the position a Dataset is put back to on resuming (lamina.data.feed); batch: the
-    step's (xs, ys) while it runs (for callbacks such as Monitor); totals: the epoch's sums of
-    each logged value times its batch size, over `seen` samples; skipped: steps skipped in it
-    (on_nonfinite="skip"). data: what a checkpoint fingerprints: (xs, ys, validation_data) for
-    arrays, one array per input and per loss (validation_data likewise, a Dataset, or None),
-    (dataset, validation_data) for a Dataset, or None where the data live elsewhere (on a
-    distributed engine's shards); callbacks: every callback of the run, in the order fit calls
-    them.
+    lamina's generator when the epoch starts; totals: the epoch's sums of each logged value
+    times its batch size, over `seen` samples; skipped: steps skipped in it
+    (on_nonfinite="skip"). data: (xs, ys, validation_data) as fit trains on them, one array
+    per input and per loss (validation_data likewise, or None), or None where the data live
+    elsewhere (on a distributed engine's shards); callbacks: every callback of the run, in
+    the order fit calls them.
+
+    With a lamina.data Dataset, epoch, step and order are where it is put back on resuming
+    (order None: in order, or batches from an iterable) and data is (dataset,
+    validation_data); batch: the step's (xs, ys) while it runs (for callbacks such as Monitor).
     """
 
     def __init__(self, epoch, data, callbacks):

@@ -14,10 +14,11 @@ logged as "<output name>_loss" (Keras' names). Every step is checked for NaN / I
 the weights change (fit's on_nonfinite). compile and the fused-softmax decision are
 lamina.compiling's. fit's epoch loop, its argument checks and its
 FitState (which BackupAndRestore saves and a resumed fit restores) are lamina.fitting's,
-shared with lamina.distributed; fit hands it this module's epoch of local batches. Those
-batches come from a lamina.data Feed: arrays become Dataset.from_arrays(...).shuffle()
-.batch(n), checked whole first; a Dataset or an iterable of (x, y[, sample_weight]) batches
-is checked batch by batch (_batch_arrays), so there is one epoch loop (_train_epoch).
+shared with lamina.distributed; fit hands it this module's epoch of local batches.
+
+Those batches come from a lamina.data Feed: arrays become Dataset.from_arrays(...)
+.shuffle().batch(n), checked whole first; a Dataset or an iterable of (x, y[, sample_weight])
+batches is checked batch by batch (_batch_arrays), so there is one epoch loop (_train_epoch).
 """
 
 import collections

@@ -35,12 +35,11 @@ class BackupAndRestore(Callback):
 
     Saved, atomically (a crash, even mid-write, leaves the previous checkpoint whole): the
     weights and buffers, the optimizer and its state (learning rate, step count, moments),
-    lamina's random generator, the epoch and the step within it, that epoch's sample order (for
-    a lamina.data.Dataset too: where it stands, so the resumed epoch goes on with the very next
-    batch) and running loss / metric totals, and the state of every callback that has one
-    (History, EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, yours:
-    Callback.state_dict). A run killed at any point and started again by the same script ends
-    with the weights, History and logs of an uninterrupted run, bit for bit.
+    lamina's random generator, the epoch and the step within it, that epoch's sample order
+    and running loss / metric totals, and the state of every callback that has one (History,
+    EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, yours: Callback.state_dict).
+    A run killed at any point and started again by the same script ends with the weights,
+    History and logs of an uninterrupted run, bit for bit.
 
     save_freq: "epoch" (after every epoch) or an int N (after every N-th training step,
     counted over the whole run). delete_checkpoint: remove the file when fit ends normally
@@ -51,7 +50,8 @@ class BackupAndRestore(Callback):
     recognised by their SHA-256, computed once per fit (about half a second per 200 MB; a
     Dataset's covers its arrays or files and its pipeline: Dataset.fingerprint). A generator
     or other iterable of batches can be neither recognised nor positioned, and fit refuses
-    to checkpoint one.
+    to checkpoint one. A Dataset's position is fit's (epoch, step, order), saved alike, so a
+    resumed epoch goes on with the very next batch.
     Not kept: ``history.nonfinite`` reports, and generators a layer owns (``rng=``).
     """
 
