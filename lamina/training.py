@@ -569,7 +569,9 @@ class Trainable(Compiling):
                 before = (rng_state(), {name: np.array(value, copy=True) for name, value
                                         in self.buffers().items()} if keep_buffers else {})
                 try:
-                    loss, outputs = self.compute_loss_and_gradients(x_batch, y_batch, weight)
+                    # weights go only when there are some: an override may take (x, y) alone
+                    loss, outputs = self.compute_loss_and_gradients(
+                        x_batch, y_batch, **({} if weight is None else {"sample_weight": weight}))
                 except NonFiniteError as error:
                     self._nonfinite_step(error, x_batch, y_batch, before, step, hooks,
                                          on_nonfinite)
