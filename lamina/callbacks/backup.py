@@ -49,7 +49,11 @@ class BackupAndRestore(Callback):
     (Keras's behaviour); False starts afresh and overwrites it. A checkpoint written for other
     settings (architecture, optimizer, epochs, batch size, number of samples, the data, the
     stateful callbacks) is refused with a CheckpointError naming what differs; the data are
-    recognised by their SHA-256, computed once per fit (about half a second per 200 MB).
+    recognised by their SHA-256, computed once per fit (about half a second per 200 MB; a
+    Dataset's covers its arrays or files and its pipeline: Dataset.fingerprint). A generator
+    or other iterable of batches can be neither recognised nor positioned, and fit refuses
+    to checkpoint one. A Dataset's position is fit's (epoch, step, order), saved alike, so a
+    resumed epoch goes on with the very next batch.
     Not kept: ``history.nonfinite`` reports, and generators a layer owns (``rng=``).
     """
 
@@ -204,11 +208,14 @@ class BackupAndRestore(Callback):
 
 # -- what identifies a run ----------------------------------------------------------------------
 def fingerprint(*arrays):
-    """SHA-256 (hex) of arrays' shapes, dtypes and bytes; None entries and tuples allowed."""
+    """SHA-256 (hex) of arrays' shapes, dtypes and bytes; None entries and tuples allowed,
+    and lamina.data Datasets (their own fingerprint(): the data's bytes and the pipeline)."""
     digest = hashlib.sha256()
     for array in arrays:
         if isinstance(array, (tuple, list)):
             digest.update(fingerprint(*array).encode())
+        elif hasattr(array, "fingerprint"):
+            digest.update(array.fingerprint().encode())
         elif array is not None:
             array = np.ascontiguousarray(array)
             digest.update(f"{array.shape}{array.dtype.str}".encode())
