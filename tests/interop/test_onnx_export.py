@@ -14,10 +14,11 @@ from lamina import layers as L
 from lamina import models
 from lamina.errors import ConfigError
 from lamina.interop import export_onnx
-from lamina.interop.onnx_import_ops.constant_arithmetic import ConstantArithmetic
+from lamina.layers import ConstantArithmetic
 from lamina.layers.container import Composite, Container, named_layers
 from lamina.layers.merge import Merge
 from lamina.layers.registry import is_lamina_class, registered_layers
+from lamina.compat.slugnet.lamina_layers import CustomActivation, WeightScaledDropout
 from lamina.inference import Fused, Quantized, fold, quantize
 from lamina.layers.augmentation import ImageAugmentation
 from lamina.model import Sequential
@@ -29,7 +30,8 @@ ort = pytest.importorskip("onnxruntime")
 UNSUPPORTED = {Container: "abstract base of the containers (no forward)",
                Composite: "abstract base of attribute-named containers (no forward)",
                Merge: "abstract base of the merge layers (no combine)",
-               ImageAugmentation: "abstract base of the augmentation layers (no augment)"}
+               ImageAugmentation: "abstract base of the augmentation layers (no augment)",
+               CustomActivation: "runs a user's slugnet Activation: Python code, no ONNX op"}
 
 
 def folded(case):
@@ -206,6 +208,7 @@ CASES = {
     ConstantArithmetic: [lambda: seq(ConstantArithmetic("subtract", (3, 1), True), shape=(3, 4)),
                          lambda: seq(ConstantArithmetic("multiply", (1, 4)), shape=(3, 4))],
     L.Dropout: [lambda: seq(L.Linear(4, 4), L.Dropout(0.5), shape=(4,))],
+    WeightScaledDropout: [lambda: seq(L.Linear(4, 4), WeightScaledDropout(0.3), shape=(4,))],
     Fused: [lambda: folded(seq(L.Conv2D(2, 3, 3), L.BatchNorm2D(3), L.ReLU(), shape=(2, 5, 5))),
             lambda: folded(seq(L.Linear(4, 3), L.GELU(), shape=(4,)))],
     Quantized: [lambda: quantized(seq(L.Conv2D(2, 3, 3, padding=1), shape=(2, 5, 5))),

@@ -6,7 +6,8 @@ import numpy as np
 
 from lamina import layers as L
 from lamina.graph.tensor import SymbolicTensor
-from lamina.interop.onnx_import_ops.constant_arithmetic import ONNX_OPS, ConstantArithmetic
+from lamina.interop.onnx_ops.arithmetic import ONNX_OPS
+from lamina.layers.arithmetic import ConstantArithmetic
 from lamina.interop.onnx_import_ops.registry import converts
 
 _OPERATIONS = {op_type: operation for operation, op_type in ONNX_OPS.items()}

@@ -7,7 +7,7 @@ from tests.interop.onnx_import_ops.helpers import (assert_matches_runtime, float
 from lamina.errors import InteropError
 from lamina.gradcheck import check_layer
 from lamina.interop import load_onnx
-from lamina.interop.onnx_import_ops.constant_arithmetic import ConstantArithmetic
+from lamina.layers import ConstantArithmetic
 
 
 @pytest.mark.parametrize("op_type, layer", [("Add", "Add"), ("Sub", "Subtract"),

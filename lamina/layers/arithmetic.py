@@ -1,17 +1,15 @@
-"""ConstantArithmetic: x combined with a fixed array (an ONNX Add / Sub / Mul / Div whose
-other operand is an initializer), y = x op c, or y = c op x with constant_first; and its
-export_onnx converter (the same one op), so that an imported model exports again."""
+"""ConstantArithmetic: x combined with a fixed array, y = x op c (or c op x with
+constant_first); what an ONNX Add / Sub / Mul / Div with an initializer operand becomes on
+import (lamina.interop.load_onnx)."""
 
 import numpy as np
 
 from lamina.errors import ConfigError
 from lamina.functional.checks import check_dout
-from lamina.interop.onnx_ops.registry import converts as exports
 from lamina.layers.base import Layer
 from lamina.layers.merge import sum_to_shape
 
-ONNX_OPS = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div"}
-OPERATIONS = tuple(ONNX_OPS)
+OPERATIONS = ("add", "subtract", "multiply", "divide")
 
 
 class ConstantArithmetic(Layer):
@@ -66,12 +64,3 @@ class ConstantArithmetic(Layer):
         else:
             dx = -dout * out / x if self.constant_first else dout / c
         return sum_to_shape(dx, x.shape)
-
-
-@exports(ConstantArithmetic)
-def export_constant_arithmetic(g, layer, inputs, shapes, prefix):
-    """export_onnx's converter: the constant as an initializer named as in state_dict (its
-    example axes broadcast over the batch, as NumPy's), then the one ONNX op."""
-    constant = g.param(prefix + "constant", layer.constant)
-    operands = [constant, inputs[0]] if layer.constant_first else [inputs[0], constant]
-    return g.node(ONNX_OPS[layer.operation], operands, name=prefix + layer.name)
