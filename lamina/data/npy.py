@@ -1,6 +1,6 @@
 """Reading .npy files larger than memory: rows read by index, nothing else kept resident.
 
-A memory-mapped array (np.load(mmap_mode="r")) reads from disk only the pages an index
+A memory-mapped array (np.load with mmap_mode="r") reads from disk only the pages an index
 touches, but every page it maps stays resident, and counted in the process's RSS, while the
 map lives; with the page cache's large folios one row at a random place maps up to a
 megabyte. An epoch over a shuffled 2 GB file would end with most of it resident. NpyFile
@@ -26,7 +26,7 @@ class NpyFile:
     def __init__(self, path):
         self.path = os.fspath(path)
         try:
-            self.array = np.load(self.path, mmap_mode="r")
+            self.array = np.load(self.path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as error:
             raise DatasetError(f"Dataset.from_npy cannot read '{self.path}' as a .npy file "
                                f"of numbers: {error}") from error

@@ -9,7 +9,7 @@ from lamina import layers as L
 from lamina.errors import ConfigError, ShapeError
 from lamina.examples.digits import build_model, load_data
 from lamina.inference import Fused, Quantized, quantize
-from lamina.inference.quantize import (activation_range, dequantize_linear, quantize_linear,
+from lamina.inference.quantization import (activation_range, dequantize_linear, quantize_linear,
                                        weight_scales)
 from lamina.io import load_model
 
