@@ -100,8 +100,9 @@ def npy_source(paths, mmap=True):
                               f"Received: {path!r}")
     x, y, sample_weight = (*paths, None, None)[:3]
     if not mmap:
-        return array_source(*(rebuild(part, (np.load(p, allow_pickle=False) for p in leaves(part)))
-                              for part in (x, y, sample_weight)))
+        loaded = (rebuild(part, (np.load(p, allow_pickle=False) for p in leaves(part)))
+                  for part in (x, y, sample_weight))
+        return array_source(*loaded)
     files = [NpyFile(path) for path in leaves(paths)]
     mapped = iter(file.array for file in files)
     element = _element("Dataset.from_npy", rebuild(x, mapped), rebuild(y, mapped),
