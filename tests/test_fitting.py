@@ -168,7 +168,7 @@ def test_distributed_fit_prints_the_same_progress_as_fit(monkeypatch):
     outputs = []
     for fit in ("local", "distributed"):
         stream = io.StringIO()
-        monkeypatch.setattr(f"lamina.{'training' if fit == 'local' else 'distributed.trainer'}"
+        monkeypatch.setattr(f"lamina.{'fitting' if fit == 'local' else 'distributed.trainer'}"
                             f".ProgressLogger", lambda verbose: ProgressLogger(verbose,
                                                                                stream=stream))
         net = model()

@@ -43,7 +43,7 @@ def merge_moments(moments, batch, axes):
     moments: (0, 0.0, 0.0) to start; variance = m2 / count (the population variance).
     """
     count, mean, m2 = moments
-    reduce = tuple(a for a in range(batch.ndim) if a not in axes)
+    reduce = tuple(a for a in range(np.ndim(batch)) if a not in axes)
     batch = np.asarray(batch, np.float64)
     batch_count = batch.size // max(1, int(np.prod([batch.shape[a] for a in axes])))
     batch_mean = batch.mean(axis=reduce, keepdims=True)

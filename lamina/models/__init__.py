@@ -12,7 +12,7 @@ plus their blocks and SEBlock
 ChannelSlice, which ShuffleNetV2's channel split needs.
 """
 
-from lamina.models._blocks import ChannelSlice, SEBlock
+from lamina.models.blocks import ChannelSlice, SEBlock
 from lamina.models.lenet import LeNet5
 from lamina.models.mobilenet import MobileNetV2, inverted_residual
 from lamina.models.resnet import ResNet, basic_block, resnet_small

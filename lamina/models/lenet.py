@@ -1,7 +1,7 @@
 """LeNet-5 (LeCun et al. 1998), in its modern form: ReLU and max pooling."""
 
 from lamina import layers as L
-from lamina.models._blocks import check_count
+from lamina.models.blocks import check_count
 from lamina.model import Sequential
 
 

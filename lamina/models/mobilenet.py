@@ -3,7 +3,7 @@
 from lamina import layers as L
 from lamina.errors import ConfigError
 from lamina.functional.checks import check_real
-from lamina.models._blocks import check_count, check_counts, conv_bn, make_divisible
+from lamina.models.blocks import check_count, check_counts, conv_bn, make_divisible
 from lamina.model import Sequential
 
 # (expansion t, output channels c, blocks n, first stride s) per stage, as in the paper's

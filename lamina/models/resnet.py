@@ -1,7 +1,7 @@
 """CIFAR-style ResNet with basic blocks (He et al. 2016, section 4.2), optionally with SE."""
 
 from lamina import layers as L
-from lamina.models._blocks import SEBlock, check_count, check_counts, conv_bn
+from lamina.models.blocks import SEBlock, check_count, check_counts, conv_bn
 from lamina.model import Sequential
 
 

@@ -2,7 +2,7 @@
 
 from lamina import layers as L
 from lamina.errors import ConfigError
-from lamina.models._blocks import ChannelSlice, check_count, check_counts, conv_bn
+from lamina.models.blocks import ChannelSlice, check_count, check_counts, conv_bn
 from lamina.model import Sequential
 
 

@@ -1,7 +1,7 @@
 """A small Transformer classifier for token sequences (Vaswani et al. 2017, encoder only)."""
 
 from lamina import layers as L
-from lamina.models._blocks import check_count
+from lamina.models.blocks import check_count
 from lamina.model import Sequential
 
 

@@ -8,7 +8,7 @@ from lamina.errors import ConfigError, LaminaError, ShapeError
 from lamina.gradcheck import check_layer
 from lamina.layers.container import deserialize, serialize
 from lamina.models import ChannelSlice, SEBlock
-from lamina.models._blocks import conv_bn, make_divisible
+from lamina.models.blocks import conv_bn, make_divisible
 
 
 # -- SEBlock -----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 from lamina.interop.onnx_ops.registry import converts
 from lamina.layers.permute import Permute
 from lamina.layers.reshape import Flatten, Reshape
-from lamina.models._blocks import ChannelSlice
+from lamina.models.blocks import ChannelSlice
 
 
 @converts(Flatten)
