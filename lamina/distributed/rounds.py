@@ -22,7 +22,7 @@ from lamina.distributed.replica import optimizer_spec
 from lamina.distributed.sums import normalizer
 from lamina.errors import NonFiniteError
 
-__all__ = ["step_round", "local_round", "evaluate_round"]
+__all__ = ["step_round", "apply_step", "local_round", "evaluate_round"]
 
 
 def _state(model):
@@ -41,8 +41,17 @@ def _mean_loss(model, total):
 
 def step_round(model, engine, shards, task):
     """Gradient sums -> mean -> penalties -> optimizer step; (logs, rows)."""
-    params = model.parameters()
     total = engine.run(shards, shard.step_task, task, {"state": _state(model)})["sum"]
+    return [apply_step(model, total, task)]
+
+
+def apply_step(model, total, task):
+    """One optimizer step of model from the combined step_task sums; (logged sums, rows).
+
+    The driver runs it in sync="step"; with aggregation="barrier" every task runs it on its
+    replica (barrier.py), so the replicas take the driver's step exactly.
+    """
+    params = model.parameters()
     loss, divisor = _mean_loss(model, total)
     model.zero_grad()
     for i, param in enumerate(params):
@@ -60,7 +69,7 @@ def step_round(model, engine, shards, task):
             f"lamina.diagnose_nonfinite(model, x, y) on that batch finds where it starts.")
     model.apply_gradients()
     rows = total["rows"]
-    return [({key: value * rows for key, value in _logs(total, loss).items()}, rows)]
+    return {key: value * rows for key, value in _logs(total, loss).items()}, rows
 
 
 def local_round(model, engine, shards, task):

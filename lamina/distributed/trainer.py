@@ -16,6 +16,7 @@ import numpy as np
 from lamina.backend import get_rng
 from lamina.callbacks import BackupAndRestore
 from lamina.callbacks.progress import ProgressLogger
+from lamina.distributed.barrier import barrier_round
 from lamina.distributed.checkpoint import DriverCheckpoint, restore_checkpoint
 from lamina.distributed.local import LocalEngine, check_count
 from lamina.distributed.plan import Plan
@@ -29,6 +30,7 @@ from lamina.training import Trainable
 __all__ = ["DistributedTrainer"]
 
 SYNC_MODES = ("step", "local")
+AGGREGATIONS = ("driver", "barrier")
 BATCH_MIXING = (BatchNorm1D, BatchNorm2D)
 
 
@@ -41,13 +43,31 @@ class DistributedTrainer:
     optimizer steps on its own rows of local_steps global batches, then the driver averages
     weights and optimizer state weighted by the rows each shard saw (local SGD).
     seed: keys the shuffle plan and dropout masks; None draws one from lamina's generator.
+    aggregation="driver": the engine's shard results are combined on the driver (one job
+    per round); aggregation="barrier" (sync="step", a SparkEngine): steps_per_job global
+    steps per barrier-mode Spark job, the tasks summing their gradients among themselves
+    over sockets in the same fixed order (barrier.py), the same training bit for bit.
     """
 
-    def __init__(self, model, engine=None, sync="step", local_steps=1, seed=None):
+    def __init__(self, model, engine=None, sync="step", local_steps=1, seed=None,
+                 aggregation="driver", steps_per_job=1):
         name = type(self).__name__
         if sync not in SYNC_MODES:
             raise ConfigError(f"{name} expects sync as one of {list(SYNC_MODES)}. "
                               f"Received: sync={sync!r}")
+        if aggregation not in AGGREGATIONS:
+            raise ConfigError(f"{name} expects aggregation as one of {list(AGGREGATIONS)}. "
+                              f"Received: aggregation={aggregation!r}")
+        check_count(name, "steps_per_job", steps_per_job)
+        if aggregation == "barrier" and (sync != "step" or isinstance(engine, LocalEngine)
+                                         or engine is None):
+            raise ConfigError(f"{name}: aggregation='barrier' takes sync='step' rounds on a "
+                              f"SparkEngine (LocalEngine computes the same training with "
+                              f"aggregation='driver'). Received: sync={sync!r}, "
+                              f"engine={engine!r}")
+        if aggregation == "driver" and steps_per_job != 1:
+            raise ConfigError(f"{name}: steps_per_job={steps_per_job} needs "
+                              f"aggregation='barrier' (the driver takes one step per job).")
         check_count(name, "local_steps", local_steps)
         if sync == "step" and local_steps != 1:
             raise ConfigError(f"{name}: local_steps={local_steps} needs sync='local' "
@@ -63,11 +83,14 @@ class DistributedTrainer:
                               f"outputs {list(model.output_names)}")
         self.model, self.engine = model, engine if engine is not None else LocalEngine()
         self.sync, self.local_steps, self.seed = sync, local_steps, seed
+        self.aggregation, self.steps_per_job = aggregation, steps_per_job
         self.history = None
 
     def __repr__(self):
-        return (f"{type(self).__name__}(sync={self.sync!r}, local_steps={self.local_steps}, "
-                f"engine={self.engine!r})")
+        barrier = f", aggregation='barrier', steps_per_job={self.steps_per_job}" \
+            if self.aggregation == "barrier" else ""
+        return (f"{type(self).__name__}(sync={self.sync!r}, local_steps={self.local_steps}"
+                f"{barrier}, engine={self.engine!r})")
 
     # -- data ------------------------------------------------------------------------------
     def _shards(self, x, y, features_col, label_col, caller):
@@ -183,7 +206,8 @@ class DistributedTrainer:
         plan = Plan(shards.n, batch_size, seed, arguments.shuffle)
         progress["seed"] = seed
         spec = model_spec(model, type(self).__name__)
-        rounds = plan.rounds(self.local_steps)
+        rounds = plan.rounds(self.steps_per_job if self.aggregation == "barrier"
+                             else self.local_steps)
         params = {"epochs": arguments.epochs, "steps": plan.steps, "batch_size": batch_size,
                   "samples": shards.n, "verbose": arguments.verbose}
         validate = None if validation is None else (
@@ -209,8 +233,7 @@ class DistributedTrainer:
             task = {"spec": spec, "plan": plan, "epoch": epoch, "first": first, "count": count,
                     "step": first, "round": epoch * len(rounds) + index,
                     "owner": type(self).__name__}
-            steps = (step_round if self.sync == "step" else local_round)(
-                self.model, self.engine, shards, task)
+            steps = self._round_function()(self.model, self.engine, shards, task)
             for sums, rows in steps:  # added step by step, as fit does
                 state.add_sums(sums, rows)
             state.step = first + count
@@ -218,6 +241,11 @@ class DistributedTrainer:
             if self.model.stop_training:
                 break
         return state.means()
+
+    def _round_function(self):
+        if self.aggregation == "barrier":
+            return barrier_round
+        return step_round if self.sync == "step" else local_round
 
     # -- evaluation ------------------------------------------------------------------------
     def _validate(self, validation, spec, batch_size):
