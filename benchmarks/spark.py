@@ -12,8 +12,8 @@ times one training round of:
     Spark local[2] no-op rounds     the same broadcast, job and collect around a shard
                                     function that only reads its inputs and returns zeros:
                                     the floor that Spark itself sets
-    Spark local[N] barrier K=8      aggregation="barrier", steps_per_job=8 on N = 2, 4, 8
-                                    partitions: eight sync="step" steps per barrier job,
+    Spark local[N] barrier K=16     aggregation="barrier", steps_per_job=16 on N = 2, 4, 8
+                                    partitions: 16 sync="step" steps (an epoch) per barrier job,
                                     the gradients all-reduced between the tasks (local[N]
                                     with N above the machine's cores oversubscribes them)
 
@@ -50,9 +50,9 @@ CONFIGS = [  # name, engine, workers, sync ("barrier": sync="step" in barrier jo
     ("spark-2", "spark", 2, "step", 1),
     ("spark-2-local8", "spark", 2, "local", 8),
     ("spark-2-floor", "spark", 2, "floor", 1),
-    ("spark-2-barrier8", "spark", 2, "barrier", 8),
-    ("spark-4-barrier8", "spark", 4, "barrier", 8),
-    ("spark-8-barrier8", "spark", 8, "barrier", 8),
+    ("spark-2-barrier16", "spark", 2, "barrier", 16),
+    ("spark-4-barrier16", "spark", 4, "barrier", 16),
+    ("spark-8-barrier16", "spark", 8, "barrier", 16),
 ]
 
 

@@ -1,6 +1,7 @@
 """A real Spark standalone cluster on 127.0.0.1 (a master and three one-core workers from the
-pyspark package; the application takes two cores): sync="step" training survives a worker
-SIGKILLed mid-run with the weights of an unfailed run, bit for bit.
+pyspark package; the application takes two cores): barrier jobs all-reduce between the two
+executors' Python workers, and sync="step" training survives a worker SIGKILLed mid-run with
+the weights of an unfailed run, both bit for bit LocalEngine's.
 
 The driver runs in a child process (a process has one SparkContext, and the test session's
 is local[2]): ``python -m tests.distributed.test_standalone_cluster RESULT MASTER UI PGIDS``.
@@ -115,17 +116,28 @@ def cluster_run(tmp_path_factory):
             process.wait()
 
 
-def test_training_through_a_killed_worker_ends_with_the_unfailed_weights(cluster_run):
-    x, y = data()
-    reference = conv_net()
+def local_engine_weights(epochs):
     from lamina.distributed import DistributedTrainer, LocalEngine
 
+    x, y = data()
+    reference = conv_net()
     DistributedTrainer(reference, LocalEngine(num_shards=2), seed=SEED).fit(
-        x, y, epochs=EPOCHS, batch_size=8, verbose=0)
-    weights = np.load(cluster_run["weights"])
-    assert len(weights.files) == len(reference.get_weights())
-    assert all(np.array_equal(weights[f"arr_{i}"], w)
-               for i, w in enumerate(reference.get_weights()))
+        x, y, epochs=epochs, batch_size=8, verbose=0)
+    return reference.get_weights()
+
+
+def same_as_saved(path, expected):
+    saved = np.load(path)
+    return len(saved.files) == len(expected) and all(
+        np.array_equal(saved[f"arr_{i}"], w) for i, w in enumerate(expected))
+
+
+def test_barrier_jobs_between_two_executors_equal_local_engine(cluster_run):
+    assert same_as_saved(cluster_run["barrier_weights"], local_engine_weights(epochs=1))
+
+
+def test_training_through_a_killed_worker_ends_with_the_unfailed_weights(cluster_run):
+    assert same_as_saved(cluster_run["weights"], local_engine_weights(epochs=EPOCHS))
     assert cluster_run["killed_executors"], "the killed worker held no executor"
     assert cluster_run["replacements"], "no replacement executor started"
     assert sum(cluster_run["tasks_after_loss"].values()) >= \
@@ -196,6 +208,10 @@ def drive(result_path, master, master_ui, worker_pgids):
 
     try:
         x, y = data()
+        barrier = conv_net()  # first, on the two executors: their sockets between processes
+        SparkTrainer(barrier, spark, num_partitions=2, seed=SEED, aggregation="barrier",
+                     steps_per_job=5).fit(x, y, epochs=1, batch_size=8, verbose=0)
+        np.savez(Path(result_path).with_suffix(".barrier.npz"), *barrier.get_weights())
         model = conv_net()
         SparkTrainer(model, spark, num_partitions=2, seed=SEED).fit(
             x, y, epochs=EPOCHS, batch_size=8, verbose=0, callbacks=[KillAWorker()])
@@ -206,6 +222,7 @@ def drive(result_path, master, master_ui, worker_pgids):
         weights = Path(result_path).with_suffix(".npz")
         np.savez(weights, *model.get_weights())
         record["weights"] = str(weights)
+        record["barrier_weights"] = str(Path(result_path).with_suffix(".barrier.npz"))
         Path(result_path).write_text(json.dumps(record))
     finally:
         spark.stop()
