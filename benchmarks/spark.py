@@ -19,8 +19,8 @@ times one training round of:
 
 and prints ms per round (median and interquartile range over the rounds of the second
 epoch; the first warms up workers and caches), ms per step (the median of each round's time
-over its steps), the per-round overhead over fit (round time minus fit's step time times the steps in
-a round) and samples/s. Each engine
+over its steps), the per-round overhead over fit (round time minus fit's step time times the
+steps in a round) and samples/s. Each engine
 runs in its own child process with one BLAS thread per worker (OMP_NUM_THREADS=1), so that
 "workers" is the only thing that changes. --quick: fewer rows; --only: configuration
 names or prefixes (fit, local, spark); --json PATH saves the results.

@@ -32,17 +32,13 @@ import secrets
 
 from lamina.distributed.allreduce import Mesh, allreduce, listen
 from lamina.distributed.replica import build_optimizer, load_state, optimizer_spec, replica
-from lamina.distributed.rounds import apply_step
+from lamina.distributed.rounds import apply_step, state_arrays
 from lamina.distributed.shard import step_task
 from lamina.errors import DistributedError, NonFiniteError
 
 __all__ = ["barrier_round", "barrier_task", "run_steps", "TIMEOUT"]
 
 TIMEOUT = 600.0  # seconds a task waits for a peer's connection or message
-
-
-def _state(model):
-    return list(model.state_dict().values())
 
 
 def run_steps(task, payload, block, reduce):
@@ -55,13 +51,13 @@ def run_steps(task, payload, block, reduce):
     steps, nonfinite = [], None
     for step in range(task["first"], task["first"] + task["count"]):
         at = {**task, "step": step}
-        total = reduce(step_task(at, {"state": _state(model)}, block))["sum"]
+        total = reduce(step_task(at, {"state": state_arrays(model)}, block))["sum"]
         try:
             steps.append(apply_step(model, total, at))
         except NonFiniteError as error:  # the same on every task: all stop here
             nonfinite = str(error)
             break
-    return {"state": _state(model), "optimizer": optimizer.state_dict(), "steps": steps,
+    return {"state": state_arrays(model), "optimizer": optimizer.state_dict(), "steps": steps,
             "nonfinite": nonfinite}
 
 
@@ -105,7 +101,7 @@ def barrier_round(model, engine, shards, task):
     optimizer = model.optimizer
     task = {**task, "optimizer": optimizer_spec(optimizer), "fan_in": engine.fan_in,
             "token": secrets.token_hex(16), "timeout": TIMEOUT}
-    broadcast = engine.context.broadcast({"state": _state(model),
+    broadcast = engine.context.broadcast({"state": state_arrays(model),
                                           "optimizer": optimizer.state_dict()})
     try:
         # a shuffle after the barrier stage: Spark retries a failed barrier map stage whole,

@@ -14,7 +14,8 @@ becomes the same blocks (frames.py). A round:
 The tree is combine.py's, so a Spark run equals a LocalEngine run with as many shards; the
 task and payload are plain data and the shard functions module-level, so nothing live is
 pickled and a retried task recomputes exactly the same result. No networking of its own:
-executors only ever talk through Spark's broadcast, shuffle and collect.
+executors only ever talk through Spark's broadcast, shuffle and collect (except in
+aggregation="barrier", whose tasks all-reduce over sockets: barrier.py).
 
 Threads: PySpark sets OMP_NUM_THREADS in its Python workers to a task's cores; SparkEngine
 adds OPENBLAS_NUM_THREADS and MKL_NUM_THREADS with the same value (spark.task.cpus) to the
