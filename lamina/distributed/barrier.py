@@ -51,6 +51,8 @@ def run_steps(task, payload, block, reduce):
     steps, nonfinite = [], None
     for step in range(task["first"], task["first"] + task["count"]):
         at = {**task, "step": step}
+        if "rng" in task:  # per-step entries of the job (generator states): this step's first
+            at["rng"] = task["rng"][step - task["first"]:]
         total = reduce(step_task(at, {"state": state_arrays(model)}, block))["sum"]
         try:
             steps.append(apply_step(model, total, at))
