@@ -12,8 +12,10 @@
     │   └── CheckpointError                    ... a training checkpoint
     ├── DatasetError      (OSError)            a dataset file missing, unreachable or invalid
     ├── DistributedError  (RuntimeError)       a distributed run that cannot go on
-    └── GraphError        (ValueError)         a graph that cannot be a model, or data that
-                                               does not fit the model's inputs
+    ├── GraphError        (ValueError)         a graph that cannot be a model, or data that
+    │                                          does not fit the model's inputs
+    └── InteropError      (ValueError)         another framework's model file (ONNX) that
+                                               lamina cannot read or build
 
 Catch ``lamina.errors.LaminaError`` for everything lamina raises on purpose.
 """
@@ -70,3 +72,8 @@ class DistributedError(LaminaError, RuntimeError):
 class GraphError(LaminaError, ValueError):
     """A graph that cannot be a model: an output not reachable from the inputs, an unused
     input, a foreign tensor, a cycle, or data that does not match the model's inputs."""
+
+
+class InteropError(LaminaError, ValueError):
+    """A model file of another framework (ONNX) that is corrupt, of an unknown version, or holds
+    operations lamina cannot build."""

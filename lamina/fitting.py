@@ -39,10 +39,14 @@ class FitState:
     per input and per loss (validation_data likewise, or None), or None where the data live
     elsewhere (on a distributed engine's shards); callbacks: every callback of the run, in
     the order fit calls them.
+
+    With a lamina.data Dataset, epoch, step and order are where it is put back on resuming
+    (order None: in order, or batches from an iterable) and data is (dataset,
+    validation_data); batch: the step's (xs, ys) while it runs (for callbacks such as Monitor).
     """
 
     def __init__(self, epoch, data, callbacks):
-        self.epoch, self.step, self.order = epoch, 0, None
+        self.epoch, self.step, self.order, self.batch = epoch, 0, None, None
         self.totals, self.seen, self.skipped = {}, 0, 0
         self.data, self.callbacks = data, callbacks
 

@@ -18,16 +18,26 @@ batch values), and evaluate counts every batch into fresh copies of them. fit's 
 its argument checks and its FitState (which BackupAndRestore saves and a resumed fit
 restores) are lamina.fitting's, shared with lamina.distributed; fit hands it this module's
 epoch of local batches.
+
+Those batches come from a lamina.data Feed: arrays become Dataset.from_arrays(...)
+.shuffle().batch(n), checked whole first; a Dataset or an iterable of (x, y[, sample_weight])
+batches is checked batch by batch (_batch_arrays), so there is one epoch loop (_train_epoch).
 """
 
+import collections
+import itertools
 import math
 import threading
+import types
+import warnings
 
 import numpy as np
 
-from lamina.backend import as_model_input, floatx, get_rng, rng_state
+from lamina.backend import as_model_input, floatx, rng_state
 from lamina.callbacks import BackupAndRestore, TerminateOnNaN
 from lamina.compiling import Compiling, metric_list_results, update_metric_lists
+from lamina.data.dataset import Dataset
+from lamina.data.feed import Feed, is_batches
 from lamina.diagnose import NonFiniteReport, diagnose_nonfinite
 from lamina.errors import (ConfigError, DTypeError, GraphError, LabelError, NonFiniteError,
                            ShapeError)
@@ -35,12 +45,15 @@ from lamina.fitting import FitState, check_fit_arguments, run_fit  # noqa: F401 
 from lamina.functional.checks import check_choice, check_int
 from lamina.layers.mode import inference_mode
 from lamina.losses import call_loss
-from lamina.sample_weights import check_sample_weight
+from lamina.sample_weights import check_sample_weight, class_weight_to_sample_weight
 from lamina.callbacks.progress import ProgressLogger
 from lamina.validation import (built_for, check_batch_statistics, check_inputs, check_targets,
                                warn_integer_inputs)
 
 ON_NONFINITE = ("raise", "stop", "skip")
+# fit's validation arrays as evaluate takes them: one array per input and per loss, and one
+# weight array per loss (None entries unweighted) or None
+Prepared = collections.namedtuple("Prepared", "xs ys sample_weight")
 LARGE_GRADIENT = 4096  # elements; see Trainable._check_gradients
 _BUILD_LOCK = threading.Lock()  # a lazy model's build (see Trainable.prepare_data)
 
@@ -322,14 +335,35 @@ class Trainable(Compiling):
         """The sum of every parameter's weight penalty (0.0 without regularizers)."""
         return sum((p.regularizer(p.data) for p in self._regularized()), 0.0)
 
-    def fit(self, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0,
+    def fit(self, x, y=None, epochs=1, batch_size=32, shuffle=True, validation_split=0.0,
             validation_data=None, verbose="auto", callbacks=None, initial_epoch=0,
-            on_nonfinite=None, checkpoint=None, checkpoint_freq="epoch", resume=False):
+            on_nonfinite=None, checkpoint=None, checkpoint_freq="epoch", resume=False,
+            steps_per_epoch=None, sample_weight=None, class_weight=None):
         """Train for epochs ``initial_epoch .. epochs-1`` over (x, y); returns a History.
 
-        validation_split takes the last fraction of the data (before shuffling), as Keras.
-        Every argument is checked before the first step (a ConfigError naming it and what
-        arrived; NumPy ints and floats count as numbers, bools do not), and so is the data:
+        x: arrays (one, or a tuple, list or dict of them, one per input, with y likewise),
+        a lamina.data.Dataset, or any iterable of (x, y[, sample_weight]) batches (y None).
+        Arrays train as Dataset.from_arrays(x, y).shuffle().batch(batch_size) would (the
+        same weights, bit for bit): one epoch loop over batches for all. An unbatched
+        Dataset is batched (and shuffled, if shuffle and it is not) the same way; a batched
+        one keeps its batches and order (batch_size must then be left at its default).
+        steps_per_epoch: batches per epoch (at most len(x)); needed for an
+        iterable without len() (a generator, which the epochs then share, as Keras). Each
+        batch of a Dataset or iterable is checked as arrays are (below), and must keep the
+        first batch's parts, shapes after the batch axis and dtypes: an error names the
+        batch that does not.
+
+        sample_weight (arrays): per-sample weights (N,), or one per loss by list or output
+        name (see compute_loss); class_weight: {class id: weight} for a one-loss classifier,
+        multiplied into sample_weight (lamina.sample_weights). A weighted loss is
+        sum_i w_i l_i / N, as Keras. A Dataset or iterable carries its weights as the third
+        part of each batch.
+
+        validation_split takes the last fraction of the data (before shuffling), as Keras
+        (arrays only; their weights too). validation_data: (x_val, y_val[, sample_weight_val]),
+        a Dataset, or a re-iterable of batches with len(). Every argument is checked before the
+        first step (a ConfigError naming it and what arrived; NumPy ints and floats count as
+        numbers, bools do not), and so is the data:
         a last batch of one example (or batch_size=1) in front of a batch norm that would see
         one value per channel is refused, with the nearest batch sizes that avoid it.
         Integer-typed x with values above 1 (uint8 pixels in 0..255) trains as given, after a
@@ -351,8 +385,11 @@ class Trainable(Compiling):
         state is saved there atomically after every epoch, or every `checkpoint_freq` steps
         (an int), and the file is deleted when fit returns. resume=True continues from that
         file when it exists: a run killed at any point and started again ends with the weights
-        of an uninterrupted run, bit for bit. A checkpoint of another model, data or settings
-        is refused with a CheckpointError.
+        of an uninterrupted run, bit for bit (a Dataset's position within the epoch is part
+        of the checkpoint). A checkpoint of another model, data or settings is refused with a
+        CheckpointError. Arrays and Datasets are recognised by a SHA-256 of their data; any
+        other iterable can be neither recognised nor positioned mid-epoch (only replayed from
+        its start), so checkpoint= with one is refused: wrap the arrays in a Dataset.
         """
         self.require_compiled("fit")
         where = f"{self.describe()}.fit"
@@ -361,7 +398,8 @@ class Trainable(Compiling):
             callbacks=callbacks, checkpoint=checkpoint, resume=resume,
             initial_epoch=initial_epoch, validation_split=validation_split,
             checkpoint_freq=checkpoint_freq)
-        batch_size, validation_split = arguments.batch_size, arguments.validation_split
+        steps_per_epoch = check_int(where, "steps_per_epoch", steps_per_epoch, 1,
+                                    alternatives=(None,))
         callbacks = arguments.callbacks
         on_nonfinite = self._nonfinite_action(on_nonfinite, callbacks)
         if checkpoint is not None:
@@ -371,7 +409,48 @@ class Trainable(Compiling):
         if len(backups) > 1:
             raise ConfigError(f"{where} takes one BackupAndRestore (checkpoint=path adds one). "
                               f"Received: {len(backups)}, for {[b.filepath for b in backups]}")
+        if is_batches(x):
+            given = [name for name, value in (("y", y), ("sample_weight", sample_weight),
+                                              ("class_weight", class_weight)) if value is not None]
+            if given or validation_split:
+                given += ["validation_split"] if validation_split else []
+                raise ConfigError(f"{where} takes {' and '.join(given)} only with arrays: a "
+                                  f"{type(x).__name__}'s batches carry their targets and "
+                                  f"weights (x, y[, sample_weight]), and validation comes as "
+                                  f"validation_data. Received: {', '.join(given)} with a "
+                                  f"{type(x).__name__}")
+            feed, data, params = self._batches_feed(where, x, batch_size, arguments,
+                                                    steps_per_epoch)
+        else:
+            feed, data, params = self._arrays_feed(where, x, y, sample_weight, class_weight,
+                                                   validation_data, arguments, steps_per_epoch)
+        if validation_data is not None or is_batches(x):
+            validation_data = self._validation_data(where, validation_data)
+            data = data[:-1] + (validation_data,)
+        if backups and not (feed.resumable and all(
+                isinstance(part, Dataset) or not is_batches(part) for part in data)):
+            raise ConfigError(f"{where}(checkpoint=...) needs its data as arrays or a "
+                              f"lamina.data.Dataset, whose position a checkpoint records and "
+                              f"whose bytes identify it; an iterable of batches "
+                              f"({type(x).__name__ if feed.dataset is None else 'validation_data'}"
+                              f") can be neither. Wrap the arrays in Dataset.from_arrays or "
+                              f"Dataset.from_npy.")
+        params.update(epochs=arguments.epochs, steps=feed.steps, verbose=arguments.verbose)
+        return run_fit(
+            self, arguments.epochs, lambda hooks: self._train_epoch(feed, hooks, on_nonfinite),
+            self._validation(where, data[-1], params["batch_size"]),
+            callbacks=[c for c in callbacks if not isinstance(c, BackupAndRestore)],
+            progress=ProgressLogger(arguments.verbose), checkpoints=backups, params=params,
+            data=data, initial_epoch=arguments.initial_epoch)
+
+    def _arrays_feed(self, where, x, y, sample_weight, class_weight, validation_data,
+                     arguments, steps_per_epoch):
+        """fit's arrays, checked whole, as the Feed of Dataset.from_arrays(...).shuffle()
+        .batch(batch_size); (feed, the data a checkpoint fingerprints (the validation data
+        last), the callbacks' params)."""
+        batch_size, validation_split = arguments.batch_size, arguments.validation_split
         xs, ys = self.prepare_data(x, y)
+        weights = self._sample_weights(where, xs, ys, sample_weight, class_weight)
         n, note = len(xs[0]), ""
         if validation_data is None and validation_split:
             split = int(round(n * (1.0 - validation_split)))
@@ -380,31 +459,93 @@ class Trainable(Compiling):
                                   f"examples leaves {n - split} for validation and {split} "
                                   f"for training; both need at least one.")
             note = f" (validation_split={validation_split:g} keeps {n - split} apart)"
-            validation_data = ([a[split:] for a in xs], [a[split:] for a in ys])
-            xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
-        elif validation_data is not None:  # checked now, not after the first epoch
-            if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-                raise ConfigError(f"{where} expects validation_data as a pair (x_val, y_val). "
-                                  f"Received: {type(validation_data).__name__}"
-                                  + (f" of length {len(validation_data)}"
-                                     if isinstance(validation_data, (tuple, list)) else ""))
-            try:
-                validation_data = self.prepare_data(*validation_data, caller="fit")
-            except (ShapeError, LabelError, DTypeError, GraphError) as error:
-                raise type(error)(f"fit(validation_data=...): {error}") from error
+            cut = lambda arrays, part: None if arrays is None else [
+                None if a is None else a[part] for a in arrays]
+            validation_data = Prepared(cut(xs, slice(split, None)), cut(ys, slice(split, None)),
+                                       cut(weights, slice(split, None)))
+            xs, ys, weights = (cut(arrays, slice(split)) for arrays in (xs, ys, weights))
         n = len(xs[0])
         check_batch_statistics(where, self, (None,) + xs[0].shape[1:], n, batch_size, note)
-        params = {"epochs": arguments.epochs, "steps": -(-n // batch_size),
-                  "batch_size": batch_size, "samples": n, "verbose": arguments.verbose}
-        validate = None if validation_data is None else (
-            lambda: self._evaluate_prepared(*validation_data, max(batch_size, 256)))
-        return run_fit(
-            self, arguments.epochs,
-            lambda hooks: self._train_epoch(xs, ys, batch_size, arguments.shuffle, hooks,
-                                            on_nonfinite),
-            validate, callbacks=[c for c in callbacks if not isinstance(c, BackupAndRestore)],
-            progress=ProgressLogger(arguments.verbose), checkpoints=backups, params=params,
-            data=(xs, ys, validation_data), initial_epoch=arguments.initial_epoch)
+        dataset = Dataset.from_arrays(tuple(xs), tuple(ys),
+                                      None if weights is None else tuple(weights))
+        dataset = (dataset.shuffle() if arguments.shuffle else dataset).batch(batch_size)
+        feed = Feed(where, dataset, steps_per_epoch, checked=True)  # checked whole above
+        params = {"batch_size": batch_size, "samples": n}
+        data = (xs, ys) if weights is None else (xs, ys, weights)  # as fingerprinted before
+        return feed, data + (validation_data,), params
+
+    def _sample_weights(self, where, xs, ys, sample_weight, class_weight):
+        """fit's and evaluate's sample_weight and class_weight as one checked (N,) array per
+        compiled loss (None where a loss is unweighted), or None when neither is given."""
+        if sample_weight is None and class_weight is None:
+            return None
+        weights = self.sample_weight_list(where, sample_weight)
+        if class_weight is not None:
+            if len(self.compiled_losses) != 1:
+                raise ConfigError(f"{where} takes class_weight for a model with one loss; "
+                                  f"with {len(self.compiled_losses)}, give each output's "
+                                  f"weights as sample_weight (class_weight_to_sample_weight "
+                                  f"makes them). Received: class_weight={class_weight!r}")
+            entry = self.compiled_losses[0]
+            classes = self.output_shapes(*[(None,) + a.shape[1:] for a in xs])[entry.position][-1]
+            return [class_weight_to_sample_weight(where, class_weight, ys[0], max(classes, 2),
+                                                  weights[0])]
+        return [None if w is None else check_sample_weight(where, w, len(xs[0]))
+                for w in weights]
+
+    def _batches_feed(self, where, x, batch_size, arguments, steps_per_epoch):
+        """fit's Dataset or iterable of batches as a Feed; its first batch is checked now,
+        before any step (which also builds a lazy model)."""
+        if isinstance(x, Dataset) and not x.batched:
+            x = (x.shuffle() if arguments.shuffle and not x.shuffled else x).batch(batch_size)
+        elif batch_size != 32:
+            raise ConfigError(f"{where}: the batches come from the "
+                              f"{'Dataset' if isinstance(x, Dataset) else type(x).__name__} "
+                              f"(Dataset.batch sets their size); leave batch_size out. "
+                              f"Received: batch_size={batch_size}")
+        feed = Feed(where, x, steps_per_epoch)
+        first, _, _ = self._batch_arrays(feed, feed.first(), 0, "fit")
+        size = len(first[0])
+        samples = x.examples if isinstance(x, Dataset) and not x.drop_last else \
+            feed.steps * size
+        return feed, (x, None), {"batch_size": size, "samples": samples}
+
+    def _validation_data(self, where, validation_data):
+        """fit's validation_data: None, a Dataset or re-iterable of batches as given, or
+        (x_val, y_val[, sample_weight_val]) Prepared (checked now, not after the first epoch)."""
+        if validation_data is None or isinstance(validation_data, Dataset):
+            return validation_data
+        if is_batches(validation_data):
+            if not hasattr(validation_data, "__len__") or iter(validation_data) is \
+                    validation_data:
+                raise ConfigError(f"{where} expects validation_data that can be read again "
+                                  f"every epoch: arrays, a Dataset, or an iterable with len(). "
+                                  f"Received: a {type(validation_data).__name__} (an iterator)")
+            return validation_data
+        if isinstance(validation_data, Prepared):
+            return validation_data
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)):
+            raise ConfigError(f"{where} expects validation_data as a pair (x_val, y_val) or "
+                              f"(x_val, y_val, sample_weight_val). "
+                              f"Received: {type(validation_data).__name__}"
+                              + (f" of length {len(validation_data)}"
+                                 if isinstance(validation_data, (tuple, list)) else ""))
+        try:
+            xs, ys = self.prepare_data(*validation_data[:2], caller="fit")
+            return Prepared(xs, ys, self._sample_weights(
+                where, xs, ys, (*validation_data, None)[2], None))
+        except (ShapeError, LabelError, DTypeError, GraphError, ConfigError) as error:
+            raise type(error)(f"fit(validation_data=...): {error}") from error
+
+    def _validation(self, where, validation_data, batch_size):
+        """fit's validate(): the logs of evaluate on the validation data, or None."""
+        if validation_data is None:
+            return None
+        if isinstance(validation_data, Prepared):
+            xs, ys, weights = validation_data
+            return lambda: self._evaluate_prepared(xs, ys, max(batch_size, 256), weights)
+        return lambda: self._evaluate_batches(self._reading_feed(
+            f"{where}(validation_data=...)", validation_data, 256, None))
 
     def _nonfinite_action(self, on_nonfinite, callbacks):
         """None means 'raise', or 'stop' with a TerminateOnNaN callback."""
@@ -414,42 +555,82 @@ class Trainable(Compiling):
             return "stop" if any(isinstance(c, TerminateOnNaN) for c in callbacks) else "raise"
         return on_nonfinite
 
-    def _train_epoch(self, xs, ys, batch_size, shuffle, hooks, on_nonfinite):
-        """The current epoch's remaining steps (all of them unless it resumed part-way);
-        returns its mean loss and metrics, or None when a non-finite step stopped training."""
-        state, n = self.fit_state, len(xs[0])
+    def _train_epoch(self, feed, hooks, on_nonfinite):
+        """The current epoch's remaining steps (all of them unless it resumed part-way) over
+        the feed's batches; returns its mean loss and metrics, or None when a non-finite step
+        stopped training."""
+        state = self.fit_state
         if state.step == 0:  # a resumed epoch keeps the metric states its checkpoint restored
             self.reset_metrics()
-        if state.order is None:
-            state.order = get_rng().permutation(n) if shuffle else np.arange(n)
         keep_buffers = bool(self.buffers())
-        for step in range(state.step, -(-n // batch_size)):
-            hooks.on_train_batch_begin(step)
-            index = state.order[step * batch_size:(step + 1) * batch_size]
-            x_batch, y_batch = [a[index] for a in xs], [a[index] for a in ys]
-            before = (rng_state(), {name: np.array(value, copy=True) for name, value
-                                    in self.buffers().items()} if keep_buffers else {})
-            try:
-                loss, outputs = self.compute_loss_and_gradients(x_batch, y_batch)
-            except NonFiniteError as error:
-                self._nonfinite_step(error, x_batch, y_batch, before, step, hooks, on_nonfinite)
-                if on_nonfinite == "stop":
-                    return None
-                state.step, state.skipped = step + 1, state.skipped + 1
-            else:
-                self.apply_gradients()
-                state.step = step + 1
-                state.add(self._step_logs(loss, self.last_losses), len(index))
-                self.update_metrics(self.metric_outputs(outputs), y_batch)
-                hooks.on_train_batch_end(step, {**state.means(),
-                                                **self.metric_results(running=True)})
-            if self.stop_training:
-                break
+        batches = feed.epoch(state)
+        try:
+            for step, batch in batches:
+                x_batch, y_batch, weight = self._batch_arrays(feed, batch, step, "fit")
+                state.batch = (x_batch, y_batch)
+                hooks.on_train_batch_begin(step)
+                before = (rng_state(), {name: np.array(value, copy=True) for name, value
+                                        in self.buffers().items()} if keep_buffers else {})
+                try:
+                    # weights go only when there are some: an override may take (x, y) alone
+                    loss, outputs = self.compute_loss_and_gradients(
+                        x_batch, y_batch, **({} if weight is None else {"sample_weight": weight}))
+                except NonFiniteError as error:
+                    self._nonfinite_step(error, x_batch, y_batch, before, step, hooks,
+                                         on_nonfinite)
+                    if on_nonfinite == "stop":
+                        return None
+                    state.step, state.skipped = step + 1, state.skipped + 1
+                else:
+                    self.apply_gradients()
+                    state.step = step + 1
+                    state.add(self._step_logs(loss, self.last_losses), len(x_batch[0]))
+                    self.update_metrics(self.metric_outputs(outputs), y_batch)  # unweighted
+                    hooks.on_train_batch_end(step, {**state.means(),
+                                                    **self.metric_results(running=True)})
+                if self.stop_training:
+                    break
+        finally:
+            batches.close()
+            state.batch = None
+        if feed.exhausted:
+            warnings.warn(f"{feed.where}: the data ran out after {state.step} of the "
+                          f"steps_per_epoch={feed.steps} batches of epoch {state.epoch + 1}; "
+                          f"training stops after it (give an endless iterator, or fewer "
+                          f"steps_per_epoch).", UserWarning, stacklevel=4)
+            self.stop_training = True
         logs = {**state.means(), **self.metric_results()} if state.seen \
             else {key: math.nan for key in self._log_names()}
         if on_nonfinite == "skip":
             logs["skipped"] = state.skipped
         return logs
+
+    def _batch_arrays(self, feed, batch, number, caller):
+        """(xs, ys, sample_weight) of one batch: a checked feed's as they are (lists), any
+        other's checked as prepare_data checks arrays (the error names the batch), after
+        the feed's own checks (its parts, shapes and dtypes keep the first batch's)."""
+        if feed.checked:
+            return list(batch[0]), list(batch[1]), list(batch[2]) if len(batch) == 3 else None
+        if caller == "predict" and not isinstance(batch, (tuple, list)):
+            batch = (batch,)  # predict's batches may be bare inputs
+        x, y, weight = feed.unpack(batch, number, (1, 2, 3) if caller == "predict" else (2, 3))
+        if len(self.input_names) == 1 and isinstance(x, (tuple, list)) and \
+                all(isinstance(a, np.ndarray) for a in x):
+            if len(x) != 1:
+                raise GraphError(f"{feed.where}: batch {number} holds {len(x)} input arrays; "
+                                 f"{self.describe()} takes one input.")
+            x = x[0]
+        try:
+            xs, ys = self.prepare_data(x, None if caller == "predict" else y, caller)
+            if caller != "predict":
+                weight = self._sample_weights(feed.where, xs, ys, weight, None)
+        except (ShapeError, LabelError, DTypeError, GraphError, ConfigError,
+                NonFiniteError) as error:
+            raise type(error)(f"Batch {number} of the data: {error}") from error
+        if caller == "fit":
+            check_batch_statistics(feed.where, self, (None,) + xs[0].shape[1:], len(xs[0]),
+                                   len(xs[0]), f" (batch {number})")
+        return xs, ys, weight
 
     def _nonfinite_step(self, error, x_batch, y_batch, before, step, hooks, action):
         """Put the buffers back as they were before the step, diagnose it, then raise or tell
@@ -478,37 +659,74 @@ class Trainable(Compiling):
     def _bare(arrays):
         return arrays[0] if len(arrays) == 1 else arrays
 
-    def evaluate(self, x, y, batch_size=256):
+    def evaluate(self, x, y=None, batch_size=256, sample_weight=None, steps=None):
         """Loss and metrics over (x, y) in eval mode, batched: {"loss": ..., "accuracy": ...}
         (several outputs: also "<name>_loss" and "<name>_<metric>"). Exact over all rows
         whatever batch_size: the loss is summed over the batches, each metric counts every
         batch (metrics whose result is not one number, ConfusionMatrix, are left out).
 
+        x, y as fit takes them: arrays (in batches of `batch_size`), a Dataset
+        (read in order; an unbatched one in batches of `batch_size`), or an iterable of
+        (x, y[, sample_weight]) batches, read to its end or for `steps` batches. The loss
+        and metrics are over every example at once, however the data is batched; the loss
+        weighted by sample_weight (arrays; a Dataset's third part) as fit weighs it.
         Thread-safe, as predict: the model is read, never changed (see _batched)."""
         self.require_compiled("evaluate")
-        batch_size = check_int(f"{self.describe()}.evaluate", "batch_size", batch_size, 1)
+        where = f"{self.describe()}.evaluate"
+        steps = check_int(where, "steps", steps, 1, alternatives=(None,))
+        if is_batches(x):
+            given = [name for name, value in (("y", y), ("sample_weight", sample_weight))
+                     if value is not None]
+            if given:
+                raise ConfigError(f"{where} takes {' and '.join(given)} only with arrays: the "
+                                  f"batches of a {type(x).__name__} carry their targets and "
+                                  f"weights. Received: {', '.join(given)}")
+            return self._evaluate_batches(self._reading_feed(where, x, batch_size, steps))
+        batch_size = check_int(where, "batch_size", batch_size, 1)
         xs, ys = self.prepare_data(x, y, "evaluate")
-        return self._evaluate_prepared(xs, ys, batch_size)
+        weights = self._sample_weights(where, xs, ys, sample_weight, None)
+        if steps is not None:  # the first `steps` batches
+            xs, ys, weights = ([None if a is None else a[:steps * batch_size] for a in arrays]
+                               if arrays is not None else None for arrays in (xs, ys, weights))
+        return self._evaluate_prepared(xs, ys, batch_size, weights)
 
-    def _evaluate_prepared(self, xs, ys, batch_size):
-        """evaluate batch by batch, in inference_mode: each loss as a sum and what its mean
-        divides by (lamina.distributed.sums.loss_sums), so the total over the batches is the
-        loss over every row to rounding, and fresh copies of the compiled metrics updated
-        with each batch (the model and its metrics are only read: thread-safe)."""
+    def _evaluate_prepared(self, xs, ys, batch_size, sample_weight=None):
+        """evaluate over arrays, in batches of batch_size (see _evaluate_batches_of)."""
+        cut = lambda arrays, part: None if arrays is None else [
+            None if a is None else a[part] for a in arrays]
+        return self._evaluate_batches_of(
+            (cut(xs, part), cut(ys, part), cut(sample_weight, part))
+            for part in (slice(i, i + batch_size) for i in range(0, len(xs[0]), batch_size)))
+
+    def _evaluate_batches_of(self, batches):
+        """evaluate batch by batch over (xs, ys, sample_weight) batches, in inference_mode:
+        each loss as a sum and what its mean divides by (lamina.distributed.sums.loss_sums;
+        weighted: the batch's weighted mean times its rows, Keras' sum_i w_i l_i / N), so the
+        total over the batches is the loss over every row to rounding, and fresh copies of
+        the compiled metrics updated with each batch (the model and its metrics are only
+        read: thread-safe)."""
         from lamina.distributed.sums import loss_sums, normalizer  # lamina.distributed imports us
 
         fused = self.fused_outputs()
         functions, fresh = self.loss_functions(fused), self.fresh_metrics()
-        sums, divisors = [0.0] * len(functions), [0.0] * len(functions)
+        sums, divisors, seen = [0.0] * len(functions), [0.0] * len(functions), 0
         with inference_mode():
-            for start in range(0, len(xs[0]), batch_size):
-                outputs = self.run([a[start:start + batch_size] for a in xs], fused)
-                targets = [a[start:start + batch_size] for a in ys]
+            for xs, targets, weights in batches:
+                seen += 1
+                outputs = self.run(xs, fused)
                 for k, ((entry, loss_fn), target) in enumerate(zip(functions, targets)):
-                    total, _, divisor = loss_sums(loss_fn, outputs[entry.position], target)
+                    weight = None if weights is None else weights[k]
+                    if weight is None:
+                        total, _, divisor = loss_sums(loss_fn, outputs[entry.position], target)
+                    else:
+                        value, _ = call_loss(f"{self.describe()}.evaluate", loss_fn,
+                                             outputs[entry.position], target, weight)
+                        total, divisor = value * len(target), len(target)
                     sums[k], divisors[k] = sums[k] + float(total), divisors[k] + divisor
                 update_metric_lists(self.compiled_losses, fresh,
                                     self.metric_outputs(outputs, fused), targets, None)
+        if not seen:
+            raise ConfigError(f"{self.describe()}.evaluate: the data holds no batch at all.")
         loss, parts = 0.0, {}
         for k, (entry, _) in enumerate(functions):
             divisor = normalizer(entry.loss, divisors[k])
@@ -517,24 +735,56 @@ class Trainable(Compiling):
         return {**self._step_logs(loss + self.regularization_loss(), parts),
                 **metric_list_results(fresh)}
 
-    def predict(self, x, batch_size=256):
-        """The outputs for x, in eval mode, in batches of `batch_size`: one array, or a list
-        in output order for several outputs.
+    def _evaluate_batches(self, feed):
+        """evaluate over a feed's batches, each checked (_batch_arrays)."""
+        return self._evaluate_batches_of(
+            self._batch_arrays(feed, batch, number, "evaluate") for number, batch
+            in feed.epoch(types.SimpleNamespace(epoch=0, step=0, order=None)))
+
+    def _reading_feed(self, where, data, batch_size, steps):
+        """The Feed evaluate and predict read once, in order: a Dataset unshuffled (batched
+        by batch_size if it is not), or any iterable of batches (`steps` of them: all)."""
+        batch_size = check_int(where, "batch_size", batch_size, 1)
+        if isinstance(data, Dataset):
+            if not data.batched:
+                data = data.batch(batch_size)
+            elif batch_size != 256:
+                raise ConfigError(f"{where}: the batches come from the Dataset (Dataset.batch "
+                                  f"sets their size); leave batch_size out. Received: "
+                                  f"batch_size={batch_size}")
+            data = data.in_order()
+        return Feed(where, data, steps, require_steps=False)
+
+    def predict(self, x, batch_size=256, steps=None):
+        """The outputs for x, in eval mode, in batches of `batch_size`: one
+        array, or a list in output order for several outputs. x: arrays, a Dataset (read in
+        order; its targets are not needed) or an iterable of (x[, y[, sample_weight]])
+        batches, read to its end or for `steps` batches.
 
         Thread-safe: every layer runs as in eval mode for this call only, and nothing on the
         model changes (modes, buffers, caches), so threads may share one model for inference."""
-        batch_size = check_int(f"{self.describe()}.predict", "batch_size", batch_size, 1)
-        xs, _ = self.prepare_data(x, caller="predict")
-        return self._bare(self._batched(xs, batch_size, ()))
+        return self._bare(self._run_batches(
+            self._input_batches("predict", x, batch_size, steps), ()))
 
-    def predict_logits(self, x, batch_size=256):
+    def predict_logits(self, x, batch_size=256, steps=None):
         """predict, with each output that a softmax makes given as its logits instead (for
         a one-output model ending in a softmax: the scores before it)."""
-        batch_size = check_int(f"{self.describe()}.predict_logits", "batch_size", batch_size, 1)
-        xs, _ = self.prepare_data(x, caller="predict")
         logits = tuple(position for position in range(len(self.output_names))
                        if self.program.fusable(position) is not None)
-        return self._bare(self._batched(xs, batch_size, logits))
+        return self._bare(self._run_batches(
+            self._input_batches("predict_logits", x, batch_size, steps), logits))
+
+    def _input_batches(self, caller, x, batch_size, steps):
+        """predict's inputs, one list of arrays per batch (arrays: checked whole first)."""
+        where = f"{self.describe()}.{caller}"
+        steps = check_int(where, "steps", steps, 1, alternatives=(None,))
+        if is_batches(x):
+            feed = self._reading_feed(where, x, batch_size, steps)
+            return (self._batch_arrays(feed, batch, number, "predict")[0] for number, batch
+                    in feed.epoch(types.SimpleNamespace(epoch=0, step=0, order=None)))
+        batch_size = check_int(where, "batch_size", batch_size, 1)
+        xs, _ = self.prepare_data(x, caller="predict")
+        return itertools.islice(_slices(xs, batch_size), steps)
 
     def save(self, path, include_optimizer=True):
         """Write the model to one file: safetensors weights + JSON architecture (lamina.io)."""
@@ -543,9 +793,20 @@ class Trainable(Compiling):
         save_model(self, path, include_optimizer=include_optimizer)
 
     def _batched(self, xs, batch_size, logits):
-        """The outputs (a list) over xs in batches, in inference_mode: eval mode in this
-        thread only, with nothing written on the layers, so threads may predict at once."""
+        """The outputs (a list) over xs in batches (see _run_batches)."""
+        return self._run_batches(_slices(xs, batch_size), logits)
+
+    def _run_batches(self, batches, logits):
+        """The outputs (a list, concatenated) over an iterable of input lists, in
+        inference_mode: eval mode in this thread only, with nothing written on the layers,
+        so threads may predict at once."""
         with inference_mode():
-            parts = [self.run([a[i:i + batch_size] for a in xs], logits)
-                     for i in range(0, len(xs[0]), batch_size)]
+            parts = [self.run(xs, logits) for xs in batches]
+        if not parts:
+            raise ConfigError(f"{self.describe()}: the data holds no batch at all.")
         return [np.concatenate([part[k] for part in parts]) for k in range(len(parts[0]))]
+
+
+def _slices(xs, batch_size):
+    """Consecutive batches of the arrays xs, as lists."""
+    return ([a[i:i + batch_size] for a in xs] for i in range(0, len(xs[0]), batch_size))

@@ -328,3 +328,33 @@ def test_weight_two_counts_a_sample_twice(n, row, seed, loss):
         dropped = model.compute_loss_and_gradients(x, y, sample_weight=weights)[0]
         assert n * dropped == pytest.approx((n - 1) * model.compute_loss_and_gradients(
             x[kept], y[kept])[0], rel=1e-9)
+
+
+def test_fit_with_sample_weight_equals_a_hand_loop_with_the_weighted_loss():
+    """fit(sample_weight=w) takes the same steps as forward, the weighted loss
+    sum_i w_i * l_i / N (checked against the formula itself), backward and the optimizer."""
+    rng = np.random.default_rng(0)
+    x, y, w = rng.normal(size=(50, 6)), rng.integers(0, 3, 50), rng.uniform(0, 2, 50)
+
+    def build():
+        lamina.seed(1)
+        model = lamina.Sequential([L.Linear(6, 5), L.Tanh(), L.Linear(5, 3)]).astype(np.float64)
+        model.compile(loss="cross_entropy", optimizer=lamina.optim.SGD(lr=0.1, momentum=0.9))
+        return model
+
+    fitted = build()
+    fitted.fit(x, y, epochs=2, batch_size=16, shuffle=False, sample_weight=w, verbose=0)
+    hand, loss = build(), losses.CrossEntropy()
+    for _ in range(2):
+        for start in range(0, 50, 16):
+            xb, yb, wb = x[start:start + 16], y[start:start + 16], w[start:start + 16]
+            out = hand.forward(xb)
+            value, dout = loss(out, yb, sample_weight=wb)
+            log_probs = out - np.log(np.exp(out).sum(axis=1, keepdims=True))
+            assert np.isclose(value, np.sum(wb * -log_probs[np.arange(len(yb)), yb]) / len(yb),
+                              rtol=1e-12)
+            hand.zero_grad()
+            hand.backward(dout)
+            hand.optimizer.step(hand.parameters())
+    for ours, theirs in zip(fitted.get_weights(), hand.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)

@@ -101,17 +101,29 @@ ROWS = [
     ("fit", "resume", 1, ConfigError, None),
     ("fit", "resume", "yes", ConfigError, None),
     ("fit", "resume", True, ConfigError, None),  # without a checkpoint
+    ("fit", "steps_per_epoch", 0, ConfigError, None),
+    ("fit", "steps_per_epoch", 2.5, ConfigError, None),
+    ("fit", "steps_per_epoch", 2, ConfigError, None),  # more than the 1 batch of 12 examples
+    ("fit", "sample_weight", np.ones(5), ShapeError, "sample_weight.shape=(5,)"),
+    ("fit", "sample_weight", -np.ones(12), ConfigError, "sample_weight[0]=-1.0"),
+    ("fit", "class_weight", [1.0], ConfigError, "Received: list"),
+    ("fit", "class_weight", {7: 1.0}, ConfigError, "key 7"),
     ("evaluate", "x", None, DTypeError, "NoneType"),
     ("evaluate", "y", np.full(12, 9), LabelError, "9"),
     ("evaluate", "batch_size", 0, ConfigError, None),
     ("evaluate", "batch_size", "256", ConfigError, None),
     ("evaluate", "batch_size", True, ConfigError, None),
+    ("evaluate", "steps", 0, ConfigError, None),
+    ("evaluate", "sample_weight", np.ones(3), ShapeError, "sample_weight.shape=(3,)"),
+    ("evaluate", "steps", "all", ConfigError, None),
     ("predict", "x", [[1.0, 2.0], [3.0]], ShapeError, "ragged"),
     ("predict", "x", X[:, :3], ShapeError, "x.shape=(12, 3)"),
     ("predict", "x", X[0], ShapeError, "x[None]). Received: x.shape=(4,)"),
     ("predict", "batch_size", 0, ConfigError, None),
     ("predict", "batch_size", 2.5, ConfigError, None),
     ("predict", "batch_size", None, ConfigError, None),
+    ("predict", "steps", -1, ConfigError, None),
+    ("predict", "steps", 1.0, ConfigError, None),
 ]
 
 

@@ -543,6 +543,7 @@ KERNELS = {  # forward name -> (call on x, a good x)
     "adaptive_avg_pool2d_forward": (lambda x: F.adaptive_avg_pool2d_forward(x, 2), IMAGE),
     "upsample2d_forward": (lambda x: F.upsample2d_forward(x, 2), IMAGE),
     "zero_pad2d_forward": (lambda x: F.zero_pad2d_forward(x, 1), IMAGE),
+    "pad2d_forward": (lambda x: F.pad2d_forward(x, 1, "reflect"), IMAGE),
     "channel_shuffle_forward": (lambda x: F.channel_shuffle_forward(x, 3), IMAGE),
     "rnn_cell_forward": (lambda x: F.rnn_cell_forward(x, np.zeros((rows(x), 2)), *CELL[1]), MATRIX),
     "gru_cell_forward": (lambda x: F.gru_cell_forward(x, np.zeros((rows(x), 2)), *CELL[3]), MATRIX),

@@ -54,7 +54,7 @@ WRITERS = {  # name -> (write to path, the writer its errors name, whether it cr
                         True),
     "BackupAndRestore": (lambda path: fit(checkpoint=path), "BackupAndRestore", False),
     "distributed checkpoint": (lambda path: save_checkpoint(path, model(), {"epoch": 0}),
-                               "save_model", False),
+                               "DriverCheckpoint", False),
     "CSVLogger": (lambda path: fit(callbacks=[CSVLogger(path)]), "CSVLogger", False),
     "plot": (plot_history, "plot", False),
     "download": (download, "download", True),

@@ -49,7 +49,11 @@ class BackupAndRestore(Callback):
     (Keras's behaviour); False starts afresh and overwrites it. A checkpoint written for other
     settings (architecture, optimizer, epochs, batch size, number of samples, the data, the
     stateful callbacks) is refused with a CheckpointError naming what differs; the data are
-    recognised by their SHA-256, computed once per fit (about half a second per 200 MB).
+    recognised by their SHA-256, computed once per fit (about half a second per 200 MB; a
+    Dataset's covers its arrays or files and its pipeline: Dataset.fingerprint). A generator
+    or other iterable of batches can be neither recognised nor positioned, and fit refuses
+    to checkpoint one. A Dataset's position is fit's (epoch, step, order), saved alike, so a
+    resumed epoch goes on with the very next batch.
     Not kept: ``history.nonfinite`` reports, and generators a layer owns (``rng=``).
     """
 
@@ -102,14 +106,14 @@ class BackupAndRestore(Callback):
         state, arrays = self._fit_state(), {}
         callbacks = []
         for i, callback in enumerate(self._stateful()):
-            encoded = _encode(callback.state_dict(), f"x/callback/{i}", arrays)
+            encoded = encode_state(callback.state_dict(), f"x/callback/{i}", arrays)
             callbacks.append({"class": type(callback).__name__, "state": encoded})
         record = {"version": FORMAT_VERSION, "epoch": state.epoch, "step": state.step,
                   "stop_training": bool(self.model.stop_training),
                   "run": {key: self.params[key] for key in RUN_SETTINGS},
                   "data": self._fingerprint, "rng": rng_state(), "totals": state.totals,
                   "seen": state.seen, "skipped": state.skipped, "callbacks": callbacks,
-                  "metrics": _encode(self.model.metric_states(), "x/metrics", arrays),
+                  "metrics": encode_state(self.model.metric_states(), "x/metrics", arrays),
                   "layout": layout(self.model),
                   "optimizer": _optimizer_settings(self.model.optimizer)}
         if state.order is not None:
@@ -147,9 +151,9 @@ class BackupAndRestore(Callback):
                                             parameters=model.parameters())
             set_rng_state(record["rng"])
             for callback, entry in zip(stateful, record["callbacks"]):
-                callback.load_state_dict(_decode(entry["state"], tensors))
+                callback.load_state_dict(decode_state(entry["state"], tensors))
             if "metrics" in record:  # the epoch's metric states (checkpoints since they exist)
-                model.set_metric_states(_decode(record["metrics"], tensors))
+                model.set_metric_states(decode_state(record["metrics"], tensors))
         except (LaminaError, KeyError, ValueError, TypeError, AttributeError) as error:
             raise CheckpointError(f"'{self.filepath}' cannot be restored into this fit: "
                                   f"{error}") from error
@@ -204,11 +208,14 @@ class BackupAndRestore(Callback):
 
 # -- what identifies a run ----------------------------------------------------------------------
 def fingerprint(*arrays):
-    """SHA-256 (hex) of arrays' shapes, dtypes and bytes; None entries and tuples allowed."""
+    """SHA-256 (hex) of arrays' shapes, dtypes and bytes; None entries and tuples allowed,
+    and lamina.data Datasets (their own fingerprint(): the data's bytes and the pipeline)."""
     digest = hashlib.sha256()
     for array in arrays:
         if isinstance(array, (tuple, list)):
             digest.update(fingerprint(*array).encode())
+        elif hasattr(array, "fingerprint"):
+            digest.update(array.fingerprint().encode())
         elif array is not None:
             array = np.ascontiguousarray(array)
             digest.update(f"{array.shape}{array.dtype.str}".encode())
@@ -241,24 +248,26 @@ def _optimizer_settings(optimizer):
 
 
 # -- callback states: JSON with the arrays stored as tensors -----------------------------------
-def _encode(value, name, arrays):
+def encode_state(value, name, arrays):
+    """A state_dict as JSON-ready values: each array moves to arrays[<its path under name>]."""
     if isinstance(value, np.ndarray):
         arrays[name] = value
         return {"__tensor__": name}
     if isinstance(value, dict):
-        return {key: _encode(item, f"{name}/{key}", arrays) for key, item in value.items()}
+        return {key: encode_state(item, f"{name}/{key}", arrays) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_encode(item, f"{name}/{i}", arrays) for i, item in enumerate(value)]
+        return [encode_state(item, f"{name}/{i}", arrays) for i, item in enumerate(value)]
     if isinstance(value, np.generic):
         return value.item()
     return value
 
 
-def _decode(value, tensors):
+def decode_state(value, tensors):
+    """encode_state's value back, its arrays taken from tensors."""
     if isinstance(value, dict):
         if set(value) == {"__tensor__"}:
             return tensors[value["__tensor__"]]
-        return {key: _decode(item, tensors) for key, item in value.items()}
+        return {key: decode_state(item, tensors) for key, item in value.items()}
     if isinstance(value, list):
-        return [_decode(item, tensors) for item in value]
+        return [decode_state(item, tensors) for item in value]
     return value

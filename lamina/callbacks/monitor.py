@@ -179,9 +179,7 @@ class Monitor(Callback):
         return sorted(chosen.values(), key=lambda found: order[id(found[1])])
 
     def _batch(self, batch):
-        state, size = self.model.fit_state, self.params["batch_size"]
-        index = state.order[batch * size:(batch + 1) * size]
-        return [array[index] for array in state.data[0]]
+        return self.model.fit_state.batch[0]  # the inputs of the step about to run
 
     def _observe_forward(self, batch):
         """Statistics of each monitored layer's output on this batch, and the weights as they

@@ -1,2 +1,9 @@
-"""Datasets as arrays or lazy sources, with batching, shuffling and prefetch, for fit,
-evaluate and predict."""
+"""lamina.data: input pipelines for fit, evaluate and predict (see lamina.data.dataset).
+
+    from lamina.data import Dataset
+    model.fit(Dataset.from_npy(("x.npy", "y.npy")).shuffle().batch(64).prefetch(2), epochs=5)
+"""
+
+from lamina.data.dataset import Dataset
+
+__all__ = ["Dataset"]

@@ -22,11 +22,17 @@ How a run works (one module each):
   (combine.py), so a run is reproducible bit for bit.
 - replica.py, shard.py: a worker rebuilds the model from JSON (architecture, loss, metrics by
   name) once per process and loads each round's weights into it; the shard's computation
-  is a pure function of (weights, task, block). Dropout masks are keyed by global row
-  index (keyed.py), so they do not depend on the sharding or on retries.
+  is a pure function of (weights, task, block). Dropout masks are model.fit's (draws.py):
+  the driver sends lamina's generator state at each step, a shard draws the whole batch's
+  masks from it and keeps its rows, so they depend neither on the sharding nor on retries.
 - rounds.py: what the driver does with a round's combined result (the optimizer step, or
   loading the averaged weights); trainer.py: the driver's loop (progress bar, callbacks,
-  History, validation); checkpoint.py: a checkpoint after every epoch and resume=True.
+  History, validation); checkpoint.py: a checkpoint after every epoch (or N rounds) and
+  resume=True, with every callback's state and the data's SHA-256.
+- limits.py: the bytes a round moves per partition in each mode; SparkEngine refuses a run
+  whose results would exceed spark.driver.maxResultSize before its first round. When the
+  executors change (one lost and replaced), SparkEngine caches the blocks afresh, so that
+  every executor works again (spread).
 
 The two synchronisation modes:
 
@@ -34,18 +40,19 @@ The two synchronisation modes:
   of the loss and of the gradients (sums.py); the driver divides once, adds the weight
   penalties and steps the optimizer, as Sequential.train_step does. This is the training of
   model.fit with the same batches, to rounding. It costs one round trip per step, and the
-  shards must hold their whole block in memory. Layers that mix the examples of a batch in
-  training (BatchNorm1D, BatchNorm2D) cannot be split so: DistributedError, with the
-  alternatives. Other buffers (InstanceNorm2D's running statistics) are averaged, weighted
-  by rows, which is exact for their linear updates.
+  shards must hold their whole block in memory. Dropout included: the masks are fit's.
+  Layers that mix the examples of a batch in training (BatchNorm1D, BatchNorm2D) cannot be
+  split so: DistributedError, with the alternatives. Other buffers (InstanceNorm2D's running
+  statistics) are averaged, weighted by rows, which is exact for their linear updates.
 - sync="local", local_steps=K (local SGD / model averaging, as Elephas' synchronous mode):
   each shard takes K optimizer steps on its own rows of K global batches, starting from the
   round's weights and optimizer state, and the driver averages the weights, the buffers and
   the optimizer's arrays (Adam's moments, momentum buffers) weighted by the rows each shard
   saw; step counters take the largest value. K times fewer rounds, but each shard's step
   sees only its part of a batch (smaller, noisier steps) and averaged moments are not the
-  moments of any single run; with one shard it is exactly model.fit. Batch norm is allowed:
-  each shard normalises its own rows and the running statistics are averaged.
+  moments of any single run; with one shard it is exactly model.fit (dropout included).
+  Batch norm is allowed: each shard normalises its own rows and the running statistics are
+  averaged.
 
 aggregation="barrier", steps_per_job=K (sync="step" on a SparkEngine; barrier.py,
 allreduce.py): K steps per barrier-mode Spark job, the tasks summing their gradient sums
@@ -55,13 +62,13 @@ for bit, one job and one returned copy of the weights per K steps. A failed task
 whole job from its starting weights.
 
 Every remote computation is a pure function of (weights, task, shard): the shuffle plan is
-keyed by the seed, shards return sums combined in a fixed order, dropout is keyed by global
-row, each partition iterator is consumed whole, and a retried Spark task computes exactly
-what the failed attempt would have. BLAS threads in Spark's Python workers follow
-OMP_NUM_THREADS, which PySpark sets to the cores of a task (spark.task.cpus); SparkEngine
-also sets OPENBLAS_NUM_THREADS and MKL_NUM_THREADS to it when the Spark context's
-environment does not name them. The driver computes no matrix products except validation
-on arrays (set OMP_NUM_THREADS before starting it to pin those).
+keyed by the seed, shards return sums combined in a fixed order, dropout masks come from the
+step's generator state sent in the task, each partition iterator is consumed whole, and a
+retried Spark task computes exactly what the failed attempt would have. BLAS threads in
+Spark's Python workers follow OMP_NUM_THREADS, which PySpark sets to the cores of a task
+(spark.task.cpus); SparkEngine also sets OPENBLAS_NUM_THREADS and MKL_NUM_THREADS to it when
+the Spark context's environment does not name them. The driver computes no matrix products
+except validation on arrays (set OMP_NUM_THREADS before starting it to pin those).
 """
 
 from lamina.distributed.local import LocalEngine

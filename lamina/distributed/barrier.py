@@ -99,6 +99,7 @@ def barrier_round(model, engine, shards, task):
                                f"Received: {engine!r}")
     from lamina.distributed.spark import run_partition  # spark.py imports the trainer
 
+    engine.spread(shards)  # the blocks on every executor there is, as SparkEngine.run does
     _check_slots(engine, shards, task["owner"])
     optimizer = model.optimizer
     task = {**task, "optimizer": optimizer_spec(optimizer), "fan_in": engine.fan_in,

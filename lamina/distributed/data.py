@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lamina.callbacks.backup import fingerprint
 from lamina.distributed.plan import shard_bounds
 
-__all__ = ["Shards", "array_blocks"]
+__all__ = ["Shards", "array_blocks", "block_digest", "blocks_fingerprint"]
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Shards:
     sample_shape: tuple
     num_shards: int
     blocks: object
+    placement: object = None  # the engine's record of where the blocks are kept
 
 
 def array_blocks(x, y, num_shards):
@@ -33,3 +35,14 @@ def array_blocks(x, y, num_shards):
     bounds = shard_bounds(len(x), num_shards)
     return [(int(start), x[start:stop], y[start:stop])
             for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+def block_digest(block):
+    """SHA-256 (hex) of one block (start, x, y): its start, shapes, dtypes and bytes."""
+    return fingerprint(*block)
+
+
+def blocks_fingerprint(digests):
+    """The data's SHA-256 from its blocks' block_digest, in shard order (what a checkpoint
+    keeps to recognise the data it was written for)."""
+    return fingerprint(np.array(digests, dtype="U64"))

@@ -6,7 +6,7 @@ a way to try a distributed setup without a cluster). It never starts a process o
 """
 
 from lamina.distributed.combine import tree_combine
-from lamina.distributed.data import Shards, array_blocks
+from lamina.distributed.data import Shards, array_blocks, block_digest, blocks_fingerprint
 from lamina.errors import ConfigError
 from lamina.functional.checks import check_int
 
@@ -38,6 +38,13 @@ class LocalEngine:
         """task_fn(task, payload, block) for every block, combined in the fixed tree."""
         return tree_combine([task_fn(task, payload, block) for block in shards.blocks],
                             self.fan_in)
+
+    def fingerprint(self, shards):
+        """SHA-256 of the shards' blocks (data.blocks_fingerprint)."""
+        return blocks_fingerprint([block_digest(block) for block in shards.blocks])
+
+    def check_rounds(self, model, sync, shards):
+        """Nothing to check: the shards' results never leave this process."""
 
     def release(self, shards):
         shards.blocks = []

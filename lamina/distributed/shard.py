@@ -1,11 +1,13 @@
 """The work of one shard in one round: a pure function of (task, payload, block).
 
-task: plain values (the model spec, the Plan, the epoch and steps, the optimizer's class and
-settings); payload: NumPy arrays (the weights and buffers in state_dict order, and in
-sync="local" the optimizer state); block: the shard's data, (start, x, y) with x, y its
-contiguous rows [start, start + len(x)). Nothing else is read: no clock, no global random
-state (dropout masks are keyed by global row index, see keyed.py), so a retried task
-computes exactly what the first attempt did. Results are combine.py dicts:
+task: plain values (the model spec, the Plan, the epoch and steps, lamina's generator state
+at each step, the optimizer's class and settings); payload: NumPy arrays (the weights and
+buffers in state_dict order, and in sync="local" the optimizer state); block: the shard's
+data, (start, x, y) with x, y its contiguous rows [start, start + len(x)). Nothing else is
+read: no clock, no global random state (dropout masks are the shard's rows of the masks
+model.fit draws for the whole batch, from the step's generator state in the task, see
+draws.py), so a retried task computes exactly what the first attempt did. Results are
+combine.py dicts:
 
     step_task    one global batch: {"sum": {"loss", "divisor", "rows", "metric/<name>",
                  "grad/<i>" (gradient *sums* over the shard's rows), "buffer/<name>"}}
@@ -23,34 +25,18 @@ shard's round with {"sum": {"nonfinite": 1}}, which the driver reports: retrying
 only fail again.
 """
 
-import contextlib
-
 import numpy as np
 
-from lamina.distributed.keyed import RowKeyedGenerator
+from lamina.distributed.draws import batch_dropout
 from lamina.distributed.plan import rows_in_shard
-from lamina.distributed.replica import build_optimizer, load_state, replica, walk
+from lamina.distributed.replica import build_optimizer, load_state, replica
 from lamina.distributed.sums import loss_sums
 from lamina.errors import NonFiniteError
-from lamina.layers.dropout import Dropout
 
 __all__ = ["step_task", "local_task", "evaluate_task", "NOTHING"]
 
 NOTHING = {"sum": {"rows": 0}, "max": {}}
 EVALUATE_CHUNK = 256
-
-
-@contextlib.contextmanager
-def keyed_dropout(model, key, rows):
-    """Dropout layer k draws its mask from RowKeyedGenerator(key + (k,), rows) meanwhile."""
-    layers = [layer for layer in walk(model) if isinstance(layer, Dropout)]
-    for k, layer in enumerate(layers):
-        layer.rng = RowKeyedGenerator(tuple(key) + (k,), rows)
-    try:
-        yield
-    finally:
-        for layer in layers:
-            layer.rng = None
 
 
 def _metric_sums(model, outputs, y, rows):
@@ -78,7 +64,7 @@ def step_task(task, payload, block):
     x_rows, y_rows = x[local], y[local]
     fused = model.fused_outputs()
     with np.errstate(all="ignore"):  # the driver checks the sums for NaN and Inf
-        with keyed_dropout(model, (plan.seed, epoch, step), batch[positions]):
+        with batch_dropout(model, task["rng"][0], len(batch), positions):
             outputs, = model.run([x_rows], fused)
         loss_sum, dout, divisor = loss_sums(_loss_function(model, fused), outputs, y_rows)
         model.zero_grad()
@@ -112,7 +98,7 @@ def local_task(task, payload, block):
             optimizer.load_state_dict(payload["optimizer"], model.parameters())
         x_rows, y_rows = x[local], y[local]
         try:
-            with keyed_dropout(model, (plan.seed, epoch, step), batch[positions]):
+            with batch_dropout(model, task["rng"][step - first], len(batch), positions):
                 loss, outputs = model.train_step(x_rows, y_rows)
         except NonFiniteError:  # deterministic: a retry would fail again; the driver reports it
             return {"sum": {"rows": 0, "nonfinite": 1}, "max": {"nonfinite_step": step}}

@@ -4,6 +4,7 @@ Data: NumPy arrays are cut into num_partitions contiguous blocks, parallelised o
 cached (an RDD with one (start, x, y) block per partition); a DataFrame or Parquet path
 becomes the same blocks (frames.py). A round:
 
+    executors changed since the blocks were cached: re-cache them (spread)
     weights = sc.broadcast(payload)                       # NumPy arrays and numbers only
     blocks.mapPartitionsWithIndex(run task_fn on the block) -> (partition, result)
     fan_in or fewer partitions: collect, combine in partition order on the driver
@@ -24,10 +25,12 @@ context's executor environment unless it already names them.
 
 import functools
 import os
+import socket
 import tempfile
 
 from lamina.distributed.combine import combine_group, groups, tree_combine
-from lamina.distributed.data import Shards, array_blocks
+from lamina.distributed.data import Shards, array_blocks, block_digest, blocks_fingerprint
+from lamina.distributed.limits import MAX_RESULT_SIZE, check_result_size
 from lamina.distributed.local import check_count
 from lamina.distributed.trainer import DistributedTrainer
 from lamina.errors import ConfigError, DistributedError
@@ -37,6 +40,7 @@ __all__ = ["SparkEngine", "SparkTrainer"]
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Test hook: "seed:round:partition" makes the first attempt of that task fail (run_partition).
 FAULT_VARIABLE = "LAMINA_SPARK_TEST_FAULT"
+SPREAD_TRIES = 3  # cachings for one set of executors that may leave one without a block
 
 
 def _context(spark):
@@ -46,6 +50,20 @@ def _context(spark):
         raise ConfigError(f"SparkEngine expects a SparkSession or SparkContext. "
                           f"Received: {type(spark).__name__}")
     return context
+
+
+def executors(context):
+    """The executors the context has now, as a frozenset of "host:port" (the driver's too)."""
+    infos = context._jsc.sc().statusTracker().getExecutorInfos()
+    return frozenset(f"{info.host()}:{info.port()}" for info in infos)
+
+
+def _holder(blocks):
+    """Which executor process runs this task: its host and the parent of the Python worker
+    (the executor's Python daemon, or the executor itself without one)."""
+    for _ in blocks:  # computes, and so caches, the partition
+        pass
+    yield f"{socket.gethostname()}:{os.getppid()}"
 
 
 def _inject_test_fault(task, partition):
@@ -119,18 +137,45 @@ class SparkEngine:
     def num_shards(self):
         return self.num_partitions or self.context.defaultParallelism
 
-    def _cache(self, rdd):
+    def _cache(self, shards):
+        """Persist and materialise the blocks now; notes the executors there are and which
+        of them the blocks were cached on."""
         from pyspark import StorageLevel
 
-        rdd.persist(self.storage_level or StorageLevel.MEMORY_AND_DISK)
-        rdd.count()  # materialise it now, once
-        return rdd
+        present = executors(self.context)
+        shards.blocks.persist(self.storage_level or StorageLevel.MEMORY_AND_DISK)
+        holders = set(shards.blocks.mapPartitions(_holder).collect())
+        shards.placement = (present, len(holders), (shards.placement or (0, 0, 0))[2] + 1)
+        return shards
+
+    def spread(self, shards):
+        """Cache the blocks afresh when the executors changed since they were cached, or the
+        last caching left one of them without a block (at most SPREAD_TRIES times for one
+        set of executors); returns whether it did.
+
+        Blocks an executor lost are recomputed where tasks run, and locality keeps them on
+        the survivors: without this, a replacement executor would never get a task and one
+        executor would do double work every round. The blocks are recomputed from their
+        lineage into the same partitions (same rows, same order), so only where they are
+        cached changes, never what a round computes.
+        """
+        present = executors(self.context)
+        cached_on, holders, tries = shards.placement
+        workers = max(1, len(present) - 1)  # the driver is listed too (local mode: only it)
+        balanced = holders >= min(shards.blocks.getNumPartitions(), workers)
+        if present == cached_on and (balanced or tries >= SPREAD_TRIES):
+            return False
+        if present != cached_on:
+            shards.placement = (present, holders, 0)
+        shards.blocks.unpersist(blocking=True)  # before the new copies: same block ids
+        self._cache(shards)
+        return True
 
     def distribute(self, x, y):
         """Arrays x, y as num_shards cached blocks of contiguous rows."""
         count = self.num_shards
         rdd = self.context.parallelize(array_blocks(x, y, count), count)
-        return Shards(len(x), x.shape[1:], count, self._cache(rdd))
+        return self._cache(Shards(len(x), x.shape[1:], count, rdd))
 
     def distribute_frame(self, source, features_col="features", label_col="label",
                          dtype="float32", sample_shape=None):
@@ -139,10 +184,12 @@ class SparkEngine:
 
         n, shape, rdd = frame_blocks(self.context, source, features_col, label_col,
                                      self.num_shards, dtype, sample_shape)
-        return Shards(n, shape, self.num_shards, self._cache(rdd))
+        return self._cache(Shards(n, shape, self.num_shards, rdd))
 
     def run(self, shards, task_fn, task, payload):
-        """task_fn(task, payload, block) on every partition, combined in the fixed tree."""
+        """task_fn(task, payload, block) on every partition, combined in the fixed tree
+        (after spread(shards): every executor there is holds blocks)."""
+        self.spread(shards)
         broadcast = self.context.broadcast(payload)
         try:
             results = shards.blocks.mapPartitionsWithIndex(
@@ -156,6 +203,16 @@ class SparkEngine:
                                 self.fan_in)
         finally:
             broadcast.destroy()
+
+    def fingerprint(self, shards):
+        """SHA-256 of the shards' blocks (data.blocks_fingerprint), hashed on the executors."""
+        return blocks_fingerprint(shards.blocks.map(block_digest).collect())
+
+    def check_rounds(self, model, sync, shards):
+        """ConfigError before the first round when the results the driver collects per round
+        exceed spark.driver.maxResultSize (limits.py); the round's sizes otherwise."""
+        return check_result_size(model, sync, shards.blocks.getNumPartitions(), self.fan_in,
+                                 self.context.getConf().get(*MAX_RESULT_SIZE))
 
     def release(self, shards):
         """Drop the cached blocks."""

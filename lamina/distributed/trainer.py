@@ -6,7 +6,7 @@ Sequential.fit runs; this module gives it what differs: an epoch is the plan's r
 (rounds.py: one global batch each in sync="step", local_steps of them in sync="local"),
 whose logs are means over the epoch's rows, batch hooks called once per round; validation
 runs on the driver (arrays) or on the shards; the checkpoint is the driver's
-(checkpoint.py), written after every epoch.
+(checkpoint.py), written after every epoch or every checkpoint_freq rounds.
 """
 
 import os
@@ -16,8 +16,10 @@ import numpy as np
 from lamina.backend import get_rng
 from lamina.callbacks import BackupAndRestore
 from lamina.callbacks.progress import ProgressLogger
+from lamina.callbacks.backup import fingerprint
 from lamina.distributed.barrier import barrier_round
-from lamina.distributed.checkpoint import DriverCheckpoint, restore_checkpoint
+from lamina.distributed.checkpoint import DriverCheckpoint, read_checkpoint
+from lamina.distributed.draws import dropout_draws, step_states
 from lamina.distributed.local import LocalEngine, check_count
 from lamina.distributed.plan import Plan
 from lamina.distributed.replica import model_spec, walk
@@ -42,7 +44,8 @@ class DistributedTrainer:
     model.fit with that batch (up to rounding). sync="local": every shard takes local_steps
     optimizer steps on its own rows of local_steps global batches, then the driver averages
     weights and optimizer state weighted by the rows each shard saw (local SGD).
-    seed: keys the shuffle plan and dropout masks; None draws one from lamina's generator.
+    seed: keys the shuffle plan; None draws one from lamina's generator. Dropout masks are
+    model.fit's: drawn from lamina's generator, a whole batch per step (draws.py).
     aggregation="driver": the engine's shard results are combined on the driver (one job
     per round); aggregation="barrier" (sync="step", a SparkEngine): steps_per_job global
     steps per barrier-mode Spark job, the tasks summing their gradients among themselves
@@ -147,16 +150,21 @@ class DistributedTrainer:
     # -- training --------------------------------------------------------------------------
     def fit(self, x, y=None, epochs=1, batch_size=32, shuffle=True, validation_data=None,
             features_col="features", label_col="label", checkpoint=None, resume=False,
-            verbose="auto", callbacks=None, delete_checkpoint=True):
+            verbose="auto", callbacks=None, delete_checkpoint=True, checkpoint_freq="epoch"):
         """Train for `epochs` epochs; returns a History (also kept as model.history).
 
         x: a NumPy array with labels y, a Spark DataFrame with features_col (array or ML
         vector, reshaped to the model's input shape when it is built) and label_col, or a
         Parquet path. validation_data: (x_val, y_val) arrays, evaluated on the driver, or a
         DataFrame / Parquet path, evaluated on the shards. checkpoint: a file written
-        atomically after every epoch, removed when fit returns unless delete_checkpoint=False
-        (as local fit's; it survives a crash or an exception); resume=True continues from it
-        when it exists.
+        atomically after every epoch, and after every checkpoint_freq-th round when that is
+        an int (rounds counted over the run: steps in sync="step"), removed when fit returns
+        unless delete_checkpoint=False (as local fit's; it survives a crash or an
+        exception); resume=True continues from it when it exists, from the round after the
+        one it was written at, with the weights, optimizer, callbacks' states and History of
+        that moment: the run ends as an uninterrupted one, bit for bit. A checkpoint of
+        other data (SHA-256 of the shards' blocks and of the validation data), shards or
+        settings is refused with a CheckpointError.
         The arguments it shares with Sequential.fit are checked as there (lamina.fitting),
         and verbose and callbacks work as there (a batch callback sees one call per round;
         BackupAndRestore is local fit's: checkpoint=path is this fit's).
@@ -164,7 +172,8 @@ class DistributedTrainer:
         where = f"{type(self).__name__}.fit"
         arguments = check_fit_arguments(where, epochs=epochs, batch_size=batch_size,
                                         shuffle=shuffle, verbose=verbose, callbacks=callbacks,
-                                        checkpoint=checkpoint, resume=resume)
+                                        checkpoint=checkpoint, resume=resume,
+                                        checkpoint_freq=checkpoint_freq)
         backup = next((c for c in arguments.callbacks if isinstance(c, BackupAndRestore)), None)
         if backup is not None:
             raise ConfigError(f"{where} checkpoints the driver with checkpoint=path (after "
@@ -194,44 +203,64 @@ class DistributedTrainer:
 
     def _fit(self, shards, validation, arguments):
         """The fit loop (lamina.fitting) over this trainer's rounds, from a checkpoint's
-        next epoch when it resumes."""
+        position when it resumes."""
         model, checkpoint, batch_size = self.model, arguments.checkpoint, arguments.batch_size
         seed = self.seed if self.seed is not None else int(get_rng().integers(2**63))
         progress = {"n": shards.n, "batch_size": batch_size, "shuffle": arguments.shuffle,
-                    "sync": self.sync, "local_steps": self.local_steps, "seed": self.seed}
+                    "sync": self.sync, "local_steps": self.local_steps,
+                    "num_shards": shards.num_shards, "seed": self.seed}
         saved = None
-        if arguments.resume and os.path.exists(checkpoint):
-            saved = restore_checkpoint(checkpoint, model, progress)
-            seed = saved["seed"]
+        if checkpoint is not None:
+            progress["data"] = self.engine.fingerprint(shards)
+            progress["validation_data"] = self._fingerprint(validation)
+            if arguments.resume and os.path.exists(checkpoint):
+                saved = read_checkpoint(checkpoint, model, progress)
+                seed = saved[1]["seed"]
         plan = Plan(shards.n, batch_size, seed, arguments.shuffle)
         progress["seed"] = seed
         spec = model_spec(model, type(self).__name__)
-        rounds = plan.rounds(self.steps_per_job if self.aggregation == "barrier"
-                             else self.local_steps)
+        per_round = self.steps_per_job if self.aggregation == "barrier" else self.local_steps
+        rounds = plan.rounds(per_round)
+        if self.aggregation == "driver":  # a barrier job returns one copy of the state
+            self.engine.check_rounds(model, self.sync, shards)
+        draws = dropout_draws(spec)
         params = {"epochs": arguments.epochs, "steps": plan.steps, "batch_size": batch_size,
                   "samples": shards.n, "verbose": arguments.verbose}
         validate = None if validation is None else (
             lambda: self._validate(validation, spec, batch_size))
-        checkpoints = [] if checkpoint is None else [DriverCheckpoint(checkpoint, progress,
-                                                                      saved)]
+        checkpoints = [] if checkpoint is None else [
+            DriverCheckpoint(checkpoint, progress, saved, arguments.checkpoint_freq,
+                             len(rounds), per_round)]
         try:
             return run_fit(
                 model, arguments.epochs,
-                lambda hooks: self._train_epoch(shards, plan, spec, rounds, hooks), validate,
+                lambda hooks: self._train_epoch(shards, plan, spec, rounds, draws, hooks),
+                validate,
                 callbacks=arguments.callbacks, progress=ProgressLogger(arguments.verbose),
-                checkpoints=checkpoints, params=params,
-                initial_epoch=0 if saved is None else saved["epoch"] + 1)
+                checkpoints=checkpoints, params=params)
         finally:
             self.history = model.history
 
-    def _train_epoch(self, shards, plan, spec, rounds, hooks):
-        """One pass over the plan's batches, a round at a time; the epoch's mean logs."""
+    def _fingerprint(self, validation):
+        if validation is None:
+            return None
+        if validation[0] == "arrays":
+            return fingerprint(*validation[1:])
+        return self.engine.fingerprint(validation[1])
+
+    def _train_epoch(self, shards, plan, spec, rounds, draws, hooks):
+        """The epoch's rounds from FitState.step on (a resumed run skips those done before
+        its checkpoint); the epoch's mean logs. draws: the Dropout draws of a step (draws.py),
+        by which lamina's generator moves on each step, as in model.fit."""
         state = self.model.fit_state
         epoch = state.epoch
         for index, (first, count) in enumerate(rounds):
+            if first < state.step:
+                continue
             hooks.on_train_batch_begin(first)
             task = {"spec": spec, "plan": plan, "epoch": epoch, "first": first, "count": count,
                     "step": first, "round": epoch * len(rounds) + index,
+                    "rng": step_states(draws, plan, epoch, first, count),
                     "owner": type(self).__name__}
             steps = self._round_function()(self.model, self.engine, shards, task)
             for sums, rows in steps:  # added step by step, as fit does

@@ -45,7 +45,8 @@ from lamina.functional.adaptive_pool import (adaptive_avg_pool2d_backward,
                                              adaptive_avg_pool2d_forward)
 from lamina.functional.global_pool import (global_avg_pool2d_backward, global_avg_pool2d_forward,
                                            global_max_pool2d_backward, global_max_pool2d_forward)
-from lamina.functional.padding import zero_pad2d_backward, zero_pad2d_forward
+from lamina.functional.padding import (pad2d_backward, pad2d_forward, zero_pad2d_backward,
+                                       zero_pad2d_forward)
 from lamina.functional.shuffle import channel_shuffle_backward, channel_shuffle_forward
 from lamina.functional.unpool import max_unpool2d_backward, max_unpool2d_forward
 from lamina.functional.upsample import upsample2d_backward, upsample2d_forward
@@ -71,7 +72,8 @@ __all__ = [
     "global_avg_pool2d_forward", "global_avg_pool2d_backward", "global_max_pool2d_forward",
     "global_max_pool2d_backward", "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
     "max_unpool2d_forward", "max_unpool2d_backward", "upsample2d_forward", "upsample2d_backward",
-    "zero_pad2d_forward", "zero_pad2d_backward", "channel_shuffle_forward",
+    "zero_pad2d_forward", "zero_pad2d_backward", "pad2d_forward", "pad2d_backward",
+    "channel_shuffle_forward",
     "channel_shuffle_backward",
     "embedding_forward", "embedding_backward", "rnn_cell_forward", "rnn_cell_backward",
     "lstm_cell_forward", "lstm_cell_backward", "gru_cell_forward", "gru_cell_backward",

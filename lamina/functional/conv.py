@@ -14,8 +14,9 @@ chunk by chunk, unless the whole batch's matrix is small (KEEP_COLS_BYTES): then
 from lamina.backend import xp
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional.checks import check_dout, check_float, check_int, check_rank
+from lamina.functional.padding import check_padding_mode, pad2d_backward, pad2d_forward
 from lamina.functional.windows import (batch_chunks, col2im, flat_windows, from_columns, im2col,
-                                       pair, scratch, to_columns, window_geometry)
+                                       padding_sides, pair, scratch, to_columns, window_geometry)
 
 
 def _check_arrays(op, x, w, b, groups, weight_layout):
@@ -97,11 +98,26 @@ def _geometry(op, w, stride, padding, dilation, geometry):
     return geometry
 
 
-def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, geometry=None):
+def _edge_padded(op, x, geometry, padding_mode):
+    """(x, geometry, pad cache): for padding_mode "zeros" x as it is (im2col pads it without a
+    copy), else x padded by the geometry in that mode and a geometry without padding."""
+    if padding_mode == "zeros" or check_padding_mode(op, padding_mode) == "zeros":
+        return x, geometry, None
+    (top, bottom), (left, right) = padding_sides(geometry.padding)
+    x, pad_cache = pad2d_forward(x, (left, right, top, bottom), padding_mode, op=op)
+    return x, geometry._replace(padding=(0, 0)), pad_cache
+
+
+def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, padding_mode="zeros",
+                   geometry=None):
     """2-D cross-correlation, as torch.nn.functional.conv2d.
 
     x: (N, C, H, W), w: (F, C/G, KH, KW), b: (F,) or None -> out: (N, F, OH, OW),
-    OH = (H + 2*ph - dh*(KH-1) - 1) // sh + 1 (likewise OW). With G groups, output channel
+    OH = (H + 2*ph - dh*(KH-1) - 1) // sh + 1 (likewise OW). padding: ints, pairs,
+    ((top, bottom), (left, right)) (2*ph is then top + bottom), "valid" (none) or "same"
+    (OH = ceil(H / sh), Keras' rule, the odd pixel at the bottom/right: windows.same_sides). padding_mode: "zeros", or
+    "reflect", "replicate", "circular" as torch.nn.Conv2d's (see padding.pad2d_forward); the
+    backward folds x_pad's gradient back onto x. With G groups, output channel
     f sees only the Cg = C/G input channels of its group g = f // (F/G):
 
         out[n, f, i, j] = b[f] + sum_{c,p,q} w[f,c,p,q] * x_pad[n, g*Cg+c, i*sh+p*dh, j*sw+q*dw]
@@ -126,9 +142,10 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, geomet
             f"Received: x.shape={x.shape}, w.shape={w.shape}, groups={groups}"
         )
     _check_bias(op, b, filters)
-    geometry = _geometry(op, w, stride, padding, dilation, geometry)
-    kernel, stride, padding, dilation = geometry
+    geometry = _geometry(op, w, stride, padding, dilation, geometry).for_input(x.shape[2:])
     out_hw = geometry.output_hw(x.shape[2:], op, f"x.shape={x.shape}, w.shape={w.shape}")
+    x, geometry, pad_cache = _edge_padded(op, x, geometry, padding_mode)
+    kernel, stride, padding, dilation = geometry
     windows = flat_windows(x.shape[2:], kernel, stride, padding, dilation, out_hw)
     w_mat = w.astype(dtype, copy=False).reshape(groups, filters // groups, -1)
     bias = None if b is None else b.astype(dtype, copy=False)
@@ -144,7 +161,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, geomet
             product += bias[:, None]  # here the add is contiguous; in from_columns it is not
         from_columns(product, windows, out[part])
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
-    return out, (x_cast, cols if keep else None, w_mat, windows, geometry, dtypes)
+    return out, (x_cast, cols if keep else None, w_mat, windows, geometry, dtypes, pad_cache)
 
 
 def conv2d_backward(dout, cache, input_grad=True):
@@ -156,9 +173,11 @@ def conv2d_backward(dout, cache, input_grad=True):
     With stride 1, dx is the full convolution of dout with the flipped kernel,
         dx = conv2d(pad(dout, dh*(KH-1) - ph), w[:, :, ::-1, ::-1] with F and C swapped),
     and with F <= 2C both come from one im2col of dout that way (_full_conv_backward).
+    With a padding_mode other than zeros, x above is the padded input and dx its gradient
+    folded back (padding.pad2d_backward).
     input_grad=False skips dx (returned as None): the first layer of a model never needs it.
     """
-    x, kept, w_mat, windows, geometry, dtypes = cache
+    x, kept, w_mat, windows, geometry, dtypes, pad_cache = cache
     n, channels = x.shape[:2]
     groups, filters = w_mat.shape[0], w_mat.shape[0] * w_mat.shape[1]
     dout = check_dout("conv2d_backward", dout, (n, filters) + windows.out_hw)
@@ -178,20 +197,27 @@ def conv2d_backward(dout, cache, input_grad=True):
                 dcols = _product(w_mat.transpose(0, 2, 1), dout_mat)
                 col2im(dcols.reshape(channels, len(windows.taps), -1, windows.columns), windows,
                        dx[part])
+    if dx is not None and pad_cache is not None:
+        dx = pad2d_backward(dx, pad_cache)
     return _cast(dx, dtypes[0]), _weight(dw, geometry[0], dtypes[1]), _bias_grad(dout, dtypes[2])
 
 
 def _full_padding(geometry, filters, channels):
     """dout's padding for _full_conv_backward, or None where that path does not apply."""
     kernel, stride, padding, dilation = geometry
-    full = tuple(dilation[i] * (kernel[i] - 1) - padding[i] for i in range(2))
-    return full if stride == (1, 1) and min(full) >= 0 and filters <= 2 * channels else None
+    if stride != (1, 1) or filters > 2 * channels:
+        return None
+    (top, bottom), (left, right) = padding_sides(padding)
+    reach = (dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1))
+    full = ((reach[0] - top, reach[0] - bottom), (reach[1] - left, reach[1] - right))
+    return full if min(min(full[0]), min(full[1])) >= 0 else None
 
 
 def _full_conv_backward(x, dout, w_mat, geometry, full):
     """dx and dW (grouped, as w_mat) of a stride-1 conv2d from one im2col of dout.
 
-    dx is the full convolution of dout, padded by dh*(KH-1) - ph, with the flipped kernel:
+    dx is the full convolution of dout, padded by dh*(KH-1) - top above and dh*(KH-1) - bottom
+    below (likewise W), with the flipped kernel:
     dx = conv2d(dout_pad, flip(W)^T), a matmul over the dout columns D (F*KH*KW rows, built
     by copies only). The same D gives the weight gradient,
     dW[f, c, p, q] = (D @ x_cols^T)[(f, KH-1-p, KW-1-q), c], with x laid out as columns (one
@@ -225,7 +251,9 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
 
         out = crop_p(col2im(W_g^T @ x_g)) + b,   col2im into (N, F, OH + 2*ph, OW + 2*pw)
 
-    output_padding (< stride or < dilation) adds rows/columns at the bottom/right.
+    output_padding (< stride or < dilation) adds rows/columns at the bottom/right. padding
+    may be per side, or "same": OH = H*sh, as Keras' Conv2DTranspose (output_padding 0; see
+    windows.WindowGeometry.transposed_for_input).
     geometry (a windows.WindowGeometry) replaces stride, padding and dilation.
     """
     op = "conv_transpose2d_forward"
@@ -252,6 +280,8 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
             f"output_padding={extra}, stride={stride}, dilation={dilation}"
         )
     in_hw = x.shape[2:]
+    geometry, extra = geometry.transposed_for_input(in_hw, extra, op)
+    kernel, stride, padding, dilation = geometry
     out_hw = geometry.transposed_output_hw(in_hw, extra, op,
                                            f"x.shape={x.shape}, w.shape={w.shape}")
     windows = flat_windows(out_hw, kernel, stride, padding, dilation, in_hw)

@@ -2,13 +2,15 @@
 
 Both forwards walk the KH*KW kernel positions (``kernel_positions``): each position is one
 strided view covering every output pixel at once, so the loops never visit batch items or
-pixels. Geometry: OH = (H + 2*ph - KH) // sh + 1 (likewise OW); stride defaults to the kernel;
-padding may be at most half the kernel, as in PyTorch.
+pixels. Geometry: OH = (H + top + bottom - KH) // sh + 1 (likewise OW); stride defaults to the
+kernel; padding may be at most half the kernel on each side, as in PyTorch, or "same" (OH =
+ceil(H / sh), Keras' rule: windows.same_sides). Inside, padding is per side:
+((top, bottom), (left, right)).
 """
 
 import numpy as np
 
-from lamina.functional.checks import check_dout, check_float, check_rank
+from lamina.functional.checks import check_bool, check_dout, check_float, check_rank
 from lamina.functional.windows import kernel_positions, pad2d, pool_geometry, unpad2d
 
 __all__ = [
@@ -21,12 +23,19 @@ _NO_DILATION = (1, 1)
 
 def _geometry(op, x, kernel_size, stride, padding):
     """Check x and the hyper-parameters (kernel_size may be a WindowGeometry, see
-    windows.pool_geometry); return (x, (kernel, stride, padding, out_hw))."""
+    windows.pool_geometry); return (x, (kernel, stride, padding per side, out_hw), padding as
+    given to the geometry)."""
     x = check_float(op, x=x)
     check_rank(op, "x", x, 4, "(N, C, H, W)")
     geometry = pool_geometry(op, kernel_size, stride, padding)
     out_hw = geometry.output_hw(x.shape[2:], op, f"x.shape={x.shape}")
-    return x, (geometry.kernel, geometry.stride, geometry.padding, out_hw)
+    return x, (geometry.kernel, geometry.stride, geometry.sides(x.shape[2:]),
+               out_hw), geometry.padding
+
+
+def _padded_hw(x_shape, padding):
+    """(H + top + bottom, W + left + right) of x_shape (N, C, H, W)."""
+    return tuple(x_shape[2 + i] + sum(padding[i]) for i in range(2))
 
 
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, train=True):
@@ -46,7 +55,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, train=True):
            [13., 15.]]), array([[ 5,  7],
            [13, 15]]))
     """
-    x, geometry = _geometry("max_pool2d_forward", x, kernel_size, stride, padding)
+    x, geometry, _ = _geometry("max_pool2d_forward", x, kernel_size, stride, padding)
     windows = _windows(x, geometry)
     if train:
         out, position = _max_and_position(windows, geometry)
@@ -77,13 +86,13 @@ def _max_and_position(windows, geometry):
         np.maximum(out, window, out=out)
         np.maximum(position, greater * position.dtype.type(k), out=position)
     kernel, stride, padding, out_hw = geometry
-    if padding != (0, 0):
+    if padding != ((0, 0), (0, 0)):
         # A window of only -inf keeps k = 0, maybe in the padding: PyTorch names its first real
         # pixel instead (and routes the gradient there). Rare, so fixed up afterwards.
         empty = out == -np.inf
         if empty.any():
-            top = np.arange(out_hw[0])[:, None] * stride[0] - padding[0]
-            left = np.arange(out_hw[1]) * stride[1] - padding[1]
+            top = np.arange(out_hw[0])[:, None] * stride[0] - padding[0][0]
+            left = np.arange(out_hw[1]) * stride[1] - padding[1][0]
             first_real = (np.maximum(top, 0) - top) * kernel[1] + np.maximum(left, 0) - left
             position[empty] = np.broadcast_to(first_real, out.shape)[empty]
     return out, position
@@ -103,8 +112,8 @@ def max_pool2d_indices(cache):
     """
     x_shape, _, _, (kernel, stride, padding, out_hw) = cache
     position = _positions(cache).astype(np.int64)
-    row = np.arange(out_hw[0])[:, None] * stride[0] - padding[0] + position // kernel[1]
-    col = np.arange(out_hw[1]) * stride[1] - padding[1] + position % kernel[1]
+    row = np.arange(out_hw[0])[:, None] * stride[0] - padding[0][0] + position // kernel[1]
+    col = np.arange(out_hw[1]) * stride[1] - padding[1][0] + position % kernel[1]
     return row * x_shape[3] + col
 
 
@@ -126,9 +135,9 @@ def max_pool2d_backward(dout, cache):
         dx = np.bincount(flat_index.ravel(), weights=dout.ravel(), minlength=planes * plane_size)
         return dx.astype(dout.dtype, copy=False).reshape(x_shape)
     position = _positions(cache)
-    padded_hw = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+    padded_hw = _padded_hw(x_shape, padding)
     # Windows that tile x exactly write every pixel once: no zeroing needed.
-    tiled = padding == (0, 0) and stride == kernel and all(
+    tiled = padding == ((0, 0), (0, 0)) and stride == kernel and all(
         out_hw[i] * stride[i] == x_shape[2 + i] for i in range(2))
     dx_padded = (np.empty if tiled else np.zeros)(x_shape[:2] + padded_hw, dout.dtype)
     mask = np.empty(position.shape, bool)
@@ -138,40 +147,60 @@ def max_pool2d_backward(dout, cache):
     return np.ascontiguousarray(unpad2d(dx_padded, padding))
 
 
-def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
-    """Mean over each KHxKW window of the zero-padded input (padding counts in the divisor).
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=None):
+    """Mean over each KHxKW window of the zero-padded input.
 
-    x: (N, C, H, W) -> out: (N, C, OH, OW), out[n, c, i, j] = sum(window) / (KH*KW), as
-    PyTorch's default (count_include_pad=True, ceil_mode=False).
+    x: (N, C, H, W) -> out: (N, C, OH, OW), out[n, c, i, j] = sum(window) / (KH*KW) with
+    count_include_pad=True (PyTorch's default; ceil_mode=False); with False the divisor
+    count[i, j] is the window's real pixels only, rows(i) * cols(j), as PyTorch's option.
+    None follows the padding's origin: True for numbers (PyTorch), False for "same" (Keras,
+    whose "same" average counts real pixels only).
 
     >>> out, _ = avg_pool2d_forward(np.arange(16.0).reshape(1, 1, 4, 4), 2)
     >>> out[0, 0]
     array([[ 2.5,  4.5],
            [10.5, 12.5]])
     """
-    x, (kernel, stride, padding, out_hw) = _geometry("avg_pool2d_forward", x, kernel_size,
-                                                     stride, padding)
+    op = "avg_pool2d_forward"
+    x, geometry, given = _geometry(op, x, kernel_size, stride, padding)
+    kernel, stride, padding, out_hw = geometry
+    include = (given != "same" if count_include_pad is None
+               else check_bool(op, "count_include_pad", count_include_pad))
     x_padded = pad2d(x, padding)
     positions = kernel_positions(kernel, stride, _NO_DILATION, out_hw)
     _, _, rows, cols = next(positions)
     out = x_padded[:, :, rows, cols].copy()
     for _, _, rows, cols in positions:
         out += x_padded[:, :, rows, cols]
-    out /= kernel[0] * kernel[1]
-    return out, (x.shape, (kernel, stride, padding, out_hw))
+    count = _window_count(x.shape, geometry, include)
+    out /= count
+    return out, (x.shape, geometry, count)
+
+
+def _window_count(x_shape, geometry, include_pad):
+    """Each window's divisor: KH*KW, or (include_pad False) its real rows times real columns,
+    (OH, 1) * (1, OW), e.g. rows(i) = min(i*sh - top + KH, H) - max(i*sh - top, 0)."""
+    kernel, stride, padding, out_hw = geometry
+    if include_pad or padding == ((0, 0), (0, 0)):
+        return kernel[0] * kernel[1]
+    real = []
+    for i in range(2):
+        start = np.arange(out_hw[i]) * stride[i] - padding[i][0]
+        real.append(np.minimum(start + kernel[i], x_shape[2 + i]) - np.maximum(start, 0))
+    return (real[0][:, None] * real[1]).astype(np.float64)
 
 
 def avg_pool2d_backward(dout, cache):
     """Spread each dout evenly over its window.
 
     dout: (N, C, OH, OW) -> dx: (N, C, H, W), dx[n, c, p] = sum over the windows holding p of
-    dout[n, c, i, j] / (KH*KW); the share that fell on padding is dropped.
+    dout[n, c, i, j] / (KH*KW) (or / count[i, j], the forward's divisor); the share that fell
+    on padding is dropped.
     """
-    x_shape, (kernel, stride, padding, out_hw) = cache
+    x_shape, (kernel, stride, padding, out_hw), count = cache
     dout = check_dout("avg_pool2d_backward", dout, x_shape[:2] + out_hw)
-    share = dout / (kernel[0] * kernel[1])
-    padded_hw = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
-    dx_padded = np.zeros(x_shape[:2] + padded_hw, share.dtype)
+    share = (dout / count).astype(dout.dtype, copy=False)
+    dx_padded = np.zeros(x_shape[:2] + _padded_hw(x_shape, padding), share.dtype)
     disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]
     for _, _, rows, cols in kernel_positions(kernel, stride, _NO_DILATION, out_hw):
         if disjoint:  # each pixel is written once: assigning skips a read (~2x faster)

@@ -5,7 +5,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, DTypeError, ShapeError
 from lamina.functional.checks import check_dout, check_image
-from lamina.functional.windows import WindowGeometry, pair, window_geometry
+from lamina.functional.windows import WindowGeometry, check_not_same, pair, window_geometry
 
 __all__ = ["unpool_output_hw", "max_unpool2d_forward", "max_unpool2d_backward"]
 
@@ -57,6 +57,7 @@ def max_unpool2d_forward(x, indices, kernel_size, stride=None, padding=0, output
         raise ShapeError(f"{op} expects indices of x's shape {x.shape}. "
                          f"Received: indices.shape={indices.shape}")
     kernel = pair(kernel_size, "kernel_size", op=op)
+    check_not_same(padding, op, "an unpooling")
     kernel, stride, padding, _ = window_geometry(op, kernel, kernel if stride is None else stride,
                                                  padding)
     out_hw = unpool_output_hw(x.shape[2:], kernel, stride, padding, output_size, op,

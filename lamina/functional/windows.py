@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
+from lamina.functional.checks import is_int
 
 
 def pair(value, name="value", minimum=1, op="operation"):
@@ -35,12 +36,41 @@ def pair(value, name="value", minimum=1, op="operation"):
     return result
 
 
+def same_sides(size, kernel, stride=1, dilation=1):
+    """(before, after) padding of "same" along one axis, as Keras/TensorFlow (and PyTorch's
+    padding="same" at stride 1): O = ceil(size / s),
+    total = max((O - 1)*s + d*(K-1) + 1 - size, 0), before = total // 2, the odd one after.
+    None for an unknown size."""
+    if size is None:
+        return None
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def check_not_same(padding, op, what):
+    """A ConfigError naming op when padding is "same", which `what` cannot have."""
+    if isinstance(padding, str) and padding == "same":
+        raise ConfigError(f"{op} expects padding as numbers: {what} has no padding \"same\". "
+                          f"Received: padding='same'")
+
+
+def padding_sides(padding):
+    """((top, bottom), (left, right)) of an explicit padding, (ph, pw) or already per side."""
+    rows, cols = padding
+    return (tuple(rows) if isinstance(rows, (tuple, list)) else (rows, rows),
+            tuple(cols) if isinstance(cols, (tuple, list)) else (cols, cols))
+
+
 class WindowGeometry(NamedTuple):
     """A sliding window's (height, width) pairs, validated once by window_geometry or
-    pool_geometry; the one place that derives output sizes.
+    pool_geometry; the one place that derives output sizes and "same" padding.
 
-    output_hw:            O = (H + 2*p - d*(K-1) - 1) // s + 1
-    transposed_output_hw: O = (H-1)*s - 2*p + d*(K-1) + output_padding + 1
+    padding is (ph, pw) (both sides alike), ((top, bottom), (left, right)), or "same", whose
+    sides depend on the input size (same_sides); for_input(hw) makes it explicit.
+    output_hw:            O = (H + top + bottom - d*(K-1) - 1) // s + 1  ("same": ceil(H / s))
+    transposed_output_hw: O = (H-1)*s - top - bottom + d*(K-1) + output_padding + 1
+                          ("same": H * s)
     """
 
     kernel: tuple
@@ -48,14 +78,27 @@ class WindowGeometry(NamedTuple):
     padding: tuple
     dilation: tuple = (1, 1)
 
+    def sides(self, hw):
+        """((top, bottom), (left, right)) over an input of hw (H, W); None for a "same" side
+        whose size is None."""
+        if self.padding == "same":
+            return tuple(same_sides(hw[i], self.kernel[i], self.stride[i], self.dilation[i])
+                         for i in range(2))
+        return padding_sides(self.padding)
+
+    def for_input(self, hw):
+        """This geometry with explicit padding for an input of hw (H, W): "same" resolved."""
+        return self._replace(padding=self.sides(hw)) if self.padding == "same" else self
+
     def output_hw(self, hw, op="operation", received=None, hint=None, error=None):
         """(OH, OW) of the window over hw (H, W), None where a size is None; a ShapeError
         naming op (or built by `error`, a layer's shape_error) when the window does not fit."""
-        sizes = tuple(None if hw[i] is None else (hw[i] + 2 * self.padding[i] - self.dilation[i]
+        sides = self.sides(hw)
+        sizes = tuple(None if hw[i] is None else (hw[i] + sum(sides[i]) - self.dilation[i]
                                                   * (self.kernel[i] - 1) - 1) // self.stride[i] + 1
                       for i in range(2))
         if any(size is not None and size < 1 for size in sizes):
-            least = tuple(max(1, self.dilation[i] * (self.kernel[i] - 1) + 1 - 2 * self.padding[i])
+            least = tuple(max(1, self.dilation[i] * (self.kernel[i] - 1) + 1 - sum(sides[i]))
                           for i in range(2))
             raise fit_error(
                 op, f"a spatial size of at least {least[0]}x{least[1]} for its window (kernel "
@@ -63,11 +106,32 @@ class WindowGeometry(NamedTuple):
                 hw, received, hint, error)
         return sizes
 
+    def transposed_for_input(self, hw, output_padding=(0, 0), op="operation"):
+        """(geometry, output_padding) of the transposed window over hw (H, W), "same" made
+        explicit as Keras' Conv2DTranspose: output H*s, cropping the sides a "same" window
+        over H*s pads (same_sides) and adding any shortfall, s - d*(K-1) - 1 when the
+        kernel is narrower than the stride, as output_padding (which must be 0 then)."""
+        if self.padding != "same":
+            return self, output_padding
+        if tuple(output_padding) != (0, 0):
+            raise ConfigError(f'{op} expects output_padding 0 with padding "same", whose output '
+                              f"is the input times the stride. Received: "
+                              f"output_padding={tuple(output_padding)}")
+        sides = tuple(same_sides(None if hw[i] is None else hw[i] * self.stride[i],
+                                 self.kernel[i], self.stride[i], self.dilation[i])
+                      for i in range(2))
+        shortfall = tuple(max(self.stride[i] - self.dilation[i] * (self.kernel[i] - 1) - 1, 0)
+                          for i in range(2))
+        return self._replace(padding=sides), shortfall
+
     def transposed_output_hw(self, hw, output_padding=(0, 0), op="operation", received=None,
                              hint=None, error=None):
         """(OH, OW) of the transposed window (the adjoint's output) over hw (H, W), None where
-        a size is None; a ShapeError as output_hw's when the padding crops everything."""
-        sizes = tuple(None if hw[i] is None else (hw[i] - 1) * self.stride[i] - 2 * self.padding[i]
+        a size is None; a ShapeError as output_hw's when the padding crops everything.
+        "same": H*s (transposed_for_input)."""
+        geometry, output_padding = self.transposed_for_input(hw, output_padding, op)
+        sides = padding_sides(geometry.padding)
+        sizes = tuple(None if hw[i] is None else (hw[i] - 1) * self.stride[i] - sum(sides[i])
                       + self.dilation[i] * (self.kernel[i] - 1) + output_padding[i] + 1
                       for i in range(2))
         if any(size is not None and size < 1 for size in sizes):
@@ -88,42 +152,66 @@ def fit_error(op, expected, hw, received=None, hint=None, error=None):
     return ShapeError(f"{op} expects {expected}. Received: {received}{tail}")
 
 
+PADDING_TEXT = ('"same", "valid", an int, a pair of ints or ((top, bottom), (left, right)) '
+                'pairs of ints >= 0')
+
+
+def padding_spec(padding, op="operation"):
+    """padding as a WindowGeometry holds it: "same"; "valid" -> (0, 0); an int or pair -> (ph,
+    pw); ((top, bottom), (left, right)) -> itself, or (ph, pw) when each axis is symmetric."""
+    if isinstance(padding, str) and padding in ("same", "valid"):
+        return "same" if padding == "same" else (0, 0)
+    nested = isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+        isinstance(p, (tuple, list)) and len(p) == 2 for p in padding)
+    if nested and all(is_int(v) for p in padding for v in p):
+        sides = tuple(pair(p, "padding", 0, op) for p in padding)
+        return tuple(s[0] for s in sides) if all(s[0] == s[1] for s in sides) else sides
+    if is_int(padding) or (isinstance(padding, (tuple, list)) and len(padding) == 2
+                           and all(is_int(p) for p in padding)):
+        return pair(padding, "padding", 0, op)
+    raise ConfigError(f"{op} expects padding as {PADDING_TEXT}. Received: padding={padding!r}")
+
+
 def window_geometry(op, kernel_size, stride=1, padding=0, dilation=1):
-    """A validated WindowGeometry (ints or pairs; NumPy ints accepted, bools refused); a
-    WindowGeometry passed as kernel_size comes back as it is."""
+    """A validated WindowGeometry (ints or pairs; NumPy ints accepted, bools refused; padding
+    also "same" or "valid", see padding_spec); a WindowGeometry passed as kernel_size comes
+    back as it is."""
     if isinstance(kernel_size, WindowGeometry):
         return kernel_size
     return WindowGeometry(pair(kernel_size, "kernel_size", 1, op), pair(stride, "stride", 1, op),
-                          pair(padding, "padding", 0, op), pair(dilation, "dilation", 1, op))
+                          padding_spec(padding, op), pair(dilation, "dilation", 1, op))
 
 
 def pool_geometry(op, kernel_size, stride=None, padding=0):
     """window_geometry of a pool: stride defaults to the kernel, and padding may be at most
-    half the kernel, as PyTorch's pools require."""
+    half the kernel on each side, as PyTorch's pools require ("same" always is)."""
     if isinstance(kernel_size, WindowGeometry):
         return kernel_size
     kernel = pair(kernel_size, "kernel_size", 1, op)
     geometry = window_geometry(op, kernel, kernel if stride is None else stride, padding)
-    if any(2 * geometry.padding[i] > kernel[i] for i in range(2)):
+    if geometry.padding != "same" and any(
+            2 * max(side) > kernel[i] for i, side in enumerate(padding_sides(geometry.padding))):
         raise ConfigError(f"{op} expects padding at most half the kernel size. "
                           f"Received: padding={geometry.padding}, kernel_size={kernel}")
     return geometry
 
 
 def pad2d(x, padding, value=0.0):
-    """Pad the last two axes by (ph, pw) on both sides; x itself when there is nothing to pad."""
-    ph, pw = padding
-    if ph == 0 and pw == 0:
+    """Pad the last two axes by `padding`, (ph, pw) or ((top, bottom), (left, right)), filled
+    with value; x itself when there is nothing to pad."""
+    (top, bottom), (left, right) = padding_sides(padding)
+    if top == bottom == left == right == 0:
         return x
-    padded = np.full(x.shape[:-2] + (x.shape[-2] + 2 * ph, x.shape[-1] + 2 * pw), value, x.dtype)
-    padded[..., ph : ph + x.shape[-2], pw : pw + x.shape[-1]] = x
+    padded = np.full(x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right),
+                     value, x.dtype)
+    padded[..., top : top + x.shape[-2], left : left + x.shape[-1]] = x
     return padded
 
 
 def unpad2d(x, padding):
-    """Remove (ph, pw) from both sides of the last two axes (a view)."""
-    ph, pw = padding
-    return x[..., ph : x.shape[-2] - ph, pw : x.shape[-1] - pw]
+    """Remove `padding` ((ph, pw) or per side, as pad2d's) from the last two axes (a view)."""
+    (top, bottom), (left, right) = padding_sides(padding)
+    return x[..., top : x.shape[-2] - bottom, left : x.shape[-1] - right]
 
 
 def window_slices(kh, kw, stride, dilation, out_hw):
@@ -184,7 +272,7 @@ class FlatWindows(NamedTuple):
     """
 
     real_hw: tuple   # (H, W) of the unpadded data
-    padding: tuple   # (ph, pw): real pixel (r, c) is padded pixel (r + ph, c + pw)
+    padding: tuple   # (top, left): real pixel (r, c) is padded pixel (r + top, c + left)
     stride: tuple
     grid_hw: tuple   # (Hq, Wq) of each phase plane
     tail: int
@@ -198,8 +286,10 @@ class FlatWindows(NamedTuple):
 
 
 def flat_windows(real_hw, kernel, stride, padding, dilation, out_hw):
-    """The FlatWindows of a window over a (real_hw + 2*padding) input with `out_hw` outputs."""
-    grid_hw = tuple(-(-(real_hw[i] + 2 * padding[i]) // stride[i]) for i in range(2))
+    """The FlatWindows of a window over real_hw padded by `padding` ((ph, pw) or ((top,
+    bottom), (left, right))) with `out_hw` outputs."""
+    sides = padding_sides(padding)
+    grid_hw = tuple(-(-(real_hw[i] + sum(sides[i])) // stride[i]) for i in range(2))
     taps = tuple(
         ((kh * dilation[0]) % stride[0], (kw * dilation[1]) % stride[1],
          (kh * dilation[0]) // stride[0] * grid_hw[1] + (kw * dilation[1]) // stride[1])
@@ -207,7 +297,7 @@ def flat_windows(real_hw, kernel, stride, padding, dilation, out_hw):
     )
     last = max(offset for _, _, offset in taps) + out_hw[0] * grid_hw[1]
     tail = max(0, last - grid_hw[0] * grid_hw[1])
-    return FlatWindows(tuple(real_hw), tuple(padding), tuple(stride), grid_hw, tail,
+    return FlatWindows(tuple(real_hw), (sides[0][0], sides[1][0]), tuple(stride), grid_hw, tail,
                        tuple(out_hw), taps)
 
 

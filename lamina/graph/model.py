@@ -65,7 +65,8 @@ class Model(Container, Trainable):
 
     @property
     def nodes(self):
-        """The layer calls (lamina.graph.tensor.Node: layer, inputs, outputs) in run order."""
+        """Every layer call in run order, as lamina.graph.tensor.Node objects (each with
+        its layer, inputs and outputs)."""
         return list(self._nodes)
 
     def child_key(self, layer):

@@ -10,6 +10,7 @@ from lamina.layers.conv import Conv2D, ConvTranspose2D, Deconv2D
 from lamina.layers.conv1d import (AvgPool1D, Conv1D, GlobalAvgPool1D, GlobalMaxPool1D,
                                   MaxPool1D)
 from lamina.layers.depthwise import DepthwiseConv2D, SeparableConv2D
+from lamina.layers.arithmetic import ConstantArithmetic
 from lamina.layers.dense import Dense
 from lamina.layers.dropout import Dropout
 from lamina.layers.embedding import Embedding, PositionalEmbedding
@@ -43,5 +44,5 @@ __all__ = [
     "TransformerEncoderLayer", "Conv1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D",
     "GlobalMaxPool1D", "TimeDistributed", "Permute", "RandomFlip", "RandomCrop",
     "RandomTranslation", "RandomRotation", "RandomErasing", "Rescaling", "Normalization",
-    "register_layer",
+    "ConstantArithmetic", "register_layer",
 ]

@@ -3,6 +3,7 @@
 from lamina import regularizers
 from lamina.errors import ConfigError
 from lamina.functional import conv as F
+from lamina.functional.padding import check_mode_fits, check_padding_mode
 from lamina.functional.windows import pair, window_geometry
 from lamina.layers.base import Layer
 from lamina.layers.input_checks import CHANNELS_LAST_HINT, looks_channels_last
@@ -29,10 +30,9 @@ class _ConvBase(Layer):
         self.groups = self.check_size("groups", groups)
         self.kernel_size = pair(kernel_size, "kernel_size", 1, op)
         self.stride = pair(stride, "stride", 1, op)
-        self.padding = pair(padding, "padding", 0, op)
         self.dilation = pair(dilation, "dilation", 1, op)
-        self.geometry = window_geometry(op, self.kernel_size, self.stride, self.padding,
-                                        self.dilation)
+        self.geometry = window_geometry(op, self.kernel_size, self.stride, padding, self.dilation)
+        self.padding = padding if isinstance(padding, str) else self.geometry.padding
         self.weight_init, self.bias_init = weight_init, bias_init
         self.weight, self.bias = None, bias
         if out_channels % groups:
@@ -84,14 +84,18 @@ class Conv2D(_ConvBase):
     """2-D convolution (cross-correlation as PyTorch). x (N, C, H, W) -> (N, F, OH, OW).
 
     weight: (out_channels, in_channels/groups, KH, KW); bias: (out_channels,).
-    OH = (H + 2*ph - dh*(KH-1) - 1) // sh + 1. See functional.conv2d_forward for the math.
+    OH = (H + top + bottom - dh*(KH-1) - 1) // sh + 1. padding: an int, a pair, ((top,
+    bottom), (left, right)), "valid" or "same" (OH = ceil(H / sh), Keras' rule with the odd
+    pixel at the bottom/right, PyTorch's at stride 1). padding_mode: "zeros", "reflect",
+    "replicate" or "circular", as torch.nn.Conv2d. See functional.conv2d_forward for the math.
     """
 
     backward_kernel = staticmethod(F.conv2d_backward)
 
     def __init__(self, in_channels, out_channels, kernel_size=None, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, name=None):
+                 kernel_regularizer=None, bias_regularizer=None, padding_mode="zeros", name=None):
+        self.padding_mode = check_padding_mode(type(self).__name__, padding_mode)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, weight_init, bias_init, kernel_regularizer,
                          bias_regularizer, name)
@@ -103,20 +107,27 @@ class Conv2D(_ConvBase):
 
     def forward(self, x):
         x, w, b = self._prepare(x)
-        out, self._cache = F.conv2d_forward(x, w, b, groups=self.groups, geometry=self.geometry)
+        out, self._cache = F.conv2d_forward(x, w, b, groups=self.groups,
+                                            padding_mode=self.padding_mode,
+                                            geometry=self.geometry)
         return out
 
     def spatial_output(self, shape, name):
         hint = CHANNELS_LAST_HINT if looks_channels_last(shape) else None
-        return self.geometry.output_hw(shape[2:], self.describe(), shape_text(name, shape),
-                                       hint, self.shape_error)
+        received = shape_text(name, shape)
+        out_hw = self.geometry.output_hw(shape[2:], self.describe(), received, hint,
+                                         self.shape_error)
+        check_mode_fits(self.describe(), self.padding_mode, self.geometry.sides(shape[2:]),
+                        shape[2:], received, self.shape_error)
+        return out_hw
 
 
 class ConvTranspose2D(_ConvBase):
     """Transposed convolution (the adjoint of Conv2D). x (N, C, H, W) -> (N, F, OH, OW).
 
     weight: (in_channels, out_channels/groups, KH, KW) as PyTorch;
-    OH = (H-1)*sh - 2*ph + dh*(KH-1) + output_padding_h + 1.
+    OH = (H-1)*sh - top - bottom + dh*(KH-1) + output_padding_h + 1; padding as Conv2D's,
+    "same" giving OH = H*sh as Keras' Conv2DTranspose (output_padding 0 then).
     """
 
     backward_kernel = staticmethod(F.conv_transpose2d_backward)
@@ -128,6 +139,7 @@ class ConvTranspose2D(_ConvBase):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, weight_init, bias_init, kernel_regularizer,
                          bias_regularizer, name)
+        self.geometry.transposed_for_input((None, None), self.output_padding, type(self).__name__)
 
     def weight_shape(self):
         kh, kw = self.kernel_size

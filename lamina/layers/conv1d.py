@@ -8,8 +8,9 @@ import numpy as np
 
 from lamina import regularizers
 from lamina.functional import conv1d as F
-from lamina.functional.checks import check_dout
-from lamina.functional.windows import WindowGeometry, pool_geometry
+from lamina.functional.checks import check_bool, check_dout
+from lamina.functional.padding import check_mode_fits, check_padding_mode
+from lamina.functional.windows import pool_geometry, window_geometry
 from lamina.layers.base import Layer
 from lamina.layers.messages import shape_text
 
@@ -24,12 +25,21 @@ class _Window1D(Layer):
         return self.geometry.output_hw((1, shape[2]), self.describe(), shape_text(name, shape),
                                        error=self.shape_error)[1]
 
+    def set_padding(self, padding):
+        """padding checked (an int, (left, right), "same" or "valid") and kept as given; returns
+        it as the 2-D kernels' padding of the (N, C, 1, L) view."""
+        padding_2d = F.padding_1d(padding, type(self).__name__)
+        self.padding = padding_2d if isinstance(padding_2d, str) else padding_2d[1]
+        return padding_2d
+
 
 class Conv1D(_Window1D):
     """1-D convolution, as torch.nn.Conv1d: x (N, C, L) -> (N, F, OL).
 
     weight: (out_channels, in_channels/groups, kernel_size), bias: (out_channels,).
-    OL = (L + 2p - d(K-1) - 1) // s + 1. See functional.conv1d_forward.
+    OL = (L + left + right - d(K-1) - 1) // s + 1; padding an int, (left, right), "valid" or
+    "same" (OL = ceil(L / s), Keras' rule); padding_mode as Conv2D's. See
+    functional.conv1d_forward.
     """
 
     param_names = ("weight", "bias")
@@ -37,19 +47,20 @@ class Conv1D(_Window1D):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, name=None):
+                 kernel_regularizer=None, bias_regularizer=None, padding_mode="zeros", name=None):
         super().__init__(name)
+        self.padding_mode = check_padding_mode(type(self).__name__, padding_mode)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.in_channels = self.check_size("in_channels", in_channels, allow_none=True)
         self.out_channels = self.check_size("out_channels", out_channels)
         self.kernel_size = self.check_size("kernel_size", kernel_size)
         self.stride = self.check_size("stride", stride)
-        self.padding = self.check_size("padding", padding, minimum=0)
         self.dilation = self.check_size("dilation", dilation)
         self.groups = self.check_size("groups", groups)
-        self.geometry = WindowGeometry((1, self.kernel_size), (1, self.stride), (0, self.padding),
-                                       (1, self.dilation))
+        self.geometry = window_geometry(type(self).__name__, (1, self.kernel_size),
+                                        (1, self.stride), self.set_padding(padding),
+                                        (1, self.dilation))
         self.weight_init, self.bias_init = weight_init, bias_init
         self.weight, self.bias = None, bias
         self.build_when_known(self.in_channels)
@@ -68,6 +79,13 @@ class Conv1D(_Window1D):
         return (input_shape[0], self.out_channels,
                 self.output_length(input_shape))
 
+    def output_length(self, shape, name="input shape"):
+        length = super().output_length(shape, name)
+        hw = (1, shape[2])
+        check_mode_fits(self.describe(), self.padding_mode, self.geometry.sides(hw), hw,
+                        shape_text(name, shape), self.shape_error)
+        return length
+
     def forward(self, x):
         x = self.check_input(x, 3, LAYOUT, 1, self.in_channels)
         if not self.built:
@@ -76,7 +94,7 @@ class Conv1D(_Window1D):
         out, self._cache = F.conv1d_forward(x, self.weight.data,
                                             None if self.bias is None else self.bias.data,
                                             self.stride, self.padding, self.dilation,
-                                            self.groups)
+                                            self.groups, padding_mode=self.padding_mode)
         return out
 
     can_skip_input_grad = True
@@ -94,9 +112,9 @@ class _Pool1D(_Window1D):
         super().__init__(name)
         self.kernel_size = self.check_size("kernel_size", kernel_size)
         self.stride = self.kernel_size if stride is None else self.check_size("stride", stride)
-        self.padding = self.check_size("padding", padding, minimum=0)
         self.geometry = pool_geometry(type(self).__name__, (1, self.kernel_size),
-                                      (1, self.stride), (0, self.padding))
+                                      (1, self.stride), self.set_padding(padding))
+        self.options = {}
 
     def output_shape(self, input_shape):
         self.check_shape(input_shape, 3, LAYOUT)
@@ -105,7 +123,8 @@ class _Pool1D(_Window1D):
     def forward(self, x):
         x = self.check_input(x, 3, LAYOUT)
         self.output_length(x.shape, "x.shape")
-        out, self._cache = self.kernels[0](x, self.kernel_size, self.stride, self.padding)
+        out, self._cache = self.kernels[0](x, self.kernel_size, self.stride, self.padding,
+                                           **self.options)
         return out
 
     def backward(self, dout):
@@ -119,9 +138,16 @@ class MaxPool1D(_Pool1D):
 
 
 class AvgPool1D(_Pool1D):
-    """Mean over each window of kernel_size steps; zero padding counts in the divisor."""
+    """Mean over each window of kernel_size steps. count_include_pad as AvgPool2D's: None
+    counts zero padding in the divisor for numbers (PyTorch), not for "same" (Keras)."""
 
     kernels = (F.avg_pool1d_forward, F.avg_pool1d_backward)
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=None, name=None):
+        super().__init__(kernel_size, stride, padding, name)
+        self.count_include_pad = None if count_include_pad is None else check_bool(
+            type(self).__name__, "count_include_pad", count_include_pad)
+        self.options = {"count_include_pad": self.count_include_pad}
 
 
 class _GlobalPool1D(Layer):

@@ -15,12 +15,13 @@ class DepthwiseConv2D(Conv2D):
     x (N, C, H, W) -> (N, C*m, OH, OW), OH as Conv2D's.
 
     weight: (C*m, 1, KH, KW), output channel c*m + j from input channel c; bias: (C*m,).
-    in_channels=None is inferred from the first input.
+    in_channels=None is inferred from the first input. padding and padding_mode as Conv2D's
+    ("same", "valid", numbers; zeros, reflect, replicate, circular).
     """
 
     def __init__(self, in_channels, kernel_size=None, stride=1, padding=0, dilation=1,
                  depth_multiplier=1, bias=True, weight_init="glorot_uniform", bias_init="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, name=None):
+                 kernel_regularizer=None, bias_regularizer=None, padding_mode="zeros", name=None):
         self.check_kernel_given(kernel_size, dict(in_channels=in_channels))
         self.depth_multiplier = self.check_size("depth_multiplier", depth_multiplier)
         channels = self.check_size("in_channels", in_channels, allow_none=True) or 1
@@ -28,7 +29,7 @@ class DepthwiseConv2D(Conv2D):
         super().__init__(in_channels, channels * self.depth_multiplier, kernel_size, stride,
                          padding, dilation, groups=channels, bias=bias, weight_init=weight_init,
                          bias_init=bias_init, kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer, name=name)
+                         bias_regularizer=bias_regularizer, padding_mode=padding_mode, name=name)
 
     def build(self, input_shape):
         if self.in_channels is None:
@@ -48,7 +49,8 @@ class SeparableConv2D(Layer):
     x (N, C, H, W) -> (N, F, OH, OW), OH as Conv2D's for the depthwise geometry.
 
     depthwise_weight: (C*m, 1, KH, KW); pointwise_weight: (F, C*m, 1, 1); bias: (F,), added
-    after the pointwise step only. kernel_regularizer applies to both weights.
+    after the pointwise step only. kernel_regularizer applies to both weights. padding as
+    Conv2D's, "same" and "valid" included (Keras' SeparableConv2D rule).
     """
 
     param_names = ("depthwise_weight", "pointwise_weight", "bias")
@@ -65,10 +67,9 @@ class SeparableConv2D(Layer):
         self.out_channels = self.check_size("out_channels", out_channels)
         self.kernel_size = pair(kernel_size, "kernel_size", 1, op)
         self.stride = pair(stride, "stride", 1, op)
-        self.padding = pair(padding, "padding", 0, op)
         self.dilation = pair(dilation, "dilation", 1, op)
-        self.geometry = window_geometry(op, self.kernel_size, self.stride, self.padding,
-                                        self.dilation)
+        self.geometry = window_geometry(op, self.kernel_size, self.stride, padding, self.dilation)
+        self.padding = padding if isinstance(padding, str) else self.geometry.padding
         self.depth_multiplier = self.check_size("depth_multiplier", depth_multiplier)
         self.weight_init, self.bias_init = weight_init, bias_init
         self.kernel_regularizer = regularizers.get(kernel_regularizer)

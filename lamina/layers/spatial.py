@@ -101,6 +101,7 @@ class MaxUnpool2D(_Pool2D):
 
     backward_kernel = staticmethod(unpool.max_unpool2d_backward)
     half_kernel_padding = False
+    same_padding = False
 
     def forward(self, x, indices=None, output_size=None):
         if indices is None and isinstance(x, tuple) and len(x) == 2:

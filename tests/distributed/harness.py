@@ -4,6 +4,7 @@ import numpy as np
 
 import lamina
 from lamina import layers as L
+from lamina.callbacks import Callback
 from lamina.distributed.plan import epoch_order
 
 N, IMAGE = 37, (1, 6, 6)  # 37 rows: batches of 8 end with an odd batch of 5
@@ -51,3 +52,21 @@ def max_difference(first, second):
 
 def same_weights(first, second):
     return all(np.array_equal(a, b) for a, b in zip(first.get_weights(), second.get_weights()))
+
+
+class Crash(Callback):
+    """Raises where a driver might die: at the end of an epoch, or inside one."""
+
+    def __init__(self, epoch, batch=None):
+        self.epoch, self.batch = epoch, batch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.batch is not None and (self.current, batch) == (self.epoch, self.batch):
+            raise RuntimeError("driver crash")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.batch is None and epoch == self.epoch:
+            raise RuntimeError("driver crash")

@@ -1,5 +1,6 @@
-"""LocalEngine: sync="step" is model.fit with the same batches; sync="local" with one shard
-is model.fit exactly; the sharding never changes what is computed (dropout included)."""
+"""LocalEngine: sync="step" is model.fit with the same batches, Dropout's masks included;
+sync="local" with one shard is model.fit exactly; the sharding never changes what is
+computed."""
 
 import numpy as np
 import pytest
@@ -71,9 +72,33 @@ def test_dropout_masks_follow_global_rows_not_shards():
     assert all(layer.rng is None for layer in runs[0].layers if isinstance(layer, L.Dropout))
 
 
-def test_dropout_masks_change_with_the_seed():
+def test_dropout_masks_come_from_lamina_generator_not_the_plan_seed():
     x, y = data()
-    first, second = conv_net(dropout=0.4), conv_net(dropout=0.4)
-    DistributedTrainer(first, seed=1).fit(x, y, epochs=1, verbose=0)
-    DistributedTrainer(second, seed=2).fit(x, y, epochs=1, verbose=0)
-    assert max_difference(first, second) > 1e-6
+    runs = []
+    for global_seed in (1, 1, 2):
+        model = conv_net(dropout=0.4)
+        lamina.seed(global_seed)
+        DistributedTrainer(model, seed=3).fit(x, y, epochs=1, verbose=0)
+        runs.append(model)
+    assert same_weights(runs[0], runs[1]) and max_difference(runs[0], runs[2]) > 1e-6
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("shards, batch_size", [(1, 8), (2, 8), (3, 8), (8, 4)])
+def test_step_mode_draws_the_dropout_masks_fit_draws(dtype, shards, batch_size):
+    x, y = data()
+    distributed = conv_net(dtype, dropout=0.4)  # lamina.seed(0): the generator fit starts from
+    train(distributed, shards, x, y, batch_size=batch_size)
+    local = conv_net(dtype, dropout=0.4)
+    fit_in_plan_order(local, x, y, seed=11, epochs=2, batch_size=batch_size)
+    assert max_difference(distributed, local) < TOLERANCE[dtype]
+    assert max_difference(distributed, conv_net(dtype, dropout=0.4)) > 1e-3  # it did train
+
+
+def test_local_mode_on_one_shard_with_dropout_is_fit_bit_for_bit():
+    x, y = data()
+    distributed = conv_net(dropout=0.4)
+    train(distributed, 1, x, y, sync="local", local_steps=3)
+    local = conv_net(dropout=0.4)
+    fit_in_plan_order(local, x, y, seed=11, epochs=2, batch_size=8)
+    assert same_weights(distributed, local)

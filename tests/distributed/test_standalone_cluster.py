@@ -144,12 +144,8 @@ def test_training_through_a_killed_worker_ends_with_the_unfailed_weights(cluster
         (EPOCHS * 5 - REPLACED_AFTER_ROUND) * 2  # every later round's 2 tasks ran somewhere
 
 
-@pytest.mark.xfail(reason="after an executor is lost, the survivor recomputes and caches its "
-                          "blocks and locality keeps the tasks there, so a replacement "
-                          "executor that joins later runs none; re-spreading cached blocks "
-                          "when the executor set changes (issue 21, part 2) is separate work",
-                   strict=False)
 def test_both_executors_run_tasks_after_the_loss(cluster_run):
+    """SparkEngine.spread caches the blocks afresh when the executors changed."""
     busy = [executor for executor, tasks in cluster_run["tasks_after_loss"].items() if tasks]
     assert len(busy) == 2, cluster_run["tasks_after_loss"]
 

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.docs
 # files a page's snippets must leave behind (the snippets that moved there from the README)
 OUTPUTS = {"guide/callbacks.rst": ("best.lamina", "training.csv"),
            "guide/files.rst": ("digits.lamina",),
+           "guide/deploy.rst": ("digits.onnx", "digits-int8.onnx"),
            "guide/training.rst": ("curves.png", "filters.png"),
            "guide/inspect.rst": ("monitor.png", "grad_cam.png", "saliency.png", "maps.png")}
 

@@ -150,3 +150,12 @@ def test_export_folds_quantizes_and_checks_in_onnxruntime(tmp_path, capsys):
     assert int8["accuracy"] >= float32["accuracy"] - 0.01 and result["smaller"] > 3
     assert result["fold_difference"] < 1e-4
     assert "smaller" in capsys.readouterr().out
+
+
+def test_digits_augmented_weighs_classes_and_reports_f1(capsys):
+    from lamina.examples import digits_augmented
+
+    result = digits_augmented.main(["--epochs", "6", "--verbose", "0"])
+    assert result["accuracy"] > 0.8 and result["f1_score"] > 0.8
+    assert 0.0 < result["precision"] <= 1.0 and 0.0 < result["recall"] <= 1.0
+    assert "macro avg" in capsys.readouterr().out  # the classification report

@@ -12,6 +12,7 @@ from lamina.functional.conv import (
     conv_transpose2d_backward,
     conv_transpose2d_forward,
 )
+from lamina.functional.padding import pad2d_backward, pad2d_forward
 from lamina.gradcheck import check_kernel, distinct_values
 
 # (x shape, w shape, hyper, with bias); w is (F, C/groups, KH, KW)
@@ -28,6 +29,29 @@ CONV2D_CASES = {
         (3, 4, 9, 8), (2, 2, 3, 2), dict(stride=(2, 3), padding=(1, 2), dilation=(2, 1), groups=2),
         True,
     ),
+}
+
+# padding="same" (Keras' rule, stride included), per-side padding and padding modes
+PADDED_CASES = {
+    "same-even-kernel": ((2, 3, 5, 6), (4, 3, 4, 2), dict(padding="same"), True),
+    "same-stride2-even": ((2, 3, 7, 6), (4, 3, 4, 2), dict(stride=2, padding="same"), True),
+    "same-stride3-groups": ((1, 4, 8, 7), (6, 2, 3, 2), dict(stride=3, padding="same", groups=2),
+                            True),
+    "same-dilation2": ((2, 2, 7, 6), (3, 2, 3, 2), dict(dilation=2, padding="same"), False),
+    "valid": ((2, 2, 5, 6), (3, 2, 3, 3), dict(padding="valid", stride=2), True),
+    "per-side": ((2, 3, 5, 6), (2, 3, 3, 2), dict(padding=((0, 2), (1, 0))), True),
+    "per-side-stride2": ((1, 2, 7, 6), (3, 2, 3, 3), dict(stride=2, padding=((2, 0), (0, 1))),
+                         True),
+    "reflect-same": ((2, 2, 5, 6), (3, 2, 3, 4), dict(padding="same", padding_mode="reflect"),
+                     True),
+    "reflect-stride2": ((1, 3, 7, 6), (2, 3, 3, 3), dict(stride=2, padding=(2, 1),
+                                                         padding_mode="reflect"), True),
+    "replicate-dilation2": ((2, 2, 6, 5), (3, 2, 3, 2), dict(dilation=2, padding=(3, 1),
+                                                             padding_mode="replicate"), False),
+    "circular-groups": ((1, 4, 5, 4), (4, 2, 3, 3), dict(padding=((1, 2), (4, 0)), groups=2,
+                                                         padding_mode="circular"), True),
+    "circular-same-stride2": ((2, 2, 6, 7), (2, 2, 3, 2), dict(stride=2, padding="same",
+                                                               padding_mode="circular"), True),
 }
 
 # w is (C, F/groups, KH, KW)
@@ -62,6 +86,88 @@ def test_conv2d_gradcheck(case):
     x_shape, w_shape, hyper, with_bias = case
     arrays = _arrays(x_shape, w_shape, with_bias, w_shape[0])
     assert check_kernel(conv2d_forward, conv2d_backward, list(arrays), hyper)
+
+
+@pytest.mark.parametrize("case", PADDED_CASES.values(), ids=list(PADDED_CASES))
+def test_conv2d_padded_gradcheck(case):
+    x_shape, w_shape, hyper, with_bias = case
+    arrays = _arrays(x_shape, w_shape, with_bias, w_shape[0])
+    assert check_kernel(conv2d_forward, conv2d_backward, list(arrays), hyper)
+
+
+@pytest.mark.parametrize("hw, kernel, stride, dilation", [
+    ((5, 6), (4, 2), (1, 1), (1, 1)), ((7, 6), (4, 2), (2, 2), (1, 1)),
+    ((8, 7), (3, 2), (3, 3), (1, 1)), ((7, 6), (3, 2), (1, 1), (2, 2)),
+    ((9, 4), (1, 1), (2, 3), (1, 1)), ((5, 5), (2, 3), (4, 1), (1, 3)),
+])
+def test_same_padding_is_explicit_per_side_padding(hw, kernel, stride, dilation, rng):
+    """"same" = the per-side padding same_sides gives, out = ceil(H / stride)."""
+    x = rng.standard_normal((1, 2) + hw)
+    w = rng.standard_normal((3, 2) + kernel)
+    out, _ = conv2d_forward(x, w, None, stride, "same", dilation)
+    sides = tuple(windows_module.same_sides(hw[i], kernel[i], stride[i], dilation[i])
+                  for i in range(2))
+    explicit, _ = conv2d_forward(x, w, None, stride, sides, dilation)
+    assert out.shape[2:] == tuple(-(-hw[i] // stride[i]) for i in range(2))
+    np.testing.assert_array_equal(out, explicit)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_padding_mode_is_a_padded_input_then_valid(mode, rng):
+    x, w, b = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 3, 2)), None
+    out, cache = conv2d_forward(x, w, b, stride=2, padding=((1, 2), (0, 1)), padding_mode=mode)
+    padded, pad_cache = pad2d_forward(x, (0, 1, 1, 2), mode)
+    expected, expected_cache = conv2d_forward(padded, w, b, stride=2)
+    np.testing.assert_array_equal(out, expected)
+    dout = rng.standard_normal(out.shape)
+    np.testing.assert_allclose(conv2d_backward(dout, cache)[0],
+                               pad2d_backward(conv2d_backward(dout, expected_cache)[0], pad_cache))
+
+
+def test_zero_padding_never_calls_the_pad_kernel(monkeypatch):
+    """Zero padding, per side or "same" too, is laid out by im2col itself: no padded copy."""
+    monkeypatch.setattr(conv, "pad2d_forward", None)
+    x, w, b = _arrays((1, 2, 5, 5), (3, 2, 3, 3), True, 3)
+    for padding in (1, "same", ((0, 1), (2, 0))):
+        conv2d_forward(x, w, b, padding=padding, padding_mode="zeros")
+
+
+# padding="same" (Keras' Conv2DTranspose: output H * stride) and per side; w is (C, F/G, KH, KW)
+PADDED_TRANSPOSE_CASES = {
+    "same-stride2-odd": ((2, 3, 3, 4), (3, 2, 3, 3), dict(stride=2, padding="same"), True),
+    "same-stride2-even": ((1, 2, 3, 3), (2, 3, 4, 2), dict(stride=2, padding="same"), True),
+    "same-kernel-below-stride": ((2, 2, 3, 2), (2, 2, 2, 1), dict(stride=3, padding="same"),
+                                 True),
+    "same-dilation2-groups": ((1, 4, 3, 4), (4, 1, 3, 2), dict(padding="same", dilation=2,
+                                                              groups=2), False),
+    "per-side-stride2": ((2, 2, 3, 4), (2, 3, 3, 3), dict(stride=2, padding=((0, 2), (1, 0)),
+                                                          output_padding=1), True),
+}
+
+
+@pytest.mark.parametrize("case", PADDED_TRANSPOSE_CASES.values(), ids=list(PADDED_TRANSPOSE_CASES))
+def test_conv_transpose2d_padded_gradcheck(case):
+    x_shape, w_shape, hyper, with_bias = case
+    arrays = _arrays(x_shape, w_shape, with_bias, w_shape[1] * hyper.get("groups", 1))
+    assert check_kernel(conv_transpose2d_forward, conv_transpose2d_backward, list(arrays), hyper)
+    out, _ = conv_transpose2d_forward(*arrays, **hyper)
+    if hyper["padding"] == "same":
+        stride = np.broadcast_to(hyper.get("stride", 1), 2)
+        assert out.shape[2:] == (x_shape[2] * stride[0], x_shape[3] * stride[1])
+
+
+@pytest.mark.parametrize("name", ["same-stride2-odd", "same-stride2-even",
+                                  "same-kernel-below-stride", "same-dilation2-groups"])
+def test_same_transpose_is_the_adjoint_of_same_conv2d(name, rng):
+    """<conv2d(x, w, "same"), y> == <x, conv_transpose2d(y, w, "same")> for x of H*s rows."""
+    y_shape, w_shape, hyper, _ = PADDED_TRANSPOSE_CASES[name]
+    w = rng.standard_normal(w_shape)
+    y = rng.standard_normal(y_shape)
+    back, _ = conv_transpose2d_forward(y, w, None, **hyper)
+    x = rng.standard_normal(back.shape)
+    out, _ = conv2d_forward(x, w, None, **hyper)
+    assert out.shape == y.shape
+    np.testing.assert_allclose(np.sum(out * y), np.sum(x * back), rtol=1e-12)
 
 
 @pytest.mark.parametrize("case", TRANSPOSE_CASES.values(), ids=list(TRANSPOSE_CASES))
@@ -201,6 +307,19 @@ CONV2D_ERRORS = {
     "stride": (ConfigError, r"stride >= 1. Received: stride=0", (X, W, None),
                dict(groups=2, stride=0)),
     "padding": (ConfigError, r"padding >= 0", (X, W, None), dict(groups=2, padding=(1, -1))),
+    "padding-word": (ConfigError, r"conv2d_forward expects padding as \"same\", \"valid\", an int"
+                     r".*Received: padding='Same'", (X, W, None), dict(groups=2, padding="Same")),
+    "padding-sides": (ConfigError, r"\(\(top, bottom\), \(left, right\)\).*Received: "
+                      r"padding=\(\(1, 2, 3\), 0\)", (X, W, None),
+                      dict(groups=2, padding=((1, 2, 3), 0))),
+    "padding-mode": (ConfigError, r"conv2d_forward expects padding_mode as one of 'zeros', "
+                     r"'reflect', 'replicate', 'circular'. Received: padding_mode='mirror'",
+                     (X, W, None), dict(groups=2, padding_mode="mirror")),
+    "reflect-too-wide": (ShapeError, r"conv2d_forward expects padding_mode='reflect' padding "
+                         r"smaller than the input .*Received: x.shape=\(2, 4, 5, 5\)",
+                         (X, W, None), dict(groups=2, padding=(5, 1), padding_mode="reflect")),
+    "circular-too-wide": (ShapeError, r"padding_mode='circular' padding at most the input",
+                          (X, W, None), dict(groups=2, padding=(1, 6), padding_mode="circular")),
 }
 
 
@@ -226,6 +345,10 @@ TRANSPOSE_ERRORS = {
                                dict(output_padding=1)),
     "crop": (ShapeError, r"padding \(3, 3\) does not crop away entirely \(output -1x-1\)", (XT, WT, None),
              dict(padding=3)),
+    "same-output-padding": (ConfigError, r"conv_transpose2d_forward expects output_padding 0 "
+                            r"with padding \"same\", whose output is the input times the "
+                            r"stride. Received: output_padding=\(1, 0\)", (XT, WT, None),
+                            dict(padding="same", stride=2, output_padding=(1, 0))),
     "int-w": (DTypeError, r"expects w as a floating NumPy array .*Received: w.dtype=int32",
                              (XT.astype(np.float32), WT.astype(np.int32), None), {}),
 }

@@ -31,20 +31,46 @@ GEOMETRIES = [
 ]
 IDS = [f"x{s}-k{k}-s{st}-p{p}" for s, k, st, p in GEOMETRIES]
 
+# padding="same" (Keras: OH = ceil(H / sh), the odd pixel at the bottom/right) and per side
+PADDED_GEOMETRIES = [
+    ((2, 2, 7, 6), 3, 2, "same"),
+    ((1, 2, 7, 5), 2, None, "same"),
+    ((2, 1, 8, 9), (4, 3), 3, "same"),
+    ((1, 2, 5, 4), 2, 1, "same"),
+    ((1, 1, 5, 5), 1, 2, "same"),
+    ((1, 2, 6, 7), 3, 2, "valid"),
+    ((2, 1, 6, 7), (3, 2), 1, ((0, 1), (1, 0))),
+    ((1, 2, 7, 7), 4, 3, ((2, 1), (0, 2))),
+]
+PADDED_IDS = [f"x{s}-k{k}-s{st}-p{p}" for s, k, st, p in PADDED_GEOMETRIES]
 
-def reference_pool(x, kernel_size, stride, padding, reduce):
+
+def reference_sides(padding, hw, kernel, stride):
+    """((top, bottom), (left, right)) of any padding form; "same" by TensorFlow's formula."""
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if padding == "same":
+        total = [max((-(-hw[i] // stride[i]) - 1) * stride[i] + kernel[i] - hw[i], 0)
+                 for i in range(2)]
+        return tuple((t // 2, t - t // 2) for t in total)
+    padding = (padding,) * 2 if isinstance(padding, int) else padding
+    return tuple(p if isinstance(p, tuple) else (p, p) for p in padding)
+
+
+def reference_pool(x, kernel_size, stride, padding, reduce, count_include_pad=True):
     """Pixel-by-pixel loops (tests only): out and, for max, torch-style flat indices."""
     kh, kw = (kernel_size,) * 2 if isinstance(kernel_size, int) else kernel_size
     sh, sw = (kh, kw) if stride is None else ((stride,) * 2 if isinstance(stride, int) else stride)
-    ph, pw = (padding,) * 2 if isinstance(padding, int) else padding
     n, c, h, w = x.shape
-    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    (top, bottom), (left, right) = reference_sides(padding, (h, w), (kh, kw), (sh, sw))
+    oh, ow = (h + top + bottom - kh) // sh + 1, (w + left + right - kw) // sw + 1
     out, index = np.zeros((n, c, oh, ow)), np.zeros((n, c, oh, ow), np.int64)
     for b, ch, i, j in itertools.product(range(n), range(c), range(oh), range(ow)):
-        cells = [(i * sh - ph + di, j * sw - pw + dj) for di in range(kh) for dj in range(kw)]
+        cells = [(i * sh - top + di, j * sw - left + dj) for di in range(kh) for dj in range(kw)]
         real = [(r, q) for r, q in cells if 0 <= r < h and 0 <= q < w]
         if reduce == "avg":
-            out[b, ch, i, j] = sum(x[b, ch, r, q] for r, q in real) / (kh * kw)
+            count = kh * kw if count_include_pad else len(real)
+            out[b, ch, i, j] = sum(x[b, ch, r, q] for r, q in real) / count
         else:
             best = max(real, key=lambda cell: x[b, ch, cell[0], cell[1]])  # first of ties
             out[b, ch, i, j], index[b, ch, i, j] = x[b, ch, best[0], best[1]], best[0] * w + best[1]
@@ -77,6 +103,37 @@ def test_forward_and_indices_match_loops(shape, kernel, stride, padding):
     out, _ = avg_pool2d_forward(x, kernel, stride, padding)
     np.testing.assert_allclose(out, reference_pool(x, kernel, stride, padding, "avg")[0],
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", PADDED_GEOMETRIES, ids=PADDED_IDS)
+def test_same_and_per_side_padding_match_loops_and_gradcheck(shape, kernel, stride, padding):
+    x = distinct_values(shape, rng=2)
+    hyper = dict(kernel_size=kernel, stride=stride, padding=padding)
+    out, cache = max_pool2d_forward(x, **hyper)
+    expected_out, expected_index = reference_pool(x, kernel, stride, padding, "max")
+    np.testing.assert_array_equal(out, expected_out)
+    np.testing.assert_array_equal(max_pool2d_indices(cache), expected_index)
+    assert check_kernel(max_pool2d_forward, max_pool2d_backward, [x], hyper)
+    for include in (True, False):
+        out, _ = avg_pool2d_forward(x, **hyper, count_include_pad=include)
+        np.testing.assert_allclose(out, reference_pool(x, kernel, stride, padding, "avg",
+                                                       include)[0], rtol=1e-12, atol=1e-12)
+        assert check_kernel(avg_pool2d_forward, avg_pool2d_backward, [x],
+                            dict(hyper, count_include_pad=include))
+
+
+def test_avg_count_include_pad_defaults_to_the_padding_origin(rng):
+    """None: padding counts for numbers (PyTorch's default), not for "same" (Keras)."""
+    x = rng.standard_normal((1, 2, 5, 6))
+    for padding, include in ((1, True), ("same", False), (((0, 1), (1, 1)), True)):
+        np.testing.assert_array_equal(
+            avg_pool2d_forward(x, 3, 2, padding)[0],
+            avg_pool2d_forward(x, 3, 2, padding, count_include_pad=include)[0])
+    out, _ = avg_pool2d_forward(np.ones((1, 1, 3, 3)), 2, 2, "same")  # bottom/right padded
+    np.testing.assert_array_equal(out[0, 0], np.ones((2, 2)))
+    with pytest.raises(ConfigError, match=r"avg_pool2d_forward expects count_include_pad as a "
+                       r"bool .*Received: count_include_pad=1"):
+        avg_pool2d_forward(x, 3, 2, 1, count_include_pad=1)
 
 
 def test_ties_route_gradient_to_first_element():
@@ -148,6 +205,10 @@ def test_avg_padding_counts_in_divisor():
     (np.zeros((1, 1, 8, 8)), {"kernel_size": 0}, ConfigError, "kernel_size"),
     (np.zeros((1, 1, 8, 8)), {"kernel_size": 2, "stride": "2"}, ConfigError, "stride"),
     (np.zeros((1, 1, 8, 8)), {"kernel_size": 2, "padding": -1}, ConfigError, "padding"),
+    (np.zeros((1, 1, 8, 8)), {"kernel_size": 2, "padding": "full"}, ConfigError,
+     r"padding as \"same\", \"valid\".*Received: padding='full'"),
+    (np.zeros((1, 1, 8, 8)), {"kernel_size": 3, "padding": ((0, 2), (0, 0))}, ConfigError,
+     r"half.*Received: padding=\(\(0, 2\), \(0, 0\)\)"),
 ])
 def test_errors(forward, x, kwargs, error, fragment):
     kwargs = {"kernel_size": 2, **kwargs}

@@ -21,6 +21,8 @@ GEOMETRIES = [
     ((2, 1, 8, 8), (2, 3), (1, 2), (0, 3), (3, 2)),
     ((1, 2, 4, 11), (1, 4), (3, 1), (0, 2), (1, 2)),
     ((3, 2, 6, 5), (5, 5), (1, 1), (2, 2), (1, 1)),
+    ((2, 2, 7, 6), (3, 2), (2, 2), ((0, 2), (1, 0)), (1, 1)),
+    ((1, 3, 6, 7), (2, 3), (3, 1), ((2, 1), (0, 3)), (2, 1)),
 ]
 IDS = [f"x{s}-k{k}-s{st}-p{p}-d{d}" for s, k, st, p, d in GEOMETRIES]
 
@@ -33,8 +35,9 @@ def windows_for(shape, kernel, stride, padding, dilation):
 def reference_windows(x, kernel, stride, padding, dilation, out_hw):
     """(C, KH*KW, N, OH, OW) by pixel-level indexing of the zero-padded x (tests only)."""
     n, c, h, w = x.shape
-    padded = np.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]))
-    padded[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
+    (top, bottom), (left, right) = (p if isinstance(p, tuple) else (p, p) for p in padding)
+    padded = np.zeros((n, c, h + top + bottom, w + left + right))
+    padded[:, :, top:top + h, left:left + w] = x
     rows = np.arange(out_hw[0])[:, None] * stride[0]
     cols = np.arange(out_hw[1])[None, :] * stride[1]
     taps = [padded[:, :, rows + kh * dilation[0], cols + kw * dilation[1]]
@@ -119,6 +122,53 @@ def test_output_hw_is_the_window_formula_and_passes_none_through():
     assert geometry.output_hw((5, 4)) == (2, 1)
 
 
+@pytest.mark.parametrize("size, kernel, stride, dilation, expected", [
+    (7, 3, 1, 1, (1, 1)), (6, 4, 1, 1, (1, 2)), (7, 3, 2, 1, (1, 1)), (6, 3, 2, 1, (0, 1)),
+    (8, 4, 3, 1, (1, 1)), (7, 3, 1, 2, (2, 2)), (5, 1, 2, 1, (0, 0)), (4, 2, 3, 1, (0, 1)),
+    (5, 2, 4, 1, (0, 1)), (6, 1, 4, 1, (0, 0)), (None, 3, 2, 1, None),
+])
+def test_same_sides_is_tensorflows_rule(size, kernel, stride, dilation, expected):
+    """total = max((ceil(L/s) - 1)*s + d*(K-1) + 1 - L, 0), the odd pixel after."""
+    assert windows_module.same_sides(size, kernel, stride, dilation) == expected
+
+
+def test_same_output_is_ceil_of_size_over_stride_for_every_geometry():
+    for size, kernel, stride, dilation in np.ndindex(12, 6, 5, 3):
+        size, kernel, stride, dilation = size + 1, kernel + 1, stride + 1, dilation + 1
+        geometry = window_geometry("op", kernel, stride, "same", dilation)
+        assert geometry.output_hw((size, size)) == (-(-size // stride),) * 2
+
+
+@pytest.mark.parametrize("padding, held", [
+    ("same", "same"), ("valid", (0, 0)), (2, (2, 2)), ([1, 0], (1, 0)),
+    (((1, 1), (2, 2)), (1, 2)), (((0, 1), [2, 2]), ((0, 1), (2, 2))),
+])
+def test_padding_forms_and_how_a_geometry_holds_them(padding, held):
+    assert window_geometry("op", 3, 1, padding).padding == held
+
+
+@pytest.mark.parametrize("padding", ["SAME", "full", 1.0, (1, 2, 3), ((1, 2), (3,)),
+                                     ((1, -1), (0, 0)), ((1, 2), 3)], ids=str)
+def test_padding_errors_list_the_forms(padding):
+    with pytest.raises(ConfigError, match=r"Conv2D expects padding (as \"same\", \"valid\", an "
+                       r"int, a pair of ints or \(\(top, bottom\), \(left, right\)\)|>= 0)"):
+        L.Conv2D(1, 1, 3, padding=padding)
+
+
+def test_transposed_same_is_the_input_times_the_stride():
+    for kernel, stride, dilation in np.ndindex(5, 4, 3):
+        geometry = window_geometry("op", kernel + 1, stride + 1, "same", dilation + 1)
+        assert geometry.transposed_output_hw((5, None)) == (5 * (stride + 1), None)
+
+
+def test_same_is_refused_where_it_means_nothing():
+    for call, op in [(lambda: L.MaxUnpool2D(2, padding="same"), "MaxUnpool2D"),
+                     (lambda: windows_module.check_not_same("same", "op", "a test"), "op")]:
+        with pytest.raises(ConfigError, match=rf"^{op} expects padding as numbers: .* has no "
+                           r"padding \"same\". Received: padding='same'"):
+            call()
+
+
 def test_layer_and_kernel_give_one_message_for_a_too_small_input():
     x = np.zeros((2, 3, 4, 4))
     layer_text = error_text(lambda: L.Conv2D(3, 6, 5, padding=(0, 1), name="conv").forward(x))
@@ -159,6 +209,8 @@ def test_pooling_padding_rule_is_checked_once_with_one_message():
     with pytest.raises(ConfigError, match="MaxPool2D " + message):
         L.MaxPool2D((3, 2), padding=(2, 1))
     assert pool_geometry("op", 3, padding=1) == WindowGeometry((3, 3), (3, 3), (1, 1))
+    assert pool_geometry("op", 3, padding=((0, 1), (1, 0))).padding == ((0, 1), (1, 0))
+    assert pool_geometry("op", 2, 1, "same").padding == "same"  # within half the kernel always
 
 
 def test_a_layer_geometry_passed_to_the_kernel_matches_raw_values():

@@ -14,9 +14,11 @@ from lamina import layers as L
 from lamina import models
 from lamina.errors import ConfigError
 from lamina.interop import export_onnx
+from lamina.layers import ConstantArithmetic
 from lamina.layers.container import Composite, Container, named_layers
 from lamina.layers.merge import Merge
 from lamina.layers.registry import is_lamina_class, registered_layers
+from lamina.compat.slugnet.lamina_layers import CustomActivation, WeightScaledDropout
 from lamina.inference import Fused, Quantized, fold, quantize
 from lamina.layers.augmentation import ImageAugmentation
 from lamina.model import Sequential
@@ -28,7 +30,8 @@ ort = pytest.importorskip("onnxruntime")
 UNSUPPORTED = {Container: "abstract base of the containers (no forward)",
                Composite: "abstract base of attribute-named containers (no forward)",
                Merge: "abstract base of the merge layers (no combine)",
-               ImageAugmentation: "abstract base of the augmentation layers (no augment)"}
+               ImageAugmentation: "abstract base of the augmentation layers (no augment)",
+               CustomActivation: "runs a user's slugnet Activation: Python code, no ONNX op"}
 
 
 def folded(case):
@@ -134,11 +137,25 @@ CASES = {
               lambda: seq(L.Dense(4, use_bias=False), shape=(2, 3))],
     L.Conv2D: [lambda: seq(L.Conv2D(3, 4, 3, stride=2, padding=1), shape=(3, 7, 8)),
                lambda: seq(L.Conv2D(4, 6, (3, 2), stride=(1, 2), padding=(2, 1), dilation=2,
-                                    groups=2, bias=False), shape=(4, 7, 8))],
+                                    groups=2, bias=False), shape=(4, 7, 8)),
+               lambda: seq(L.Conv2D(3, 4, 4, stride=2, padding="same"), shape=(3, 7, 8)),
+               lambda: seq(L.Conv2D(3, 4, 4, stride=3, padding="same"),
+                           shape=(3, None, None)),  # auto_pad SAME_UPPER
+               lambda: seq(L.Conv2D(3, 4, 4, padding="same", dilation=2),
+                           shape=(3, None, None)),  # stride 1: explicit pads
+               lambda: seq(L.Conv2D(3, 4, 3, padding=((1, 2), (0, 1)), padding_mode="reflect"),
+                           shape=(3, 6, 7)),
+               lambda: seq(L.Conv2D(3, 4, 3, padding="same", padding_mode="replicate"),
+                           shape=(3, 6, 7))],
     L.ConvTranspose2D: [lambda: seq(L.ConvTranspose2D(4, 6, 3, stride=2, padding=1,
                                                       output_padding=1, groups=2),
-                                    shape=(4, 3, 4))],
-    L.Conv1D: [lambda: seq(L.Conv1D(3, 4, 3, stride=2, padding=1, dilation=2), shape=(3, 9))],
+                                    shape=(4, 3, 4)),
+                        lambda: seq(L.ConvTranspose2D(4, 6, 3, stride=2, padding="same"),
+                                    shape=(4, None, None))],
+    L.Conv1D: [lambda: seq(L.Conv1D(3, 4, 3, stride=2, padding=1, dilation=2), shape=(3, 9)),
+               lambda: seq(L.Conv1D(3, 4, 4, stride=2, padding="same"), shape=(3, None)),
+               lambda: seq(L.Conv1D(3, 4, 3, padding=(2, 1), padding_mode="reflect"),
+                           shape=(3, 9))],
     L.DepthwiseConv2D: [lambda: seq(L.DepthwiseConv2D(4, 3, padding=1, depth_multiplier=2),
                                     shape=(4, 5, 5))],
     L.SeparableConv2D: [lambda: seq(L.SeparableConv2D(4, 6, 3, stride=2, padding=1,
@@ -146,8 +163,12 @@ CASES = {
     L.MaxPool2D: [lambda: seq(L.MaxPool2D(3, stride=2, padding=1), shape=(2, 7, 6)),
                   pooled_and_unpooled],
     L.MaxUnpool2D: [pooled_and_unpooled],
-    L.AvgPool2D: [lambda: seq(L.AvgPool2D(3, stride=2, padding=1), shape=(2, 7, 6))],
-    L.MaxPool1D: [lambda: seq(L.MaxPool1D(3, stride=2, padding=1), shape=(2, 9))],
+    L.AvgPool2D: [lambda: seq(L.AvgPool2D(3, stride=2, padding=1), shape=(2, 7, 6)),
+                  lambda: seq(L.AvgPool2D(2, padding="same"), shape=(2, 7, 6)),
+                  lambda: seq(L.AvgPool2D(3, stride=2, padding=1, count_include_pad=False),
+                              shape=(2, 7, 6))],
+    L.MaxPool1D: [lambda: seq(L.MaxPool1D(3, stride=2, padding=1), shape=(2, 9)),
+                  lambda: seq(L.MaxPool1D(2, padding="same"), shape=(2, None))],
     L.AvgPool1D: [lambda: seq(L.AvgPool1D(3, stride=2, padding=1), shape=(2, 9))],
     L.GlobalAvgPool2D: [lambda: seq(L.GlobalAvgPool2D(), shape=(3, 4, 5)),
                         lambda: seq(L.GlobalAvgPool2D(keepdims=True), shape=(3, 4, 5))],
@@ -184,7 +205,10 @@ CASES = {
     L.Flatten: [lambda: seq(L.Flatten(), shape=(2, 3, 4))],
     L.Reshape: [lambda: seq(L.Reshape((-1, 2)), shape=(3, 4))],
     L.Permute: [lambda: seq(L.Permute((3, 1, 2)), shape=(2, 3, 4))],
+    ConstantArithmetic: [lambda: seq(ConstantArithmetic("subtract", (3, 1), True), shape=(3, 4)),
+                         lambda: seq(ConstantArithmetic("multiply", (1, 4)), shape=(3, 4))],
     L.Dropout: [lambda: seq(L.Linear(4, 4), L.Dropout(0.5), shape=(4,))],
+    WeightScaledDropout: [lambda: seq(L.Linear(4, 4), WeightScaledDropout(0.3), shape=(4,))],
     Fused: [lambda: folded(seq(L.Conv2D(2, 3, 3), L.BatchNorm2D(3), L.ReLU(), shape=(2, 5, 5))),
             lambda: folded(seq(L.Linear(4, 3), L.GELU(), shape=(4,)))],
     Quantized: [lambda: quantized(seq(L.Conv2D(2, 3, 3, padding=1), shape=(2, 5, 5))),
@@ -389,6 +413,18 @@ def test_fixed_batch(tmp_path):
     export_onnx(model, path, input_shape=(5, 4), dynamic_batch=False)
     dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_value for d in dims] == [5, 4]
+
+
+def test_circular_padding_needs_opset_19_and_same_with_dilation_known_sizes(tmp_path):
+    model, shapes = seq(L.Conv2D(2, 3, 3, padding=(2, 1), padding_mode="circular"),
+                        shape=(2, 5, 6))
+    exported_and_compared(tmp_path, randomized(model), shapes, opset=19)
+    with pytest.raises(ConfigError, match="from opset 19"):
+        export_onnx(model, tmp_path / "m.onnx", opset=17)
+    model, _ = seq(L.Conv2D(2, 3, 3, stride=2, dilation=2, padding="same"), shape=(2, 9, 9))
+    with pytest.raises(ConfigError, match="size to be known"):
+        export_onnx(model, tmp_path / "m.onnx", input_shape=(None, 2, None, None))
+    exported_and_compared(tmp_path, randomized(model), [(2, 9, 9)])
 
 
 @pytest.mark.parametrize("opset", [17, 21])

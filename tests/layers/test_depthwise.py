@@ -15,7 +15,17 @@ CASES = [  # (kwargs without in_channels, x shape)
     (dict(kernel_size=(3, 2), stride=2, padding=1, depth_multiplier=2), (1, 3, 7, 6)),
     (dict(kernel_size=3, dilation=2, padding=2, bias=False), (2, 2, 7, 7)),
     (dict(kernel_size=2, stride=(1, 3), depth_multiplier=3), (1, 2, 5, 8)),
+    (dict(kernel_size=(4, 3), stride=2, padding="same", depth_multiplier=2), (2, 2, 7, 6)),
+    (dict(kernel_size=3, stride=3, dilation=2, padding="same"), (1, 3, 8, 7)),
 ]
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_depthwise_padding_mode_check_layer(mode):
+    layer = L.DepthwiseConv2D(2, (3, 2), stride=2, padding="same", padding_mode=mode,
+                              depth_multiplier=2)
+    assert layer.get_config()["padding_mode"] == mode
+    assert check_layer(layer, (2, 2, 7, 6))
 
 
 @pytest.mark.parametrize("kwargs, shape", CASES, ids=str)
@@ -76,7 +86,8 @@ def test_lazy_in_channels(make):
     (L.DepthwiseConv2D(3, 3, depth_multiplier=2, name="dw"),
      {"in_channels": 3, "kernel_size": [3, 3], "stride": [1, 1], "padding": [0, 0],
       "dilation": [1, 1], "depth_multiplier": 2, "bias": True, "weight_init": "glorot_uniform",
-      "bias_init": "zeros", "kernel_regularizer": None, "bias_regularizer": None, "name": "dw"}),
+      "bias_init": "zeros", "kernel_regularizer": None, "bias_regularizer": None,
+      "padding_mode": "zeros", "name": "dw"}),
     (L.SeparableConv2D(None, 4, (3, 1), stride=2, bias=False, name="sep"),
      {"in_channels": None, "out_channels": 4, "kernel_size": [3, 1], "stride": [2, 2],
       "padding": [0, 0], "dilation": [1, 1], "depth_multiplier": 1, "bias": False,
@@ -99,5 +110,9 @@ def test_errors_name_the_layer():
     with pytest.raises(ShapeError, match=r"DepthwiseConv2D 'dw' expects 3 channels.*Received: "
                                          r"x.shape=\(2, 4, 5, 5\)"):
         L.DepthwiseConv2D(3, 3, name="dw").forward(np.ones((2, 4, 5, 5), np.float32))
+    with pytest.raises(ConfigError, match=r"^SeparableConv2D expects padding as \"same\""):
+        L.SeparableConv2D(3, 4, 3, padding="SAME")
+    with pytest.raises(ConfigError, match=r"^DepthwiseConv2D expects padding_mode as one of"):
+        L.DepthwiseConv2D(3, 3, padding_mode="mirror")
     with pytest.raises(ShapeError, match=r"SeparableConv2D 'sep' expects input with 4 dimensions"):
         L.SeparableConv2D(3, 4, 3, name="sep").forward(np.ones((2, 3, 5), np.float32))

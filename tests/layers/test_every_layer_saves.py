@@ -75,6 +75,7 @@ CASES = {  # name -> (layer factory, input shape)
     "RandomErasing": (lambda: L.RandomErasing(p=0.7, value=[0.0, 1.0, 2.0, 3.0]), IMAGE),
     "Rescaling": (lambda: L.Rescaling(0.5, offset=-1.0), IMAGE),
     "Normalization": (lambda: L.Normalization(mean=[0.5, 1.0, 2.0, 0.0], variance=2.0), IMAGE),
+    "ConstantArithmetic": (lambda: L.ConstantArithmetic("divide", (4, 1, 1), True), IMAGE),
 }
 INDEX_INPUTS = {"Embedding": 7}  # layers taking token ids: ids below this many
 ALIASES = {"Deconv2D": "ConvTranspose2D", "MeanPool2D": "AvgPool2D",

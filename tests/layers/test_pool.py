@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
+import lamina
 from lamina import layers as L
+from lamina.errors import ConfigError
+from lamina.functional.pool import avg_pool2d_forward
 from lamina.gradcheck import check_layer, distinct_values
 
 
@@ -10,9 +13,41 @@ from lamina.gradcheck import check_layer, distinct_values
     (dict(kernel_size=2), (2, 3, 6, 6)),
     (dict(kernel_size=3, stride=2, padding=1), (1, 2, 7, 5)),
     (dict(kernel_size=(3, 2), stride=1), (2, 2, 5, 4)),
+    (dict(kernel_size=3, stride=2, padding="same"), (2, 2, 7, 6)),
+    (dict(kernel_size=(4, 3), stride=3, padding="same"), (1, 2, 8, 7)),
+    (dict(kernel_size=2, padding="valid"), (1, 2, 5, 5)),
+    (dict(kernel_size=3, stride=1, padding=((0, 1), (1, 0))), (2, 1, 5, 4)),
 ])
 def test_check_layer(cls, kwargs, shape):
     check_layer(cls(**kwargs), shape)
+
+
+def test_same_sizes_config_and_model_file(tmp_path):
+    layer = L.MaxPool2D(3, 2, "same")
+    assert layer.get_config()["padding"] == "same"
+    assert layer.output_shape((None, 3, 7, None)) == (None, 3, 4, None)
+    model = lamina.Sequential([L.MaxPool2D(3, 2, "same"), L.AvgPool2D(2, padding="same"),
+                               L.AvgPool2D(3, 1, "same", count_include_pad=True)])
+    x = distinct_values((2, 3, 9, 7), 2)
+    assert model.forward(x).shape == (2, 3, 3, 2)
+    model.save(tmp_path / "m.lamina")
+    loaded = lamina.load_model(tmp_path / "m.lamina")
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_avg_count_include_pad_follows_the_padding_unless_given(rng):
+    x = rng.standard_normal((1, 2, 5, 5))
+    for padding, given, include in [("same", None, False), (1, None, True), ("same", True, True),
+                                    (1, False, False)]:
+        layer = L.AvgPool2D(3, 2, padding, count_include_pad=given)
+        np.testing.assert_array_equal(layer.forward(x), avg_pool2d_forward(
+            x, 3, 2, padding, count_include_pad=include)[0])
+        assert check_layer(layer, x.shape)
+    with pytest.raises(ConfigError, match=r"^AvgPool2D expects count_include_pad as a bool"):
+        L.AvgPool2D(2, count_include_pad="no")
+    with pytest.raises(ConfigError, match=r"^MaxPool2D expects padding as \"same\""):
+        L.MaxPool2D(2, padding="full")
 
 
 def test_return_index_gives_pytorch_flat_indices():

@@ -1,5 +1,7 @@
 """conv2d / conv_transpose2d against torch.nn.functional: forward and every gradient."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -148,3 +150,137 @@ def test_batch_chunks_match_torch(names, dtype, rtol, atol, monkeypatch):
                      seed=5)
     _compare(conv_transpose2d_forward, conv_transpose2d_backward,
              torch.nn.functional.conv_transpose2d, arrays, hyper, rtol=rtol, atol=atol, seed=5)
+
+
+# -- padding "same" (Keras' rule, stride included), per side, and padding modes ---------------
+
+TORCH_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
+               "circular": "circular"}
+
+PADDED_CASES = {
+    "same-odd-stride1": ((2, 3, 7, 6), (4, 3, 3, 5), dict(padding="same"), True),
+    "same-even-stride1": ((2, 3, 7, 6), (4, 3, 4, 2), dict(padding="same"), True),
+    "same-stride2-even": ((3, 2, 9, 8), (4, 2, 4, 2), dict(stride=2, padding="same"), True),
+    "same-stride3-odd": ((2, 3, 10, 11), (2, 3, 3, 5), dict(stride=3, padding="same"), False),
+    "same-dilation2-groups": ((2, 4, 9, 7), (6, 2, 3, 2),
+                              dict(padding="same", dilation=2, groups=2), True),
+    "same-stride-pair-depthwise": ((1, 3, 8, 9), (6, 1, 2, 3),
+                                   dict(stride=(2, 3), padding="same", groups=3), True),
+    "per-side-stride2": ((2, 2, 9, 8), (3, 2, 3, 2), dict(stride=2, padding=((0, 2), (1, 0))),
+                         True),
+    "valid-stride2": ((2, 2, 9, 8), (3, 2, 3, 3), dict(stride=2, padding="valid"), True),
+}
+MODE_CASES = {
+    f"{mode}-{name}": (x_shape, w_shape, dict(hyper, padding_mode=mode), with_bias)
+    for mode in ("reflect", "replicate", "circular")
+    for name, (x_shape, w_shape, hyper, with_bias) in {
+        "pad-pair": ((2, 3, 7, 6), (4, 3, 3, 2), dict(padding=(2, 1)), True),
+        "same-stride2": ((2, 2, 9, 8), (3, 2, 4, 3), dict(stride=2, padding="same"), True),
+        "per-side-dilation2-groups": ((1, 4, 8, 7), (4, 2, 3, 2), dict(
+            padding=((3, 1), (0, 2)), dilation=2, groups=2), False),
+    }.items()
+}
+
+
+def reference_sides(padding, hw, kernel, stride, dilation):
+    """((top, bottom), (left, right)) by TensorFlow's "same" formula, or as given (tests only)."""
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if padding == "same":
+        total = [max((-(-hw[i] // stride[i]) - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
+                     - hw[i], 0) for i in range(2)]
+        return tuple((t // 2, t - t // 2) for t in total)
+    padding = (padding,) * 2 if isinstance(padding, int) else padding
+    return tuple(p if isinstance(p, tuple) else (p, p) for p in padding)
+
+
+def torch_padded_conv2d(x, w, b, stride=1, padding=0, dilation=1, groups=1,
+                        padding_mode="zeros"):
+    """torch.nn.functional.pad (asymmetric, any mode) then an unpadded conv2d."""
+    stride, dilation = (np.broadcast_to(v, 2).tolist() for v in (stride, dilation))
+    (top, bottom), (left, right) = reference_sides(padding, x.shape[2:], w.shape[2:], stride,
+                                                   dilation)
+    x = torch.nn.functional.pad(x, (left, right, top, bottom), mode=TORCH_MODES[padding_mode])
+    return torch.nn.functional.conv2d(x, w, b, stride, 0, dilation, groups)
+
+
+@pytest.mark.parametrize("case", list(PADDED_CASES.values()) + list(MODE_CASES.values()),
+                         ids=list(PADDED_CASES) + list(MODE_CASES))
+def test_padded_conv2d_matches_torch_pad_then_conv(case):
+    x_shape, w_shape, hyper, with_bias = case
+    arrays = _arrays(x_shape, w_shape, w_shape[0], with_bias, np.float64, seed=6)
+    _compare(conv2d_forward, conv2d_backward, torch_padded_conv2d, arrays, hyper,
+             rtol=1e-6, atol=1e-10, seed=6)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding, kernel, stride", [
+    ((2, 1), (3, 2), 2), ("same", (3, 5), 1), ("same", (4, 2), 1), (1, 3, 3)], ids=str)
+def test_padding_mode_matches_torch_conv2d_module(mode, padding, kernel, stride, rng):
+    """torch.nn.Conv2d(padding_mode=...) itself: forward, dx, dw and db."""
+    torch_layer = torch.nn.Conv2d(3, 4, kernel, stride, padding, padding_mode=mode).double()
+    x = rng.standard_normal((2, 3, 7, 6))
+    w, b = (p.detach().numpy().copy() for p in (torch_layer.weight, torch_layer.bias))
+    out, cache = conv2d_forward(x, w, b, stride, padding, padding_mode=mode)
+    dout = rng.standard_normal(out.shape)
+    x_torch = torch.tensor(x, requires_grad=True)
+    with warnings.catch_warnings():  # torch's note that even kernels pad a copy for "same"
+        warnings.simplefilter("ignore", UserWarning)
+        reference = torch_layer(x_torch)
+    reference.backward(torch.from_numpy(dout))
+    np.testing.assert_allclose(out, reference.detach().numpy(), rtol=1e-6, atol=1e-10)
+    for ours, theirs in zip(conv2d_backward(dout, cache),
+                            (x_torch.grad, torch_layer.weight.grad, torch_layer.bias.grad)):
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["same-stride2-even", "reflect-per-side-dilation2-groups",
+                                  "circular-same-stride2"])
+def test_padded_batch_chunks_match_torch(name, monkeypatch):
+    """The chunked path (im2col rebuilt in backward) with per-side padding and modes."""
+    monkeypatch.setattr(windows_module, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv, "KEEP_COLS_BYTES", 0)
+    x_shape, w_shape, hyper, with_bias = {**PADDED_CASES, **MODE_CASES}[name]
+    arrays = _arrays(x_shape, w_shape, w_shape[0], with_bias, np.float32, seed=7)
+    _compare(conv2d_forward, conv2d_backward, torch_padded_conv2d, arrays, hyper,
+             rtol=1e-4, atol=1e-5, seed=7)
+
+
+PADDED_TRANSPOSE_CASES = {  # w is (C, F/groups, KH, KW)
+    "same-stride2-odd": ((2, 3, 4, 5), (3, 2, 3, 3), dict(stride=2, padding="same"), True),
+    "same-stride3-even": ((1, 2, 3, 4), (2, 3, 4, 2), dict(stride=3, padding="same"), True),
+    "same-kernel-below-stride": ((2, 2, 3, 3), (2, 2, 1, 2), dict(stride=3, padding="same"),
+                                 True),
+    "same-dilation2-groups": ((2, 4, 3, 4), (4, 1, 3, 2),
+                              dict(stride=(2, 1), padding="same", dilation=2, groups=2), False),
+    "per-side-outpad": ((2, 2, 4, 3), (2, 3, 3, 3),
+                        dict(stride=2, padding=((0, 2), (1, 0)), output_padding=(1, 0)), True),
+}
+
+
+def torch_cropped_conv_transpose2d(x, w, b, stride=1, padding=0, output_padding=0, dilation=1,
+                                   groups=1):
+    """torch's unpadded conv_transpose2d, cropped per side; "same" crops what a "same" conv2d
+    over the H*s output pads (TensorFlow's rule) and pads the shortfall below (tests only)."""
+    stride, dilation, extra = (np.broadcast_to(v, 2).tolist()
+                               for v in (stride, dilation, output_padding))
+    full = torch.nn.functional.conv_transpose2d(x, w, None, stride, 0, 0, groups, dilation)
+    if padding == "same":
+        hw = [x.shape[2 + i] * stride[i] for i in range(2)]
+        sides = reference_sides("same", hw, w.shape[2:], stride, dilation)
+        extra = [hw[i] - (full.shape[2 + i] - sum(sides[i])) for i in range(2)]
+    else:
+        sides = reference_sides(padding, None, None, None, None)
+    (top, bottom), (left, right) = sides
+    out = torch.nn.functional.pad(full, (-left, extra[1] - right, -top, extra[0] - bottom))
+    return out if b is None else out + b[:, None, None]
+
+
+@pytest.mark.parametrize("case", PADDED_TRANSPOSE_CASES.values(),
+                         ids=list(PADDED_TRANSPOSE_CASES))
+def test_padded_conv_transpose2d_matches_torch_then_crop(case):
+    x_shape, w_shape, hyper, with_bias = case
+    arrays = _arrays(x_shape, w_shape, _transpose_bias_size(w_shape, hyper), with_bias,
+                     np.float64, seed=8)
+    _compare(conv_transpose2d_forward, conv_transpose2d_backward, torch_cropped_conv_transpose2d,
+             arrays, hyper, rtol=1e-6, atol=1e-10, seed=8)

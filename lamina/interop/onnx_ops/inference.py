@@ -6,7 +6,7 @@ int8 kernels."""
 import numpy as np
 
 from lamina.inference.fused import Fused
-from lamina.inference.quantize import (INT8, INT32, Quantized, channel_broadcast, core_of,
+from lamina.inference.quantization import (INT8, INT32, Quantized, channel_broadcast, core_of,
                                        quantize_linear, weight_axis)
 from lamina.interop.onnx_ops.registry import convert, converts
 

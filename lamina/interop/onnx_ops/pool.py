@@ -1,29 +1,23 @@
 """Pools: MaxPool (with PyTorch's per-plane indices for return_index), AveragePool
-(zero padding counted, as lamina and PyTorch), the global pools (GlobalAveragePool /
+(zero padding counted or not, as the layer's count_include_pad says), the global pools (GlobalAveragePool /
 GlobalMaxPool, flattened unless keepdims) and AdaptiveAvgPool2D as two averaging matmuls."""
 
 import numpy as np
 
 from lamina.errors import ConfigError
 from lamina.interop.onnx_ops.registry import converts
+from lamina.interop.onnx_ops.window import window_attributes
 from lamina.layers import conv1d as P1
 from lamina.layers import pool as P2
 from lamina.layers import spatial as S
-
-
-def _window(layer, one_d):
-    if one_d:
-        return dict(kernel_shape=[layer.kernel_size], strides=[layer.stride],
-                    pads=[layer.padding] * 2)
-    return dict(kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
-                pads=list(layer.padding) * 2)
 
 
 @converts(P2.MaxPool2D, P1.MaxPool1D)
 def max_pool(g, layer, inputs, shapes, prefix):
     """MaxPool; with return_index, ONNX's indices (flat over the whole tensor, row major)
     modulo H*W: PyTorch's, flat within each plane."""
-    window = _window(layer, isinstance(layer, P1.MaxPool1D))
+    window = window_attributes(layer, shapes[0], isinstance(layer, P1.MaxPool1D),
+                               dilations=False)
     if not getattr(layer, "return_index", False):
         return g.node("MaxPool", inputs, name=prefix + layer.name, **window)
     values, indices = g.node("MaxPool", inputs, outputs=2, dtype=[None, np.int64],
@@ -34,8 +28,15 @@ def max_pool(g, layer, inputs, shapes, prefix):
 
 @converts(P2.AvgPool2D, P1.AvgPool1D)
 def avg_pool(g, layer, inputs, shapes, prefix):
-    return g.node("AveragePool", inputs, name=prefix + layer.name, count_include_pad=1,
-                  **_window(layer, isinstance(layer, P1.AvgPool1D)))
+    """AveragePool; the padding counts in the divisor as the layer says (count_include_pad
+    None: numeric padding counts, "same" does not)."""
+    include = layer.count_include_pad
+    if include is None:
+        include = layer.padding != "same"
+    return g.node("AveragePool", inputs, name=prefix + layer.name,
+                  count_include_pad=int(include),
+                  **window_attributes(layer, shapes[0], isinstance(layer, P1.AvgPool1D),
+                                      dilations=False))
 
 
 GLOBAL = {S.GlobalAvgPool2D: "GlobalAveragePool", S.GlobalMaxPool2D: "GlobalMaxPool",

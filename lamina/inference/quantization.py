@@ -28,7 +28,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
 from lamina.graph.model import Model
-from lamina.inference.fold import fold
+from lamina.inference.folding import fold
 from lamina.inference.fused import Fused
 from lamina.inference.rewrite import detached, rewrite
 from lamina.layers.conv import Conv2D

@@ -9,7 +9,7 @@ from lamina import layers as L
 from lamina.errors import ConfigError, ShapeError
 from lamina.examples.digits import build_model, load_data
 from lamina.inference import Fused, Quantized, quantize
-from lamina.inference.quantize import (activation_range, dequantize_linear, quantize_linear,
+from lamina.inference.quantization import (activation_range, dequantize_linear, quantize_linear,
                                        weight_scales)
 from lamina.io import load_model
 
@@ -143,3 +143,23 @@ def test_bad_input_is_named():
     plain.build((None, 4))
     with pytest.raises(ConfigError, match="no Conv2D"):
         quantize(plain, np.zeros((2, 4), np.float32))
+
+
+def test_lenet5_on_mnist_size_digits_keeps_its_accuracy_within_half_a_point():
+    """LeNet-5 on 28x28 images (the embedded digits, each pixel a 3x3 block, padded by 2)."""
+    from lamina.models import LeNet5
+
+    def mnist_size(x):
+        blocks = np.repeat(np.repeat(x, 3, axis=2), 3, axis=3)
+        return np.pad(blocks, ((0, 0), (0, 0), (2, 2), (2, 2)))
+
+    lamina.seed(0)
+    (x_train, y_train), (x_test, y_test) = load_data()
+    x_train, x_test = mnist_size(x_train), mnist_size(x_test)
+    model = LeNet5()
+    model.compile(loss="cross_entropy", optimizer=lamina.optim.Adam(lr=2e-3))
+    model.fit(x_train, y_train, epochs=4, batch_size=32, verbose=0)
+    q8 = quantize(model, x_train[:512])
+    float_accuracy = np.mean(model.predict(x_test).argmax(1) == y_test)
+    int8_accuracy = np.mean(q8.predict(x_test).argmax(1) == y_test)
+    assert float_accuracy > 0.9 and abs(int8_accuracy - float_accuracy) <= 0.005
