@@ -1,7 +1,7 @@
 """``python -m benchmarks.spark``: distributed training rounds against local fit, as a table.
 
-For an MLP of about 1e5 and one of about 1e6 parameters (float32, Adam, batch 256 of 784
-features) it times one training round of:
+For MLPs of about 1e4, 1e5 and 1e6 parameters (float32, Adam, batch 256 of 784 features) it
+times one training round of:
 
     fit             model.fit, one process (the baseline: one optimizer step)
     LocalEngine 1   DistributedTrainer on 1 and 2 in-process shards (sync="step")
@@ -12,10 +12,15 @@ features) it times one training round of:
     Spark local[2] no-op rounds     the same broadcast, job and collect around a shard
                                     function that only reads its inputs and returns zeros:
                                     the floor that Spark itself sets
+    Spark local[N] barrier K=16     aggregation="barrier", steps_per_job=16 on N = 2, 4, 8
+                                    partitions: 16 sync="step" steps (an epoch) per barrier job,
+                                    the gradients all-reduced between the tasks (local[N]
+                                    with N above the machine's cores oversubscribes them)
 
 and prints ms per round (median and interquartile range over the rounds of the second
-epoch; the first warms up workers and caches), ms per step, the per-round overhead over fit
-(round time minus fit's step time times the steps in a round) and samples/s. Each engine
+epoch; the first warms up workers and caches), ms per step (the median of each round's time
+over its steps), the per-round overhead over fit (round time minus fit's step time times the
+steps in a round) and samples/s. Each engine
 runs in its own child process with one BLAS thread per worker (OMP_NUM_THREADS=1), so that
 "workers" is the only thing that changes. --quick: fewer rows; --only: configuration
 names or prefixes (fit, local, spark); --json PATH saves the results.
@@ -35,9 +40,9 @@ import numpy as np
 from lamina.callbacks import Callback
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = {"mlp_1e5": (784, 128, 10), "mlp_1e6": (784, 1024, 192, 10)}
+MODELS = {"mlp_1e4": (784, 12, 10), "mlp_1e5": (784, 128, 10), "mlp_1e6": (784, 1024, 192, 10)}
 BATCH, FEATURES = 256, 784
-CONFIGS = [  # name, engine, workers, sync, local_steps
+CONFIGS = [  # name, engine, workers, sync ("barrier": sync="step" in barrier jobs), steps
     ("fit", "fit", 1, "step", 1),
     ("local-1", "local", 1, "step", 1),
     ("local-2", "local", 2, "step", 1),
@@ -45,6 +50,9 @@ CONFIGS = [  # name, engine, workers, sync, local_steps
     ("spark-2", "spark", 2, "step", 1),
     ("spark-2-local8", "spark", 2, "local", 8),
     ("spark-2-floor", "spark", 2, "floor", 1),
+    ("spark-2-barrier16", "spark", 2, "barrier", 16),
+    ("spark-4-barrier16", "spark", 4, "barrier", 16),
+    ("spark-8-barrier16", "spark", 8, "barrier", 16),
 ]
 
 
@@ -63,20 +71,22 @@ def build(sizes):
 
 
 class RoundTimer(Callback):
-    """Times each round (batch begin to batch end) of the last of `epochs` epochs."""
+    """Times each round (batch begin to batch end) of the last of `epochs` epochs, and
+    counts the steps each covered."""
 
     def __init__(self, epochs):
-        self.last_epoch, self.epoch, self.times = epochs - 1, 0, []
+        self.last_epoch, self.epoch, self.times, self.steps = epochs - 1, 0, [], []
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.start = time.perf_counter()
+        self.start, self.first = time.perf_counter(), batch
 
     def on_train_batch_end(self, batch, logs=None):
         if self.epoch == self.last_epoch:
             self.times.append((time.perf_counter() - self.start) * 1e3)
+            self.steps.append(batch - self.first + 1)
 
 
 def noop_task(task, payload, block):
@@ -129,18 +139,23 @@ def run_child(config, rows):
                 model.build((None, FEATURES))
                 timer.times = time_floor(model, SparkEngine(spark, num_partitions=workers), x, y,
                                          rounds=rows // BATCH)
+                timer.steps = [1] * len(timer.times)
             else:
                 from lamina.distributed import DistributedTrainer, LocalEngine, SparkEngine
 
                 engine = LocalEngine(workers) if engine_kind == "local" else \
                     SparkEngine(spark, num_partitions=workers)
-                DistributedTrainer(model, engine, sync=sync, local_steps=local_steps, seed=0).fit(
+                mode = {"sync": "step", "aggregation": "barrier", "steps_per_job": local_steps} \
+                    if sync == "barrier" else {"sync": sync, "local_steps": local_steps}
+                DistributedTrainer(model, engine, seed=0, **mode).fit(
                     x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[timer])
             q25, median, q75 = np.percentile(timer.times, [25, 50, 75])
             results.append({"config": name, "model": model_name, "params": model.count_params(),
                             "workers": workers, "sync": sync, "local_steps": local_steps,
                             "rounds": len(timer.times), "median_ms": median,
-                            "iqr_ms": q75 - q25})
+                            "iqr_ms": q75 - q25,
+                            "steps_per_round": float(np.median(timer.steps)),
+                            "step_ms": float(np.median(np.divide(timer.times, timer.steps)))})
             print(f"  {name:<15} {model_name}: {median:8.1f} ms/round", file=sys.stderr,
                   flush=True)
     finally:
@@ -157,6 +172,8 @@ def label(result):
         text += f", sync=local K={result['local_steps']}"
     if result["sync"] == "floor":
         text += ", no-op rounds (Spark's own cost)"
+    if result["sync"] == "barrier":
+        text += f", barrier K={result['local_steps']}"
     return text
 
 
@@ -165,11 +182,11 @@ def table(results):
     lines = ["| model | engine | ms/round | ms/step | overhead ms/round | samples/s |",
              "| --- | --- | ---: | ---: | ---: | ---: |"]
     for r in results:
-        steps = r["local_steps"]
+        steps = r["steps_per_round"]
         overhead = r["median_ms"] - steps * baseline.get(r["model"], float("nan"))
-        samples = "-" if r["sync"] == "floor" else f"{BATCH * steps / r['median_ms'] * 1e3:,.0f}"
+        samples = "-" if r["sync"] == "floor" else f"{BATCH / r['step_ms'] * 1e3:,.0f}"
         lines.append(f"| {r['model']} ({r['params']:,} params) | {label(r)} | "
-                     f"{r['median_ms']:.1f} ±{r['iqr_ms'] / 2:.1f} | {r['median_ms'] / steps:.1f} | "
+                     f"{r['median_ms']:.1f} ±{r['iqr_ms'] / 2:.1f} | {r['step_ms']:.1f} | "
                      f"{'-' if r['config'] == 'fit' else f'{overhead:.1f}'} | {samples} |")
     return "\n".join(lines)
 

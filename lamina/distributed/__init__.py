@@ -54,6 +54,13 @@ The two synchronisation modes:
   Batch norm is allowed: each shard normalises its own rows and the running statistics are
   averaged.
 
+aggregation="barrier", steps_per_job=K (sync="step" on a SparkEngine; barrier.py,
+allreduce.py): K steps per barrier-mode Spark job, the tasks summing their gradient sums
+among themselves over TCP in combine.py's fixed tree (a reduce-scatter and all-gather of
+slices) and every replica taking the driver's step; the same training as sync="step" bit
+for bit, one job and one returned copy of the weights per K steps. A failed task reruns the
+whole job from its starting weights.
+
 Every remote computation is a pure function of (weights, task, shard): the shuffle plan is
 keyed by the seed, shards return sums combined in a fixed order, dropout masks come from the
 step's generator state sent in the task, each partition iterator is consumed whole, and a

@@ -22,10 +22,11 @@ from lamina.distributed.replica import optimizer_spec
 from lamina.distributed.sums import normalizer
 from lamina.errors import NonFiniteError
 
-__all__ = ["step_round", "local_round", "evaluate_round"]
+__all__ = ["step_round", "apply_step", "local_round", "evaluate_round", "state_arrays"]
 
 
-def _state(model):
+def state_arrays(model):
+    """The model's state_dict() values (parameters, then buffers): what a round sends."""
     return list(model.state_dict().values())
 
 
@@ -41,8 +42,17 @@ def _mean_loss(model, total):
 
 def step_round(model, engine, shards, task):
     """Gradient sums -> mean -> penalties -> optimizer step; (logs, rows)."""
+    total = engine.run(shards, shard.step_task, task, {"state": state_arrays(model)})["sum"]
+    return [apply_step(model, total, task)]
+
+
+def apply_step(model, total, task):
+    """One optimizer step of model from the combined step_task sums; (logged sums, rows).
+
+    The driver runs it in sync="step"; with aggregation="barrier" every task runs it on its
+    replica (barrier.py), so the replicas take the driver's step exactly.
+    """
     params = model.parameters()
-    total = engine.run(shards, shard.step_task, task, {"state": _state(model)})["sum"]
     loss, divisor = _mean_loss(model, total)
     model.zero_grad()
     for i, param in enumerate(params):
@@ -60,13 +70,13 @@ def step_round(model, engine, shards, task):
             f"lamina.diagnose_nonfinite(model, x, y) on that batch finds where it starts.")
     model.apply_gradients()
     rows = total["rows"]
-    return [({key: value * rows for key, value in _logs(total, loss).items()}, rows)]
+    return {key: value * rows for key, value in _logs(total, loss).items()}, rows
 
 
 def local_round(model, engine, shards, task):
     """Local steps on every shard, then their rows-weighted means loaded; (logs, rows)."""
     optimizer = model.optimizer
-    payload = {"state": _state(model), "optimizer": optimizer.state_dict()}
+    payload = {"state": state_arrays(model), "optimizer": optimizer.state_dict()}
     result = engine.run(shards, shard.local_task, {**task, "optimizer": optimizer_spec(optimizer)},
                         payload)
     total, maxima = result["sum"], result["max"]
@@ -97,6 +107,6 @@ def local_round(model, engine, shards, task):
 def evaluate_round(model, engine, shards, spec):
     """Loss (with the weight penalties, as model.evaluate) and metrics over the shards."""
     total = engine.run(shards, shard.evaluate_task, {"spec": spec, "round": -1},
-                       {"state": _state(model)})["sum"]
+                       {"state": state_arrays(model)})["sum"]
     loss, _ = _mean_loss(model, total)
     return _logs(total, loss + model.regularization_loss())

@@ -15,7 +15,8 @@ becomes the same blocks (frames.py). A round:
 The tree is combine.py's, so a Spark run equals a LocalEngine run with as many shards; the
 task and payload are plain data and the shard functions module-level, so nothing live is
 pickled and a retried task recomputes exactly the same result. No networking of its own:
-executors only ever talk through Spark's broadcast, shuffle and collect.
+executors only ever talk through Spark's broadcast, shuffle and collect (except in
+aggregation="barrier", whose tasks all-reduce over sockets: barrier.py).
 
 Threads: PySpark sets OMP_NUM_THREADS in its Python workers to a task's cores; SparkEngine
 adds OPENBLAS_NUM_THREADS and MKL_NUM_THREADS with the same value (spark.task.cpus) to the
@@ -25,6 +26,7 @@ context's executor environment unless it already names them.
 import functools
 import os
 import socket
+import tempfile
 
 from lamina.distributed.combine import combine_group, groups, tree_combine
 from lamina.distributed.data import Shards, array_blocks, block_digest, blocks_fingerprint
@@ -36,7 +38,7 @@ from lamina.errors import ConfigError, DistributedError
 __all__ = ["SparkEngine", "SparkTrainer"]
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-# Test hook: "seed:round:partition" makes the first attempt of that task fail (_run_partition).
+# Test hook: "seed:round:partition" makes the first attempt of that task fail (run_partition).
 FAULT_VARIABLE = "LAMINA_SPARK_TEST_FAULT"
 SPREAD_TRIES = 3  # cachings for one set of executors that may leave one without a block
 
@@ -76,11 +78,20 @@ def _inject_test_fault(task, partition):
             wanted == f"{task['plan'].seed}:{task['round']}:{partition}":
         from pyspark import TaskContext
 
-        if TaskContext.get().attemptNumber() == 0:
+        if "token" in task:  # a barrier job's retry is a new stage attempt: attempt 0 again
+            marker = os.path.join(tempfile.gettempdir(), f"lamina-fault-{task['token']}")
+            first = not os.path.exists(marker)
+            if first:
+                open(marker, "a").close()
+            else:
+                os.remove(marker)
+        else:
+            first = TaskContext.get().attemptNumber() == 0
+        if first:
             raise RuntimeError(f"injected failure of {FAULT_VARIABLE}={wanted}, first attempt")
 
 
-def _run_partition(task_fn, task, payload, partition, blocks):
+def run_partition(task_fn, task, payload, partition, blocks):
     """One task: consume the partition's iterator whole, then run task_fn on its one block."""
     blocks = list(blocks)
     _inject_test_fault(task, partition)
@@ -182,7 +193,7 @@ class SparkEngine:
         broadcast = self.context.broadcast(payload)
         try:
             results = shards.blocks.mapPartitionsWithIndex(
-                functools.partial(_run_partition, task_fn, task, broadcast))
+                functools.partial(run_partition, task_fn, task, broadcast))
             count = shards.blocks.getNumPartitions()
             if count > self.fan_in:
                 results = (results.map(functools.partial(_group_key, self.fan_in))
@@ -212,9 +223,13 @@ class SparkEngine:
 
 
 class SparkTrainer(DistributedTrainer):
-    """DistributedTrainer(model, SparkEngine(spark, num_partitions, fan_in), sync, ...)."""
+    """DistributedTrainer(model, SparkEngine(spark, num_partitions, fan_in), sync, ...).
+
+    aggregation="barrier", steps_per_job=K (sync="step"): K steps per barrier-mode job, the
+    gradients summed between the tasks over sockets (barrier.py), not on the driver.
+    """
 
     def __init__(self, model, spark, sync="step", local_steps=1, num_partitions=None,
-                 seed=None, fan_in=8):
+                 seed=None, fan_in=8, aggregation="driver", steps_per_job=1):
         super().__init__(model, SparkEngine(spark, num_partitions, fan_in), sync, local_steps,
-                         seed)
+                         seed, aggregation=aggregation, steps_per_job=steps_per_job)

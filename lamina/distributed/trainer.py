@@ -17,6 +17,7 @@ from lamina.backend import get_rng
 from lamina.callbacks import BackupAndRestore
 from lamina.callbacks.progress import ProgressLogger
 from lamina.callbacks.backup import fingerprint
+from lamina.distributed.barrier import barrier_round
 from lamina.distributed.checkpoint import DriverCheckpoint, read_checkpoint
 from lamina.distributed.draws import dropout_draws, step_states
 from lamina.distributed.local import LocalEngine, check_count
@@ -31,6 +32,7 @@ from lamina.training import Trainable
 __all__ = ["DistributedTrainer"]
 
 SYNC_MODES = ("step", "local")
+AGGREGATIONS = ("driver", "barrier")
 BATCH_MIXING = (BatchNorm1D, BatchNorm2D)
 
 
@@ -44,13 +46,31 @@ class DistributedTrainer:
     weights and optimizer state weighted by the rows each shard saw (local SGD).
     seed: keys the shuffle plan; None draws one from lamina's generator. Dropout masks are
     model.fit's: drawn from lamina's generator, a whole batch per step (draws.py).
+    aggregation="driver": the engine's shard results are combined on the driver (one job
+    per round); aggregation="barrier" (sync="step", a SparkEngine): steps_per_job global
+    steps per barrier-mode Spark job, the tasks summing their gradients among themselves
+    over sockets in the same fixed order (barrier.py), the same training bit for bit.
     """
 
-    def __init__(self, model, engine=None, sync="step", local_steps=1, seed=None):
+    def __init__(self, model, engine=None, sync="step", local_steps=1, seed=None,
+                 aggregation="driver", steps_per_job=1):
         name = type(self).__name__
         if sync not in SYNC_MODES:
             raise ConfigError(f"{name} expects sync as one of {list(SYNC_MODES)}. "
                               f"Received: sync={sync!r}")
+        if aggregation not in AGGREGATIONS:
+            raise ConfigError(f"{name} expects aggregation as one of {list(AGGREGATIONS)}. "
+                              f"Received: aggregation={aggregation!r}")
+        check_count(name, "steps_per_job", steps_per_job)
+        if aggregation == "barrier" and (sync != "step" or isinstance(engine, LocalEngine)
+                                         or engine is None):
+            raise ConfigError(f"{name}: aggregation='barrier' takes sync='step' rounds on a "
+                              f"SparkEngine (LocalEngine computes the same training with "
+                              f"aggregation='driver'). Received: sync={sync!r}, "
+                              f"engine={engine!r}")
+        if aggregation == "driver" and steps_per_job != 1:
+            raise ConfigError(f"{name}: steps_per_job={steps_per_job} needs "
+                              f"aggregation='barrier' (the driver takes one step per job).")
         check_count(name, "local_steps", local_steps)
         if sync == "step" and local_steps != 1:
             raise ConfigError(f"{name}: local_steps={local_steps} needs sync='local' "
@@ -66,11 +86,14 @@ class DistributedTrainer:
                               f"outputs {list(model.output_names)}")
         self.model, self.engine = model, engine if engine is not None else LocalEngine()
         self.sync, self.local_steps, self.seed = sync, local_steps, seed
+        self.aggregation, self.steps_per_job = aggregation, steps_per_job
         self.history = None
 
     def __repr__(self):
-        return (f"{type(self).__name__}(sync={self.sync!r}, local_steps={self.local_steps}, "
-                f"engine={self.engine!r})")
+        barrier = f", aggregation='barrier', steps_per_job={self.steps_per_job}" \
+            if self.aggregation == "barrier" else ""
+        return (f"{type(self).__name__}(sync={self.sync!r}, local_steps={self.local_steps}"
+                f"{barrier}, engine={self.engine!r})")
 
     # -- data ------------------------------------------------------------------------------
     def _shards(self, x, y, features_col, label_col, caller):
@@ -196,8 +219,10 @@ class DistributedTrainer:
         plan = Plan(shards.n, batch_size, seed, arguments.shuffle)
         progress["seed"] = seed
         spec = model_spec(model, type(self).__name__)
-        rounds = plan.rounds(self.local_steps)
-        self.engine.check_rounds(model, self.sync, shards)
+        per_round = self.steps_per_job if self.aggregation == "barrier" else self.local_steps
+        rounds = plan.rounds(per_round)
+        if self.aggregation == "driver":  # a barrier job returns one copy of the state
+            self.engine.check_rounds(model, self.sync, shards)
         draws = dropout_draws(spec)
         params = {"epochs": arguments.epochs, "steps": plan.steps, "batch_size": batch_size,
                   "samples": shards.n, "verbose": arguments.verbose}
@@ -205,7 +230,7 @@ class DistributedTrainer:
             lambda: self._validate(validation, spec, batch_size))
         checkpoints = [] if checkpoint is None else [
             DriverCheckpoint(checkpoint, progress, saved, arguments.checkpoint_freq,
-                             len(rounds), self.local_steps)]
+                             len(rounds), per_round)]
         try:
             return run_fit(
                 model, arguments.epochs,
@@ -237,8 +262,7 @@ class DistributedTrainer:
                     "step": first, "round": epoch * len(rounds) + index,
                     "rng": step_states(draws, plan, epoch, first, count),
                     "owner": type(self).__name__}
-            steps = (step_round if self.sync == "step" else local_round)(
-                self.model, self.engine, shards, task)
+            steps = self._round_function()(self.model, self.engine, shards, task)
             for sums, rows in steps:  # added step by step, as fit does
                 state.add_sums(sums, rows)
             state.step = first + count
@@ -246,6 +270,11 @@ class DistributedTrainer:
             if self.model.stop_training:
                 break
         return state.means()
+
+    def _round_function(self):
+        if self.aggregation == "barrier":
+            return barrier_round
+        return step_round if self.sync == "step" else local_round
 
     # -- evaluation ------------------------------------------------------------------------
     def _validate(self, validation, spec, batch_size):

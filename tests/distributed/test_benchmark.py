@@ -20,8 +20,10 @@ def test_the_quick_benchmark_without_spark_prints_rounds_and_overheads(tmp_path)
     assert "| mlp_1e6 (1,002,570 params) | LocalEngine(2) |" in result.stdout
     rows = json.loads(report.read_text())["results"]
     assert [(r["config"], r["model"]) for r in rows] == [
-        ("fit", "mlp_1e5"), ("fit", "mlp_1e6"), ("local-2", "mlp_1e5"), ("local-2", "mlp_1e6")]
-    assert all(r["rounds"] == 4 and r["median_ms"] > 0 for r in rows)
+        (config, model) for config in ("fit", "local-2")
+        for model in ("mlp_1e4", "mlp_1e5", "mlp_1e6")]
+    assert all(r["rounds"] == 4 and r["median_ms"] > 0 and r["steps_per_round"] == 1
+               for r in rows)
 
 
 def test_an_unknown_configuration_is_a_clear_error():
