@@ -27,7 +27,8 @@ from lamina.writing import writing_to
 __all__ = ["save_checkpoint", "read_checkpoint", "DriverCheckpoint", "KEY"]
 
 KEY = "x.distributed"
-MATCHING = ("n", "batch_size", "shuffle", "sync", "local_steps", "num_shards")
+MATCHING = ("n", "batch_size", "shuffle", "sync", "local_steps", "steps_per_round",
+            "num_shards")
 DATA = ("data", "validation_data")  # SHA-256 of the blocks (engine.fingerprint) or arrays
 
 

@@ -206,9 +206,11 @@ class DistributedTrainer:
         position when it resumes."""
         model, checkpoint, batch_size = self.model, arguments.checkpoint, arguments.batch_size
         seed = self.seed if self.seed is not None else int(get_rng().integers(2**63))
+        per_round = self.steps_per_job if self.aggregation == "barrier" else self.local_steps
         progress = {"n": shards.n, "batch_size": batch_size, "shuffle": arguments.shuffle,
                     "sync": self.sync, "local_steps": self.local_steps,
-                    "num_shards": shards.num_shards, "seed": self.seed}
+                    "steps_per_round": per_round, "num_shards": shards.num_shards,
+                    "seed": self.seed}
         saved = None
         if checkpoint is not None:
             progress["data"] = self.engine.fingerprint(shards)
@@ -219,7 +221,6 @@ class DistributedTrainer:
         plan = Plan(shards.n, batch_size, seed, arguments.shuffle)
         progress["seed"] = seed
         spec = model_spec(model, type(self).__name__)
-        per_round = self.steps_per_job if self.aggregation == "barrier" else self.local_steps
         rounds = plan.rounds(per_round)
         if self.aggregation == "driver":  # a barrier job returns one copy of the state
             self.engine.check_rounds(model, self.sync, shards)
