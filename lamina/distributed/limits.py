@@ -55,8 +55,10 @@ def _slots(optimizer, dtype):
     return sum(isinstance(value, np.ndarray) for value in probe.state[stand_in].values())
 
 
-def round_bytes(model, sync, num_partitions, fan_in):
+def round_bytes(model, sync, num_partitions, fan_in, aggregation="driver"):
     """What a round moves, in bytes of array data (pickling adds a few hundred per result).
+    A barrier job (aggregation="barrier") sums the gradients between its tasks, and only its
+    first task returns the weights, buffers and optimizer state, once per job.
 
     Returns {"parameters": trainable parameter count, "per_partition": one partition's
     result, "results": how many results the driver collects, "collected": their total,
@@ -68,13 +70,18 @@ def round_bytes(model, sync, num_partitions, fan_in):
     buffers = sum(np.asarray(value).nbytes for value in model.buffers().values())
     slots = {dtype: _slots(model.optimizer, dtype) for dtype in {p.data.dtype for p in trainable}}
     optimizer = sum(slots[p.data.dtype] * p.data.nbytes for p in trainable)
-    if sync == "step":
+    if aggregation == "barrier":
+        per_partition = payload = weights + buffers + optimizer
+    elif sync == "step":
         per_partition, payload = sum(p.data.nbytes for p in trainable) + buffers, \
             weights + buffers
     else:
         per_partition = payload = weights + buffers + optimizer
-    results = num_partitions if num_partitions <= fan_in else len(groups(num_partitions,
-                                                                         fan_in))
+    if aggregation == "barrier":
+        results = 1
+    else:
+        results = num_partitions if num_partitions <= fan_in else len(groups(num_partitions,
+                                                                             fan_in))
     collected = per_partition * results
     return {"parameters": sum(p.data.size for p in trainable), "per_partition": per_partition,
             "results": results, "collected": collected,
@@ -88,11 +95,12 @@ def _human(nbytes):
     return f"{nbytes} bytes"
 
 
-def check_result_size(model, sync, num_partitions, fan_in, max_result_size):
-    """ConfigError when a round's collected results exceed max_result_size (a Spark size
-    string, the value of spark.driver.maxResultSize; '0' is unlimited)."""
+def check_result_size(model, sync, num_partitions, fan_in, max_result_size, aggregation="driver"):
+    """ConfigError when a round's (or a barrier job's) collected results exceed
+    max_result_size (a Spark size string, the value of spark.driver.maxResultSize; '0' is
+    unlimited)."""
     limit = parse_size(max_result_size)
-    sizes = round_bytes(model, sync, num_partitions, fan_in)
+    sizes = round_bytes(model, sync, num_partitions, fan_in, aggregation)
     if limit == 0 or sizes["collected"] <= limit:
         return sizes
     name = MAX_RESULT_SIZE[0]
@@ -101,6 +109,13 @@ def check_result_size(model, sync, num_partitions, fan_in, max_result_size):
         f"the SparkSession ('0' is unlimited; the driver needs about "
         f"{_human(sizes['driver'])} for a round)"]
     fitting = limit // sizes["per_partition"]  # results the driver may collect
+    if aggregation == "barrier":
+        raise ConfigError(
+            f"SparkEngine: a barrier job of this model ({sizes['parameters']} trainable "
+            f"parameters) returns its weights and optimizer state "
+            f"({_human(sizes['per_partition'])}) to the driver, over {name}="
+            f"{max_result_size!r} ({_human(limit)}), so Spark would abort the first job. "
+            f"Fix: {ways[0]}.")
     if fitting >= 1:
         ways.append(f"num_partitions <= {min(fitting, fan_in)}" + (
             f", or from {fan_in + 1} to {fitting * fan_in} (executors first combine groups "

@@ -43,7 +43,7 @@ class LocalEngine:
         """SHA-256 of the shards' blocks (data.blocks_fingerprint)."""
         return blocks_fingerprint([block_digest(block) for block in shards.blocks])
 
-    def check_rounds(self, model, sync, shards):
+    def check_rounds(self, model, sync, shards, aggregation="driver"):
         """Nothing to check: the shards' results never leave this process."""
 
     def release(self, shards):

@@ -208,11 +208,12 @@ class SparkEngine:
         """SHA-256 of the shards' blocks (data.blocks_fingerprint), hashed on the executors."""
         return blocks_fingerprint(shards.blocks.map(block_digest).collect())
 
-    def check_rounds(self, model, sync, shards):
+    def check_rounds(self, model, sync, shards, aggregation="driver"):
         """ConfigError before the first round when the results the driver collects per round
-        exceed spark.driver.maxResultSize (limits.py); the round's sizes otherwise."""
+        (or per barrier job) exceed spark.driver.maxResultSize (limits.py); the sizes
+        otherwise."""
         return check_result_size(model, sync, shards.blocks.getNumPartitions(), self.fan_in,
-                                 self.context.getConf().get(*MAX_RESULT_SIZE))
+                                 self.context.getConf().get(*MAX_RESULT_SIZE), aggregation)
 
     def release(self, shards):
         """Drop the cached blocks."""

@@ -222,8 +222,7 @@ class DistributedTrainer:
         progress["seed"] = seed
         spec = model_spec(model, type(self).__name__)
         rounds = plan.rounds(per_round)
-        if self.aggregation == "driver":  # a barrier job returns one copy of the state
-            self.engine.check_rounds(model, self.sync, shards)
+        self.engine.check_rounds(model, self.sync, shards, self.aggregation)
         draws = dropout_draws(spec)
         params = {"epochs": arguments.epochs, "steps": plan.steps, "batch_size": batch_size,
                   "samples": shards.n, "verbose": arguments.verbose}

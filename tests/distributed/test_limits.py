@@ -97,6 +97,18 @@ def test_a_round_over_max_result_size_names_mode_parameters_sizes_and_fixes():
         str(error.value).split("Fix:")[1]
 
 
+def test_a_barrier_job_returns_one_copy_of_the_state_whatever_the_partitions():
+    model = mlp(lamina.optim.Adam())
+    local = round_bytes(model, "local", 1, 8)
+    for partitions in (2, 8, 32):
+        sizes = round_bytes(model, "step", partitions, 8, aggregation="barrier")
+        assert sizes["results"] == 1 and sizes["per_partition"] == local["per_partition"]
+        assert sizes["collected"] == local["per_partition"]
+    with pytest.raises(ConfigError, match=r"a barrier job of this model \(365 trainable "
+                                          r"parameters\).*over spark.driver.maxResultSize='1k'"):
+        check_result_size(model, "step", 4, 8, "1k", aggregation="barrier")
+
+
 class FakeConf(dict):
     def get(self, key, default=None):
         return super().get(key, default)
