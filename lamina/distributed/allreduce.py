@@ -17,8 +17,8 @@ of the additions and sends about 2 (P - 1) / P times its result's bytes.
 
 Mesh: one TCP connection per pair of ranks (the higher rank connects to the lower), opened
 once per job with a handshake carrying the job's random token, so a stranger on the port is
-refused. Messages are length-prefixed pickles (NumPy arrays and numbers; both sides are the
-same application's tasks); each exchange sends on one thread per peer, so no pair waits for
+refused. Messages are length-prefixed lamina.distributed.wire encodings (NumPy arrays and
+numbers; no pickle); each exchange sends on one thread per peer, so no pair waits for
 another. A closed connection, a socket error or a peer silent for `timeout` seconds is a
 DistributedError that names the peer.
 
@@ -37,7 +37,6 @@ DistributedError that names the peer.
 ([2.0, 4.0, 6.0], 4, 1)
 """
 
-import pickle
 import socket
 import struct
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from lamina.distributed.combine import tree_combine
+from lamina.distributed.wire import decode, encode
 from lamina.errors import DistributedError
 
 __all__ = ["Mesh", "allreduce", "listen", "slice_bounds"]
@@ -150,7 +150,7 @@ class Mesh:
 
 
 def _send(connection, message):
-    data = pickle.dumps(message, protocol=5)
+    data = encode(message)
     connection.sendall(_LENGTH.pack(len(data)))
     connection.sendall(data)
 
@@ -168,7 +168,7 @@ def _receive_exactly(connection, count):
 
 def _receive(connection):
     length, = _LENGTH.unpack(_receive_exactly(connection, _LENGTH.size))
-    return pickle.loads(_receive_exactly(connection, length))
+    return decode(_receive_exactly(connection, length))
 
 
 def _pieces(result, ranks):
