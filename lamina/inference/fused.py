@@ -15,7 +15,7 @@ from lamina.layers import activation as A
 from lamina.layers.base import Layer
 from lamina.layers.container import Composite, deserialize, serialize
 
-__all__ = ["Fused", "ELEMENTWISE"]
+__all__ = ["Fused", "ELEMENTWISE", "WrapsLayer"]
 
 # the activation layers Fused takes: element-wise, one input, no parameters
 ELEMENTWISE = (A.ReLU, A.ReLU6, A.LeakyReLU, A.ELU, A.GELU, A.Sigmoid, A.SiLU, A.Softplus,
@@ -31,7 +31,20 @@ def _in_place(activation, out):
     return None
 
 
-class Fused(Composite):
+class WrapsLayer:
+    """A mixin for a container whose first child, `layer`, sets its shapes (Fused, Quantized):
+    build builds that child; output_shape is the child's."""
+
+    def build(self, input_shape):
+        if not self.layer.built:
+            self.layer.build(input_shape)
+        return self.output_shape(input_shape)
+
+    def output_shape(self, input_shape):
+        return self.layer.output_shape(input_shape)
+
+
+class Fused(WrapsLayer, Composite):
     """y = activation(layer(x)); parameters are the layer's ("layer.weight").
 
     layer: any lamina Layer with one input and output (a Conv2D, Dense, ...); activation:
@@ -47,14 +60,6 @@ class Fused(Composite):
             raise ConfigError(f"Fused expects activation as an element-wise activation layer "
                               f"(ReLU, GELU, Sigmoid, ...). Received: activation={activation!r}")
         super().__init__([layer, activation], name)
-
-    def build(self, input_shape):
-        if not self.layer.built:
-            self.layer.build(input_shape)
-        return self.output_shape(input_shape)
-
-    def output_shape(self, input_shape):
-        return self.layer.output_shape(input_shape)
 
     def forward(self, x):
         out = self.layer.forward(x)

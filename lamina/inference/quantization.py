@@ -29,7 +29,7 @@ import numpy as np
 from lamina.errors import ConfigError, ShapeError
 from lamina.graph.model import Model
 from lamina.inference.folding import fold
-from lamina.inference.fused import Fused
+from lamina.inference.fused import Fused, WrapsLayer
 from lamina.inference.rewrite import detached, rewrite
 from lamina.layers.conv import Conv2D
 from lamina.layers.conv1d import Conv1D, MaxPool1D
@@ -88,7 +88,7 @@ def core_of(unit):
     return unit.layer if isinstance(unit, Fused) else unit
 
 
-class Quantized(Composite):
+class Quantized(WrapsLayer, Composite):
     """DQ(Q(unit(DQ(Q(x))))): see the module docstring. unit: a Conv2D, Conv1D, Linear or
     Dense, or a Fused one; its weights and bias hold their quantised values.
 
@@ -161,14 +161,6 @@ class Quantized(Composite):
             setattr(self, name, np.asarray(value, dtype=np.float64))
         else:
             super().set_buffer(name, value)
-
-    def build(self, input_shape):
-        if not self.layer.built:
-            self.layer.build(input_shape)
-        return self.output_shape(input_shape)
-
-    def output_shape(self, input_shape):
-        return self.layer.output_shape(input_shape)
 
     @staticmethod
     def fake_quantize(x, scale, zero_point):
