@@ -1,11 +1,11 @@
-"""Conv -> Conv2D over (N, C, H, W) (a ZeroPad2D in front for asymmetric pads) or Conv1D over
+"""Conv -> Conv2D over (N, C, H, W) (per-side padding where the pads differ) or Conv1D over
 (N, C, L); ConvTranspose -> ConvTranspose2D. Strides, pads or auto_pad, dilations, group;
 ONNX's weights have lamina's layouts: (F, C/groups, *kernel), and (C, F/groups, KH, KW)
 transposed."""
 
 from lamina import layers as L
 from lamina.interop.onnx_import_ops.registry import converts
-from lamina.interop.onnx_import_ops.windows import (onnx_pads, padded, spatial_size,
+from lamina.interop.onnx_import_ops.windows import (layer_padding, onnx_pads, spatial_size,
                                                     window_attributes)
 
 
@@ -26,10 +26,10 @@ def conv(node, graph):
     weight, bias, arrays = _weights(node, graph, x)
     groups, kernel = node.attr("group", 1), weight.shape[2:]
     stride, dilation = window_attributes(node, sizes)
-    x, padding = padded(node, graph, x, onnx_pads(node, graph, sizes, kernel, stride, dilation))
+    padding = layer_padding(onnx_pads(node, graph, sizes, kernel, stride, dilation))
     layer = L.Conv2D if x.ndim == 4 else L.Conv1D
     if x.ndim == 3:  # Conv1D takes ints
-        kernel, stride, padding, dilation = kernel[0], stride[0], padding[0], dilation[0]
+        kernel, stride, dilation = kernel[0], stride[0], dilation[0]
     layer = layer(weight.shape[1] * groups, weight.shape[0], kernel, stride, padding, dilation,
                   groups, bias=bias is not None, weight_init="zeros", name=graph.layer_name(node))
     return [graph.call(layer, x, **arrays)]
@@ -45,8 +45,7 @@ def conv_transpose(node, graph):
                           f"output_shape or auto_pad). Received: input shape {x.shape}, "
                           f"attributes {sorted(node.attributes)}")
     stride, dilation = window_attributes(node, sizes)
-    _, padding = padded(node, graph, x, list(node.attr("pads", [0, 0, 0, 0])),
-                        pad_value_matters=True)
+    padding = layer_padding(list(node.attr("pads", [0, 0, 0, 0])))
     groups = node.attr("group", 1)
     layer = L.ConvTranspose2D(weight.shape[0], weight.shape[1] * groups, weight.shape[2:],
                               stride, padding, tuple(node.attr("output_padding", (0, 0))),

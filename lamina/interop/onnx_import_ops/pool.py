@@ -1,13 +1,14 @@
-"""MaxPool -> MaxPool2D / MaxPool1D, AveragePool -> AvgPool2D / AvgPool1D (zero padding
-counted; a ZeroPad2D in front when asymmetric), GlobalAveragePool / GlobalMaxPool -> the global
+"""MaxPool -> MaxPool2D / MaxPool1D, AveragePool -> AvgPool2D / AvgPool1D (per-side padding,
+counted in the averages or not as count_include_pad says), GlobalAveragePool / GlobalMaxPool -> the global
 pools with keepdims (ONNX keeps (N, C, 1, 1) / (N, C, 1)), and so do ReduceMean / ReduceMax
 over (H, W) (torch.export writes them for adaptive pooling to 1x1). ceil_mode=1 is taken where
 it does not change the output size."""
 
 from lamina import layers as L
 from lamina.interop.onnx_import_ops.registry import converts
-from lamina.interop.onnx_import_ops.windows import (check_floor_sizes, onnx_pads, padded,
-                                                    spatial_size, window_attributes)
+from lamina.interop.onnx_import_ops.windows import (check_floor_sizes, layer_padding,
+                                                    onnx_pads, spatial_size,
+                                                    window_attributes)
 
 _POOLS = {("MaxPool", 4): L.MaxPool2D, ("MaxPool", 3): L.MaxPool1D,
           ("AveragePool", 4): L.AvgPool2D, ("AveragePool", 3): L.AvgPool1D,
@@ -30,15 +31,15 @@ def pool(node, graph):
                           f"Received: dilations={node.attr('dilations')}")
     is_max = node.op_type == "MaxPool"
     pads = onnx_pads(node, graph, sizes, kernel, stride, dilation)
-    if not is_max and any(pads) and not node.attr("count_include_pad", 0):
-        raise graph.error(node, f"leaves its zero padding out of the averages "
-                          f"(count_include_pad=0), which lamina's AvgPool2D counts. "
-                          f"Received: pads={pads}")
-    x, padding = padded(node, graph, x, pads, pad_value_matters=is_max)
+    padding = layer_padding(pads)
     check_floor_sizes(node, graph, x.shape[2:], kernel, stride, padding)
     if x.ndim == 3:
-        kernel, stride, padding = kernel[0], stride[0], padding[0]
-    layer = _POOLS[node.op_type, x.ndim](kernel, stride, padding, name=graph.layer_name(node))
+        kernel, stride = kernel[0], stride[0]
+    # lamina's numeric padding counts in the averages by default (None), ONNX's does not
+    excluded = not is_max and not node.attr("count_include_pad", 0) and any(pads)
+    options = {"count_include_pad": False} if excluded else {}
+    layer = _POOLS[node.op_type, x.ndim](kernel, stride, padding, name=graph.layer_name(node),
+                                         **options)
     return [graph.call(layer, x)]
 
 

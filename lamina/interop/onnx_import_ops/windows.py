@@ -1,6 +1,6 @@
 """Window attributes shared by Conv, ConvTranspose and the pools, over 1 or 2 spatial axes
 ((N, C, L) or (N, C, H, W)): ONNX pads, auto_pad and ceil_mode turned into lamina's padding
-(the same at both ends), with a ZeroPad2D in front where a 2-D one is not."""
+(per axis, or per side where the two ends differ)."""
 
 import math
 
@@ -41,19 +41,22 @@ def onnx_pads(node, graph, sizes, kernel, stride, dilation):
     return begin + end
 
 
-def padded(node, graph, x, pads, pad_value_matters=False):
-    """(x, padding per axis): pads equal at both ends go to the layer; other 2-D pads to a
-    ZeroPad2D in front (wrong for a max pool, whose padding is -inf: pad_value_matters raises
-    instead, as 1-D pads do, lamina having no 1-D zero padding)."""
+def layer_padding(pads):
+    """ONNX pads (every axis's start, then every end) as a lamina layer's padding: (ph, pw) or
+    ((top, bottom), (left, right)) over (H, W); p or (left, right) over a sequence."""
     begin, end = pads[:len(pads) // 2], pads[len(pads) // 2:]
+    if len(begin) == 1:
+        return begin[0] if begin == end else (begin[0], end[0])
     if begin == end:
-        return x, tuple(begin)
-    if pad_value_matters or len(begin) != 2:
-        raise graph.error(node, f"pads asymmetrically, which lamina's layer cannot express. "
-                          f"Received: pads={pads}")
-    (top, left), (bottom, right) = begin, end
-    zero_pad = L.ZeroPad2D((left, right, top, bottom), name=graph.layer_name(node, "_pad"))
-    return graph.call(zero_pad, x), (0, 0)
+        return tuple(begin)
+    return tuple((start, stop) for start, stop in zip(begin, end))
+
+
+def padding_pairs(padding, axes):
+    """layer_padding's result as one (start, end) pair per axis."""
+    if axes == 1:
+        return [padding if isinstance(padding, tuple) else (padding, padding)]
+    return [side if isinstance(side, tuple) else (side, side) for side in padding]
 
 
 def check_floor_sizes(node, graph, sizes, kernel, stride, padding):
@@ -61,10 +64,10 @@ def check_floor_sizes(node, graph, sizes, kernel, stride, padding):
     where they do not (or where the size is not known)."""
     if not node.attr("ceil_mode", 0):
         return
-    for size, k, s, p in zip(sizes, kernel, stride, padding):
-        span = None if size is None else size + 2 * p - k
-        if span is None or span % s != 0 and (span // s + 1) * s < size + p:
+    for size, k, s, p in zip(sizes, kernel, stride, padding_pairs(padding, len(sizes))):
+        span = None if size is None else size + sum(p) - k
+        if span is None or span % s != 0 and (span // s + 1) * s < size + p[0]:
             raise graph.error(node, f"rounds its output size up (ceil_mode=1), which lamina's "
                               f"pools do not; here it would change the output size. Received: "
                               f"spatial size {tuple(sizes)}, kernel {tuple(kernel)}, stride "
-                              f"{tuple(stride)}, padding {tuple(padding)}")
+                              f"{tuple(stride)}, padding {padding}")
