@@ -18,13 +18,13 @@ registry.py   get, metric, name_of, serialize: names and aliases ("acc", "f1", "
 
 from lamina.metrics.accuracies import Accuracy, TopKAccuracy, accuracy
 from lamina.metrics.auc import AUC
-from lamina.metrics.base import MeanMetricWrapper, Metric
+from lamina.metrics.base import MeanMetricWrapper, Metric, WeightedMean
 from lamina.metrics.confusion import ConfusionMatrix, F1Score, Precision, Recall
 from lamina.metrics.regression import MeanAbsoluteError, MeanSquaredError
 from lamina.metrics.registry import ALIASES, METRICS, get, metric, name_of, serialize
 from lamina.metrics.report import classification_report
 
-__all__ = ["Metric", "MeanMetricWrapper", "accuracy", "Accuracy", "TopKAccuracy",
+__all__ = ["Metric", "WeightedMean", "MeanMetricWrapper", "accuracy", "Accuracy", "TopKAccuracy",
            "ConfusionMatrix", "Precision", "Recall", "F1Score", "AUC", "MeanSquaredError",
            "MeanAbsoluteError", "classification_report", "METRICS", "ALIASES", "get", "metric",
            "name_of", "serialize"]

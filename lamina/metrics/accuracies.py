@@ -10,7 +10,7 @@ import numpy as np
 
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional.labels import class_labels
-from lamina.metrics.base import Metric
+from lamina.metrics.base import WeightedMean
 from lamina.metrics.inputs import predicted_classes, sample_weights, scores_of, true_classes
 
 __all__ = ["accuracy", "Accuracy", "TopKAccuracy"]
@@ -39,23 +39,14 @@ def accuracy(outputs, y):
     return float(np.mean(outputs.argmax(axis=1) == ids))
 
 
-class _Hits(Metric):
+class _Hits(WeightedMean):
     """The weighted fraction of rows that hits(where, y_true, y_pred) marks True."""
-
-    def initial_state(self):
-        return {"hits": np.zeros((), np.float64), "weight": np.zeros((), np.float64)}
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         where = f"{type(self).__name__} '{self.name}'"
         hit = self.hits(where, y_true, y_pred)
         weights = sample_weights(where, sample_weight, len(hit))
-        self.state["hits"] += weights @ hit
-        self.state["weight"] += weights.sum()
-
-    def result(self):
-        """The fraction; 0.0 before any row (or when every weight is 0)."""
-        weight = float(self.state["weight"])
-        return float(self.state["hits"]) / weight if weight else 0.0
+        self.add(weights @ hit, weights.sum())
 
 
 class Accuracy(_Hits):

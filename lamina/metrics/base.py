@@ -15,7 +15,7 @@ import numpy as np
 
 from lamina.errors import ConfigError
 
-__all__ = ["Metric", "MeanMetricWrapper"]
+__all__ = ["Metric", "WeightedMean", "MeanMetricWrapper"]
 
 
 class Metric:
@@ -80,7 +80,25 @@ class Metric:
         return f"{type(self).__name__}({settings})"
 
 
-class MeanMetricWrapper(Metric):
+class WeightedMean(Metric):
+    """A weighted mean over everything seen: state total (sum of weight x value) and weight
+    (sum of weights); result() = total / weight, 0.0 before any weight. Subclasses add()."""
+
+    def initial_state(self):
+        return {"total": np.zeros((), np.float64), "weight": np.zeros((), np.float64)}
+
+    def add(self, total, weight):
+        """Add a batch's weighted sum of values and its summed weight."""
+        self.state["total"] += total
+        self.state["weight"] += weight
+
+    def result(self):
+        """The mean; 0.0 before any row (or when every weight is 0)."""
+        weight = float(self.state["weight"])
+        return float(self.state["total"]) / weight if weight else 0.0
+
+
+class MeanMetricWrapper(WeightedMean):
     """A plain function fn(outputs, y) -> float as a metric: the mean of its batch values,
     each weighted by the batch's size (by its summed sample_weight when one is given). Exact
     only for functions that are means over rows (accuracy-like); named fn.__name__."""
@@ -92,17 +110,9 @@ class MeanMetricWrapper(Metric):
         self.fn = fn
         super().__init__(name or getattr(fn, "__name__", type(fn).__name__))
 
-    def initial_state(self):
-        return {"total": np.zeros((), np.float64), "weight": np.zeros((), np.float64)}
-
     def update_state(self, y_true, y_pred, sample_weight=None):
         weight = float(len(y_pred) if sample_weight is None else np.sum(sample_weight))
-        self.state["total"] += float(self.fn(y_pred, y_true)) * weight
-        self.state["weight"] += weight
-
-    def result(self):
-        weight = float(self.state["weight"])
-        return float(self.state["total"]) / weight if weight else 0.0
+        self.add(float(self.fn(y_pred, y_true)) * weight, weight)
 
     def get_config(self):
         return {"fn": self.fn, "name": self.name}

@@ -10,17 +10,14 @@ is the mean over its values, and the result the weighted mean over rows:
 import numpy as np
 
 from lamina.errors import ShapeError
-from lamina.metrics.base import Metric
+from lamina.metrics.base import WeightedMean
 from lamina.metrics.inputs import sample_weights
 
 __all__ = ["MeanSquaredError", "MeanAbsoluteError"]
 
 
-class _MeanRowError(Metric):
+class _MeanRowError(WeightedMean):
     """The weighted mean over rows of error(y_true - y_pred) averaged within each row."""
-
-    def initial_state(self):
-        return {"total": np.zeros((), np.float64), "weight": np.zeros((), np.float64)}
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         where = f"{type(self).__name__} '{self.name}'"
@@ -35,13 +32,7 @@ class _MeanRowError(Metric):
             - pred.reshape(len(pred), -1).astype(np.float64)
         rows = self.error(difference).mean(axis=1)
         weights = sample_weights(where, sample_weight, len(rows))
-        self.state["total"] += weights @ rows
-        self.state["weight"] += weights.sum()
-
-    def result(self):
-        """The mean; 0.0 before any row (or when every weight is 0)."""
-        weight = float(self.state["weight"])
-        return float(self.state["total"]) / weight if weight else 0.0
+        self.add(weights @ rows, weights.sum())
 
 
 class MeanSquaredError(_MeanRowError):

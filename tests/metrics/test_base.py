@@ -22,13 +22,13 @@ def test_state_is_a_copy_and_set_state_checks_its_keys():
     metric = metrics.Accuracy()
     metric.update_state([1, 0], np.eye(2)[[1, 1]])
     state = metric.get_state()
-    state["hits"] += 5
+    state["total"] += 5
     assert metric.result() == 0.5  # the copy did not write through
     with pytest.raises(ConfigError, match=r"Accuracy 'accuracy'.set_state expects a dict with "
-                                          r"the keys \['hits', 'weight'\]. Received: \['hits'\]"):
-        metric.set_state({"hits": np.zeros(())})
-    metric.set_state({"hits": np.array(3), "weight": np.array(4)})
-    assert metric.state["hits"].dtype == np.float64 and metric.result() == 0.75
+                                          r"the keys \['total', 'weight'\]. Received: \['total'\]"):
+        metric.set_state({"total": np.zeros(())})
+    metric.set_state({"total": np.array(3), "weight": np.array(4)})
+    assert metric.state["total"].dtype == np.float64 and metric.result() == 0.75
 
 
 def test_names_configs_and_repr():
