@@ -21,12 +21,13 @@ from lamina.graph.tensor import Input
 from lamina.layers.registry import register_layer
 from lamina.model import Sequential
 from lamina.parameter import Parameter
-from lamina.threads import blas_threads
+from lamina.threads import blas_threads, get_num_threads, set_num_threads
 
 __all__ = [
     "__version__", "callbacks", "datasets", "errors", "functional", "gradcheck", "init", "io",
     "layers", "losses", "metrics", "models", "optim", "regularizers", "floatx", "seed",
     "set_floatx", "History", "Layer", "Sequential", "Model", "Input", "Parameter", "Ensemble",
     "load_model", "save_model", "diagnose_nonfinite", "inference_mode", "blas_threads",
+    "set_num_threads", "get_num_threads",
     "register_layer",
 ]

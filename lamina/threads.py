@@ -1,4 +1,12 @@
-"""How many threads NumPy's BLAS uses, for a block of code (threadpoolctl underneath).
+"""Threads: how many lamina's kernels use, and how many NumPy's BLAS uses for a block.
+
+``lamina.set_num_threads(n)`` sets both. A kernel that works through a batch in chunks
+(conv2d_forward's im2col, product and scatter of each chunk of images) runs its chunks on n
+threads at once, with BLAS at one thread inside each (NumPy releases the GIL in its
+products, copies and ufuncs), and BLAS runs n threads elsewhere. Each chunk is computed by
+the same operations as on one thread, only in another thread, so results are bit for bit
+one thread's. By default lamina uses OMP_NUM_THREADS, or else the cores it may run on, and
+leaves BLAS as NumPy set it.
 
 lamina's matrix products run in the BLAS NumPy ships (OpenBLAS), which starts one thread per
 core. Small products (an 8x8-digit CNN's, a batch of a few dozen) cannot be split usefully,
@@ -15,9 +23,9 @@ import contextlib
 import threadpoolctl
 
 from lamina.functional.checks import check_int
+from lamina.functional.parallel import get_num_threads, set_num_threads
 
-__all__ = ["blas_threads"]
-
+__all__ = ["blas_threads", "set_num_threads", "get_num_threads"]
 
 @contextlib.contextmanager
 def blas_threads(count):

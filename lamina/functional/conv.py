@@ -15,6 +15,7 @@ from lamina.backend import xp
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional.checks import check_dout, check_float, check_int, check_rank
 from lamina.functional.padding import check_padding_mode, pad2d_backward, pad2d_forward
+from lamina.functional.parallel import run_chunks
 from lamina.functional.windows import (batch_chunks, col2im, flat_windows, from_columns, im2col,
                                        padding_sides, pair, scratch, to_columns, window_geometry)
 
@@ -41,6 +42,7 @@ def _check_bias(op, b, out_channels):
 # conv2d_forward builds an im2col matrix of up to this size for the whole batch and keeps it
 # for backward; larger ones are built chunk by chunk in cache, and again in backward.
 KEEP_COLS_BYTES = 2**23
+PARALLEL_ROWS = 256  # im2col rows (C * KH * KW) from which chunks run on several threads
 
 
 def _parts(windows, n, rows, dtype, whole=False):
@@ -154,12 +156,18 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, paddin
     rows = channels * len(windows.taps)
     keep = (x.shape[0] * rows * windows.columns * dtype.itemsize <= KEEP_COLS_BYTES
             and _full_padding(geometry, filters, channels) is None)  # backward uses the cols
-    for part in _parts(windows, x.shape[0], rows, dtype, keep):
+    def chunk(part):  # im2col, product and scatter of one chunk of images, into out[part]
         cols = _im2col(None if keep else "cols", x_cast[part], windows, groups)
         product = _product(w_mat, cols).reshape(filters, -1)
         if bias is not None:
             product += bias[:, None]  # here the add is contiguous; in from_columns it is not
         from_columns(product, windows, out[part])
+        return cols
+
+    parts = _parts(windows, x.shape[0], rows, dtype, keep)
+    # chunks run at once only where each column's product is long (PARALLEL_ROWS): with few
+    # rows (LeNet's 25 and 150) the work is copying, and two threads only share the memory
+    cols = (run_chunks(chunk, parts) if rows >= PARALLEL_ROWS else list(map(chunk, parts)))[-1]
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
     return out, (x_cast, cols if keep else None, w_mat, windows, geometry, dtypes, pad_cache)
 
