@@ -26,6 +26,7 @@ import numpy as np
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional.checks import (check_bool, check_dout, check_float, check_rank,
                                      check_real)
+from lamina.functional.parallel import get_num_threads, run_chunks
 from lamina.functional.windows import scratch
 
 __all__ = [
@@ -69,13 +70,11 @@ def _batch_norm(op, x, gamma, beta, running_mean, running_var, training, kept, e
     eps = check_real(op, "eps", eps, 0)
     running_mean = _running_stat(op, "running_mean", running_mean, features, x.dtype)
     running_var = _running_stat(op, "running_var", running_var, features, x.dtype)
-    per_feature = (1, features) + (1,) * (x.ndim - 2)  # broadcasts a (features,) array over x
     gamma, beta = gamma.astype(x.dtype, copy=False), beta.astype(x.dtype, copy=False)
+    x = np.ascontiguousarray(x)
     if training:
+        mean, var = _statistics(x)
         count = x.size // features
-        mean = _feature_sum(x) / x.dtype.type(count)
-        var = sum(_feature_dot(centered, centered) for centered in _centered(x, mean))
-        var /= x.dtype.type(count)
         if unbiased:
             if count < 2:
                 raise ShapeError(f"{op} needs more than one value per feature for an unbiased "
@@ -90,9 +89,21 @@ def _batch_norm(op, x, gamma, beta, running_mean, running_var, training, kept, e
     inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
     scale = gamma * inv_std
     out = np.empty(x.shape, x.dtype)
-    for part, centered in zip(_parts(x), _centered(x, mean)):
-        np.multiply(centered, scale.reshape(per_feature), out=out[part])  # gamma * xhat
-        out[part] += beta.reshape(per_feature)
+    rows, out_rows, spread = _rows(x), _rows(out), _spreader(x)
+    if training:  # gamma * (x - mean) / std + beta, centred first: x - mean is exact
+        mean_row, scale_row, beta_row = spread(mean), spread(scale), spread(beta)
+
+        def normalise(part):
+            np.subtract(rows[part], mean_row, out=out_rows[part])
+            out_rows[part] *= scale_row
+            out_rows[part] += beta_row
+    else:  # the statistics are constants: one multiply-add per value
+        scale_row, shift_row = spread(scale), spread(beta - mean * scale)
+
+        def normalise(part):
+            np.multiply(rows[part], scale_row, out=out_rows[part])
+            out_rows[part] += shift_row
+    _each_chunk(normalise, x)
     running = (running_mean.astype(x.dtype, copy=False), running_var.astype(x.dtype, copy=False))
     return out, (x, mean, inv_std, scale, training), running
 
@@ -191,58 +202,129 @@ def _batchnorm_backward(op, dout, cache):
     the compact formula with xhat = (x - mean) * inv_std folded into the coefficients.
     """
     x, mean, inv_std, scale, train = cache
-    dout = check_dout(op, dout, x.shape)
-    per_feature = (1, -1) + (1,) * (dout.ndim - 2)
-    dbeta, dot = 0, 0  # sums of dout and of dout * (x - mean), chunk by chunk
-    for part, centered in zip(_parts(x), _centered(x, mean)):
-        dbeta = dbeta + _feature_sum(dout[part])
-        dot = dot + _feature_dot(dout[part], centered)
+    dout = np.ascontiguousarray(check_dout(op, dout, x.shape))
+    dx = np.empty(x.shape, x.dtype)
+    rows, dout_rows, dx_rows, spread = _rows(x), _rows(dout), _rows(dx), _spreader(x)
+    mean_row, scale_row = spread(mean), spread(scale)
+
+    def sums(part):  # sum dout and sum dout * (x - mean), per feature; eval: dx as well
+        centered = np.subtract(rows[part], mean_row, out=scratch("centered", dx_rows[part].shape,
+                                                                 x.dtype))
+        if not train:
+            np.multiply(dout_rows[part], scale_row, out=dx_rows[part])
+        return (_feature_sum(dout_rows[part], x.shape[1]),
+                _feature_dot(dout_rows[part], centered, x.shape[1]))
+
+    dbeta, dot = _add_up(_each_chunk(sums, x))
     dgamma = dot * inv_std
     if not train:  # the statistics are constants
-        return dout * scale.reshape(per_feature), dgamma, dbeta
+        return dx, dgamma, dbeta
     count = x.dtype.type(dout.size // dbeta.size)
-    coefficient = (scale * inv_std * dgamma / count).reshape(per_feature)
-    shift = (scale * dbeta / count).reshape(per_feature)
-    dx = np.empty(x.shape, x.dtype)
-    for part, centered in zip(_parts(x), _centered(x, mean)):
-        np.multiply(dout[part], scale.reshape(per_feature), out=dx[part])
-        centered *= coefficient
-        dx[part] -= centered
-        dx[part] -= shift
+    coefficient_row = spread(scale * inv_std * dgamma / count)
+    shift_row = spread(scale * dbeta / count)
+
+    def gradient(part):
+        centered = np.subtract(rows[part], mean_row, out=scratch("centered", dx_rows[part].shape,
+                                                                 x.dtype))
+        centered *= coefficient_row
+        np.multiply(dout_rows[part], scale_row, out=dx_rows[part])
+        dx_rows[part] -= centered
+        dx_rows[part] -= shift_row
+
+    _each_chunk(gradient, x)
     return dx, dgamma, dbeta
 
 
-# Elementwise passes run over chunks of the batch of about this many bytes: x - mean is made
-# chunk by chunk in a reused buffer that stays in cache, and is never stored whole.
-CHUNK_BYTES = 2**20
+# -- chunks: every elementwise pass works through the batch in pieces that stay in cache -------
+# A chunk of x, its x - mean scratch and its part of the output fit in one core's L2 cache
+# (2 MB here) with room to spare; larger chunks spill to the shared cache and run slower.
+CHUNK_BYTES = 2**18
+# From this size of x, the chunks run on get_num_threads() threads (parallel.run_chunks);
+# below it a thread hand-off costs more than the arithmetic it saves.
+PARALLEL_BYTES = 2**20
 
 
-def _parts(x):
-    """Slices of the batch axis, each about CHUNK_BYTES of x."""
+def _chunks(x):
+    """Slices of the batch axis, each about CHUNK_BYTES of x (at least one item)."""
     step = max(1, CHUNK_BYTES // max(1, x[0].nbytes))
     return [slice(start, start + step) for start in range(0, x.shape[0], step)]
 
 
-def _centered(x, mean):
-    """Yield x[part] - mean for each part of _parts(x), in one reused scratch buffer."""
-    mean = mean.reshape((1, -1) + (1,) * (x.ndim - 2))
-    for part in _parts(x):
-        chunk = x[part]
-        yield np.subtract(chunk, mean, out=scratch("centered", chunk.shape, x.dtype))
+def _each_chunk(fn, x):
+    """[fn(chunk) for each of _chunks(x)], in order; the chunks run on several threads (in
+    one contiguous run of chunks per thread) when x has PARALLEL_BYTES. The chunks are the
+    same on any number of threads, so the results are too, bit for bit."""
+    chunks = _chunks(x)
+    threads = min(get_num_threads(), len(chunks)) if x.nbytes >= PARALLEL_BYTES else 1
+    if threads <= 1:
+        return [fn(chunk) for chunk in chunks]
+    runs = [chunks[i * len(chunks) // threads:(i + 1) * len(chunks) // threads]
+            for i in range(threads)]
+    return [result for run in run_chunks(lambda run: [fn(chunk) for chunk in run], runs)
+            for result in run]
 
 
-def _feature_sum(array):
-    """Sum over every axis but axis 1: contiguous inner sums first (fast, pairwise)."""
-    if array.ndim == 2:
-        return array.sum(axis=0)
-    return array.reshape(array.shape[0], array.shape[1], -1).sum(axis=2).sum(axis=0)
+def _add_up(results):
+    """Per-feature partial sums of the chunks, (a, b, ...) per chunk, each kind added up in
+    float64 (in a fixed order: the chunks') and given back in the partial sums' dtype."""
+    return [np.stack(column).sum(axis=0, dtype=np.float64).astype(column[0].dtype)
+            for column in zip(*results)]
 
 
-def _feature_dot(a, b):
-    """Sum of a * b over every axis but axis 1, without forming a * b (one matmul per row)."""
-    if a.ndim == 2:
+def _rows(array):
+    """A contiguous (N, C, *spatial) array as (N, C * prod(spatial)) rows, one per item."""
+    return array.reshape(array.shape[0], -1)
+
+
+def _spreader(x):
+    """A function from a (C,) per-feature array to a (1, C * prod(spatial)) row in x's dtype
+    that holds each feature's value at every spatial position of one item: x's rows are then
+    combined with it in one long contiguous pass each (broadcasting along the short spatial
+    axes would run the elementwise loops a row of prod(spatial) values at a time)."""
+    inner = x[0, 0].size
+    return lambda values: np.repeat(values.astype(x.dtype, copy=False), inner)[None]
+
+
+def _statistics(x):
+    """Per-feature batch mean and biased variance of a contiguous x, both in x's dtype.
+
+    Two passes (a mean m, then sums of x - m and of (x - m)^2), corrected: the mean is
+    m + sum(x - m) / M and the variance (sum (x - m)^2 - (sum (x - m))^2 / M) / M, which
+    removes the rounding error of m (the corrected two-pass algorithm, Chan, Golub and
+    LeVeque 1983); no cancellation, whatever the mean.
+    """
+    features, rows, spread = x.shape[1], _rows(x), _spreader(x)
+    count = x.dtype.type(x.size // features)
+    first_mean = _add_up(_each_chunk(lambda part: (_feature_sum(rows[part], features),), x))[0]
+    first_mean /= count
+    first_row = spread(first_mean)
+
+    def centered_sums(part):
+        centered = np.subtract(rows[part], first_row, out=scratch("centered", rows[part].shape,
+                                                                   x.dtype))
+        return _feature_sum(centered, features), _feature_dot(centered, centered, features)
+
+    residual, squares = _add_up(_each_chunk(centered_sums, x))
+    mean = first_mean + residual / count
+    var = np.maximum(squares - residual * (residual / count), 0) / count
+    return mean, var
+
+
+def _feature_sum(rows, features):
+    """Per-feature sums of (n, C * inner) rows: a matrix-vector product per (item, feature)
+    run of inner values, then the n items added."""
+    n = rows.shape[0]
+    if rows.shape[1] == features:
+        return rows.sum(axis=0)
+    runs = rows.reshape(n * features, -1)
+    return (runs @ np.ones(runs.shape[1], rows.dtype)).reshape(n, features).sum(axis=0)
+
+
+def _feature_dot(a, b, features):
+    """Per-feature sums of a * b over (n, C * inner) rows, without forming a * b."""
+    n = a.shape[0]
+    if a.shape[1] == features:
         return np.einsum("nd,nd->d", a, b)
-    n, features = a.shape[:2]
     rows = a.reshape(n, features, 1, -1) @ b.reshape(n, features, -1, 1)
     return rows.reshape(n, features).sum(axis=0)
 

@@ -4,6 +4,7 @@ the seed-004 bn_param adapter against the PyTorch-convention batch_norm_forward.
 import numpy as np
 import pytest
 
+import lamina
 from lamina.errors import ConfigError, DTypeError, ShapeError
 from lamina.functional.norm import (
     batch_norm_backward,
@@ -13,6 +14,7 @@ from lamina.functional.norm import (
     spatial_batchnorm_backward,
     spatial_batchnorm_forward,
 )
+from lamina.functional import norm, parallel
 from lamina.gradcheck import check_kernel
 
 FLAT_SHAPES = [(4, 3), (7, 5), (2, 1), (3, 8)]
@@ -307,3 +309,98 @@ def test_seed_momentum_is_checked():
                                           r"a finite real number in \[0, 1\]"):
         batchnorm_forward(np.zeros((4, 3)), np.ones(3), np.zeros(3),
                           {"mode": "train", "momentum": 1.5})
+
+
+# -- speed without a digit less: threads, chunks, large means --------------------------------
+@pytest.fixture
+def restore_threads():
+    before = parallel.get_num_threads()
+    yield
+    lamina.set_num_threads(before)
+
+
+def every_result(x, gamma, beta, running, dout, training):
+    """All that batch_norm_forward and batch_norm_backward give back, as one list."""
+    out, cache, (mean, var) = batch_norm_forward(x, gamma, beta, *running, training)
+    return [out, mean, var, *batch_norm_backward(dout, cache)]
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape, dtype", [
+    ((96, 8, 16, 32), np.float32),  # 6 chunks of 16 images
+    ((6000, 64), np.float32),  # 6 chunks, the last one short
+    ((40, 12, 1000), np.float64),  # 20 chunks of 2 items
+    ((2, 3, 300, 300), np.float32),  # an item larger than a chunk: one item per chunk
+])
+def test_several_threads_equal_one_thread_bit_for_bit(shape, dtype, training, rng,
+                                                      restore_threads):
+    x, gamma, beta = make_inputs(rng, shape, dtype)
+    running = [rng.standard_normal(shape[1]), rng.random(shape[1]) + 0.5]
+    dout = rng.standard_normal(shape).astype(dtype)
+    assert len(norm._chunks(x)) >= 2 and x.nbytes >= norm.PARALLEL_BYTES  # chunks run at once
+    results = {}
+    for threads in (1, 2, 3):
+        lamina.set_num_threads(threads)
+        results[threads] = every_result(x, gamma, beta, running, dout, training)
+    for threads in (2, 3):
+        for one, several in zip(results[1], results[threads]):
+            assert one.dtype == several.dtype == dtype
+            np.testing.assert_array_equal(several, one)
+
+
+def test_chunked_results_equal_the_textbook_formulas(rng):
+    """Many chunks and the corrected two-pass statistics against NumPy's direct formulas."""
+    shape = (50, 6, 40, 30)
+    x, gamma, beta = make_inputs(rng, shape)
+    dout = rng.standard_normal(shape)
+    assert len(norm._chunks(x)) > 10
+    out, mean, var, dx, dgamma, dbeta = every_result(x, gamma, beta, [None, None], dout, True)
+    axes, count = (0, 2, 3), x.size // shape[1]
+    xhat = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True)
+                                                           + 1e-5)
+    g = per_feature(gamma, 4)
+    np.testing.assert_allclose(out, g * xhat + per_feature(beta, 4), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mean, 0.1 * x.mean(axis=axes), rtol=1e-12)
+    np.testing.assert_allclose(var, 0.1 * x.var(axis=axes) * count / (count - 1),  # from 0
+                               rtol=1e-12)
+    np.testing.assert_allclose(dbeta, dout.sum(axis=axes), rtol=1e-12)
+    np.testing.assert_allclose(dgamma, (dout * xhat).sum(axis=axes), rtol=1e-11)
+    expected = g / (count * np.sqrt(x.var(axis=axes, keepdims=True) + 1e-5)) * (
+        count * dout - dout.sum(axis=axes, keepdims=True)
+        - xhat * (dout * xhat).sum(axis=axes, keepdims=True))
+    np.testing.assert_allclose(dx, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, location", [((16, 8, 16, 16), 100.0), ((64, 16, 8, 8), 100.0),
+                                             ((256, 16), 1000.0), ((8, 4, 64, 64), 1000.0)])
+def test_float32_with_a_large_mean_is_as_accurate_as_torch(shape, location, rng):
+    """x = location + N(0, 1) in float32: every result's error (against torch in float64 on
+    the same float32 inputs) is at most twice torch's own float32 error, or a few float32
+    epsilons (relative to the largest entry)."""
+    torch = pytest.importorskip("torch")
+    x = (location + rng.standard_normal(shape)).astype(np.float32)
+    axes = (0,) + tuple(range(2, len(shape)))
+    xhat = (x - x.mean(axis=axes, keepdims=True)) / x.std(axis=axes, keepdims=True)
+    dout = (0.7 * xhat + 0.5 * rng.standard_normal(shape)).astype(np.float32)  # as in training
+    gamma = rng.standard_normal(shape[1]).astype(np.float32)
+    beta = rng.standard_normal(shape[1]).astype(np.float32)
+    running = [np.zeros(shape[1], np.float32), np.ones(shape[1], np.float32)]
+
+    def torch_results(dtype):
+        tx, tgamma, tbeta = (torch.tensor(a, dtype=dtype, requires_grad=True)
+                             for a in (x, gamma, beta))
+        mean, var = (torch.tensor(a, dtype=dtype) for a in running)
+        out = torch.nn.functional.batch_norm(tx, mean, var, tgamma, tbeta, True, 0.1, 1e-5)
+        out.backward(torch.tensor(dout, dtype=dtype))
+        return [t.detach().numpy().astype(np.float64)
+                for t in (out, mean, var, tx.grad, tgamma.grad, tbeta.grad)]
+
+    reference, torch32 = torch_results(torch.float64), torch_results(torch.float32)
+    ours = every_result(x, gamma, beta, running, dout, True)
+    names = ["out", "running_mean", "running_var", "dx", "dgamma", "dbeta"]
+    for name, mine, theirs, exact in zip(names, ours, torch32, reference):
+        assert mine.dtype == np.float32
+        largest = np.abs(exact).max()
+        error, torch_error = (np.abs(a - exact).max() / largest for a in (mine, theirs))
+        assert error <= max(2 * torch_error, 4 * np.finfo(np.float32).eps), (
+            f"{name}: lamina's error {error:.3g}, torch's {torch_error:.3g}")
