@@ -27,7 +27,6 @@ from lamina.errors import ConfigError, ShapeError
 from lamina.functional.checks import (check_bool, check_dout, check_float, check_rank,
                                      check_real)
 from lamina.functional.parallel import get_num_threads, run_chunks
-from lamina.functional.windows import scratch
 
 __all__ = [
     "batch_norm_forward", "batch_norm_backward",
@@ -72,8 +71,10 @@ def _batch_norm(op, x, gamma, beta, running_mean, running_var, training, kept, e
     running_var = _running_stat(op, "running_var", running_var, features, x.dtype)
     gamma, beta = gamma.astype(x.dtype, copy=False), beta.astype(x.dtype, copy=False)
     x = np.ascontiguousarray(x)
+    out = np.empty(x.shape, x.dtype)
     if training:
-        mean, var = _statistics(x)
+        first_mean, correction, var = _statistics(x, out)  # out holds x - first_mean
+        mean = first_mean + correction
         count = x.size // features
         if unbiased:
             if count < 2:
@@ -86,17 +87,16 @@ def _batch_norm(op, x, gamma, beta, running_mean, running_var, training, kept, e
         running_var = kept * running_var + (1 - kept) * batch_var
     else:
         mean, var = running_mean, running_var
+        first_mean, correction = mean, np.zeros_like(mean)
     inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
     scale = gamma * inv_std
-    out = np.empty(x.shape, x.dtype)
     rows, out_rows, spread = _rows(x), _rows(out), _spreader(x)
-    if training:  # gamma * (x - mean) / std + beta, centred first: x - mean is exact
-        mean_row, scale_row, beta_row = spread(mean), spread(scale), spread(beta)
+    if training:  # scale * ((x - first_mean) - correction) + beta, from x - first_mean in out
+        scale_row, shift_row = spread(scale), spread(beta - scale * correction)
 
         def normalise(part):
-            np.subtract(rows[part], mean_row, out=out_rows[part])
             out_rows[part] *= scale_row
-            out_rows[part] += beta_row
+            out_rows[part] += shift_row
     else:  # the statistics are constants: one multiply-add per value
         scale_row, shift_row = spread(scale), spread(beta - mean * scale)
 
@@ -105,7 +105,7 @@ def _batch_norm(op, x, gamma, beta, running_mean, running_var, training, kept, e
             out_rows[part] += shift_row
     _each_chunk(normalise, x)
     running = (running_mean.astype(x.dtype, copy=False), running_var.astype(x.dtype, copy=False))
-    return out, (x, mean, inv_std, scale, training), running
+    return out, (x, first_mean, correction, inv_std, scale, training), running
 
 
 def batch_norm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1,
@@ -195,41 +195,43 @@ def batchnorm_backward(dout, cache):
 def _batchnorm_backward(op, dout, cache):
     """The shared backward of both layouts (see batchnorm_backward).
 
-    The cache holds x, the mean used (batch or running), 1 / sqrt(var + eps) and
-    scale = gamma / sqrt(var + eps); x - mean is recomputed chunk by chunk. In train mode,
-    with M values per feature,
-        dx = scale * dout - (scale * inv_std * dgamma / M) * (x - mean) - scale * dbeta / M,
-    the compact formula with xhat = (x - mean) * inv_std folded into the coefficients.
+    The cache holds x, the mean used (batch or running) as m + correction (m as the forward
+    centred x on, correction its per-feature rounding error: a float32 mean rounds by up to
+    half an ulp of the mean, far more than of x - mean), 1 / sqrt(var + eps) and
+    scale = gamma / sqrt(var + eps). The first pass writes x - m into dx while it adds up
+    dbeta and dgamma, chunk by chunk; in train mode the second turns it, in place, into
+        dx = scale * (dout - (dbeta / M - correction * k) - (x - m) * k),
+    k = inv_std * dgamma / M: the compact formula, xhat = (x - m - correction) * inv_std.
     """
-    x, mean, inv_std, scale, train = cache
+    x, mean, correction, inv_std, scale, train = cache
     dout = np.ascontiguousarray(check_dout(op, dout, x.shape))
     dx = np.empty(x.shape, x.dtype)
     rows, dout_rows, dx_rows, spread = _rows(x), _rows(dout), _rows(dx), _spreader(x)
     mean_row, scale_row = spread(mean), spread(scale)
 
     def sums(part):  # sum dout and sum dout * (x - mean), per feature; eval: dx as well
-        centered = np.subtract(rows[part], mean_row, out=scratch("centered", dx_rows[part].shape,
-                                                                 x.dtype))
+        centered = np.subtract(rows[part], mean_row, out=dx_rows[part])
+        partial = (_feature_sum(dout_rows[part], x.shape[1]),
+                   _feature_dot(dout_rows[part], centered, x.shape[1]))
         if not train:
             np.multiply(dout_rows[part], scale_row, out=dx_rows[part])
-        return (_feature_sum(dout_rows[part], x.shape[1]),
-                _feature_dot(dout_rows[part], centered, x.shape[1]))
+        return partial
 
     dbeta, dot = _add_up(_each_chunk(sums, x))
-    dgamma = dot * inv_std
+    dgamma = (dot - correction * dbeta) * inv_std
     if not train:  # the statistics are constants
         return dx, dgamma, dbeta
     count = x.dtype.type(dout.size // dbeta.size)
-    coefficient_row = spread(scale * inv_std * dgamma / count)
-    shift_row = spread(scale * dbeta / count)
+    coefficient = inv_std * dgamma / count
+    coefficient_row = spread(coefficient)
+    mean_dout_row = spread(dbeta / count - correction * coefficient)
 
-    def gradient(part):
-        centered = np.subtract(rows[part], mean_row, out=scratch("centered", dx_rows[part].shape,
-                                                                 x.dtype))
-        centered *= coefficient_row
-        np.multiply(dout_rows[part], scale_row, out=dx_rows[part])
-        dx_rows[part] -= centered
-        dx_rows[part] -= shift_row
+    def gradient(part):  # dx holds x - m
+        dx_part = dx_rows[part]
+        dx_part *= coefficient_row
+        np.subtract(dout_rows[part], dx_part, out=dx_part)
+        dx_part -= mean_dout_row
+        dx_part *= scale_row
 
     _each_chunk(gradient, x)
     return dx, dgamma, dbeta
@@ -265,9 +267,10 @@ def _each_chunk(fn, x):
 
 
 def _add_up(results):
-    """Per-feature partial sums of the chunks, (a, b, ...) per chunk, each kind added up in
-    float64 (in a fixed order: the chunks') and given back in the partial sums' dtype."""
-    return [np.stack(column).sum(axis=0, dtype=np.float64).astype(column[0].dtype)
+    """The chunks' partial sums, (a, b, ...) per chunk with a, b, ... of shape (rows, C),
+    added up per feature in float64 (in a fixed order: the chunks') and given back in their
+    dtype as (C,) arrays."""
+    return [np.concatenate(column).sum(axis=0, dtype=np.float64).astype(column[0].dtype)
             for column in zip(*results)]
 
 
@@ -285,48 +288,47 @@ def _spreader(x):
     return lambda values: np.repeat(values.astype(x.dtype, copy=False), inner)[None]
 
 
-def _statistics(x):
-    """Per-feature batch mean and biased variance of a contiguous x, both in x's dtype.
+def _statistics(x, centered):
+    """Per-feature batch statistics of a contiguous x: (m, correction, var) in x's dtype, the
+    mean being m + correction; x - m is written into `centered` (an array like x).
 
     Two passes (a mean m, then sums of x - m and of (x - m)^2), corrected: the mean is
-    m + sum(x - m) / M and the variance (sum (x - m)^2 - (sum (x - m))^2 / M) / M, which
-    removes the rounding error of m (the corrected two-pass algorithm, Chan, Golub and
+    m + sum(x - m) / M and the biased variance (sum (x - m)^2 - (sum (x - m))^2 / M) / M,
+    which removes the rounding error of m (the corrected two-pass algorithm, Chan, Golub and
     LeVeque 1983); no cancellation, whatever the mean.
     """
     features, rows, spread = x.shape[1], _rows(x), _spreader(x)
     count = x.dtype.type(x.size // features)
     first_mean = _add_up(_each_chunk(lambda part: (_feature_sum(rows[part], features),), x))[0]
     first_mean /= count
-    first_row = spread(first_mean)
+    first_row, centered_rows = spread(first_mean), _rows(centered)
 
     def centered_sums(part):
-        centered = np.subtract(rows[part], first_row, out=scratch("centered", rows[part].shape,
-                                                                   x.dtype))
-        return _feature_sum(centered, features), _feature_dot(centered, centered, features)
+        chunk = np.subtract(rows[part], first_row, out=centered_rows[part])
+        return _feature_sum(chunk, features), _feature_dot(chunk, chunk, features)
 
     residual, squares = _add_up(_each_chunk(centered_sums, x))
-    mean = first_mean + residual / count
     var = np.maximum(squares - residual * (residual / count), 0) / count
-    return mean, var
+    return first_mean, residual / count, var
 
 
 def _feature_sum(rows, features):
-    """Per-feature sums of (n, C * inner) rows: a matrix-vector product per (item, feature)
-    run of inner values, then the n items added."""
+    """Partial per-feature sums of (n, C * inner) rows, to be added up over axis 0: (1, C)
+    when inner is 1, else (n, C), one matrix-vector product over every (item, feature)."""
     n = rows.shape[0]
     if rows.shape[1] == features:
-        return rows.sum(axis=0)
+        return rows.sum(axis=0, keepdims=True)
     runs = rows.reshape(n * features, -1)
-    return (runs @ np.ones(runs.shape[1], rows.dtype)).reshape(n, features).sum(axis=0)
+    return (runs @ np.ones(runs.shape[1], rows.dtype)).reshape(n, features)
 
 
 def _feature_dot(a, b, features):
-    """Per-feature sums of a * b over (n, C * inner) rows, without forming a * b."""
+    """Partial per-feature sums of a * b over (n, C * inner) rows as _feature_sum's, without
+    forming a * b."""
     n = a.shape[0]
     if a.shape[1] == features:
-        return np.einsum("nd,nd->d", a, b)
-    rows = a.reshape(n, features, 1, -1) @ b.reshape(n, features, -1, 1)
-    return rows.reshape(n, features).sum(axis=0)
+        return np.einsum("nd,nd->d", a, b)[None]
+    return (a.reshape(n, features, 1, -1) @ b.reshape(n, features, -1, 1)).reshape(n, features)
 
 
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
