@@ -73,8 +73,8 @@ def _batch_norm(op, x, gamma, beta, running_mean, running_var, training, kept, e
     x = np.ascontiguousarray(x)
     out = np.empty(x.shape, x.dtype)
     if training:
-        first_mean, correction, var = _statistics(x, out)  # out holds x - first_mean
-        mean = first_mean + correction
+        centre, correction, var = _statistics(x, out, running_mean)  # out holds x - centre
+        mean = centre + correction
         count = x.size // features
         if unbiased:
             if count < 2:
@@ -87,11 +87,11 @@ def _batch_norm(op, x, gamma, beta, running_mean, running_var, training, kept, e
         running_var = kept * running_var + (1 - kept) * batch_var
     else:
         mean, var = running_mean, running_var
-        first_mean, correction = mean, np.zeros_like(mean)
+        centre, correction = mean, np.zeros_like(mean)
     inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
     scale = gamma * inv_std
     rows, out_rows, spread = _rows(x), _rows(out), _spreader(x)
-    if training:  # scale * ((x - first_mean) - correction) + beta, from x - first_mean in out
+    if training:  # scale * ((x - centre) - correction) + beta, from x - centre in out
         scale_row, shift_row = spread(scale), spread(beta - scale * correction)
 
         def normalise(part):
@@ -105,7 +105,7 @@ def _batch_norm(op, x, gamma, beta, running_mean, running_var, training, kept, e
             out_rows[part] += shift_row
     _each_chunk(normalise, x)
     running = (running_mean.astype(x.dtype, copy=False), running_var.astype(x.dtype, copy=False))
-    return out, (x, first_mean, correction, inv_std, scale, training), running
+    return out, (x, centre, correction, inv_std, scale, training), running
 
 
 def batch_norm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1,
@@ -195,22 +195,22 @@ def batchnorm_backward(dout, cache):
 def _batchnorm_backward(op, dout, cache):
     """The shared backward of both layouts (see batchnorm_backward).
 
-    The cache holds x, the mean used (batch or running) as m + correction (m as the forward
-    centred x on, correction its per-feature rounding error: a float32 mean rounds by up to
-    half an ulp of the mean, far more than of x - mean), 1 / sqrt(var + eps) and
-    scale = gamma / sqrt(var + eps). The first pass writes x - m into dx while it adds up
-    dbeta and dgamma, chunk by chunk; in train mode the second turns it, in place, into
-        dx = scale * (dout - (dbeta / M - correction * k) - (x - m) * k),
-    k = inv_std * dgamma / M: the compact formula, xhat = (x - m - correction) * inv_std.
+    The cache holds x, the mean used (batch or running) as centre + correction (centre: what
+    the forward centred x on; correction: per feature, what the mean lies from it, which a
+    float32 mean could not hold to the digits of x - mean), 1 / sqrt(var + eps) and
+    scale = gamma / sqrt(var + eps). The first pass writes x - centre into dx while it adds
+    up dbeta and dgamma, chunk by chunk; in train mode the second turns it, in place, into
+        dx = scale * (dout - (dbeta / M - correction * k) - (x - centre) * k),
+    k = inv_std * dgamma / M: the compact formula, xhat = (x - centre - correction) * inv_std.
     """
-    x, mean, correction, inv_std, scale, train = cache
+    x, centre, correction, inv_std, scale, train = cache
     dout = np.ascontiguousarray(check_dout(op, dout, x.shape))
     dx = np.empty(x.shape, x.dtype)
     rows, dout_rows, dx_rows, spread = _rows(x), _rows(dout), _rows(dx), _spreader(x)
-    mean_row, scale_row = spread(mean), spread(scale)
+    centre_row, scale_row = spread(centre), spread(scale)
 
-    def sums(part):  # sum dout and sum dout * (x - mean), per feature; eval: dx as well
-        centered = np.subtract(rows[part], mean_row, out=dx_rows[part])
+    def sums(part):  # sum dout and sum dout * (x - centre), per feature; eval: dx as well
+        centered = np.subtract(rows[part], centre_row, out=dx_rows[part])
         partial = (_feature_sum(dout_rows[part], x.shape[1]),
                    _feature_dot(dout_rows[part], centered, x.shape[1]))
         if not train:
@@ -226,7 +226,7 @@ def _batchnorm_backward(op, dout, cache):
     coefficient_row = spread(coefficient)
     mean_dout_row = spread(dbeta / count - correction * coefficient)
 
-    def gradient(part):  # dx holds x - m
+    def gradient(part):  # dx holds x - centre
         dx_part = dx_rows[part]
         dx_part *= coefficient_row
         np.subtract(dout_rows[part], dx_part, out=dx_part)
@@ -288,28 +288,36 @@ def _spreader(x):
     return lambda values: np.repeat(values.astype(x.dtype, copy=False), inner)[None]
 
 
-def _statistics(x, centered):
+def _statistics(x, centered, guess):
     """Per-feature batch statistics of a contiguous x: (m, correction, var) in x's dtype, the
-    mean being m + correction; x - m is written into `centered` (an array like x).
+    mean being m + correction; x - m is written into `centered` (an array like x) and m is
+    the forward's centre.
 
-    Two passes (a mean m, then sums of x - m and of (x - m)^2), corrected: the mean is
-    m + sum(x - m) / M and the biased variance (sum (x - m)^2 - (sum (x - m))^2 / M) / M,
-    which removes the rounding error of m (the corrected two-pass algorithm, Chan, Golub and
-    LeVeque 1983); no cancellation, whatever the mean.
+    Sums of x - m and of (x - m)^2, corrected: the mean is m + sum(x - m) / M and the biased
+    variance (sum (x - m)^2 - (sum (x - m))^2 / M) / M, which removes the error of m (the
+    corrected two-pass algorithm, Chan, Golub and LeVeque 1983). Its relative rounding error
+    grows as 1 + (mean - m)^2 / var, so m is first `guess` (the running mean: one pass over x
+    when it lies within a quarter of a standard deviation of every feature's mean), and else
+    the mean that this pass found (a second pass, exact as m is then off by rounding only).
     """
-    features, rows, spread = x.shape[1], _rows(x), _spreader(x)
+    features, rows, centered_rows = x.shape[1], _rows(x), _rows(centered)
     count = x.dtype.type(x.size // features)
-    first_mean = _add_up(_each_chunk(lambda part: (_feature_sum(rows[part], features),), x))[0]
-    first_mean /= count
-    first_row, centered_rows = spread(first_mean), _rows(centered)
 
-    def centered_sums(part):
-        chunk = np.subtract(rows[part], first_row, out=centered_rows[part])
-        return _feature_sum(chunk, features), _feature_dot(chunk, chunk, features)
+    def centered_on(m):
+        m_row = _spreader(x)(m)
 
-    residual, squares = _add_up(_each_chunk(centered_sums, x))
-    var = np.maximum(squares - residual * (residual / count), 0) / count
-    return first_mean, residual / count, var
+        def centered_sums(part):
+            chunk = np.subtract(rows[part], m_row, out=centered_rows[part])
+            return _feature_sum(chunk, features), _feature_dot(chunk, chunk, features)
+
+        residual, squares = _add_up(_each_chunk(centered_sums, x))
+        correction = residual / count
+        return m, correction, np.maximum(squares - residual * correction, 0) / count
+
+    with np.errstate(over="ignore", invalid="ignore"):  # a far guess is only tried
+        m, correction, var = centered_on(guess)
+        close = np.all(4 * np.abs(correction) <= np.sqrt(var))  # False for a NaN
+    return (m, correction, var) if close else centered_on(m + correction)
 
 
 def _feature_sum(rows, features):
