@@ -73,7 +73,7 @@ def _batch_norm(op, x, gamma, beta, running_mean, running_var, training, kept, e
     x = np.ascontiguousarray(x)
     out = np.empty(x.shape, x.dtype)
     if training:
-        centre, correction, var = _statistics(x, out, running_mean)  # out holds x - centre
+        centre, correction, var = _statistics(x, out)  # out holds x - centre
         mean = centre + correction
         count = x.size // features
         if unbiased:
@@ -288,7 +288,13 @@ def _spreader(x):
     return lambda values: np.repeat(values.astype(x.dtype, copy=False), inner)[None]
 
 
-def _statistics(x, centered, guess):
+# The statistics first centre x on the mean of a sample of items spread over the batch: every
+# k-th, for the largest k that leaves at least SAMPLE_ITEMS items and SAMPLE_VALUES values per
+# feature (few values, as in an (N, D) batch, would put its mean too far from the batch's).
+SAMPLE_ITEMS, SAMPLE_VALUES = 8, 256
+
+
+def _statistics(x, centered):
     """Per-feature batch statistics of a contiguous x: (m, correction, var) in x's dtype, the
     mean being m + correction; x - m is written into `centered` (an array like x) and m is
     the forward's centre.
@@ -296,9 +302,10 @@ def _statistics(x, centered, guess):
     Sums of x - m and of (x - m)^2, corrected: the mean is m + sum(x - m) / M and the biased
     variance (sum (x - m)^2 - (sum (x - m))^2 / M) / M, which removes the error of m (the
     corrected two-pass algorithm, Chan, Golub and LeVeque 1983). Its relative rounding error
-    grows as 1 + (mean - m)^2 / var, so m is first `guess` (the running mean: one pass over x
-    when it lies within a quarter of a standard deviation of every feature's mean), and else
-    the mean that this pass found (a second pass, exact as m is then off by rounding only).
+    grows as 1 + (mean - m)^2 / var, so m is first the mean of a sample of the items (one
+    pass over x when it lies within a quarter of a standard deviation of every feature's
+    mean, as it does but for a batch of very unlike items), and else the mean that this pass
+    found (a second pass, exact as m is then off by rounding only).
     """
     features, rows, centered_rows = x.shape[1], _rows(x), _rows(centered)
     count = x.dtype.type(x.size // features)
@@ -314,7 +321,10 @@ def _statistics(x, centered, guess):
         correction = residual / count
         return m, correction, np.maximum(squares - residual * correction, 0) / count
 
+    step = max(1, min(x.shape[0] // SAMPLE_ITEMS, x.size // features // SAMPLE_VALUES))
+    sample = x[::step].reshape(-1, features, x[0, 0].size)
     with np.errstate(over="ignore", invalid="ignore"):  # a far guess is only tried
+        guess = np.einsum("ncp->c", sample) / x.dtype.type(sample.size // features)
         m, correction, var = centered_on(guess)
         close = np.all(4 * np.abs(correction) <= np.sqrt(var))  # False for a NaN
     return (m, correction, var) if close else centered_on(m + correction)
