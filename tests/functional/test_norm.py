@@ -331,13 +331,16 @@ def every_result(x, gamma, beta, running, dout, training):
     ((6000, 64), np.float32),  # 6 chunks, the last one short
     ((40, 12, 1000), np.float64),  # 20 chunks of 2 items
     ((2, 3, 300, 300), np.float32),  # an item larger than a chunk: one item per chunk
+    ((6, 32, 16, 16), np.float32),  # below PARALLEL_BYTES: one thread (BLAS may use more)
+    ((1, 5, 40, 40), np.float32),
 ])
 def test_several_threads_equal_one_thread_bit_for_bit(shape, dtype, training, rng,
                                                       restore_threads):
     x, gamma, beta = make_inputs(rng, shape, dtype)
     running = [rng.standard_normal(shape[1]), rng.random(shape[1]) + 0.5]
     dout = rng.standard_normal(shape).astype(dtype)
-    assert len(norm._chunks(x)) >= 2 and x.nbytes >= norm.PARALLEL_BYTES  # chunks run at once
+    at_once = len(norm._chunks(x)) >= 2 and x.nbytes >= norm.PARALLEL_BYTES
+    assert at_once == (x.nbytes > 2**20)  # the chunks of the first four run at once
     results = {}
     for threads in (1, 2, 3):
         lamina.set_num_threads(threads)
