@@ -18,7 +18,11 @@ adapter over it: a ``bn_param`` dict with 'mode' ('train' or 'test', required), 
 dtype, are written back into the dict.
 
 One core serves every layout: statistics are reduced over every axis but axis 1 and the
-per-feature arrays are broadcast along axis 1, so nothing is transposed to (N*H*W, C).
+per-feature arrays are spread along axis 1, so nothing is transposed to (N*H*W, C). Each
+pass over the data works through the batch in chunks that stay in cache, on lamina's
+threads (set_num_threads) for large batches, bit for bit as on one: a training forward
+reads x twice (statistics, then the output: x - centre is kept from the first in the
+output and scaled in place), an eval forward once, a backward twice.
 """
 
 import numpy as np
@@ -238,8 +242,8 @@ def _batchnorm_backward(op, dout, cache):
 
 
 # -- chunks: every elementwise pass works through the batch in pieces that stay in cache -------
-# A chunk of x, its x - mean scratch and its part of the output fit in one core's L2 cache
-# (2 MB here) with room to spare; larger chunks spill to the shared cache and run slower.
+# A chunk of x, of dout and of the output, with the per-feature rows, fit in one core's L2
+# cache (2 MB here) with room to spare; larger chunks spill to the shared cache, run slower.
 CHUNK_BYTES = 2**18
 # From this size of x, the chunks run on get_num_threads() threads (parallel.run_chunks);
 # below it a thread hand-off costs more than the arithmetic it saves.
