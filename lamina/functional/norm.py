@@ -245,9 +245,11 @@ def _batchnorm_backward(op, dout, cache):
 # A chunk of x, of dout and of the output, with the per-feature rows, fit in one core's L2
 # cache (2 MB here) with room to spare; larger chunks spill to the shared cache, run slower.
 CHUNK_BYTES = 2**18
-# From this size of x, the chunks run on get_num_threads() threads (parallel.run_chunks);
-# below it a thread hand-off costs more than the arithmetic it saves.
-PARALLEL_BYTES = 2**20
+# From this size of x, the chunks run on get_num_threads() threads (parallel.run_chunks).
+# The passes are bound by memory, which two cores here share: measured on 2 threads against
+# 1 on this 2-core machine (loaded by other work), they took 1.5-2x as long at 0.5 MB,
+# 1.0-1.7x at 8 MB and 0.7-1.1x at 32 MB (CIFAR inference's batch of 256).
+PARALLEL_BYTES = 2**25
 
 
 def _chunks(x):
