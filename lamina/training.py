@@ -41,7 +41,7 @@ from lamina.functional.checks import check_int
 from lamina.layers.container import walk_layers
 from lamina.layers.mode import inference_mode
 from lamina.losses import call_loss
-from lamina.pieces import run_in_pieces
+from lamina.predict_pieces import run_in_pieces
 from lamina.preparing import Preparing
 from lamina.sample_weights import check_sample_weight
 
@@ -375,13 +375,13 @@ class Trainable(Compiling, Fitting, Preparing):
 
     def rows_split(self):
         """True when every layer treats a batch's rows independently in inference, so that
-        predict and evaluate may run each batch in pieces (lamina.pieces)."""
+        predict and evaluate may run each batch in pieces (lamina.predict_pieces)."""
         return all(getattr(layer, "rows_independent", True) for layer in walk_layers(self))
 
     def _run_batches(self, batches, logits):
         """The outputs (a list, concatenated) over an iterable of input lists, in
         inference_mode: eval mode in this thread only, with nothing written on the layers,
-        so threads may predict at once. Each batch runs in pieces (lamina.pieces)."""
+        so threads may predict at once. Each batch runs in pieces (lamina.predict_pieces)."""
         split = self.rows_split()
         parts = [run_in_pieces(lambda piece: self.run(piece, logits), xs, split)
                  for xs in batches]

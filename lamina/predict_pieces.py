@@ -25,13 +25,13 @@ import numpy as np
 from lamina.functional.parallel import run_chunks
 from lamina.layers.mode import inference_mode
 
-__all__ = ["PIECE_BYTES", "MIN_ROWS", "piece_slices", "run_in_pieces"]
+__all__ = ["PIECE_BYTES", "MIN_ROWS", "row_pieces", "run_in_pieces"]
 
 PIECE_BYTES = 2**18  # input bytes per piece (its activations are then a few MB at most)
 MIN_ROWS = 16  # fewer rows per piece make each layer's call overhead count
 
 
-def piece_slices(rows, bytes_per_row):
+def row_pieces(rows, bytes_per_row):
     """Slices that cut `rows` rows into even pieces of about PIECE_BYTES (>= MIN_ROWS rows)."""
     size = max(MIN_ROWS, PIECE_BYTES // max(1, bytes_per_row))
     count = max(1, math.ceil(rows / size))
@@ -45,7 +45,7 @@ def run_in_pieces(run, xs, split=True):
     runs the batch whole, on this thread (still in inference_mode)."""
     rows = len(xs[0])
     bytes_per_row = sum(array[:1].nbytes for array in xs)
-    pieces = piece_slices(rows, bytes_per_row) if split and rows else [slice(0, rows)]
+    pieces = row_pieces(rows, bytes_per_row) if split and rows else [slice(0, rows)]
 
     def one(part):
         with inference_mode():

@@ -1,4 +1,4 @@
-"""lamina.pieces: predict and evaluate run each batch in row pieces on lamina's threads, bit
+"""lamina.predict_pieces: predict and evaluate run each batch in row pieces on lamina's threads, bit
 for bit the same on one thread or several, and whole where a layer mixes rows."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 import lamina
 from lamina import layers as L
 from lamina.functional import parallel
-from lamina.pieces import MIN_ROWS, PIECE_BYTES, piece_slices
+from lamina.predict_pieces import MIN_ROWS, PIECE_BYTES, row_pieces
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def restore_threads():
 @pytest.mark.parametrize("rows, bytes_per_row", [(256, 12288), (257, 3136), (7, 10**9),
                                                  (1, 4), (1000, 4), (33, 2**20)])
 def test_pieces_cover_every_row_once_in_order_and_evenly(rows, bytes_per_row):
-    pieces = piece_slices(rows, bytes_per_row)
+    pieces = row_pieces(rows, bytes_per_row)
     covered = np.concatenate([np.arange(rows)[part] for part in pieces])
     assert np.array_equal(covered, np.arange(rows))
     sizes = [part.stop - part.start for part in pieces]
@@ -45,7 +45,7 @@ def test_predict_and_evaluate_are_bit_for_bit_the_same_on_one_and_on_three_threa
     y = rng.integers(0, 5, 203)
     model = _cnn()
     model.fit(x, y, epochs=1, batch_size=64, verbose=0)  # running statistics not the init's
-    assert len(piece_slices(200, x[0].nbytes)) > 1
+    assert len(row_pieces(200, x[0].nbytes)) > 1
     results = []
     for threads in (1, 3):
         lamina.set_num_threads(threads)
@@ -68,7 +68,7 @@ def test_a_graph_model_with_two_inputs_and_two_outputs_is_joined_in_row_order(
     b = rng.standard_normal((500, 40)).astype(np.float32)
     lamina.set_num_threads(2)
     outputs = model.predict([a, b], batch_size=500)
-    assert len(piece_slices(500, a[0].nbytes + b[0].nbytes)) > 1
+    assert len(row_pieces(500, a[0].nbytes + b[0].nbytes)) > 1
     rows = [model.predict([a[k:k + 1], b[k:k + 1]]) for k in (0, 123, 499)]
     for k, row in zip((0, 123, 499), rows):
         for whole, single in zip(outputs, row):
