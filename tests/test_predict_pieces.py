@@ -1,5 +1,5 @@
-"""lamina.predict_pieces: predict and evaluate run each batch in row pieces on lamina's threads, bit
-for bit the same on one thread or several, and whole where a layer mixes rows."""
+"""lamina.predict_pieces: predict and evaluate run each batch in row pieces on lamina's
+threads, bit for bit the same on one thread or several, and whole where a layer mixes rows."""
 
 import numpy as np
 import pytest
