@@ -45,9 +45,16 @@ class Parameter:
     def size(self):
         return self._data.size
 
-    def accumulate(self, grad):
-        """Add `grad` into `.grad` (allocating it on first use)."""
+    def accumulate(self, grad, fresh=False):
+        """Add `grad` into `.grad` (allocating it on first use). fresh=True: grad is a new
+        array that nothing else holds (a kernel's result), so a C-contiguous one of the
+        parameter's dtype becomes `.grad` itself, without a copy."""
         if self.grad is None:
+            if fresh and isinstance(grad, np.ndarray) and grad.shape == self._data.shape \
+                    and grad.dtype == self._data.dtype and grad.flags.c_contiguous \
+                    and grad.flags.writeable:
+                self.grad = grad
+                return
             self.grad = np.array(grad, dtype=self._data.dtype, copy=True)
         else:
             self.grad += grad

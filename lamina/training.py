@@ -38,8 +38,10 @@ from lamina.data.feed import Feed, is_batches
 from lamina.errors import ConfigError, GraphError, NonFiniteError
 from lamina.fitting import FitState, Fitting  # noqa: F401 (FitState: callbacks import it here)
 from lamina.functional.checks import check_int
+from lamina.layers.container import walk_layers
 from lamina.layers.mode import inference_mode
 from lamina.losses import call_loss
+from lamina.predict_pieces import run_in_pieces
 from lamina.preparing import Preparing
 from lamina.sample_weights import check_sample_weight
 
@@ -284,10 +286,11 @@ class Trainable(Compiling, Fitting, Preparing):
         fused = self.fused_outputs()
         functions, fresh = self.loss_functions(fused), self.fresh_metrics()
         sums, divisors, seen = [0.0] * len(functions), [0.0] * len(functions), 0
+        split = self.rows_split()
         with inference_mode():
             for xs, targets, weights in batches:
                 seen += 1
-                outputs = self.run(xs, fused)
+                outputs = run_in_pieces(lambda piece: self.run(piece, fused), xs, split)
                 for k, ((entry, loss_fn), target) in enumerate(zip(functions, targets)):
                     weight = None if weights is None else weights[k]
                     if weight is None:
@@ -370,12 +373,18 @@ class Trainable(Compiling, Fitting, Preparing):
         """The outputs (a list) over xs in batches (see _run_batches)."""
         return self._run_batches(_slices(xs, batch_size), logits)
 
+    def rows_split(self):
+        """True when every layer treats a batch's rows independently in inference, so that
+        predict and evaluate may run each batch in pieces (lamina.predict_pieces)."""
+        return all(getattr(layer, "rows_independent", True) for layer in walk_layers(self))
+
     def _run_batches(self, batches, logits):
         """The outputs (a list, concatenated) over an iterable of input lists, in
         inference_mode: eval mode in this thread only, with nothing written on the layers,
-        so threads may predict at once."""
-        with inference_mode():
-            parts = [self.run(xs, logits) for xs in batches]
+        so threads may predict at once. Each batch runs in pieces (lamina.predict_pieces)."""
+        split = self.rows_split()
+        parts = [run_in_pieces(lambda piece: self.run(piece, logits), xs, split)
+                 for xs in batches]
         if not parts:
             raise ConfigError(f"{self.describe()}: the data holds no batch at all.")
         return [np.concatenate([part[k] for part in parts]) for k in range(len(parts[0]))]

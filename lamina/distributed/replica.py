@@ -17,7 +17,7 @@ from lamina import losses
 from lamina.backend import private_generator
 from lamina.errors import ConfigError, DistributedError
 from lamina.io import compile_settings, instantiate, to_json
-from lamina.layers.container import deserialize, serialize
+from lamina.layers.container import deserialize, serialize, walk_layers
 from lamina.optim.optimizer import Optimizer
 
 __all__ = ["model_spec", "optimizer_spec", "replica", "build_optimizer", "load_state", "walk"]
@@ -89,8 +89,4 @@ def load_state(model, arrays):
     model.load_state_dict(dict(zip(names, arrays, strict=True)))
 
 
-def walk(layer):
-    """layer and every layer inside it, depth first, in order."""
-    yield layer
-    for child in getattr(layer, "layers", ()):
-        yield from walk(child)
+walk = walk_layers  # layer and every layer inside it, depth first, in order

@@ -56,6 +56,10 @@ class Layer(InputChecks, Messages, Config, WeightAndBias):
     param_names = ()
     buffer_names = ()
 
+    # False for a layer that mixes a batch's rows in eval mode: predict and evaluate then run
+    # its model's batches whole instead of in pieces (lamina.predict_pieces)
+    rows_independent = True
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         for method in ("forward", "backward"):

@@ -11,6 +11,13 @@ from lamina.layers.base import Layer
 from lamina.layers.registry import deserialize, serialize
 
 
+def walk_layers(layer):
+    """layer and every layer inside it (any `layers` list, graph models' too), depth first."""
+    yield layer
+    for child in getattr(layer, "layers", ()):
+        yield from walk_layers(child)
+
+
 class Container(Layer):
     """A layer whose parameters are those of its children, in order.
 

@@ -58,7 +58,7 @@ class Linear(Layer):
     def affine_backward(self, dout, cache, input_grad=True):
         """backward from the cache of F.affine_forward (a Dense keeps it beside its activation's)."""
         dx, dw, db = F.affine_backward(dout, cache, input_grad)
-        self.accumulate_weight_and_bias(dw, db)
+        self.accumulate_weight_and_bias(dw, db, fresh=True)  # a product and a sum: new arrays
         return dx
 
     def output_shape(self, input_shape):

@@ -16,8 +16,9 @@ class WeightAndBias:
                                        regularizer=getattr(self, "bias_regularizer", None)) \
             if self.bias else None
 
-    def accumulate_weight_and_bias(self, dw, db):
-        """Add dw into weight.grad and, if the layer has a bias, db into bias.grad."""
-        self.weight.accumulate(dw)
+    def accumulate_weight_and_bias(self, dw, db, fresh=False):
+        """Add dw into weight.grad and, if the layer has a bias, db into bias.grad (fresh:
+        both are new arrays, see Parameter.accumulate)."""
+        self.weight.accumulate(dw, fresh)
         if self.bias is not None:
-            self.bias.accumulate(db)
+            self.bias.accumulate(db, fresh)

@@ -4,6 +4,7 @@ import numpy as np
 
 from lamina.errors import ConfigError
 from lamina.functional.checks import check_bool, check_real
+from lamina.functional.windows import scratch
 from lamina.optim.optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -52,17 +53,22 @@ class Adam(Optimizer):
             else:
                 grad = grad + self.weight_decay * data
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (1 - beta1) * (grad - exp_avg)
+        # each line below is one pass over the parameter, in place or in one scratch buffer
+        # (the operations and roundings of the formulas above, without a fresh temporary)
+        work = scratch("optim", grad.shape, grad.dtype)
+        exp_avg += np.multiply(np.subtract(grad, exp_avg, out=work), 1 - beta1, out=work)
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * (grad * grad)
+        exp_avg_sq += np.multiply(np.multiply(grad, grad, out=work), 1 - beta2, out=work)
         if self.amsgrad:
             second_moment = np.maximum(state["max_exp_avg_sq"], exp_avg_sq,
                                        out=state["max_exp_avg_sq"])
         else:
             second_moment = exp_avg_sq
         step_size = self.lr / (1 - beta1**step)
-        denom = np.sqrt(second_moment) / (1 - beta2**step) ** 0.5 + self.eps
-        data -= step_size * (exp_avg / denom)
+        denom = np.sqrt(second_moment, out=work)
+        denom /= (1 - beta2**step) ** 0.5
+        denom += self.eps
+        data -= np.multiply(np.divide(exp_avg, denom, out=work), step_size, out=work)
 
     def _config(self):
         return {"betas": self.betas, "eps": self.eps,

@@ -1,7 +1,10 @@
 """Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay."""
 
+import numpy as np
+
 from lamina.errors import ConfigError
 from lamina.functional.checks import check_bool, check_real
+from lamina.functional.windows import scratch
 from lamina.optim.optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -40,9 +43,13 @@ class SGD(Optimizer):
                 buffer = state["momentum_buffer"] = grad.copy()
             else:
                 buffer *= self.momentum
-                buffer += (1 - self.dampening) * grad
+                if self.dampening == 0:  # (1 - 0) * grad is grad, bit for bit: no pass
+                    buffer += grad
+                else:
+                    buffer += np.multiply(grad, 1 - self.dampening,
+                                          out=scratch("optim", grad.shape, grad.dtype))
             grad = grad + self.momentum * buffer if self.nesterov else buffer
-        data -= self.lr * grad
+        data -= np.multiply(grad, self.lr, out=scratch("optim", grad.shape, grad.dtype))
 
     def _config(self):
         return {"momentum": self.momentum, "nesterov": self.nesterov,
