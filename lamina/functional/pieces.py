@@ -1,0 +1,78 @@
+"""Memory-bound kernels (pooling, elementwise activations) in cache-sized pieces of axis 0.
+
+Each piece runs all of a kernel's passes while its data is still in the core's cache, and
+large arrays hand their pieces to run_chunks, two threads working at once. The pieces never
+depend on the thread count and the passes are elementwise within a piece, so the results are
+bit for bit the same on any number of threads.
+"""
+
+import numpy as np
+
+from lamina.functional.parallel import get_num_threads, run_chunks
+
+__all__ = ["PIECE_BYTES", "PARALLEL_BYTES", "piece_slices", "run_pieces", "each_piece", "map_pieces"]
+
+PIECE_BYTES = 2**19  # one piece's input: it and its outputs stay in a 2 MB L2
+# From this much input the pieces run on several threads; below it the hand-off to another
+# thread costs more than the work.
+PARALLEL_BYTES = 2**20
+
+
+def piece_slices(n, bytes_per_item, piece_bytes=PIECE_BYTES):
+    """Slices of range(n), each of about piece_bytes (at least one item)."""
+    step = max(1, piece_bytes // max(1, bytes_per_item))
+    return [slice(start, min(n, start + step)) for start in range(0, n, step)]
+
+
+def run_pieces(fn, n, bytes_per_item, single_pass=False):
+    """fn(piece) for each slice of piece_slices(n, bytes_per_item): on lamina's threads from
+    PARALLEL_BYTES of input, else in order here. fn writes only its piece of any output.
+    single_pass: fn makes one pass over its data, which cache cannot speed up, so each
+    thread takes one piece (a call per piece would only add overhead)."""
+    threads = get_num_threads() if n * bytes_per_item >= PARALLEL_BYTES else 1
+    if single_pass:
+        pieces = [slice(n * t // threads, n * (t + 1) // threads) for t in range(threads)]
+    else:
+        pieces = piece_slices(n, bytes_per_item)
+    threads = min(threads, len(pieces))
+    # One run of consecutive pieces per thread: a hand-off per piece would cost more.
+    bounds = [len(pieces) * t // threads for t in range(threads + 1)]
+    run_chunks(lambda run: [fn(piece) for piece in run],
+               [pieces[start:end] for start, end in zip(bounds, bounds[1:])])
+
+
+def _whole(arrays):
+    """Whether same-shape arrays go to a kernel whole: too small for pieces to pay, or not
+    all C-contiguous (their flat pieces would not line up)."""
+    first = arrays[0]
+    return (first.size * first.itemsize < 2 * PIECE_BYTES
+            or not all(a.flags.c_contiguous and a.shape == first.shape for a in arrays))
+
+
+def each_piece(fn, *arrays, single_pass=False):
+    """fn(*parts) for each piece of the flattened same-shape arrays (fn's inputs, then the
+    outputs it writes with out=), or fn(*arrays) once for small or non-contiguous ones;
+    single_pass as run_pieces'."""
+    if _whole(arrays) or (single_pass and get_num_threads() == 1):
+        fn(*arrays)
+        return
+    flats = [a.reshape(-1) for a in arrays]
+    run_pieces(lambda part: fn(*(flat[part] for flat in flats)), flats[0].size,
+               flats[0].itemsize, single_pass)
+
+
+def map_pieces(fn, *arrays):
+    """fn(*arrays) -> a tuple of arrays of their shape, computed piece by piece: fn's
+    temporaries stay piece-sized and in cache, each piece's results are written into the
+    whole outputs (their dtypes found from a one-element probe)."""
+    if _whole(arrays):
+        return fn(*arrays)
+    probe = fn(*(a.reshape(-1)[:1] for a in arrays))
+    outputs = tuple(np.empty(arrays[0].shape, result.dtype) for result in probe)
+
+    def write(*parts):
+        for output, result in zip(parts[len(arrays):], fn(*parts[:len(arrays)])):
+            output[...] = result
+
+    each_piece(write, *arrays, *outputs)
+    return outputs
