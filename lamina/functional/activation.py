@@ -40,17 +40,17 @@ def relu_forward(x):
     return out, mask
 
 
-def _masked(dout, mask):
-    """dout * mask, piece by piece."""
-    dx = np.empty(dout.shape, dout.dtype)
-    each_piece(lambda dout, mask, dx: np.multiply(dout, mask, out=dx), dout, mask, dx,
+def _product(dout, factor):
+    """dout * factor (a mask or a kept slope), on lamina's threads when large."""
+    dx = np.empty(dout.shape, np.result_type(dout, factor))
+    each_piece(lambda dout, factor, dx: np.multiply(dout, factor, out=dx), dout, factor, dx,
                single_pass=True)
     return dx
 
 
 def relu_backward(dout, cache):
     """dx = dout * [x > 0]."""
-    return _masked(check_dout("relu_backward", dout, cache.shape), cache)
+    return _product(check_dout("relu_backward", dout, cache.shape), cache)
 
 
 def relu6_forward(x):
@@ -61,7 +61,7 @@ def relu6_forward(x):
 
 def relu6_backward(dout, cache):
     """dx = dout * [0 < x < 6]."""
-    return _masked(check_dout("relu6_backward", dout, cache.shape), cache)
+    return _product(check_dout("relu6_backward", dout, cache.shape), cache)
 
 
 def leaky_relu_forward(x, negative_slope=0.01):
@@ -75,7 +75,11 @@ def leaky_relu_forward(x, negative_slope=0.01):
 
     def leaky(part):
         positive = part > 0
-        return np.where(positive, part, part * slope), positive
+        if slope == 0:  # inf * 0 is nan: max(x, slope x) would lose x = inf
+            return np.where(positive, part, part * slope), positive
+        # max(x, slope x) is x for x > 0 and slope x otherwise when slope <= 1 (min when
+        # slope > 1): exact, and branch-free (np.where over random signs mispredicts)
+        return (np.maximum if slope <= 1 else np.minimum)(part, part * slope), positive
 
     out, positive = map_pieces(leaky, x)
     return out, (positive, slope)
@@ -85,7 +89,13 @@ def leaky_relu_backward(dout, cache):
     """dx = dout for x > 0, negative_slope * dout otherwise (so the slope at x == 0)."""
     positive, slope = cache
     dout = check_dout("leaky_relu_backward", dout, positive.shape)
-    return map_pieces(lambda d, p: (np.where(p, d, d * slope),), dout, positive)[0]
+
+    def gradient(d, positive):
+        scale = np.multiply(~positive, d.dtype.type(slope))  # 1 or slope, exactly
+        scale += positive
+        return (d * scale,)
+
+    return map_pieces(gradient, dout, positive)[0]
 
 
 def elu_forward(x, alpha=1.0):
@@ -96,8 +106,10 @@ def elu_forward(x, alpha=1.0):
     """
     x = check_float("elu_forward", x=x)
     alpha = check_number("elu_forward", "alpha", alpha)
-    out, = map_pieces(lambda part: (np.where(part > 0, part,
-                                             alpha * np.expm1(np.minimum(part, 0))),), x)
+    # max(x, 0) + alpha expm1(min(x, 0)) adds an exact 0 to one branch: np.where's result,
+    # branch-free
+    out, = map_pieces(lambda part: (np.maximum(part, 0) + alpha * np.expm1(np.minimum(part, 0)),),
+                      x)
     return out, (x, alpha)
 
 
@@ -105,9 +117,13 @@ def elu_backward(dout, cache):
     """dx = dout for x > 0, dout * alpha exp(x) otherwise (alpha at x == 0)."""
     x, alpha = cache
     dout = check_dout("elu_backward", dout, x.shape)
-    return map_pieces(lambda d, part: (np.where(part > 0, d,
-                                                d * (alpha * np.exp(np.minimum(part, 0)))),),
-                      dout, x)[0]
+
+    def gradient(d, x):
+        slope = (x <= 0) * (alpha * np.exp(np.minimum(x, 0)))  # exact 0 for x > 0 ...
+        slope += x > 0  # ... to which 1 is added
+        return (d * slope,)
+
+    return map_pieces(gradient, dout, x)[0]
 
 
 _GELU_TANH_SCALE, _GELU_TANH_CUBIC = math.sqrt(2 / math.pi), 0.044715
@@ -164,7 +180,10 @@ def gelu_backward(dout, cache):
 def _sigmoid(x):
     # exp(-|x|) never overflows; the two branches are the same function rearranged.
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    # numerator 1 for x >= 0, e below, exactly, without np.where (slow on random signs)
+    numerator = (x < 0) * e
+    numerator += x >= 0
+    return (numerator / (1 + e)).astype(x.dtype, copy=False)
 
 
 def sigmoid_forward(x):
@@ -229,8 +248,7 @@ def softplus_forward(x, beta=1.0, threshold=20.0):
 
 def softplus_backward(dout, cache):
     """dx = dout * sigmoid(beta x), or dout where beta x > threshold."""
-    dout = check_dout("softplus_backward", dout, cache.shape)
-    return map_pieces(lambda d, slope: (d * slope,), dout, cache)[0]
+    return _product(check_dout("softplus_backward", dout, cache.shape), cache)
 
 
 def hardsigmoid_forward(x):
@@ -267,7 +285,8 @@ def hardswish_backward(dout, cache):
 def tanh_forward(x):
     """y = tanh(x). Backward keeps y."""
     x = check_float("tanh_forward", x=x)
-    y, = map_pieces(lambda part: (np.tanh(part),), x)
+    y = np.empty(x.shape, x.dtype)
+    each_piece(lambda x, y: np.tanh(x, out=y), x, y, single_pass=True)
     return y, y
 
 
