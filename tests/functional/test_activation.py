@@ -61,10 +61,15 @@ def test_relu_kink_gets_zero_gradient_like_pytorch():
 
 
 def test_relu_propagates_nan_and_gives_it_no_gradient_like_pytorch():
-    x = np.array([np.nan, -1.0, 3.0], np.float32)
+    x = np.array([np.nan, -1.0, 3.0, -np.inf, np.inf], np.float32)
     out, cache = A.relu_forward(x)
-    np.testing.assert_array_equal(out, [np.nan, 0.0, 3.0])
-    np.testing.assert_array_equal(A.relu_backward(np.ones(3, np.float32), cache), [0, 0, 1])
+    np.testing.assert_array_equal(out, [np.nan, 0.0, 3.0, 0.0, np.inf])
+    np.testing.assert_array_equal(A.relu_backward(np.ones(5, np.float32), cache), [0, 0, 1, 0, 1])
+    for slope, expected in [(0.0, [np.nan, 0.0, 3.0, np.nan, np.inf]),
+                            (0.5, [np.nan, -0.5, 3.0, -np.inf, np.inf]),
+                            (2.0, [np.nan, -2.0, 3.0, -np.inf, np.inf])]:  # x * slope, as torch
+        with np.errstate(invalid="ignore"):  # -inf * 0
+            np.testing.assert_array_equal(A.leaky_relu_forward(x, slope)[0], expected)
 
 
 KINKS = {  # name -> (x at and around the kinks, expected gradient of sum(y))
