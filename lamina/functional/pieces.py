@@ -13,9 +13,10 @@ from lamina.functional.parallel import get_num_threads, run_chunks
 __all__ = ["PIECE_BYTES", "PARALLEL_BYTES", "piece_slices", "run_pieces", "each_piece", "map_pieces"]
 
 PIECE_BYTES = 2**19  # one piece's input: it and its outputs stay in a 2 MB L2
-# From this much input the pieces run on several threads; below it the hand-off to another
-# thread costs more than the work.
-PARALLEL_BYTES = 2**20
+# From this much input the pieces run on several threads: a hand-off to the pool costs
+# ~35 us, about the time a pool or ReLU takes over half a megabyte, so below 2 MB one thread
+# is as fast.
+PARALLEL_BYTES = 2**21
 
 
 def piece_slices(n, bytes_per_item, piece_bytes=PIECE_BYTES):

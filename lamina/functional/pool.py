@@ -99,11 +99,15 @@ def _max_and_position(windows, geometry, out, position):
     position.fill(0)
     greater = scratch("max_pool_greater", out.shape, bool)
     step = scratch("max_pool_step", out.shape, position.dtype)
+    contiguous = scratch("max_pool_window", out.shape, out.dtype)
     for k, window in enumerate(windows[1:], start=1):
+        # One strided pass copies the window; comparing and maximising a contiguous copy is
+        # faster than doing both on the strided view (~25% of the forward).
+        np.copyto(contiguous, window)
         # k only grows, so a strict ">" update is position = max(position, k * greater):
         # branch-free, and ties keep the earlier k.
-        np.greater(window, out, out=greater)
-        np.maximum(out, window, out=out)
+        np.greater(contiguous, out, out=greater)
+        np.maximum(out, contiguous, out=out)
         np.multiply(greater, position.dtype.type(k), out=step)
         np.maximum(position, step, out=position)
     kernel, stride, padding, out_hw = geometry
