@@ -19,9 +19,9 @@ PIECE_BYTES = 2**19  # one piece's input: it and its outputs stay in a 2 MB L2
 PARALLEL_BYTES = 2**21
 
 
-def piece_slices(n, bytes_per_item, piece_bytes=PIECE_BYTES):
-    """Slices of range(n), each of about piece_bytes (at least one item)."""
-    step = max(1, piece_bytes // max(1, bytes_per_item))
+def piece_slices(n, bytes_per_item):
+    """Slices of range(n), each of about PIECE_BYTES (at least one item)."""
+    step = max(1, PIECE_BYTES // max(1, bytes_per_item))
     return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
 
@@ -35,7 +35,7 @@ def run_pieces(fn, n, bytes_per_item, single_pass=False):
         pieces = [slice(n * t // threads, n * (t + 1) // threads) for t in range(threads)]
     else:
         pieces = piece_slices(n, bytes_per_item)
-    threads = min(threads, len(pieces))
+    threads = max(1, min(threads, len(pieces)))
     # One run of consecutive pieces per thread: a hand-off per piece would cost more.
     bounds = [len(pieces) * t // threads for t in range(threads + 1)]
     run_chunks(lambda run: [fn(piece) for piece in run],

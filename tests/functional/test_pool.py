@@ -173,6 +173,14 @@ def test_nan_window_gives_nan_and_one_gradient_in_the_window():
         assert dx.sum() == out.size
 
 
+@pytest.mark.parametrize("forward, backward", [(max_pool2d_forward, max_pool2d_backward),
+                                               (avg_pool2d_forward, avg_pool2d_backward)])
+def test_empty_batch(forward, backward):
+    out, cache = forward(np.zeros((0, 2, 4, 4), np.float32), 2)
+    assert out.shape == (0, 2, 2, 2)
+    assert backward(np.zeros(out.shape, np.float32), cache).shape == (0, 2, 4, 4)
+
+
 def test_all_negative_infinity_window_points_at_first_real_pixel():
     x = np.full((1, 1, 4, 4), -np.inf)
     out, cache = max_pool2d_forward(x, 3, stride=2, padding=1)
