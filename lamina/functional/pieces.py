@@ -10,7 +10,8 @@ import numpy as np
 
 from lamina.functional.parallel import get_num_threads, run_chunks
 
-__all__ = ["PIECE_BYTES", "PARALLEL_BYTES", "piece_slices", "run_pieces", "each_piece", "map_pieces"]
+__all__ = ["PIECE_BYTES", "PARALLEL_BYTES", "piece_slices", "run_pieces", "each_piece",
+           "map_pieces"]
 
 PIECE_BYTES = 2**19  # one piece's input: it and its outputs stay in a 2 MB L2
 # From this much input the pieces run on several threads: a hand-off to the pool costs
