@@ -27,10 +27,21 @@ def _check_axis(op, x, axis):
     return int(axis)
 
 
-def relu_forward(x):
-    """y = max(x, 0), any shape. Backward keeps the mask x > 0 (gradient 0 at x == 0, as PyTorch)."""
+def relu_forward(x, train=True):
+    """y = max(x, 0), any shape. Backward keeps the mask x > 0 (gradient 0 at x == 0, as
+    PyTorch); train=False (inference) skips it and keeps y, where y > 0 is the same mask, so
+    a later backward still works.
+
+    >>> out, mask = relu_forward(np.array([-1.0, 0.0, 2.0]))
+    >>> out.tolist(), mask.tolist()
+    ([0.0, 0.0, 2.0], [False, False, True])
+    """
     x = check_float("relu_forward", x=x)
-    out, mask = np.empty(x.shape, x.dtype), np.empty(x.shape, bool)
+    out = np.empty(x.shape, x.dtype)
+    if not train:
+        each_piece(lambda x, out: np.maximum(x, 0, out=out), x, out, single_pass=True)
+        return out, out
+    mask = np.empty(x.shape, bool)
 
     def relu(x, out, mask):
         np.greater(x, 0, out=mask)
@@ -49,8 +60,9 @@ def _product(dout, factor):
 
 
 def relu_backward(dout, cache):
-    """dx = dout * [x > 0]."""
-    return _product(check_dout("relu_backward", dout, cache.shape), cache)
+    """dx = dout * [x > 0] (the kept mask, or y > 0 after an inference forward)."""
+    mask = cache if cache.dtype == bool else cache > 0
+    return _product(check_dout("relu_backward", dout, cache.shape), mask)
 
 
 def relu6_forward(x):

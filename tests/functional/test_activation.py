@@ -72,6 +72,17 @@ def test_relu_propagates_nan_and_gives_it_no_gradient_like_pytorch():
             np.testing.assert_array_equal(A.leaky_relu_forward(x, slope)[0], expected)
 
 
+def test_relu_inference_forward_keeps_only_y_and_backward_still_works():
+    x = distinct_values((3, 4, 5), 1)
+    x[0, 0, :3] = [0.0, np.nan, -np.inf]
+    out, mask = A.relu_forward(x)
+    out_eval, kept = A.relu_forward(x, train=False)
+    assert kept is out_eval and mask.dtype == bool
+    np.testing.assert_array_equal(out_eval, out)
+    dout = np.random.default_rng(2).standard_normal(x.shape)
+    np.testing.assert_array_equal(A.relu_backward(dout, kept), A.relu_backward(dout, mask))
+
+
 KINKS = {  # name -> (x at and around the kinks, expected gradient of sum(y))
     "relu6": ([-1.0, 0.0, 3.0, 6.0, 7.0], [0, 0, 1, 0, 0]),
     "leaky_relu-0.3": ([-1.0, 0.0, 1.0], [0.3, 0.3, 1]),
