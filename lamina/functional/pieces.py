@@ -13,7 +13,9 @@ from lamina.functional.parallel import get_num_threads, run_chunks
 __all__ = ["PIECE_BYTES", "PARALLEL_BYTES", "piece_slices", "run_pieces", "each_piece",
            "map_pieces"]
 
-PIECE_BYTES = 2**19  # one piece's input: it and its outputs stay in a 2 MB L2
+# One piece's input: with its outputs it stays in a core's 2 MB L2. Smaller pieces are no
+# faster on one thread and slower on two (more hand-offs of the GIL between NumPy calls).
+PIECE_BYTES = 2**20
 # From this much input the pieces run on several threads: a hand-off to the pool costs
 # ~35 us, about the time a pool or ReLU takes over half a megabyte, so below 2 MB one thread
 # is as fast.
