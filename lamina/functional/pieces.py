@@ -31,18 +31,23 @@ def piece_slices(n, bytes_per_item):
 def run_pieces(fn, n, bytes_per_item, single_pass=False):
     """fn(piece) for each slice of piece_slices(n, bytes_per_item): on lamina's threads from
     PARALLEL_BYTES of input, else in order here. fn writes only its piece of any output.
-    single_pass: fn makes one pass over its data, which cache cannot speed up, so each
-    thread takes one piece (a call per piece would only add overhead)."""
+    single_pass: fn makes one pass over its data, which cache cannot speed up, so on one
+    thread it takes all of range(n) at once (a call per piece would only add overhead)."""
     threads = get_num_threads() if n * bytes_per_item >= PARALLEL_BYTES else 1
-    if single_pass:
-        pieces = [slice(n * t // threads, n * (t + 1) // threads) for t in range(threads)]
-    else:
-        pieces = piece_slices(n, bytes_per_item)
-    threads = max(1, min(threads, len(pieces)))
-    # One run of consecutive pieces per thread: a hand-off per piece would cost more.
-    bounds = [len(pieces) * t // threads for t in range(threads + 1)]
-    run_chunks(lambda run: [fn(piece) for piece in run],
-               [pieces[start:end] for start, end in zip(bounds, bounds[1:])])
+    if threads == 1:
+        for piece in [slice(0, n)] if single_pass else piece_slices(n, bytes_per_item):
+            fn(piece)
+        return
+    # Each thread takes the next piece left until none is: a thread the machine leaves
+    # waiting (other processes on its core) does less, instead of holding the others up.
+    # Which thread computes a piece never changes its numbers.
+    pieces = iter(piece_slices(n, bytes_per_item))
+
+    def take_pieces(_):
+        for piece in pieces:
+            fn(piece)
+
+    run_chunks(take_pieces, range(threads))
 
 
 def _whole(arrays):

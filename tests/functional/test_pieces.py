@@ -25,7 +25,7 @@ def test_piece_slices_cover_the_range_in_order(n, bytes_per_item):
 def test_run_pieces_runs_each_piece_once_on_the_threads_only_when_large(single_pass,
                                                                         restore_threads):
     lamina.set_num_threads(2)
-    for n, bytes_per_item, threaded in [(100, 16, False), (4000, 1000, True)]:
+    for n, bytes_per_item, threaded in [(100, 16, False), (3000, P.PIECE_BYTES // 3, True)]:
         seen, names = [], set()
 
         def record(piece):
@@ -36,8 +36,10 @@ def test_run_pieces_runs_each_piece_once_on_the_threads_only_when_large(single_p
         covered = sorted(i for start, stop in seen for i in range(start, stop))
         assert covered == list(range(n))
         assert all(name.startswith("lamina") for name in names) == threaded
-        if single_pass:
-            assert len(seen) == (2 if threaded else 1)
+        if single_pass and not threaded:
+            assert seen == [(0, n)]
+        else:
+            assert sorted(seen) == [(p.start, p.stop) for p in P.piece_slices(n, bytes_per_item)]
 
 
 def test_map_pieces_equals_the_whole_call_with_the_probed_dtypes(restore_threads):
