@@ -11,7 +11,8 @@ ceil(H / sh), Keras' rule: windows.same_sides). Inside, padding is per side:
 import numpy as np
 
 from lamina.functional.checks import check_bool, check_dout, check_float, check_rank
-from lamina.functional.windows import kernel_positions, pad2d, pool_geometry, unpad2d
+from lamina.functional.pieces import run_pieces
+from lamina.functional.windows import kernel_positions, pad2d, pool_geometry, scratch, unpad2d
 
 __all__ = [
     "max_pool2d_forward", "max_pool2d_backward", "max_pool2d_indices",
@@ -38,13 +39,22 @@ def _padded_hw(x_shape, padding):
     return tuple(x_shape[2 + i] + sum(padding[i]) for i in range(2))
 
 
+def _tiles(x_shape, geometry):
+    """Whether the windows tile x exactly, so that a backward writes every pixel once (and
+    need not zero dx first)."""
+    kernel, stride, padding, out_hw = geometry
+    return padding == ((0, 0), (0, 0)) and stride == kernel and all(
+        out_hw[i] * stride[i] == x_shape[2 + i] for i in range(2))
+
+
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, train=True):
     """Max over each KHxKW window; padding is -inf, so it never wins.
 
     x: (N, C, H, W) -> out: (N, C, OH, OW), out[n, c, i, j] = max over the window at
-    (i*sh - ph, j*sw - pw): KH*KW strided np.maximum calls. For backward the cache keeps, per
-    output, the position k (row-major in the window) of its maximum, ties going to the first
-    (uint8 while KH*KW <= 256); max_pool2d_indices turns it into PyTorch's ``return_indices``.
+    (i*sh - ph, j*sw - pw): KH*KW strided np.maximum calls, piece by piece of the batch
+    (lamina.functional.pieces). For backward the cache keeps, per output, the position k
+    (row-major in the window) of its maximum, ties going to the first (uint8 while
+    KH*KW <= 256); max_pool2d_indices turns it into PyTorch's ``return_indices``.
     train=False (inference) skips that bookkeeping and keeps x instead: a later backward or
     max_pool2d_indices finds the positions then.
 
@@ -56,35 +66,50 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, train=True):
            [13, 15]]))
     """
     x, geometry, _ = _geometry("max_pool2d_forward", x, kernel_size, stride, padding)
-    windows = _windows(x, geometry)
-    if train:
-        out, position = _max_and_position(windows, geometry)
-        return out, (x.shape, position, None, geometry)
-    out = windows[0].copy()
-    for window in windows[1:]:
-        np.maximum(out, window, out=out)
-    return out, (x.shape, None, x, geometry)
+    out, position = _max_pool(x, geometry, with_position=train)
+    return out, (x.shape, position, None if train else x, geometry)
 
 
-def _windows(x, geometry):
-    """One strided (N, C, OH, OW) view of the -inf-padded x per kernel position."""
+def _max_pool(x, geometry, with_position):
+    """(out, position or None) of x's windows, computed piece by piece of the batch."""
     kernel, stride, padding, out_hw = geometry
     x_padded = pad2d(x, padding, -np.inf)
-    return [x_padded[:, :, rows, cols]
-            for _, _, rows, cols in kernel_positions(kernel, stride, _NO_DILATION, out_hw)]
+    taps = list(kernel_positions(kernel, stride, _NO_DILATION, out_hw))
+    out = np.empty(x.shape[:2] + out_hw, x.dtype)
+    position = (np.empty(out.shape, np.min_scalar_type(len(taps) - 1)) if with_position
+                else None)
+
+    def piece(part):
+        windows = [x_padded[part, :, rows, cols] for _, _, rows, cols in taps]
+        if with_position:
+            _max_and_position(windows, geometry, out[part], position[part])
+        else:
+            np.copyto(out[part], windows[0])
+            for window in windows[1:]:
+                np.maximum(out[part], window, out=out[part])
+
+    run_pieces(piece, x.shape[0], x_padded[:1].nbytes)
+    return out, position
 
 
-def _max_and_position(windows, geometry):
-    """The windows' maximum and, per output, the first position k holding it."""
-    out = windows[0].copy()
-    position = np.zeros(out.shape, np.min_scalar_type(len(windows) - 1))
-    greater = np.empty(out.shape, bool)
+def _max_and_position(windows, geometry, out, position):
+    """Into out and position: the windows' maximum and, per output, the first position k
+    holding it."""
+    np.copyto(out, windows[0])
+    position.fill(0)
+    greater = scratch("max_pool_greater", out.shape, bool)
+    step = scratch("max_pool_step", out.shape, position.dtype)
+    contiguous = scratch("max_pool_window", out.shape, out.dtype)
     for k, window in enumerate(windows[1:], start=1):
+        # One strided pass copies the window; comparing and maximising a contiguous copy is
+        # faster than doing both on the strided view (~25% of the forward).
+        np.copyto(contiguous, window)
         # k only grows, so a strict ">" update is position = max(position, k * greater):
         # branch-free, and ties keep the earlier k.
-        np.greater(window, out, out=greater)
-        np.maximum(out, window, out=out)
-        np.maximum(position, greater * position.dtype.type(k), out=position)
+        np.greater(contiguous, out, out=greater)
+        np.maximum(out, contiguous, out=out)
+        np.multiply(greater, position.dtype.type(k), out=step)
+        np.maximum(position, step, out=position)
     kernel, stride, padding, out_hw = geometry
     if padding != ((0, 0), (0, 0)):
         # A window of only -inf keeps k = 0, maybe in the padding: PyTorch names its first real
@@ -95,14 +120,12 @@ def _max_and_position(windows, geometry):
             left = np.arange(out_hw[1]) * stride[1] - padding[1][0]
             first_real = (np.maximum(top, 0) - top) * kernel[1] + np.maximum(left, 0) - left
             position[empty] = np.broadcast_to(first_real, out.shape)[empty]
-    return out, position
 
 
 def _positions(cache):
     """The cache's positions; after an inference forward, found again from the kept x."""
     _, position, x, geometry = cache
-    return position if position is not None else _max_and_position(_windows(x, geometry),
-                                                                    geometry)[1]
+    return position if position is not None else _max_pool(x, geometry, True)[1]
 
 
 def max_pool2d_indices(cache):
@@ -122,9 +145,9 @@ def max_pool2d_backward(dout, cache):
 
     dout: (N, C, OH, OW) -> dx: (N, C, H, W), dx[n, c, p] = sum of dout[n, c, i, j] over the
     windows whose maximum sits at p (zero elsewhere). Disjoint windows (stride >= kernel):
-    for each kernel position k, the strided view of dx that k covers is dout * [position == k].
-    Overlapping windows (stride < kernel) may send several gradients to one pixel: they are
-    summed with np.bincount over the flat indices.
+    for each kernel position k, the strided view of dx that k covers is dout * [position == k],
+    piece by piece of the batch. Overlapping windows (stride < kernel) may send several
+    gradients to one pixel: they are summed with np.bincount over the flat indices.
     """
     x_shape, _, _, (kernel, stride, padding, out_hw) = cache
     dout = check_dout("max_pool2d_backward", dout, x_shape[:2] + out_hw)
@@ -135,15 +158,19 @@ def max_pool2d_backward(dout, cache):
         dx = np.bincount(flat_index.ravel(), weights=dout.ravel(), minlength=planes * plane_size)
         return dx.astype(dout.dtype, copy=False).reshape(x_shape)
     position = _positions(cache)
-    padded_hw = _padded_hw(x_shape, padding)
-    # Windows that tile x exactly write every pixel once: no zeroing needed.
-    tiled = padding == ((0, 0), (0, 0)) and stride == kernel and all(
-        out_hw[i] * stride[i] == x_shape[2 + i] for i in range(2))
-    dx_padded = (np.empty if tiled else np.zeros)(x_shape[:2] + padded_hw, dout.dtype)
-    mask = np.empty(position.shape, bool)
-    for k, (_, _, rows, cols) in enumerate(kernel_positions(kernel, stride, _NO_DILATION, out_hw)):
-        np.equal(position, k, out=mask)
-        np.multiply(dout, mask, out=dx_padded[:, :, rows, cols])
+    tiled = _tiles(x_shape, cache[3])
+    dx_padded = np.empty(x_shape[:2] + _padded_hw(x_shape, padding), dout.dtype)
+    taps = list(kernel_positions(kernel, stride, _NO_DILATION, out_hw))
+
+    def piece(part):
+        if not tiled:
+            dx_padded[part].fill(0)
+        mask = scratch("max_pool_mask", position[part].shape, bool)
+        for k, (_, _, rows, cols) in enumerate(taps):
+            np.equal(position[part], k, out=mask)
+            np.multiply(dout[part], mask, out=dx_padded[part, :, rows, cols])
+
+    run_pieces(piece, x_shape[0], dx_padded[:1].nbytes)
     return np.ascontiguousarray(unpad2d(dx_padded, padding))
 
 
@@ -167,13 +194,17 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     include = (given != "same" if count_include_pad is None
                else check_bool(op, "count_include_pad", count_include_pad))
     x_padded = pad2d(x, padding)
-    positions = kernel_positions(kernel, stride, _NO_DILATION, out_hw)
-    _, _, rows, cols = next(positions)
-    out = x_padded[:, :, rows, cols].copy()
-    for _, _, rows, cols in positions:
-        out += x_padded[:, :, rows, cols]
+    (_, _, rows, cols), *taps = kernel_positions(kernel, stride, _NO_DILATION, out_hw)
     count = _window_count(x.shape, geometry, include)
-    out /= count
+    out = np.empty(x.shape[:2] + out_hw, x.dtype)
+
+    def piece(part):
+        np.copyto(out[part], x_padded[part, :, rows, cols])
+        for _, _, rows_k, cols_k in taps:
+            out[part] += x_padded[part, :, rows_k, cols_k]
+        out[part] /= count
+
+    run_pieces(piece, x.shape[0], x_padded[:1].nbytes)
     return out, (x.shape, geometry, count)
 
 
@@ -199,12 +230,20 @@ def avg_pool2d_backward(dout, cache):
     """
     x_shape, (kernel, stride, padding, out_hw), count = cache
     dout = check_dout("avg_pool2d_backward", dout, x_shape[:2] + out_hw)
-    share = (dout / count).astype(dout.dtype, copy=False)
-    dx_padded = np.zeros(x_shape[:2] + _padded_hw(x_shape, padding), share.dtype)
+    dx_padded = np.empty(x_shape[:2] + _padded_hw(x_shape, padding), dout.dtype)
     disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]
-    for _, _, rows, cols in kernel_positions(kernel, stride, _NO_DILATION, out_hw):
-        if disjoint:  # each pixel is written once: assigning skips a read (~2x faster)
-            dx_padded[:, :, rows, cols] = share
-        else:
-            dx_padded[:, :, rows, cols] += share
+    tiled = _tiles(x_shape, cache[1])
+    taps = list(kernel_positions(kernel, stride, _NO_DILATION, out_hw))
+
+    def piece(part):
+        share = (dout[part] / count).astype(dout.dtype, copy=False)
+        if not tiled:
+            dx_padded[part].fill(0)
+        for _, _, rows, cols in taps:
+            if disjoint:  # each pixel is written once: assigning skips a read (~2x faster)
+                dx_padded[part, :, rows, cols] = share
+            else:
+                dx_padded[part, :, rows, cols] += share
+
+    run_pieces(piece, x_shape[0], dx_padded[:1].nbytes)
     return np.ascontiguousarray(unpad2d(dx_padded, padding))

@@ -39,6 +39,10 @@ class ReLU(_Elementwise):
 
     kernel = (F.relu_forward, F.relu_backward)
 
+    def forward(self, x):
+        out, self._cache = F.relu_forward(self.check_input(x), train=self.training)
+        return out
+
 
 class ReLU6(_Elementwise):
     """y = min(max(x, 0), 6) (MobileNetV2's activation)."""

@@ -5,7 +5,10 @@ import pytest
 
 from lamina.errors import ConfigError, DTypeError, ShapeError
 from lamina.functional import activation as A
+import lamina
+from lamina.functional.pieces import PARALLEL_BYTES, PIECE_BYTES
 from lamina.gradcheck import check_kernel, distinct_values
+from tests.functional.test_parallel import restore_threads  # noqa: F401 (a fixture)
 
 # name -> (forward, backward, hyper-parameters)
 PAIRS = {
@@ -55,6 +58,29 @@ def test_relu_kink_gets_zero_gradient_like_pytorch():
     out, cache = A.relu_forward(x)
     np.testing.assert_array_equal(out, [0.0, 0.0, 2.0])
     np.testing.assert_array_equal(A.relu_backward(np.ones(3), cache), [0.0, 0.0, 1.0])
+
+
+def test_relu_propagates_nan_and_gives_it_no_gradient_like_pytorch():
+    x = np.array([np.nan, -1.0, 3.0, -np.inf, np.inf], np.float32)
+    out, cache = A.relu_forward(x)
+    np.testing.assert_array_equal(out, [np.nan, 0.0, 3.0, 0.0, np.inf])
+    np.testing.assert_array_equal(A.relu_backward(np.ones(5, np.float32), cache), [0, 0, 1, 0, 1])
+    for slope, expected in [(0.0, [np.nan, 0.0, 3.0, np.nan, np.inf]),
+                            (0.5, [np.nan, -0.5, 3.0, -np.inf, np.inf]),
+                            (2.0, [np.nan, -2.0, 3.0, -np.inf, np.inf])]:  # x * slope, as torch
+        with np.errstate(invalid="ignore"):  # -inf * 0
+            np.testing.assert_array_equal(A.leaky_relu_forward(x, slope)[0], expected)
+
+
+def test_relu_inference_forward_keeps_only_y_and_backward_still_works():
+    x = distinct_values((3, 4, 5), 1)
+    x[0, 0, :3] = [0.0, np.nan, -np.inf]
+    out, mask = A.relu_forward(x)
+    out_eval, kept = A.relu_forward(x, train=False)
+    assert kept is out_eval and mask.dtype == bool
+    np.testing.assert_array_equal(out_eval, out)
+    dout = np.random.default_rng(2).standard_normal(x.shape)
+    np.testing.assert_array_equal(A.relu_backward(dout, kept), A.relu_backward(dout, mask))
 
 
 KINKS = {  # name -> (x at and around the kinks, expected gradient of sum(y))
@@ -216,3 +242,37 @@ def test_sigmoid_value_and_symmetry():
     y, _ = A.sigmoid_forward(x)
     np.testing.assert_allclose(y, 1 / (1 + np.exp(-x)), rtol=1e-14)
     np.testing.assert_allclose(y + y[::-1], 1.0, rtol=1e-14)
+
+
+ELEMENTWISE = [name for name in PAIRS if "softmax" not in name]
+
+
+def _flat(arrays):
+    """The arrays in an output or cache (tuples nested), in order."""
+    if isinstance(arrays, tuple):
+        return [a for item in arrays for a in _flat(item)]
+    return [arrays] if isinstance(arrays, np.ndarray) else []
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_pieces_on_several_threads_equal_the_whole_array_bit_for_bit(name, dtype,
+                                                                     restore_threads):
+    forward, backward, hyper = PAIRS[name]
+    rng = np.random.default_rng(6)
+    images = -(-max(PARALLEL_BYTES, 2 * PIECE_BYTES) // (8 * 40 * 40 * np.dtype(dtype).itemsize))
+    x = (rng.standard_normal((images + 1, 8, 40, 40)) * 4).astype(dtype)
+    x[0, 0, 0, :4] = [0.0, 3.0, -3.0, 6.0]  # kinks
+    dout = rng.standard_normal(x.shape).astype(dtype)
+    assert x.nbytes >= max(PARALLEL_BYTES, 2 * PIECE_BYTES)
+    # Fortran-ordered copies are computed whole (their flat pieces would not line up).
+    x_whole, dout_whole = np.asfortranarray(x), np.asfortranarray(dout)
+    y_whole, cache_whole = forward(x_whole, **hyper)
+    dx_whole = backward(dout_whole, cache_whole)
+    for threads in (1, 2):
+        lamina.set_num_threads(threads)
+        y, cache = forward(x, **hyper)
+        dx = backward(dout, cache)
+        assert y.dtype == dx.dtype == dtype
+        for a, b in zip([y, dx] + _flat(cache), [y_whole, dx_whole] + _flat(cache_whole)):
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)

@@ -13,7 +13,10 @@ from lamina.functional.pool import (
     max_pool2d_forward,
     max_pool2d_indices,
 )
+import lamina
+from lamina.functional.pieces import PARALLEL_BYTES, PIECE_BYTES
 from lamina.gradcheck import check_kernel, distinct_values
+from tests.functional.test_parallel import restore_threads  # noqa: F401 (a fixture)
 
 # (x shape, kernel_size, stride, padding): odd sizes, non-square kernels, strides 1/2/3,
 # padding, windows that overlap (stride < kernel) and windows with gaps (stride > kernel).
@@ -149,6 +152,35 @@ def test_ties_route_gradient_to_first_element():
     np.testing.assert_array_equal(dx[0, 0], np.kron(np.ones((2, 2)), [[1, 0], [0, 0]]))
 
 
+def test_nan_window_gives_nan_and_one_gradient_in_the_window():
+    """As PyTorch, a window holding NaN pools to NaN; its gradient goes to one of its pixels."""
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    x[0, 0, 0, 1] = x[0, 0, 3, 3] = x[0, 1, 2, 2] = np.nan
+    for stride in (None, 1):
+        out, cache = max_pool2d_forward(x, 2, stride)
+        nan_window = np.zeros(out.shape, bool)
+        for i, j in itertools.product(range(out.shape[2]), range(out.shape[3])):
+            r, c = i * (stride or 2), j * (stride or 2)
+            nan_window[:, :, i, j] = np.isnan(x[:, :, r:r + 2, c:c + 2]).any(axis=(2, 3))
+        np.testing.assert_array_equal(np.isnan(out), nan_window)
+        index = max_pool2d_indices(cache)
+        rows, cols = np.divmod(index, 4)
+        top = np.arange(out.shape[2])[:, None] * (stride or 2)
+        left = np.arange(out.shape[3]) * (stride or 2)
+        assert np.all((rows - top >= 0) & (rows - top < 2) & (cols - left >= 0)
+                      & (cols - left < 2))
+        dx = max_pool2d_backward(np.ones(out.shape), cache)
+        assert dx.sum() == out.size
+
+
+@pytest.mark.parametrize("forward, backward", [(max_pool2d_forward, max_pool2d_backward),
+                                               (avg_pool2d_forward, avg_pool2d_backward)])
+def test_empty_batch(forward, backward):
+    out, cache = forward(np.zeros((0, 2, 4, 4), np.float32), 2)
+    assert out.shape == (0, 2, 2, 2)
+    assert backward(np.zeros(out.shape, np.float32), cache).shape == (0, 2, 4, 4)
+
+
 def test_all_negative_infinity_window_points_at_first_real_pixel():
     x = np.full((1, 1, 4, 4), -np.inf)
     out, cache = max_pool2d_forward(x, 3, stride=2, padding=1)
@@ -246,3 +278,46 @@ def test_training_cache_is_one_byte_per_output():
     out, cache = max_pool2d_forward(x, 2)
     arrays = [item for item in cache if isinstance(item, np.ndarray)]
     assert sum(a.nbytes for a in arrays) == out.size
+
+
+# Image shapes (the batch is made large enough for several pieces on several threads):
+# tiled, overlapping and padded, gapped and padded per side, "same".
+THREADED_GEOMETRIES = [
+    ((16, 20, 22), 2, None, 0, np.float32),
+    ((8, 33, 31), 3, 2, 1, np.float64),
+    ((12, 25, 24), (3, 2), (3, 3), ((1, 0), (0, 1)), np.float32),
+    ((8, 31, 30), 2, 3, "same", np.float32),
+]
+
+
+@pytest.mark.parametrize("image, kernel, stride, padding, dtype", THREADED_GEOMETRIES)
+def test_pools_on_several_threads_equal_one_image_at_a_time_bit_for_bit(
+        image, kernel, stride, padding, dtype, restore_threads):
+    rng = np.random.default_rng(5)
+    image_bytes = np.prod(image) * np.dtype(dtype).itemsize
+    shape = (-(-max(PARALLEL_BYTES, 2 * PIECE_BYTES) // image_bytes) + 3,) + image
+    x = rng.standard_normal(shape).astype(dtype)
+    x[::7, :, ::5, ::3] = 1.0  # ties
+    assert x.nbytes >= max(PARALLEL_BYTES, 2 * PIECE_BYTES)
+    pools = [(lambda x: max_pool2d_forward(x, kernel, stride, padding), max_pool2d_backward),
+             (lambda x: max_pool2d_forward(x, kernel, stride, padding, train=False),
+              max_pool2d_backward),
+             (lambda x: avg_pool2d_forward(x, kernel, stride, padding), avg_pool2d_backward),
+             (lambda x: avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=False),
+              avg_pool2d_backward)]
+    for forward, backward in pools:
+        # one image at a time: each call is one piece on this thread
+        alone = [forward(x[i:i + 1]) for i in range(shape[0])]
+        out_alone = np.concatenate([out for out, _ in alone])
+        dout = rng.standard_normal(out_alone.shape).astype(dtype)
+        dx_alone = np.concatenate([backward(dout[i:i + 1], cache)
+                                   for i, (_, cache) in enumerate(alone)])
+        for threads in (1, 2, 3):
+            lamina.set_num_threads(threads)
+            out, cache = forward(x)
+            dx = backward(dout, cache)
+            assert out.dtype == dx.dtype == dtype
+            assert np.array_equal(out, out_alone) and np.array_equal(dx, dx_alone)
+            if backward is max_pool2d_backward:
+                assert np.array_equal(max_pool2d_indices(cache),
+                                      np.concatenate([max_pool2d_indices(c) for _, c in alone]))

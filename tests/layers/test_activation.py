@@ -71,6 +71,18 @@ def test_layers_call_their_kernels():
         np.testing.assert_array_equal(layer.forward(x), forward(x, **hyper)[0])
 
 
+def test_relu_in_eval_mode_keeps_no_mask_and_backward_matches_training():
+    x = distinct_values((4, 6), 3, -5, 5)
+    dout = np.random.default_rng(0).standard_normal(x.shape)
+    layer = L.ReLU()
+    out = layer.forward(x)
+    dx = layer.backward(dout)
+    layer.eval()
+    np.testing.assert_array_equal(layer.forward(x), out)
+    assert layer._cache.dtype == x.dtype  # y itself, no mask
+    np.testing.assert_array_equal(layer.backward(dout), dx)
+
+
 @pytest.mark.parametrize("make", LAYERS.values(), ids=list(LAYERS))
 def test_float32_stays_float32(make):
     layer = make().astype(np.float64).astype(np.float32)
