@@ -45,10 +45,10 @@ def get_num_threads():
 
 def set_num_threads(count):
     """Use `count` threads, for the kernels' chunks and for BLAS, until changed again:
-    set_num_threads(1) runs everything on one core."""
+    set_num_threads(1) runs everything on one core; None goes back to default_threads()."""
     global _chosen
-    _chosen = check_int("lamina.set_num_threads", "count", count, 1)
-    _blas().limit(limits=_chosen, user_api="blas")
+    _chosen = None if count is None else check_int("lamina.set_num_threads", "count", count, 1)
+    _blas().limit(limits=get_num_threads(), user_api="blas")
 
 
 def _blas():
