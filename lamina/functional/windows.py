@@ -376,6 +376,8 @@ def from_columns(matrix, windows, out, bias=None):
 
 
 def batch_chunks(n, bytes_per_item):
-    """Slices of the batch, each of about CHUNK_BYTES of work (at least one item)."""
-    step = max(1, CHUNK_BYTES // max(1, bytes_per_item))
-    return [slice(start, min(n, start + step)) for start in range(0, n, step)]
+    """Slices of the batch, as few as hold at most CHUNK_BYTES of work each (at least one
+    item), of equal sizes give or take one item (so that threads share them evenly)."""
+    count = -(-n // max(1, CHUNK_BYTES // max(1, bytes_per_item)))
+    bounds = [n * i // count for i in range(count + 1)]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(count)]
