@@ -53,6 +53,21 @@ def _parts(windows, n, rows, dtype):
     return batch_chunks(n, rows * windows.columns * dtype.itemsize)
 
 
+# The chunks run on lamina's threads from this many multiply-adds in one product over the
+# batch (F * C/G*KH*KW * N*L). Measured on 2 cores: LeNet-5's convolutions at batch 64 (9-21
+# M) and the decoder's last (27 M) ran no faster on two threads, or slower (the copies share
+# the memory, and waking a thread costs ~40 us); from LeNet's second at batch 256 (86 M)
+# through the CIFAR CNN's (0.5-1.2 G) they ran 1.2-1.6x faster.
+PARALLEL_MULTIPLY_ADDS = 5 * 10**7
+
+
+def _run(chunk, parts, multiply_adds):
+    """chunk(part) for every part, in order: on lamina's threads where the work pays."""
+    if multiply_adds >= PARALLEL_MULTIPLY_ADDS:
+        return run_chunks(chunk, parts)
+    return [chunk(part) for part in parts]
+
+
 # A chunk whose images have fewer output columns than this is laid out batch-major: each
 # matrix is (G, rows, n*L), so a product runs over the chunk's n*L columns at once (the
 # weight gradient too); measured on a 64->64 3x3 stride-2 conv of 16x16 images (72 columns),
@@ -235,7 +250,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, paddin
         else:
             from_columns(_images(_product(w_mat, cols), images), windows, out[part], bias)
 
-    run_chunks(chunk, _parts(windows, n, channels * taps, dtype))
+    _run(chunk, _parts(windows, n, channels * taps, dtype), w_mat.size * n * windows.columns)
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
     return out, (x_cast, kept, w_mat, windows, geometry, dtypes, pad_cache)
 
@@ -277,7 +292,8 @@ def conv2d_backward(dout, cache, input_grad=True):
                 col2im(dcols.reshape(images, channels, taps, -1), windows, dx[part])
             return dw, _bias_sums(dout[part], dtypes[2])
 
-        dws, dbs = zip(*run_chunks(chunk, _parts(windows, n, channels * taps, w_mat.dtype)))
+        dws, dbs = zip(*_run(chunk, _parts(windows, n, channels * taps, w_mat.dtype),
+                             w_mat.size * n * windows.columns))
         dw, db = _chunk_sum(dws).transpose(0, 2, 1), _bias_grad(dbs, dtypes[2])
     if dx is not None and pad_cache is not None:
         dx = pad2d_backward(dx, pad_cache)
@@ -322,7 +338,8 @@ def _full_conv_backward(x, dout, w_mat, geometry, full, b_dtype):
         from_columns(_images(_product(flipped, dout_cols), x[part].shape[0]), windows, dx[part])
         return dw_flipped, _bias_sums(dout[part], b_dtype)
 
-    dws, dbs = zip(*run_chunks(chunk, _parts(windows, n, dout.shape[1] * taps, w_mat.dtype)))
+    dws, dbs = zip(*_run(chunk, _parts(windows, n, dout.shape[1] * taps, w_mat.dtype),
+                         w_mat.size * n * windows.columns))
     dw = _chunk_sum(dws).reshape(groups, -1, taps, channels // groups)[:, :, ::-1]
     return dx, dw.transpose(0, 1, 3, 2).reshape(w_mat.shape), _bias_grad(dbs, b_dtype)
 
@@ -386,7 +403,8 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
         if bias is not None:
             out[part] += bias[:, None, None]
 
-    run_chunks(chunk, _parts(windows, x.shape[0], groups * w_mat.shape[2], dtype))
+    _run(chunk, _parts(windows, x.shape[0], groups * w_mat.shape[2], dtype),
+         w_mat.size * x.shape[0] * windows.columns)
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
     return out, (x_cast, w_mat, windows, geometry, dtypes)
 
@@ -416,6 +434,7 @@ def conv_transpose2d_backward(dout, cache, input_grad=True):
             from_columns(_images(_product(w_mat, cols), x[part].shape[0]), windows, dx[part])
         return dw, _bias_sums(dout[part], b_dtype)
 
-    dws, dbs = zip(*run_chunks(chunk, _parts(windows, n, groups * w_mat.shape[2], w_mat.dtype)))
+    dws, dbs = zip(*_run(chunk, _parts(windows, n, groups * w_mat.shape[2], w_mat.dtype),
+                         w_mat.size * n * windows.columns))
     dw = _chunk_sum(dws).transpose(0, 2, 1)
     return _cast(dx, x_dtype), _weight(dw, kernel, w_dtype), _bias_grad(dbs, b_dtype)

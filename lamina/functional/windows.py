@@ -232,7 +232,7 @@ def kernel_positions(kernel, stride, dilation, out_hw):
 
 # Convolutions run over chunks of the batch whose im2col matrix has about this many bytes: it
 # stays in cache from the copy that builds it to the matmul that reads it.
-CHUNK_BYTES = 2**22
+CHUNK_BYTES = 2**21
 
 # Temporaries that never leave a kernel (padded planes, im2col matrices, matmul products) are
 # carved from per-thread buffers kept between calls: a fresh multi-megabyte array pays page

@@ -31,6 +31,7 @@ def chunk_counts(monkeypatch):
         return parallel.run_chunks(fn, chunks)
 
     monkeypatch.setattr(C, "run_chunks", counting)
+    monkeypatch.setattr(C, "PARALLEL_MULTIPLY_ADDS", 0)  # these small convolutions too
     return counts
 
 
@@ -83,8 +84,21 @@ def test_conv2d_on_several_threads_equals_one_thread_bit_for_bit(
     assert min(chunk_counts) == x_shape[0]  # every kernel ran one chunk per image
 
 
+def test_small_convolutions_stay_on_the_calling_thread(monkeypatch, restore_threads):
+    """Below PARALLEL_MULTIPLY_ADDS the chunks run in order here (threads would not pay)."""
+    calls = []
+    monkeypatch.setattr(C, "run_chunks", lambda fn, chunks: calls.append(len(chunks)))
+    monkeypatch.setattr(windows_module, "CHUNK_BYTES", 1)
+    lamina.set_num_threads(2)
+    x = np.ones((4, 2, 6, 6), np.float32)
+    out, cache = C.conv2d_forward(x, np.ones((3, 2, 3, 3), np.float32), None, 1, 1)
+    C.conv2d_backward(out, cache)
+    assert calls == [] and out[0, 0, 2, 2] == 18
+
+
 @pytest.mark.parametrize("keep", [True, False])
-def test_kept_and_rebuilt_im2col_matrices_on_several_threads(keep, monkeypatch, restore_threads):
+def test_kept_and_rebuilt_im2col_matrices_on_several_threads(keep, monkeypatch, chunk_counts,
+                                                              restore_threads):
     """The forward's kept im2col matrix is filled chunk by chunk on the threads too."""
     monkeypatch.setattr(windows_module, "CHUNK_BYTES", 2**12)
     monkeypatch.setattr(C, "KEEP_COLS_BYTES", 2**30 if keep else 0)
