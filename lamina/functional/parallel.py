@@ -1,10 +1,11 @@
 """The kernels' threads: a batch's chunks run at once, bit for bit as on one thread.
 
-A kernel that works through a batch in chunks (conv2d_forward: the im2col, product and
+A kernel that works through a batch in chunks (the convolutions: the im2col, products and
 scatter of each chunk of images) hands them to run_chunks, which runs them on
 get_num_threads() threads with BLAS at one thread inside each (NumPy releases the GIL in its
 products, copies and ufuncs). Each chunk is computed by the same operations as on one
-thread, only in another thread, so the results do not change. lamina.set_num_threads sets
+thread, only in another thread, and the results come back in chunk order (a kernel adds its
+chunks' partial sums in that order), so the results do not change. lamina.set_num_threads sets
 the count (lamina.threads); by default it is OMP_NUM_THREADS, or else the cores this process
 may run on.
 """
