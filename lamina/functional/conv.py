@@ -19,7 +19,7 @@ from lamina.backend import xp
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional.checks import check_dout, check_float, check_int, check_rank
 from lamina.functional.padding import check_padding_mode, pad2d_backward, pad2d_forward
-from lamina.functional.parallel import run_chunks
+from lamina.functional.parallel import one_blas_thread, run_chunks
 from lamina.functional.windows import (batch_chunks, col2im, flat_windows, from_columns, im2col,
                                        padding_sides, pair, scratch, to_columns, window_geometry)
 
@@ -65,10 +65,13 @@ PARALLEL_MULTIPLY_ADDS = 5 * 10**7
 
 
 def _run(chunk, parts, multiply_adds):
-    """chunk(part) for every part, in order: on lamina's threads where the work pays."""
+    """chunk(part) for every part, results in order: on lamina's threads where the work
+    pays, else here with BLAS at one thread (too small to split: under load a split product
+    waiting on a busy core was measured 10x slower)."""
     if multiply_adds >= PARALLEL_MULTIPLY_ADDS:
         return run_chunks(chunk, parts)
-    return [chunk(part) for part in parts]
+    with one_blas_thread():
+        return [chunk(part) for part in parts]
 
 
 # A chunk whose images have fewer output columns than this is laid out batch-major: each

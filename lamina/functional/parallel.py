@@ -19,7 +19,8 @@ import threadpoolctl
 
 from lamina.functional.checks import check_int
 
-__all__ = ["run_chunks", "get_num_threads", "set_num_threads", "default_threads"]
+__all__ = ["run_chunks", "one_blas_thread", "get_num_threads", "set_num_threads",
+           "default_threads"]
 
 _chosen = None  # set_num_threads' count, or None for the default
 _pool = None  # (ThreadPoolExecutor, its size, the process that made it)
@@ -89,13 +90,14 @@ def run_chunks(fn, chunks):
             return fn(chunk)
 
     pool = _executor(count)
-    with _one_blas_thread():
+    with one_blas_thread():
         return list(pool.map(call, chunks))
 
 
-class _one_blas_thread:
-    """BLAS at one thread while any caller runs chunks at once; the first caller in sets
-    it, the last one out restores what it was (callers may be several user threads)."""
+class one_blas_thread:
+    """with one_blas_thread(): BLAS at one thread in the block (run_chunks' parallel part,
+    work too small to split); the first caller in sets it, the last one out restores what it
+    was (callers may be several user threads)."""
 
     def __enter__(self):
         with _lock:

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import threadpoolctl
 
 import lamina
 from lamina import layers as L
@@ -85,15 +86,25 @@ def test_conv2d_on_several_threads_equals_one_thread_bit_for_bit(
 
 
 def test_small_convolutions_stay_on_the_calling_thread(monkeypatch, restore_threads):
-    """Below PARALLEL_MULTIPLY_ADDS the chunks run in order here (threads would not pay)."""
-    calls = []
+    """Below PARALLEL_MULTIPLY_ADDS the chunks run in order here, with BLAS at one thread
+    (neither lamina's threads nor a split product would pay)."""
+    calls, blas = [], []
     monkeypatch.setattr(C, "run_chunks", lambda fn, chunks: calls.append(len(chunks)))
+    im2col = C.im2col
+
+    def watched(*args):
+        blas.append({lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+                     if lib["user_api"] == "blas"})
+        return im2col(*args)
+
+    monkeypatch.setattr(C, "im2col", watched)
     monkeypatch.setattr(windows_module, "CHUNK_BYTES", 1)
     lamina.set_num_threads(2)
     x = np.ones((4, 2, 6, 6), np.float32)
     out, cache = C.conv2d_forward(x, np.ones((3, 2, 3, 3), np.float32), None, 1, 1)
     C.conv2d_backward(out, cache)
     assert calls == [] and out[0, 0, 2, 2] == 18
+    assert len(blas) == 8 and all(counts == {1} for counts in blas)  # 4 chunks, twice
 
 
 @pytest.mark.parametrize("keep", [True, False])
