@@ -57,11 +57,12 @@ def _parts(windows, n, rows, dtype):
 
 
 # The chunks run on lamina's threads from this many multiply-adds in one product over the
-# batch (F * C/G*KH*KW * N*L). Measured on 2 cores: LeNet-5's convolutions at batch 64 (9-21
-# M) and the decoder's last (27 M) ran no faster on two threads, or slower (the copies share
-# the memory, and waking a thread costs ~40 us); from LeNet's second at batch 256 (86 M)
-# through the CIFAR CNN's (0.5-1.2 G) they ran 1.2-1.6x faster.
-PARALLEL_MULTIPLY_ADDS = 5 * 10**7
+# batch (F * C/G*KH*KW * N*L). Measured on 2 cores: LeNet-5's convolutions (9-86 M, batch 64
+# and 256: few filters, short columns, the work mostly copies that share the memory) and
+# the decoder's last (27 M) ran no faster on two threads, or 10-15% slower with another
+# process busy; from the decoder's first (150 M) through the CIFAR CNN's (0.6 G) two threads
+# ran 1.2-1.6x faster.
+PARALLEL_MULTIPLY_ADDS = 10**8
 
 
 def _run(chunk, parts, multiply_adds):
