@@ -60,6 +60,13 @@ def _blas():
     return _controller
 
 
+def _blas_limit():
+    """The most threads NumPy's BLAS may use now (threadpoolctl's limits, blas_threads,
+    OPENBLAS_NUM_THREADS); no limit when no BLAS library is found."""
+    counts = [lib.get_num_threads() for lib in _blas().select(user_api="blas").lib_controllers]
+    return max((count for count in counts if count), default=1 << 30)
+
+
 def _executor(count):
     """This process's pool of `count` threads (a fork leaves the parent's threads behind)."""
     global _pool
@@ -77,10 +84,13 @@ def _mark_worker():
 def run_chunks(fn, chunks):
     """fn(chunk) for every chunk, on get_num_threads() threads at once with BLAS at one
     thread each (NumPy's error settings carried into them), or in order on this thread when
-    one thread is set, there is one chunk, or this is already one of the pool's threads.
+    one thread is set, BLAS is limited to one (threadpoolctl, blas_threads, or another
+    caller's chunks running now), there is one chunk, or this is one of the pool's threads.
     fn must write only its own chunk's part of any shared output. Returns the results in
     the chunks' order."""
     count = min(get_num_threads(), len(chunks))
+    if count > 1:
+        count = min(count, _blas_limit())  # a threadpoolctl limit on BLAS holds here too
     if count <= 1 or getattr(_local, "worker", False):
         return [fn(chunk) for chunk in chunks]
     errors = np.geterr()

@@ -195,6 +195,20 @@ def test_chunks_run_in_order_on_this_thread_when_one_or_nested(restore_threads):
         [(0, threading.current_thread().name), (1, threading.current_thread().name)]
 
 
+def test_a_blas_limit_of_one_keeps_the_chunks_on_this_thread(restore_threads):
+    """threadpoolctl's limit (or blas_threads) on BLAS holds for lamina's threads too."""
+    import threading
+
+    lamina.set_num_threads(2)
+    here = threading.current_thread().name
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        assert parallel.run_chunks(lambda _: threading.current_thread().name, [0, 1]) == [here] * 2
+    with lamina.blas_threads(1):
+        assert parallel.run_chunks(lambda _: threading.current_thread().name, [0, 1]) == [here] * 2
+    names = parallel.run_chunks(lambda _: threading.current_thread().name, [0, 1])
+    assert all(name.startswith("lamina") for name in names)
+
+
 def test_numpy_error_settings_reach_the_threads(restore_threads):
     lamina.set_num_threads(2)
     with np.errstate(over="raise"):
