@@ -366,15 +366,11 @@ def to_columns(array, windows, matrix):
     return matrix.reshape(matrix.shape[0], matrix.shape[1], -1)
 
 
-def from_columns(matrix, windows, out, bias=None):
-    """(N, F, OH*Wq) -> out (N, F, OH, OW), junk columns dropped (a copy of whole rows), plus
-    bias (F,) when given."""
+def from_columns(matrix, windows, out):
+    """(N, F, OH*Wq) -> out (N, F, OH, OW), junk columns dropped (whole rows copied where
+    matrix is image-major, a transposing copy where it is a batch-major view)."""
     (oh, ow), wq = windows.out_hw, windows.grid_hw[1]
-    real = matrix.reshape(out.shape[:2] + (oh, wq))[..., :ow]
-    if bias is None:
-        np.copyto(out, real)
-    else:
-        np.add(real, bias[:, None, None], out=out)
+    np.copyto(out, matrix.reshape(out.shape[:2] + (oh, wq))[..., :ow])
 
 
 def batch_chunks(n, bytes_per_item):
