@@ -1,12 +1,13 @@
 """Threads: how many lamina's kernels use, and how many NumPy's BLAS uses for a block.
 
-``lamina.set_num_threads(n)`` sets both. A kernel that works through a batch in chunks
-(conv2d_forward's im2col, product and scatter of each chunk of images) runs its chunks on n
-threads at once, with BLAS at one thread inside each (NumPy releases the GIL in its
-products, copies and ufuncs), and BLAS runs n threads elsewhere. Each chunk is computed by
-the same operations as on one thread, only in another thread, so results are bit for bit
-one thread's. By default lamina uses OMP_NUM_THREADS, or else the cores it may run on, and
-leaves BLAS as NumPy set it.
+``lamina.set_num_threads(n)`` sets both (None: back to the default). A kernel that works
+through a batch in chunks (the convolutions' im2col, products and scatter of each chunk of
+images, forward and backward) runs its chunks on n threads at once, with BLAS at one thread
+inside each (NumPy releases the GIL in its products, copies and ufuncs), and BLAS runs n
+threads elsewhere. Each chunk is computed by the same operations as on one thread, only in
+another thread, and partial sums are added in chunk order, so results are bit for bit one
+thread's. By default lamina uses OMP_NUM_THREADS, or else the cores it may run on, and
+leaves BLAS as NumPy set it. docs/guide/threads.rst tells the whole story.
 
 lamina's matrix products run in the BLAS NumPy ships (OpenBLAS), which starts one thread per
 core. Small products (an 8x8-digit CNN's, a batch of a few dozen) cannot be split usefully,

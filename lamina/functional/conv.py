@@ -1,21 +1,27 @@
 """Convolution and transposed convolution over NCHW inputs (im2col + batched matmuls).
 
-Both ops share one pair of moves. Gathering: im2col of a padded input, a grouped
-(G, Cg*KH*KW, N*L) matrix (L columns per image, see windows.FlatWindows), times a grouped
-weight matrix. Scattering: the transposed weight matrix times a grouped (G, rows, N*L) matrix,
-summed back by col2im. conv2d's forward gathers and its data-gradient scatters (or, with
+Both ops share one pair of moves. Gathering: im2col of a padded input, per image a grouped
+(G, Cg*KH*KW, L) matrix (L columns per image, see windows.FlatWindows), times a grouped
+weight matrix: one batched matmul whose (N, F, L) product is already in NCHW order, so only
+the junk columns are cropped, whole rows at a time (with few columns per image the chunk's
+images sit side by side instead, one (G, rows, n*L) matrix: BATCH_MAJOR_COLUMNS).
+Scattering: the transposed weight matrix times a grouped matrix of the same layout, summed
+back by col2im. conv2d's forward gathers and its data-gradient scatters (or, with
 stride 1, gathers from dout: a full convolution); conv_transpose2d is the adjoint, so it is
 the other way round. Groups split channels in the leading axis, so they cost no copy.
 
 The batch runs in chunks whose im2col matrix stays in cache between its copy and its matmul
-(windows.CHUNK_BYTES). The caches keep x, not the im2col matrix, which backward rebuilds
-chunk by chunk, unless the whole batch's matrix is small (KEEP_COLS_BYTES): then it is kept.
+(windows.CHUNK_BYTES), on lamina's threads (parallel.run_chunks, bit for bit one thread's):
+each chunk writes only its images' part of the output, and a weight or bias gradient is a
+sum of the chunks' partial sums, added in chunk order. The caches keep x, not the im2col
+matrix, which backward rebuilds chunk by chunk, unless the whole batch's matrix is small
+(KEEP_COLS_BYTES): then it is kept.
 """
 from lamina.backend import xp
 from lamina.errors import ConfigError, ShapeError
 from lamina.functional.checks import check_dout, check_float, check_int, check_rank
 from lamina.functional.padding import check_padding_mode, pad2d_backward, pad2d_forward
-from lamina.functional.parallel import run_chunks
+from lamina.functional.parallel import one_blas_thread, run_chunks
 from lamina.functional.windows import (batch_chunks, col2im, flat_windows, from_columns, im2col,
                                        padding_sides, pair, scratch, to_columns, window_geometry)
 
@@ -41,35 +47,127 @@ def _check_bias(op, b, out_channels):
 
 # conv2d_forward builds an im2col matrix of up to this size for the whole batch and keeps it
 # for backward; larger ones are built chunk by chunk in cache, and again in backward.
-KEEP_COLS_BYTES = 2**23
-PARALLEL_ROWS = 256  # im2col rows (C * KH * KW) from which chunks run on several threads
+# Measured: a kept 5.7 MB matrix (LeNet-5's first conv at batch 64, a fresh array out of
+# cache) cost the forward 0.4-1 ms more than it saved the backward; one of a batch of 16
+# (1.4 MB) saved 10-15% of forward plus backward.
+KEEP_COLS_BYTES = 2**21
 
 
-def _parts(windows, n, rows, dtype, whole=False):
-    """The batch whole, or in slices whose (rows, chunk * L) im2col matrix is ~CHUNK_BYTES."""
-    return [slice(0, n)] if whole else batch_chunks(n, rows * windows.columns * dtype.itemsize)
+def _parts(windows, n, rows, dtype):
+    """The batch in slices whose (rows, chunk * L) im2col matrix is ~CHUNK_BYTES."""
+    return batch_chunks(n, rows * windows.columns * dtype.itemsize)
 
 
-def _im2col(name, array, windows, groups):
-    """im2col of array (N, C, H, W) into scratch `name` (a fresh array for None), as a grouped
-    (G, C/G*KH*KW, N*L) matrix."""
+# The chunks run on lamina's threads from this many multiply-adds in one product over the
+# batch (F * C/G*KH*KW * N*L). Measured on 2 cores: LeNet-5's convolutions (9-86 M, batch 64
+# and 256: few filters, short columns, the work mostly copies that share the memory) and
+# the decoder's last (27 M) ran no faster on two threads, or 10-15% slower with another
+# process busy; from the decoder's first (150 M) through the CIFAR CNN's (0.6 G) two threads
+# ran 1.2-1.6x faster.
+PARALLEL_MULTIPLY_ADDS = 10**8
+
+
+def _run(chunk, parts, multiply_adds):
+    """chunk(part) for every part, results in order: on lamina's threads where the work
+    pays, else here with BLAS at one thread (too small to split: under load a split product
+    waiting on a busy core was measured 10x slower)."""
+    if multiply_adds >= PARALLEL_MULTIPLY_ADDS:
+        return run_chunks(chunk, parts)
+    with one_blas_thread():
+        return [chunk(part) for part in parts]
+
+
+# A chunk whose images have fewer output columns than this is laid out batch-major: each
+# matrix is (G, rows, n*L), so a product runs over the chunk's n*L columns at once (the
+# weight gradient too); measured on a 64->64 3x3 stride-2 conv of 16x16 images (72 columns),
+# n short per-image products (and their sum) cost 1.1-1.25x that. Elsewhere matrices are
+# image-major, (n, G, rows, L): a product is then in NCHW order, and only its junk columns
+# are cropped (measured against batch-major: LeNet-5's small-K products 2x faster per image,
+# the CIFAR CNN's second conv at batch 256 10% faster forward, the rest within the noise).
+BATCH_MAJOR_COLUMNS = 128
+
+
+def _layout(name, n, rows, windows, dtype, batch_major):
+    """A scratch matrix for n images of `rows` rows of L columns: (its (n, rows, L) view, the
+    matrix itself), batch-major (rows, n*L) or image-major (n, rows, L)."""
+    if batch_major:
+        matrix = scratch(name, (rows, n, windows.columns), dtype)
+        return matrix.transpose(1, 0, 2), matrix.reshape(rows, -1)
+    matrix = scratch(name, (n, rows, windows.columns), dtype)
+    return matrix, matrix
+
+
+def _grouped(matrix, n, groups):
+    """A batch-major (rows, n*L) or image-major (n, rows, L) matrix as grouped matrices for
+    matmul: (G, rows/G, n*L) or (n, G, rows/G, L)."""
+    if matrix.ndim == 2:
+        return matrix.reshape(groups, -1, matrix.shape[1])
+    return matrix.reshape(n, groups, -1, matrix.shape[2])
+
+
+def _images(product, n):
+    """A grouped product, (G, r, n*L) or (n, G, r, L), as its (n, G*r, L) view."""
+    if product.ndim == 3:
+        return product.reshape(product.shape[0] * product.shape[1], n, -1).transpose(1, 0, 2)
+    return product.reshape(n, product.shape[1] * product.shape[2], -1)
+
+
+def _im2col(name, array, windows, groups, batch_major=False, into=None):
+    """im2col of array (N, C, H, W) into scratch `name` (or into `into`, (N, C*KH*KW, L)),
+    grouped: batch-major (G, C/G*KH*KW, N*L) or image-major (N, G, C/G*KH*KW, L)."""
     n, channels = array.shape[:2]
-    shape = (channels, len(windows.taps), n, windows.columns)
-    cols = xp.empty(shape, array.dtype) if name is None else scratch(name, shape, array.dtype)
-    return im2col(array, windows, cols).reshape(groups, -1, n * windows.columns)
+    if into is not None:
+        view, matrix = into, into
+    else:
+        view, matrix = _layout(name, n, channels * len(windows.taps), windows, array.dtype,
+                               batch_major)
+    im2col(array, windows, view.reshape(n, channels, len(windows.taps), -1))
+    return _grouped(matrix, n, groups)
 
 
-def _to_columns(name, array, windows, groups):
-    """array (N, F, OH, OW) in scratch `name` as a grouped (G, F/G, N*L) matrix, junk zero."""
+def _to_columns(name, array, windows, groups, batch_major=False):
+    """array (N, F, OH, OW) in scratch `name`, junk zero, grouped as _im2col's."""
     n, filters, rows, _ = array.shape
-    matrix = scratch(name, (filters, n, rows, windows.grid_hw[1]), array.dtype)
-    return to_columns(array, windows, matrix).reshape(groups, filters // groups, -1)
+    view, matrix = _layout(name, n, filters, windows, array.dtype, batch_major)
+    to_columns(array, windows, view.reshape(n, filters, rows, -1))
+    return _grouped(matrix, n, groups)
 
 
-def _product(left, right):
-    """left @ right for grouped (G, rows, k) and (G, k, cols) matrices, in scratch."""
-    shape = (left.shape[0], left.shape[1], right.shape[2])
-    return xp.matmul(left, right, out=scratch("product", shape, left.dtype))
+def _product(left, right, name="product"):
+    """left @ right for grouped (G, rows, k) and (N, G, k, cols) matrices (either may be the
+    one with N), in scratch `name`: (N, G, rows, cols)."""
+    shape = xp.broadcast_shapes(left.shape[:-2], right.shape[:-2]) + (left.shape[-2],
+                                                                       right.shape[-1])
+    return xp.matmul(left, right, out=scratch(name, shape, left.dtype))
+
+
+def _weight_sums(left, right):
+    """left @ right^T summed over the chunk's columns, for grouped (G, a, n*L) and (G, b, n*L)
+    or (n, G, a, L) and (n, G, b, L) (then summed over images too): (G, a, b), one chunk's
+    part of a weight gradient (fresh: the chunks' parts are added)."""
+    if left.ndim == 3:
+        return left @ right.transpose(0, 2, 1)
+    return _product(left, right.transpose(0, 1, 3, 2), "image_products").sum(axis=0)
+
+
+def _chunk_sum(partials):
+    """Per-chunk partial sums added in chunk order (the same on any number of threads)."""
+    total = partials[0].copy()
+    for partial in partials[1:]:
+        total += partial
+    return total
+
+
+def _bias_sums(dout, dtype):
+    """db over one chunk, sum of dout[:, f] over (n, H, W), or None without a bias."""
+    if dtype is None:
+        return None
+    return dout.reshape(dout.shape[0], dout.shape[1], -1).sum(axis=2).sum(axis=0)
+
+
+def _bias_grad(partials, dtype):
+    """db from the chunks' _bias_sums, in dtype (None without a bias)."""
+    return None if dtype is None else _chunk_sum(partials).astype(dtype, copy=False)
 
 
 def _cast(array, dtype):
@@ -79,14 +177,6 @@ def _cast(array, dtype):
 def _weight(grad, kernel, dtype):
     """A grouped (G, rows, cols) weight gradient as the 4-D weight's shape, in dtype."""
     return grad.reshape(grad.shape[0] * grad.shape[1], -1, *kernel).astype(dtype, copy=False)
-
-
-def _bias_grad(dout, dtype):
-    """db[f] = sum of dout[:, f] over (N, H, W), or None without a bias."""
-    if dtype is None:
-        return None
-    rows = dout.reshape(dout.shape[0], dout.shape[1], -1).sum(axis=2)  # contiguous sums first
-    return rows.sum(axis=0).astype(dtype, copy=False)
 
 
 def _geometry(op, w, stride, padding, dilation, geometry):
@@ -152,24 +242,32 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, paddin
     w_mat = w.astype(dtype, copy=False).reshape(groups, filters // groups, -1)
     bias = None if b is None else b.astype(dtype, copy=False)
     x_cast = x.astype(dtype, copy=False)
-    out = xp.empty((x.shape[0], filters) + out_hw, dtype)
-    rows = channels * len(windows.taps)
-    keep = (x.shape[0] * rows * windows.columns * dtype.itemsize <= KEEP_COLS_BYTES
+    n, taps = x.shape[0], len(windows.taps)
+    out = xp.empty((n, filters) + out_hw, dtype)
+    keep = (n * channels * taps * windows.columns * dtype.itemsize <= KEEP_COLS_BYTES
             and _full_padding(geometry, filters, channels) is None)  # backward uses the cols
-    def chunk(part):  # im2col, product and scatter of one chunk of images, into out[part]
-        cols = _im2col(None if keep else "cols", x_cast[part], windows, groups)
-        product = _product(w_mat, cols).reshape(filters, -1)
-        if bias is not None:
-            product += bias[:, None]  # here the add is contiguous; in from_columns it is not
-        from_columns(product, windows, out[part])
-        return cols
+    kept = xp.empty((n, channels * taps, windows.columns), dtype) if keep else None
+    major = kept is None and windows.columns < BATCH_MAJOR_COLUMNS
+    direct = not major and windows.grid_hw[1] == out_hw[1]  # no junk: the product is the output
 
-    parts = _parts(windows, x.shape[0], rows, dtype, keep)
-    # chunks run at once only where each column's product is long (PARALLEL_ROWS): with few
-    # rows (LeNet's 25 and 150) the work is copying, and two threads only share the memory
-    cols = (run_chunks(chunk, parts) if rows >= PARALLEL_ROWS else list(map(chunk, parts)))[-1]
+    def chunk(part):  # im2col, product and crop of one chunk of images, into out[part]
+        images = x_cast[part].shape[0]
+        cols = _im2col("cols", x_cast[part], windows, groups, major,
+                       None if kept is None else kept[part])
+        if direct:
+            xp.matmul(w_mat, cols, out=out[part].reshape(images, groups, filters // groups, -1))
+            if bias is not None:
+                out[part] += bias[:, None, None]
+        else:
+            product = _product(w_mat, cols)
+            if bias is not None:  # on the product the add is contiguous: measured 1.3x faster
+                rows = product.reshape(-1, filters, product.shape[-1])
+                rows += bias[:, None]
+            from_columns(_images(product, images), windows, out[part])
+
+    _run(chunk, _parts(windows, n, channels * taps, dtype), w_mat.size * n * windows.columns)
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
-    return out, (x_cast, cols if keep else None, w_mat, windows, geometry, dtypes, pad_cache)
+    return out, (x_cast, kept, w_mat, windows, geometry, dtypes, pad_cache)
 
 
 def conv2d_backward(dout, cache, input_grad=True):
@@ -191,23 +289,30 @@ def conv2d_backward(dout, cache, input_grad=True):
     dout = check_dout("conv2d_backward", dout, (n, filters) + windows.out_hw)
     dout = dout.astype(w_mat.dtype, copy=False)
     full = _full_padding(geometry, filters, channels)
+    taps = len(windows.taps)
     if input_grad and full is not None:
-        dx, dw = _full_conv_backward(x, dout, w_mat, geometry, full)
+        dx, dw, db = _full_conv_backward(x, dout, w_mat, geometry, full, dtypes[2])
     else:
-        dw = xp.zeros(w_mat.shape, w_mat.dtype)
         dx = xp.empty(x.shape, w_mat.dtype) if input_grad else None
-        for part in _parts(windows, n, channels * len(windows.taps), w_mat.dtype,
-                           kept is not None):
-            cols = _im2col("cols", x[part], windows, groups) if kept is None else kept
-            dout_mat = _to_columns("dout", dout[part], windows, groups)
-            dw += (cols @ dout_mat.transpose(0, 2, 1)).transpose(0, 2, 1)  # long side first: faster
+        major = kept is None and windows.columns < BATCH_MAJOR_COLUMNS
+
+        def chunk(part):  # one chunk's dW and db partial sums, and its images' dx
+            images = dout[part].shape[0]
+            cols = (_im2col("cols", x[part], windows, groups, major) if kept is None
+                    else _grouped(kept[part], images, groups))
+            dout_mat = _to_columns("dout", dout[part], windows, groups, major)
+            dw = _weight_sums(cols, dout_mat)
             if input_grad:
-                dcols = _product(w_mat.transpose(0, 2, 1), dout_mat)
-                col2im(dcols.reshape(channels, len(windows.taps), -1, windows.columns), windows,
-                       dx[part])
+                dcols = _images(_product(w_mat.transpose(0, 2, 1), dout_mat), images)
+                col2im(dcols.reshape(images, channels, taps, -1), windows, dx[part])
+            return dw, _bias_sums(dout[part], dtypes[2])
+
+        dws, dbs = zip(*_run(chunk, _parts(windows, n, channels * taps, w_mat.dtype),
+                             w_mat.size * n * windows.columns))
+        dw, db = _chunk_sum(dws).transpose(0, 2, 1), _bias_grad(dbs, dtypes[2])
     if dx is not None and pad_cache is not None:
         dx = pad2d_backward(dx, pad_cache)
-    return _cast(dx, dtypes[0]), _weight(dw, geometry[0], dtypes[1]), _bias_grad(dout, dtypes[2])
+    return _cast(dx, dtypes[0]), _weight(dw, geometry[0], dtypes[1]), db
 
 
 def _full_padding(geometry, filters, channels):
@@ -221,8 +326,8 @@ def _full_padding(geometry, filters, channels):
     return full if min(min(full[0]), min(full[1])) >= 0 else None
 
 
-def _full_conv_backward(x, dout, w_mat, geometry, full):
-    """dx and dW (grouped, as w_mat) of a stride-1 conv2d from one im2col of dout.
+def _full_conv_backward(x, dout, w_mat, geometry, full, b_dtype):
+    """dx, dW (grouped, as w_mat) and db of a stride-1 conv2d from one im2col of dout.
 
     dx is the full convolution of dout, padded by dh*(KH-1) - top above and dh*(KH-1) - bottom
     below (likewise W), with the flipped kernel:
@@ -238,14 +343,20 @@ def _full_conv_backward(x, dout, w_mat, geometry, full):
     windows = flat_windows(dout.shape[2:], kernel, (1, 1), full, dilation, x.shape[2:])
     flipped = w_mat.reshape(groups, -1, channels // groups, taps)[..., ::-1]
     flipped = flipped.transpose(0, 2, 1, 3).reshape(groups, channels // groups, -1)
-    dw_flipped = xp.zeros((groups, flipped.shape[2], channels // groups), w_mat.dtype)
     dx = xp.empty(x.shape, w_mat.dtype)
-    for part in _parts(windows, n, dout.shape[1] * taps, w_mat.dtype):
-        dout_cols = _im2col("dout_cols", dout[part], windows, groups)
-        dw_flipped += dout_cols @ _to_columns("x", x[part], windows, groups).transpose(0, 2, 1)
-        from_columns(_product(flipped, dout_cols).reshape(channels, -1), windows, dx[part])
-    dw = dw_flipped.reshape(groups, -1, taps, channels // groups)[:, :, ::-1]
-    return dx, dw.transpose(0, 1, 3, 2).reshape(w_mat.shape)
+
+    major = windows.columns < BATCH_MAJOR_COLUMNS
+
+    def chunk(part):  # one chunk's dW_flipped and db partial sums, and its images' dx
+        dout_cols = _im2col("dout_cols", dout[part], windows, groups, major)
+        dw_flipped = _weight_sums(dout_cols, _to_columns("x", x[part], windows, groups, major))
+        from_columns(_images(_product(flipped, dout_cols), x[part].shape[0]), windows, dx[part])
+        return dw_flipped, _bias_sums(dout[part], b_dtype)
+
+    dws, dbs = zip(*_run(chunk, _parts(windows, n, dout.shape[1] * taps, w_mat.dtype),
+                         w_mat.size * n * windows.columns))
+    dw = _chunk_sum(dws).reshape(groups, -1, taps, channels // groups)[:, :, ::-1]
+    return dx, dw.transpose(0, 1, 3, 2).reshape(w_mat.shape), _bias_grad(dbs, b_dtype)
 
 
 def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
@@ -295,12 +406,20 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
     windows = flat_windows(out_hw, kernel, stride, padding, dilation, in_hw)
     w_mat = w.astype(dtype, copy=False).reshape(groups, channels // groups, -1)
     x_cast = x.astype(dtype, copy=False)
+    bias = None if b is None else b.astype(dtype, copy=False)
     out = xp.empty((x.shape[0], filters) + out_hw, dtype)
-    for part in _parts(windows, x.shape[0], groups * w_mat.shape[2], dtype):
-        cols = _product(w_mat.transpose(0, 2, 1), _to_columns("x", x_cast[part], windows, groups))
-        col2im(cols.reshape(filters, len(windows.taps), -1, windows.columns), windows, out[part])
-    if b is not None:
-        out += b.astype(dtype, copy=False)[:, None, None]
+
+    major = windows.columns < BATCH_MAJOR_COLUMNS
+
+    def chunk(part):  # product and col2im of one chunk of images, into out[part]
+        x_mat = _to_columns("x", x_cast[part], windows, groups, major)
+        cols = _images(_product(w_mat.transpose(0, 2, 1), x_mat), x_cast[part].shape[0])
+        col2im(cols.reshape(cols.shape[0], filters, len(windows.taps), -1), windows, out[part])
+        if bias is not None:
+            out[part] += bias[:, None, None]
+
+    _run(chunk, _parts(windows, x.shape[0], groups * w_mat.shape[2], dtype),
+         w_mat.size * x.shape[0] * windows.columns)
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
     return out, (x_cast, w_mat, windows, geometry, dtypes)
 
@@ -319,12 +438,18 @@ def conv_transpose2d_backward(dout, cache, input_grad=True):
     filters = groups * w_mat.shape[2] // len(windows.taps)
     dout = check_dout("conv_transpose2d_backward", dout, (n, filters) + windows.real_hw)
     dout = dout.astype(w_mat.dtype, copy=False)
-    dw = xp.zeros(w_mat.shape, w_mat.dtype)
     dx = xp.empty(x.shape, w_mat.dtype) if input_grad else None
-    for part in _parts(windows, n, groups * w_mat.shape[2], w_mat.dtype):
-        cols = _im2col("cols", dout[part], windows, groups)
-        x_mat = _to_columns("x", x[part], windows, groups)
-        dw += (cols @ x_mat.transpose(0, 2, 1)).transpose(0, 2, 1)  # long side first: faster
+
+    major = windows.columns < BATCH_MAJOR_COLUMNS
+
+    def chunk(part):  # one chunk's dW and db partial sums, and its images' dx
+        cols = _im2col("cols", dout[part], windows, groups, major)
+        dw = _weight_sums(cols, _to_columns("x", x[part], windows, groups, major))
         if input_grad:
-            from_columns(_product(w_mat, cols).reshape(channels, -1), windows, dx[part])
-    return _cast(dx, x_dtype), _weight(dw, kernel, w_dtype), _bias_grad(dout, b_dtype)
+            from_columns(_images(_product(w_mat, cols), x[part].shape[0]), windows, dx[part])
+        return dw, _bias_sums(dout[part], b_dtype)
+
+    dws, dbs = zip(*_run(chunk, _parts(windows, n, groups * w_mat.shape[2], w_mat.dtype),
+                         w_mat.size * n * windows.columns))
+    dw = _chunk_sum(dws).transpose(0, 2, 1)
+    return _cast(dx, x_dtype), _weight(dw, kernel, w_dtype), _bias_grad(dbs, b_dtype)

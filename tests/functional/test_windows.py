@@ -33,7 +33,7 @@ def windows_for(shape, kernel, stride, padding, dilation):
 
 
 def reference_windows(x, kernel, stride, padding, dilation, out_hw):
-    """(C, KH*KW, N, OH, OW) by pixel-level indexing of the zero-padded x (tests only)."""
+    """(N, C, KH*KW, OH, OW) by pixel-level indexing of the zero-padded x (tests only)."""
     n, c, h, w = x.shape
     (top, bottom), (left, right) = (p if isinstance(p, tuple) else (p, p) for p in padding)
     padded = np.zeros((n, c, h + top + bottom, w + left + right))
@@ -42,11 +42,11 @@ def reference_windows(x, kernel, stride, padding, dilation, out_hw):
     cols = np.arange(out_hw[1])[None, :] * stride[1]
     taps = [padded[:, :, rows + kh * dilation[0], cols + kw * dilation[1]]
             for kh in range(kernel[0]) for kw in range(kernel[1])]
-    return np.stack(taps).transpose(2, 0, 1, 3, 4)
+    return np.stack(taps).transpose(1, 2, 0, 3, 4)
 
 
 def real_part(cols, windows):
-    """The real (OH, OW) outputs of cols (C, K, N, OH*Wq), junk columns dropped."""
+    """The real (OH, OW) outputs of cols (N, C, K, OH*Wq), junk columns dropped."""
     (oh, ow), wq = windows.out_hw, windows.grid_hw[1]
     return cols.reshape(cols.shape[:3] + (oh, wq))[..., :ow]
 
@@ -55,7 +55,7 @@ def real_part(cols, windows):
 def test_im2col_real_columns_are_the_windows(shape, kernel, stride, padding, dilation, rng):
     x = rng.standard_normal(shape)
     windows = windows_for(shape, kernel, stride, padding, dilation)
-    cols = np.full((shape[1], len(windows.taps), shape[0], windows.columns), np.nan)
+    cols = np.full((shape[0], shape[1], len(windows.taps), windows.columns), np.nan)
     im2col(x, windows, cols)
     expected = reference_windows(x, kernel, stride, padding, dilation, windows.out_hw)
     np.testing.assert_array_equal(real_part(cols, windows), expected)
@@ -66,7 +66,7 @@ def test_im2col_real_columns_are_the_windows(shape, kernel, stride, padding, dil
 def test_col2im_is_the_adjoint_of_im2col(shape, kernel, stride, padding, dilation, rng):
     x = rng.standard_normal(shape)
     windows = windows_for(shape, kernel, stride, padding, dilation)
-    cols = np.empty((shape[1], len(windows.taps), shape[0], windows.columns))
+    cols = np.empty((shape[0], shape[1], len(windows.taps), windows.columns))
     im2col(x, windows, cols)
     y = rng.standard_normal(cols.shape)
     junk = np.ones(y.shape, bool)
@@ -77,13 +77,16 @@ def test_col2im_is_the_adjoint_of_im2col(shape, kernel, stride, padding, dilatio
     np.testing.assert_allclose(np.sum(cols * y), np.sum(x * back), rtol=1e-12)
 
 
-@pytest.mark.parametrize("n, per_item", [(64, 1), (64, 10**9), (7, 3 * 2**20), (1, 5)])
+@pytest.mark.parametrize("n, per_item", [(64, 1), (64, 10**9), (7, 3 * 2**20), (1, 5),
+                                         (10, 3 * 2**19), (64, 1253376)])
 def test_batch_chunks_cover_the_batch_once(n, per_item):
     parts = batch_chunks(n, per_item)
     covered = np.concatenate([np.arange(n)[part] for part in parts])
     np.testing.assert_array_equal(covered, np.arange(n))
-    assert all(part.stop > part.start for part in parts)
-    assert len(parts) == -(-n // max(1, windows_module.CHUNK_BYTES // per_item))
+    sizes = [part.stop - part.start for part in parts]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1  # even shares
+    fewest = -(-n // max(1, windows_module.CHUNK_BYTES // per_item))
+    assert len(parts) == (fewest if fewest == 1 else min(n, fewest + fewest % 2))  # even count
 
 
 def test_scratch_reuses_memory_per_name_dtype_and_thread():
