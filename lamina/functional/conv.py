@@ -92,7 +92,7 @@ def _layout(name, n, rows, windows, dtype, batch_major):
     matrix itself), batch-major (rows, n*L) or image-major (n, rows, L)."""
     if batch_major:
         matrix = scratch(name, (rows, n, windows.columns), dtype)
-        return matrix.transpose(1, 0, 2), matrix.reshape(rows, -1)
+        return matrix.transpose(1, 0, 2), matrix.reshape(rows, n * windows.columns)
     matrix = scratch(name, (n, rows, windows.columns), dtype)
     return matrix, matrix
 
@@ -101,15 +101,16 @@ def _grouped(matrix, n, groups):
     """A batch-major (rows, n*L) or image-major (n, rows, L) matrix as grouped matrices for
     matmul: (G, rows/G, n*L) or (n, G, rows/G, L)."""
     if matrix.ndim == 2:
-        return matrix.reshape(groups, -1, matrix.shape[1])
-    return matrix.reshape(n, groups, -1, matrix.shape[2])
+        return matrix.reshape(groups, matrix.shape[0] // groups, matrix.shape[1])
+    return matrix.reshape(n, groups, matrix.shape[1] // groups, matrix.shape[2])
 
 
 def _images(product, n):
     """A grouped product, (G, r, n*L) or (n, G, r, L), as its (n, G*r, L) view."""
     if product.ndim == 3:
-        return product.reshape(product.shape[0] * product.shape[1], n, -1).transpose(1, 0, 2)
-    return product.reshape(n, product.shape[1] * product.shape[2], -1)
+        rows, columns = product.shape[0] * product.shape[1], product.shape[2] // max(1, n)
+        return product.reshape(rows, n, columns).transpose(1, 0, 2)
+    return product.reshape(n, product.shape[1] * product.shape[2], product.shape[3])
 
 
 def _im2col(name, array, windows, groups, batch_major=False, into=None):
@@ -121,7 +122,7 @@ def _im2col(name, array, windows, groups, batch_major=False, into=None):
     else:
         view, matrix = _layout(name, n, channels * len(windows.taps), windows, array.dtype,
                                batch_major)
-    im2col(array, windows, view.reshape(n, channels, len(windows.taps), -1))
+    im2col(array, windows, view.reshape(n, channels, len(windows.taps), windows.columns))
     return _grouped(matrix, n, groups)
 
 
@@ -129,7 +130,7 @@ def _to_columns(name, array, windows, groups, batch_major=False):
     """array (N, F, OH, OW) in scratch `name`, junk zero, grouped as _im2col's."""
     n, filters, rows, _ = array.shape
     view, matrix = _layout(name, n, filters, windows, array.dtype, batch_major)
-    to_columns(array, windows, view.reshape(n, filters, rows, -1))
+    to_columns(array, windows, view.reshape(n, filters, rows, windows.grid_hw[1]))
     return _grouped(matrix, n, groups)
 
 
@@ -255,7 +256,8 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, groups=1, *, paddin
         cols = _im2col("cols", x_cast[part], windows, groups, major,
                        None if kept is None else kept[part])
         if direct:
-            xp.matmul(w_mat, cols, out=out[part].reshape(images, groups, filters // groups, -1))
+            xp.matmul(w_mat, cols, out=out[part].reshape(images, groups, filters // groups,
+                                                          windows.columns))
             if bias is not None:
                 out[part] += bias[:, None, None]
         else:
@@ -304,7 +306,7 @@ def conv2d_backward(dout, cache, input_grad=True):
             dw = _weight_sums(cols, dout_mat)
             if input_grad:
                 dcols = _images(_product(w_mat.transpose(0, 2, 1), dout_mat), images)
-                col2im(dcols.reshape(images, channels, taps, -1), windows, dx[part])
+                col2im(dcols.reshape(images, channels, taps, windows.columns), windows, dx[part])
             return dw, _bias_sums(dout[part], dtypes[2])
 
         dws, dbs = zip(*_run(chunk, _parts(windows, n, channels * taps, w_mat.dtype),
@@ -414,7 +416,8 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0, output_padding=0, dil
     def chunk(part):  # product and col2im of one chunk of images, into out[part]
         x_mat = _to_columns("x", x_cast[part], windows, groups, major)
         cols = _images(_product(w_mat.transpose(0, 2, 1), x_mat), x_cast[part].shape[0])
-        col2im(cols.reshape(cols.shape[0], filters, len(windows.taps), -1), windows, out[part])
+        col2im(cols.reshape(cols.shape[0], filters, len(windows.taps), windows.columns), windows,
+               out[part])
         if bias is not None:
             out[part] += bias[:, None, None]
 

@@ -363,7 +363,7 @@ def to_columns(array, windows, matrix):
     ow = array.shape[3]
     matrix[..., ow:] = 0
     matrix[..., :ow] = array
-    return matrix.reshape(matrix.shape[0], matrix.shape[1], -1)
+    return matrix.reshape(matrix.shape[0], matrix.shape[1], matrix.shape[2] * matrix.shape[3])
 
 
 def from_columns(matrix, windows, out):
@@ -376,7 +376,10 @@ def from_columns(matrix, windows, out):
 def batch_chunks(n, bytes_per_item):
     """Slices of the batch, as few as hold at most CHUNK_BYTES of work each (at least one
     item), of equal sizes give or take one item and an even number of them where the batch
-    allows (so that two threads share them evenly; the split never depends on the threads)."""
+    allows (so that two threads share them evenly; the split never depends on the threads).
+    An empty batch is one empty chunk."""
+    if n == 0:
+        return [slice(0, 0)]
     count = -(-n // max(1, CHUNK_BYTES // max(1, bytes_per_item)))
     count = min(n, count + count % 2) if count > 1 else count
     bounds = [n * i // count for i in range(count + 1)]
