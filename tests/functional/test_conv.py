@@ -442,3 +442,15 @@ def test_float32_stays_float32_in_every_path(monkeypatch):
         out, cache = conv2d_forward(x, w, b, **hyper)
         grads = conv2d_backward(np.ones_like(out), cache)
         assert out.dtype == np.float32 and [g.dtype for g in grads] == [np.float32] * 3
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 1), (2, 1), (1, 0)])
+def test_an_empty_batch_runs_forward_and_backward_with_zero_weight_gradients(stride, padding):
+    x, b = np.zeros((0, 3, 8, 8)), np.ones(4)
+    for forward, backward, w in ((conv2d_forward, conv2d_backward, np.ones((4, 3, 3, 3))),
+                                 (conv_transpose2d_forward, conv_transpose2d_backward,
+                                  np.ones((3, 4, 3, 3)))):
+        out, cache = forward(x, w, b, stride, padding)
+        dx, dw, db = backward(np.zeros(out.shape), cache)
+        assert out.shape[:2] == (0, 4) and dx.shape == x.shape
+        assert dw.shape == w.shape and not dw.any() and db.tolist() == [0.0] * 4
