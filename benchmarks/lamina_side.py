@@ -6,21 +6,25 @@ import lamina
 from lamina import functional as F
 from lamina import layers as L
 from lamina.inference import fold
-from lamina.optim import SGD
+from lamina.optim import SGD, Adam
 
-from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, LR, LSTM_HIDDEN, LSTM_SHAPE,
-                                  MOMENTUM, POOL_SHAPE, TRANSFORMER_FF, TRANSFORMER_HEADS,
-                                  TRANSFORMER_SHAPE, model_inputs, normal)
+from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, EPOCH_BATCH, EPOCH_LR, LR,
+                                  LSTM_HIDDEN, LSTM_SHAPE, MOMENTUM, POOL_SHAPE, TRANSFORMER_FF,
+                                  TRANSFORMER_HEADS, TRANSFORMER_SHAPE, epoch_inputs,
+                                  model_inputs, normal)
 
 
 def set_threads(threads):
-    """Nothing to do: lamina never changes thread counts (the parent set OPENBLAS_NUM_THREADS)."""
+    """lamina's kernel threads and its BLAS threads, as torch.set_num_threads on the other side
+    (the parent also set OMP_NUM_THREADS / OPENBLAS_NUM_THREADS, lamina's default)."""
+    lamina.set_num_threads(threads)
 
 
 def info():
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     return {"lamina": lamina.__version__, "numpy": np.__version__,
-            "blas": f"{blas.get('name')} {blas.get('version')}"}
+            "blas": f"{blas.get('name')} {blas.get('version')}",
+            "lamina_threads": lamina.get_num_threads()}
 
 
 def lenet():
@@ -73,6 +77,14 @@ def _train_step(model, name, loss="cross_entropy"):
     return lambda: model.train_step(x, y)
 
 
+def _epoch(model, name, examples):
+    """One call: one epoch of model.fit over the examples, as a user would call it (arrays
+    already in the epoch's order, so shuffle=False; see workloads.epoch_inputs)."""
+    x, y = epoch_inputs(name, examples)
+    model.compile(loss="cross_entropy", optimizer=Adam(lr=EPOCH_LR))
+    return lambda: model.fit(x, y, batch_size=EPOCH_BATCH, epochs=1, shuffle=False, verbose=0)
+
+
 def _inference(model, name):
     x, _ = model_inputs(name)
     return lambda: model.predict(x, batch_size=len(x))
@@ -120,6 +132,8 @@ BUILDERS = {
     "decoder_train": lambda: _train_step(decoder(), "decoder_train", loss="mse"),
     "lstm_train": lambda: _train_step(lstm(), "lstm_train"),
     "transformer_train": lambda: _train_step(transformer(), "transformer_train"),
+    "mlp_epoch": lambda examples: _epoch(mlp(), "mlp_epoch", examples),
+    "lenet_epoch": lambda examples: _epoch(lenet(), "lenet_epoch", examples),
     **{f"conv_{shape}_{d}": (lambda s=shape, d=d: _conv(s, d))
        for shape in CONV_SHAPES for d in ("fwd", "bwd")},
     "maxpool_fwd": lambda: _maxpool("fwd"),
