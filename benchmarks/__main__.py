@@ -136,7 +136,7 @@ def measure(workload, children, quick=False, profile=None):
     return summaries
 
 
-def run_once(workloads, threads, quick=False, profile=None, log=sys.stderr):
+def run_once(workloads, threads, quick=False, profile=None):
     """One whole measurement, fresh children: (rows, versions). A row: workload, title, unit,
     ratio (lamina's median over PyTorch's) and each framework's summary."""
     rows, versions = [], {}
@@ -156,7 +156,7 @@ def run_once(workloads, threads, quick=False, profile=None, log=sys.stderr):
                              / summary["torch"]["median_ms"], **summary})
                 print(f"  {workload.name:<17} lamina {summary['lamina']['median_ms']:9.2f} ms  "
                       f"torch {summary['torch']['median_ms']:9.2f} ms  "
-                      f"ratio {rows[-1]['ratio']:.2f}", file=log, flush=True)
+                      f"ratio {rows[-1]['ratio']:.2f}", file=sys.stderr, flush=True)
             for child in children:
                 child.close()
     finally:
