@@ -77,7 +77,7 @@ def _train_step(model, name, loss="cross_entropy"):
     return lambda: model.train_step(x, y)
 
 
-def _epoch(model, name, examples):
+def fit_epoch(model, name, examples):
     """One call: one epoch of model.fit over the examples, as a user would call it (arrays
     already in the epoch's order, so shuffle=False; see workloads.epoch_inputs)."""
     x, y = epoch_inputs(name, examples)
@@ -132,8 +132,8 @@ BUILDERS = {
     "decoder_train": lambda: _train_step(decoder(), "decoder_train", loss="mse"),
     "lstm_train": lambda: _train_step(lstm(), "lstm_train"),
     "transformer_train": lambda: _train_step(transformer(), "transformer_train"),
-    "mlp_epoch": lambda examples: _epoch(mlp(), "mlp_epoch", examples),
-    "lenet_epoch": lambda examples: _epoch(lenet(), "lenet_epoch", examples),
+    "mlp_epoch": lambda examples: fit_epoch(mlp(), "mlp_epoch", examples),
+    "lenet_epoch": lambda examples: fit_epoch(lenet(), "lenet_epoch", examples),
     **{f"conv_{shape}_{d}": (lambda s=shape, d=d: _conv(s, d))
        for shape in CONV_SHAPES for d in ("fwd", "bwd")},
     "maxpool_fwd": lambda: _maxpool("fwd"),

@@ -92,7 +92,7 @@ def _train_step(model, name, loss_fn=F.cross_entropy):
     return step
 
 
-def _epoch(model, name, examples):
+def loop_epoch(model, name, examples):
     """One call: one epoch over the batches x[i:i + EPOCH_BATCH] in order (views of the
     arrays lamina's fit reads, see workloads.epoch_inputs); like fit, it averages the loss."""
     x, y = (torch.from_numpy(a) for a in epoch_inputs(name, examples))
@@ -169,8 +169,8 @@ BUILDERS = {
     "decoder_train": lambda: _train_step(decoder(), "decoder_train", F.mse_loss),
     "lstm_train": lambda: _train_step(LastOutputLSTM(), "lstm_train"),
     "transformer_train": lambda: _train_step(transformer(), "transformer_train"),
-    "mlp_epoch": lambda examples: _epoch(mlp(), "mlp_epoch", examples),
-    "lenet_epoch": lambda examples: _epoch(lenet(), "lenet_epoch", examples),
+    "mlp_epoch": lambda examples: loop_epoch(mlp(), "mlp_epoch", examples),
+    "lenet_epoch": lambda examples: loop_epoch(lenet(), "lenet_epoch", examples),
     **{f"conv_{shape}_{d}": (lambda s=shape, d=d: _conv(s, d))
        for shape in CONV_SHAPES for d in ("fwd", "bwd")},
     "maxpool_fwd": lambda: _maxpool("fwd"),

@@ -124,6 +124,27 @@ def test_lamina_epoch_is_one_fit_over_every_batch():
     assert len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
 
 
+@pytest.mark.parametrize("name, build", [("mlp_epoch", "mlp"), ("lenet_epoch", "lenet")])
+def test_both_epochs_train_the_same_batches_in_the_same_order_with_the_same_adam(name, build):
+    """From the same weights, lamina's fit epoch and PyTorch's loop end at the same weights
+    with the same mean loss: same data, batches, order, loss and optimizer on both sides."""
+    torch = pytest.importorskip("torch")
+    from benchmarks import torch_side
+    from lamina.interop import to_torch_state_dict
+
+    lamina_model, torch_model = getattr(lamina_side, build)(), getattr(torch_side, build)()
+    torch_model.load_state_dict({key: torch.from_numpy(value) for key, value
+                                 in to_torch_state_dict(lamina_model).items()})
+    history = lamina_side.fit_epoch(lamina_model, name, 200)()  # 4 batches, the last of 8
+    torch_loss = torch_side.loop_epoch(torch_model, name, 200)()
+    assert history.history["loss"][0] == pytest.approx(torch_loss, rel=1e-5)
+    trained = to_torch_state_dict(lamina_model)
+    # Adam's normalised steps turn float32 rounding in small gradients into weight
+    # differences up to ~2e-5; the batches in reverse order on one side make them ~7e-3.
+    for key, value in torch_model.state_dict().items():
+        np.testing.assert_allclose(trained[key], value.numpy(), rtol=0, atol=1e-4, err_msg=key)
+
+
 def test_profile_writes_pstats_and_a_top_by_own_time(tmp_path):
     calls = []
 
