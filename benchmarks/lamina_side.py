@@ -71,7 +71,7 @@ def transformer():
         L.Flatten(), L.Linear(steps * width, 10)])
 
 
-def _train_step(model, name, loss="cross_entropy"):
+def train_step(model, name, loss="cross_entropy"):
     x, y = model_inputs(name)
     model.compile(loss=loss, optimizer=SGD(lr=LR, momentum=MOMENTUM))
     return lambda: model.train_step(x, y)
@@ -122,16 +122,16 @@ def _batchnorm(direction):
 
 
 BUILDERS = {
-    "mlp_train": lambda: _train_step(mlp(), "mlp_train"),
-    "lenet_train": lambda: _train_step(lenet(), "lenet_train"),
-    "cifar_train": lambda: _train_step(cifar_cnn(), "cifar_train"),
+    "mlp_train": lambda: train_step(mlp(), "mlp_train"),
+    "lenet_train": lambda: train_step(lenet(), "lenet_train"),
+    "cifar_train": lambda: train_step(cifar_cnn(), "cifar_train"),
     "lenet_infer": lambda: _inference(lenet(), "lenet_infer"),
     "cifar_infer": lambda: _inference(cifar_cnn(), "cifar_infer"),
     "lenet_fold": lambda: _inference(fold(lenet()), "lenet_fold"),
     "cifar_fold": lambda: _inference(fold(cifar_cnn()), "cifar_fold"),
-    "decoder_train": lambda: _train_step(decoder(), "decoder_train", loss="mse"),
-    "lstm_train": lambda: _train_step(lstm(), "lstm_train"),
-    "transformer_train": lambda: _train_step(transformer(), "transformer_train"),
+    "decoder_train": lambda: train_step(decoder(), "decoder_train", loss="mse"),
+    "lstm_train": lambda: train_step(lstm(), "lstm_train"),
+    "transformer_train": lambda: train_step(transformer(), "transformer_train"),
     "mlp_epoch": lambda examples: fit_epoch(mlp(), "mlp_epoch", examples),
     "lenet_epoch": lambda examples: fit_epoch(lenet(), "lenet_epoch", examples),
     **{f"conv_{shape}_{d}": (lambda s=shape, d=d: _conv(s, d))

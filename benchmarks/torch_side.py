@@ -78,7 +78,7 @@ def _tensors(name):
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
-def _train_step(model, name, loss_fn=F.cross_entropy):
+def train_step(model, name, loss_fn=F.cross_entropy):
     x, y = _tensors(name)
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
@@ -159,16 +159,16 @@ def _batchnorm(direction):
 
 
 BUILDERS = {
-    "mlp_train": lambda: _train_step(mlp(), "mlp_train"),
-    "lenet_train": lambda: _train_step(lenet(), "lenet_train"),
-    "cifar_train": lambda: _train_step(cifar_cnn(), "cifar_train"),
+    "mlp_train": lambda: train_step(mlp(), "mlp_train"),
+    "lenet_train": lambda: train_step(lenet(), "lenet_train"),
+    "cifar_train": lambda: train_step(cifar_cnn(), "cifar_train"),
     "lenet_infer": lambda: _inference(lenet(), "lenet_infer"),
     "cifar_infer": lambda: _inference(cifar_cnn(), "cifar_infer"),
     "lenet_fold": lambda: _inference(lenet(), "lenet_fold"),  # the target: torch's eval mode
     "cifar_fold": lambda: _inference(cifar_cnn(), "cifar_fold"),
-    "decoder_train": lambda: _train_step(decoder(), "decoder_train", F.mse_loss),
-    "lstm_train": lambda: _train_step(LastOutputLSTM(), "lstm_train"),
-    "transformer_train": lambda: _train_step(transformer(), "transformer_train"),
+    "decoder_train": lambda: train_step(decoder(), "decoder_train", F.mse_loss),
+    "lstm_train": lambda: train_step(LastOutputLSTM(), "lstm_train"),
+    "transformer_train": lambda: train_step(transformer(), "transformer_train"),
     "mlp_epoch": lambda examples: loop_epoch(mlp(), "mlp_epoch", examples),
     "lenet_epoch": lambda examples: loop_epoch(lenet(), "lenet_epoch", examples),
     **{f"conv_{shape}_{d}": (lambda s=shape, d=d: _conv(s, d))

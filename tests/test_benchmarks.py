@@ -124,10 +124,8 @@ def test_lamina_epoch_is_one_fit_over_every_batch():
     assert len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
 
 
-@pytest.mark.parametrize("name, build", [("mlp_epoch", "mlp"), ("lenet_epoch", "lenet")])
-def test_both_epochs_train_the_same_batches_in_the_same_order_with_the_same_adam(name, build):
-    """From the same weights, lamina's fit epoch and PyTorch's loop end at the same weights
-    with the same mean loss: same data, batches, order, loss and optimizer on both sides."""
+def _same_weights(build):
+    """The lamina and the PyTorch model of one architecture, PyTorch's given lamina's weights."""
     torch = pytest.importorskip("torch")
     from benchmarks import torch_side
     from lamina.interop import to_torch_state_dict
@@ -135,14 +133,46 @@ def test_both_epochs_train_the_same_batches_in_the_same_order_with_the_same_adam
     lamina_model, torch_model = getattr(lamina_side, build)(), getattr(torch_side, build)()
     torch_model.load_state_dict({key: torch.from_numpy(value) for key, value
                                  in to_torch_state_dict(lamina_model).items()})
+    return lamina_model, torch_model, torch_side
+
+
+def _assert_same_weights(lamina_model, torch_model, atol):
+    from lamina.interop import to_torch_state_dict
+
+    trained = to_torch_state_dict(lamina_model)
+    for key, value in torch_model.state_dict().items():
+        if key.endswith("num_batches_tracked"):  # lamina keeps no count (it is always 0)
+            continue
+        np.testing.assert_allclose(trained[key], value.numpy(), rtol=0, atol=atol, err_msg=key)
+
+
+@pytest.mark.parametrize("name, build, loss", [
+    ("mlp_train", "mlp", "cross_entropy"), ("lenet_train", "lenet", "cross_entropy"),
+    ("cifar_train", "cifar_cnn", "cross_entropy"), ("decoder_train", "decoder", "mse")])
+def test_both_training_steps_do_the_same_step(name, build, loss):
+    """From the same weights, two steps on each side end at the same weights and loss
+    (buffers too): same inputs, shapes, dtypes, loss and optimizer."""
+    lamina_model, torch_model, torch_side = _same_weights(build)
+    lamina_step = lamina_side.train_step(lamina_model, name, loss)
+    loss_fn = {"cross_entropy": torch_side.F.cross_entropy, "mse": torch_side.F.mse_loss}[loss]
+    torch_step = torch_side.train_step(torch_model, name, loss_fn)
+    for _ in range(2):
+        lamina_loss, torch_loss = lamina_step()[0], torch_step()
+        assert lamina_loss == pytest.approx(torch_loss, rel=1e-5)
+    _assert_same_weights(lamina_model, torch_model, atol=1e-5)
+
+
+@pytest.mark.parametrize("name, build", [("mlp_epoch", "mlp"), ("lenet_epoch", "lenet")])
+def test_both_epochs_train_the_same_batches_in_the_same_order_with_the_same_adam(name, build):
+    """From the same weights, lamina's fit epoch and PyTorch's loop end at the same weights
+    with the same mean loss: same data, batches, order, loss and optimizer on both sides."""
+    lamina_model, torch_model, torch_side = _same_weights(build)
     history = lamina_side.fit_epoch(lamina_model, name, 200)()  # 4 batches, the last of 8
     torch_loss = torch_side.loop_epoch(torch_model, name, 200)()
     assert history.history["loss"][0] == pytest.approx(torch_loss, rel=1e-5)
-    trained = to_torch_state_dict(lamina_model)
     # Adam's normalised steps turn float32 rounding in small gradients into weight
     # differences up to ~2e-5; the batches in reverse order on one side make them ~7e-3.
-    for key, value in torch_model.state_dict().items():
-        np.testing.assert_allclose(trained[key], value.numpy(), rtol=0, atol=1e-4, err_msg=key)
+    _assert_same_weights(lamina_model, torch_model, atol=1e-4)
 
 
 def test_profile_writes_pstats_and_a_top_by_own_time(tmp_path):
