@@ -106,7 +106,7 @@ def title(workload, quick):
 def measure(workload, children, quick=False, profile=None):
     """Build on both sides, warm up, then alternate timed blocks; per-framework summaries
     (ms per call; a --quick epoch's scaled up to the whole epoch). profile: a folder for
-    lamina's cProfile of as many calls as it timed, or None."""
+    lamina's cProfile of as many calls as it timed (one epoch for an epoch row), or None."""
     settings = settings_for(workload, quick)
     examples = workload.examples(quick)
     scale = 1.0 if examples is None else EPOCH_EXAMPLES / examples
@@ -129,7 +129,9 @@ def measure(workload, children, quick=False, profile=None):
     for child in children:
         finish = {}
         if profile is not None and child.framework == "lamina":
-            finish["profile"] = {"dir": str(profile), "steps": len(times["lamina"]),
+            # An epoch (938 steps) is sample enough; a step row profiles as many as it timed.
+            calls = 1 if workload.unit == "epoch" else len(times["lamina"])
+            finish["profile"] = {"dir": str(profile), "steps": calls,
                                  "title": title(workload, quick)}
         summaries[child.framework] = summarise(times[child.framework],
                                                child.ask(cmd="finish", **finish))
