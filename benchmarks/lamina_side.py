@@ -72,6 +72,7 @@ def transformer():
 
 
 def train_step(model, name, loss="cross_entropy"):
+    """One call: model.train_step on the workload's batch (SGD with momentum)."""
     x, y = model_inputs(name)
     model.compile(loss=loss, optimizer=SGD(lr=LR, momentum=MOMENTUM))
     return lambda: model.train_step(x, y)

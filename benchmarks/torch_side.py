@@ -79,6 +79,7 @@ def _tensors(name):
 
 
 def train_step(model, name, loss_fn=F.cross_entropy):
+    """One call: one SGD-with-momentum step on the workload's batch; returns the loss."""
     x, y = _tensors(name)
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
@@ -93,8 +94,9 @@ def train_step(model, name, loss_fn=F.cross_entropy):
 
 
 def loop_epoch(model, name, examples):
-    """One call: one epoch over the batches x[i:i + EPOCH_BATCH] in order (views of the
-    arrays lamina's fit reads, see workloads.epoch_inputs); like fit, it averages the loss."""
+    """One call: one epoch over the batches x[i:i + EPOCH_BATCH] in order (views of
+    workloads.epoch_inputs' arrays, which lamina's fit reads in the same order); like fit's
+    log, it returns the mean loss."""
     x, y = (torch.from_numpy(a) for a in epoch_inputs(name, examples))
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=EPOCH_LR)
