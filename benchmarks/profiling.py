@@ -1,9 +1,9 @@
 """--profile DIR: a cProfile of lamina's steps, as a pstats file and a text top 25.
 
 The profiled calls run after a workload's timed blocks, as many as lamina's side timed (one
-epoch for an epoch workload), so the profiler's overhead never enters the table. cProfile sees only the thread that calls
-the step: time lamina's kernels spend on their worker threads (lamina.set_num_threads)
-shows up as the main thread waiting in run_chunks.
+epoch for an epoch workload), so the profiler's overhead never enters the table. cProfile
+sees only the thread that calls the step: time lamina's kernels spend on their worker
+threads (lamina.set_num_threads) shows up as the main thread waiting in run_chunks.
 """
 
 import cProfile
