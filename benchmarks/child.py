@@ -3,9 +3,12 @@
 Started by ``python -m benchmarks`` as ``python -m benchmarks.child FRAMEWORK THREADS``; it
 answers one JSON line on stdout per JSON command read from stdin:
 
-    {"cmd": "build", "workload": NAME}   build it, then take the memory baseline
+    {"cmd": "build", "workload": NAME, "options": {...}}   build it (the options go to its
+        builder: an epoch workload's "examples"), then take the memory baseline
     {"cmd": "run", "seconds": S, "min_steps": K}   time steps until S seconds and K steps
-    {"cmd": "finish"}   peak memory since the baseline; the workload is dropped
+    {"cmd": "finish", "profile": {"dir": DIR, "steps": K, "title": T}}   peak memory since the
+        baseline; then, if "profile" is given, K more steps under cProfile written to DIR
+        (benchmarks.profiling); the workload is dropped
     {"cmd": "quit"}
 
 Peak memory is the growth of the process's peak resident set (VmHWM in /proc/self/status)
@@ -21,6 +24,8 @@ import os
 import resource
 import sys
 import time
+
+from benchmarks.profiling import profile_steps
 
 
 def status_kb(field):
@@ -68,11 +73,12 @@ def main(framework, threads):
     side = importlib.import_module(f"benchmarks.{framework}_side")
     side.set_threads(threads)
     reply(ready=True, info=side.info())
-    step, baseline_kb, reset_worked = None, 0, False
+    step, name, baseline_kb, reset_worked = None, None, 0, False
     for line in sys.stdin:
         command = json.loads(line)
         if command["cmd"] == "build":
-            step = side.BUILDERS[command["workload"]]()
+            name = command["workload"]
+            step = side.BUILDERS[name](**command.get("options", {}))
             gc.collect()
             baseline_kb = status_kb("VmRSS")
             reset_worked = reset_peak()
@@ -81,6 +87,9 @@ def main(framework, threads):
             reply(times_ms=run_steps(step, command["seconds"], command["min_steps"]))
         elif command["cmd"] == "finish":
             peak_mb = max(peak_kb(reset_worked) - baseline_kb, 0) / 1024
+            if command.get("profile"):
+                profile = command["profile"]
+                profile_steps(step, profile["steps"], profile["dir"], name, profile["title"])
             step = None
             gc.collect()
             reply(peak_mb=peak_mb, peak_method="VmHWM" if reset_worked else "ru_maxrss")

@@ -6,21 +6,25 @@ import lamina
 from lamina import functional as F
 from lamina import layers as L
 from lamina.inference import fold
-from lamina.optim import SGD
+from lamina.optim import SGD, Adam
 
-from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, LR, LSTM_HIDDEN, LSTM_SHAPE,
-                                  MOMENTUM, POOL_SHAPE, TRANSFORMER_FF, TRANSFORMER_HEADS,
-                                  TRANSFORMER_SHAPE, model_inputs, normal)
+from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, EPOCH_BATCH, EPOCH_LR, LR,
+                                  LSTM_HIDDEN, LSTM_SHAPE, MOMENTUM, POOL_SHAPE, TRANSFORMER_FF,
+                                  TRANSFORMER_HEADS, TRANSFORMER_SHAPE, epoch_inputs,
+                                  model_inputs, normal)
 
 
 def set_threads(threads):
-    """Nothing to do: lamina never changes thread counts (the parent set OPENBLAS_NUM_THREADS)."""
+    """lamina's kernel threads and its BLAS threads, as torch.set_num_threads on the other side
+    (the parent also set OMP_NUM_THREADS / OPENBLAS_NUM_THREADS, lamina's default)."""
+    lamina.set_num_threads(threads)
 
 
 def info():
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     return {"lamina": lamina.__version__, "numpy": np.__version__,
-            "blas": f"{blas.get('name')} {blas.get('version')}"}
+            "blas": f"{blas.get('name')} {blas.get('version')}",
+            "lamina_threads": lamina.get_num_threads()}
 
 
 def lenet():
@@ -67,10 +71,19 @@ def transformer():
         L.Flatten(), L.Linear(steps * width, 10)])
 
 
-def _train_step(model, name, loss="cross_entropy"):
+def train_step(model, name, loss="cross_entropy"):
+    """One call: model.train_step on the workload's batch (SGD with momentum)."""
     x, y = model_inputs(name)
     model.compile(loss=loss, optimizer=SGD(lr=LR, momentum=MOMENTUM))
     return lambda: model.train_step(x, y)
+
+
+def fit_epoch(model, name, examples):
+    """One call: one epoch of model.fit over the examples, as a user would call it (arrays
+    already in the epoch's order, so shuffle=False; see workloads.epoch_inputs)."""
+    x, y = epoch_inputs(name, examples)
+    model.compile(loss="cross_entropy", optimizer=Adam(lr=EPOCH_LR))
+    return lambda: model.fit(x, y, batch_size=EPOCH_BATCH, epochs=1, shuffle=False, verbose=0)
 
 
 def _inference(model, name):
@@ -110,16 +123,18 @@ def _batchnorm(direction):
 
 
 BUILDERS = {
-    "mlp_train": lambda: _train_step(mlp(), "mlp_train"),
-    "lenet_train": lambda: _train_step(lenet(), "lenet_train"),
-    "cifar_train": lambda: _train_step(cifar_cnn(), "cifar_train"),
+    "mlp_train": lambda: train_step(mlp(), "mlp_train"),
+    "lenet_train": lambda: train_step(lenet(), "lenet_train"),
+    "cifar_train": lambda: train_step(cifar_cnn(), "cifar_train"),
     "lenet_infer": lambda: _inference(lenet(), "lenet_infer"),
     "cifar_infer": lambda: _inference(cifar_cnn(), "cifar_infer"),
     "lenet_fold": lambda: _inference(fold(lenet()), "lenet_fold"),
     "cifar_fold": lambda: _inference(fold(cifar_cnn()), "cifar_fold"),
-    "decoder_train": lambda: _train_step(decoder(), "decoder_train", loss="mse"),
-    "lstm_train": lambda: _train_step(lstm(), "lstm_train"),
-    "transformer_train": lambda: _train_step(transformer(), "transformer_train"),
+    "decoder_train": lambda: train_step(decoder(), "decoder_train", loss="mse"),
+    "lstm_train": lambda: train_step(lstm(), "lstm_train"),
+    "transformer_train": lambda: train_step(transformer(), "transformer_train"),
+    "mlp_epoch": lambda examples: fit_epoch(mlp(), "mlp_epoch", examples),
+    "lenet_epoch": lambda examples: fit_epoch(lenet(), "lenet_epoch", examples),
     **{f"conv_{shape}_{d}": (lambda s=shape, d=d: _conv(s, d))
        for shape in CONV_SHAPES for d in ("fwd", "bwd")},
     "maxpool_fwd": lambda: _maxpool("fwd"),

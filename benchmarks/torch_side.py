@@ -1,17 +1,19 @@
 """PyTorch's side of every workload (imported only inside the PyTorch child process).
 
 The same architectures in torch.nn, default NCHW (contiguous) memory format, float32; the
-training step is the usual zero_grad / forward / loss / backward / step. Kernels in isolation
-call the ATen ops that autograd itself calls, so no graph is built around them.
+training step is the usual zero_grad / forward / loss / backward / step, and an epoch is a
+plain loop of such steps over the batches in order (as lamina's fit reads them). Kernels in
+isolation call the ATen ops that autograd itself calls, so no graph is built around them.
 """
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, LR, LSTM_HIDDEN, LSTM_SHAPE,
-                                  MOMENTUM, POOL_SHAPE, TRANSFORMER_FF, TRANSFORMER_HEADS,
-                                  TRANSFORMER_SHAPE, model_inputs, normal)
+from benchmarks.workloads import (BATCHNORM_SHAPE, CONV_SHAPES, EPOCH_BATCH, EPOCH_LR, LR,
+                                  LSTM_HIDDEN, LSTM_SHAPE, MOMENTUM, POOL_SHAPE, TRANSFORMER_FF,
+                                  TRANSFORMER_HEADS, TRANSFORMER_SHAPE, epoch_inputs,
+                                  model_inputs, normal)
 
 aten = torch.ops.aten
 
@@ -76,7 +78,8 @@ def _tensors(name):
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
-def _train_step(model, name, loss_fn=F.cross_entropy):
+def train_step(model, name, loss_fn=F.cross_entropy):
+    """One call: one SGD-with-momentum step on the workload's batch; returns the loss."""
     x, y = _tensors(name)
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
@@ -88,6 +91,27 @@ def _train_step(model, name, loss_fn=F.cross_entropy):
         optimizer.step()
         return loss.item()
     return step
+
+
+def loop_epoch(model, name, examples):
+    """One call: one epoch over the batches x[i:i + EPOCH_BATCH] in order (views of
+    workloads.epoch_inputs' arrays, which lamina's fit reads in the same order); like fit's
+    log, it returns the mean loss."""
+    x, y = (torch.from_numpy(a) for a in epoch_inputs(name, examples))
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=EPOCH_LR)
+
+    def epoch():
+        total = 0.0
+        for start in range(0, len(x), EPOCH_BATCH):
+            xb, yb = x[start:start + EPOCH_BATCH], y[start:start + EPOCH_BATCH]
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(xb)
+        return total / len(x)
+    return epoch
 
 
 def _inference(model, name):
@@ -137,16 +161,18 @@ def _batchnorm(direction):
 
 
 BUILDERS = {
-    "mlp_train": lambda: _train_step(mlp(), "mlp_train"),
-    "lenet_train": lambda: _train_step(lenet(), "lenet_train"),
-    "cifar_train": lambda: _train_step(cifar_cnn(), "cifar_train"),
+    "mlp_train": lambda: train_step(mlp(), "mlp_train"),
+    "lenet_train": lambda: train_step(lenet(), "lenet_train"),
+    "cifar_train": lambda: train_step(cifar_cnn(), "cifar_train"),
     "lenet_infer": lambda: _inference(lenet(), "lenet_infer"),
     "cifar_infer": lambda: _inference(cifar_cnn(), "cifar_infer"),
     "lenet_fold": lambda: _inference(lenet(), "lenet_fold"),  # the target: torch's eval mode
     "cifar_fold": lambda: _inference(cifar_cnn(), "cifar_fold"),
-    "decoder_train": lambda: _train_step(decoder(), "decoder_train", F.mse_loss),
-    "lstm_train": lambda: _train_step(LastOutputLSTM(), "lstm_train"),
-    "transformer_train": lambda: _train_step(transformer(), "transformer_train"),
+    "decoder_train": lambda: train_step(decoder(), "decoder_train", F.mse_loss),
+    "lstm_train": lambda: train_step(LastOutputLSTM(), "lstm_train"),
+    "transformer_train": lambda: train_step(transformer(), "transformer_train"),
+    "mlp_epoch": lambda examples: loop_epoch(mlp(), "mlp_epoch", examples),
+    "lenet_epoch": lambda examples: loop_epoch(lenet(), "lenet_epoch", examples),
     **{f"conv_{shape}_{d}": (lambda s=shape, d=d: _conv(s, d))
        for shape in CONV_SHAPES for d in ("fwd", "bwd")},
     "maxpool_fwd": lambda: _maxpool("fwd"),

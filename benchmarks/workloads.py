@@ -1,7 +1,10 @@
 """The workloads: names, titles, shapes and inputs, shared by both frameworks' sides.
 
 Each framework builds the same architecture from the same NumPy inputs (float32) in its own
-process; ``lamina_side`` and ``torch_side`` hold one builder per workload name.
+process; ``lamina_side`` and ``torch_side`` hold one builder per workload name. A step
+workload's builder returns one training step, inference or kernel call; an epoch workload's
+(unit "epoch") returns one whole epoch over EPOCH_EXAMPLES examples (fewer with --quick: its
+builder takes `examples`, see Workload.examples).
 """
 
 from dataclasses import dataclass
@@ -13,7 +16,23 @@ import numpy as np
 class Workload:
     name: str
     title: str
-    group: str  # workloads of one group share a child process (one per framework)
+    # Workloads of one group share a child process (one per framework), so the later ones'
+    # peak memory misses what the earlier ones left cached (lamina's scratch buffers, the
+    # allocators' free lists): every model row has a group of its own, the kernels share one.
+    group: str
+    unit: str = "step"  # what one timed call is: "step" (ms/step) or "epoch" (s/epoch)
+
+    def examples(self, quick):
+        """An epoch workload's examples per timed call: all of EPOCH_EXAMPLES, or
+        1/QUICK_EPOCH_FRACTION of them with --quick (its time is then scaled up to an epoch);
+        None for a step workload, whose builder takes no argument."""
+        if self.unit != "epoch":
+            return None
+        return EPOCH_EXAMPLES // QUICK_EPOCH_FRACTION if quick else EPOCH_EXAMPLES
+
+    def builder_options(self, quick):
+        examples = self.examples(quick)
+        return {} if examples is None else {"examples": examples}
 
 
 WORKLOADS = [
@@ -23,13 +42,17 @@ WORKLOADS = [
     Workload("lenet_infer", "(d) LeNet-5 inference, batch 256", "lenet_infer"),
     Workload("cifar_infer", "(d) CIFAR CNN inference, batch 256", "cifar_infer"),
     Workload("lenet_fold", "(d) LeNet-5 folded inference (torch: eval), batch 256",
-             "lenet_infer"),
+             "lenet_fold"),
     Workload("cifar_fold", "(d) CIFAR CNN folded inference (torch: eval), batch 256",
-             "cifar_infer"),
+             "cifar_fold"),
     Workload("decoder_train", "(e) ConvT decoder train, batch 64", "decoder_train"),
     Workload("lstm_train", "(g) LSTM 64->256 train, (64, 50, 64)", "lstm_train"),
     Workload("transformer_train", "(g) Transformer encoder 2x d128 h4 train, (32, 64, 128)",
              "transformer_train"),
+    Workload("mlp_epoch", "(h) MLP 784-256-128-10 epoch, 60,000 examples, batch 64, Adam",
+             "mlp_epoch", unit="epoch"),
+    Workload("lenet_epoch", "(h) LeNet-5 epoch, 60,000 examples, batch 64, Adam", "lenet_epoch",
+             unit="epoch"),
     Workload("conv_lenet_fwd", "(f) conv2d fwd 1->6 5x5 p2 @28, N64", "kernels"),
     Workload("conv_lenet_bwd", "(f) conv2d bwd 1->6 5x5 p2 @28, N64", "kernels"),
     Workload("conv_cifar_fwd", "(f) conv2d fwd 32->32 3x3 p1 @32, N64", "kernels"),
@@ -51,7 +74,10 @@ CONV_SHAPES = {
 LSTM_SHAPE, LSTM_HIDDEN = (64, 50, 64), 256  # (N, T, F)
 TRANSFORMER_SHAPE, TRANSFORMER_HEADS, TRANSFORMER_FF = (32, 64, 128), 4, 512  # (N, T, d_model)
 POOL_SHAPE = BATCHNORM_SHAPE = (64, 32, 32, 32)
-LR, MOMENTUM = 0.01, 0.9
+LR, MOMENTUM = 0.01, 0.9  # SGD of the step workloads
+# Epoch workloads (h): MNIST's size (60,000 examples of 784 features or (1, 28, 28), 10
+# classes), batch 64 (938 batches, the last of 32), Adam at its defaults and lr 1e-3.
+EPOCH_EXAMPLES, EPOCH_BATCH, EPOCH_LR, QUICK_EPOCH_FRACTION = 60_000, 64, 1e-3, 10
 
 
 def normal(shape, seed=0):
@@ -61,6 +87,17 @@ def normal(shape, seed=0):
 
 def labels(n, classes=10, seed=1):
     return np.random.default_rng(seed).integers(0, classes, n)
+
+
+def epoch_inputs(name, examples):
+    """(x, y) of an epoch workload, already in the epoch's batch order: examples drawn once,
+    then permuted by one fixed permutation (contiguous copies), so both frameworks read the
+    same batches x[i:i + EPOCH_BATCH] in the same order without shuffling themselves.
+    x: (examples, 784) for mlp_epoch, (examples, 1, 28, 28) for lenet_epoch; float32.
+    y: int64 class ids in [0, 10)."""
+    shape = {"mlp_epoch": (784,), "lenet_epoch": (1, 28, 28)}[name]
+    order = np.random.default_rng(2).permutation(examples)
+    return normal((examples,) + shape)[order], labels(examples)[order]
 
 
 def model_inputs(name):
