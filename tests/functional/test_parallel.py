@@ -180,19 +180,68 @@ def test_a_model_trains_and_predicts_bit_for_bit_on_several_threads(restore_thre
         assert np.array_equal(a, b)
 
 
+def _names_at_once(count):
+    """Run `count` chunks that each wait until all of them are running (so on `count`
+    threads at once, else the barrier breaks): the threads' names, in chunk order."""
+    import threading
+
+    barrier = threading.Barrier(count, timeout=20)
+
+    def chunk(_):
+        barrier.wait()
+        return threading.current_thread().name
+
+    return parallel.run_chunks(chunk, list(range(count)))
+
+
 def test_chunks_run_in_order_on_this_thread_when_one_or_nested(restore_threads):
     import threading
 
+    here = threading.current_thread().name
     lamina.set_num_threads(2)
-    names = parallel.run_chunks(lambda _: threading.current_thread().name, [0, 1, 2, 3])
-    assert all(name.startswith("lamina") for name in names)
+    names = _names_at_once(2)  # this thread and one worker, at once
+    assert sorted(names) == sorted([here, "lamina-0"])
+    lamina.set_num_threads(3)
+    assert sorted(_names_at_once(3)) == sorted([here, "lamina-0", "lamina-1"])
     nested = parallel.run_chunks(
         lambda _: parallel.run_chunks(lambda __: threading.current_thread().name, [0, 1]),
-        [0, 1])
-    assert all(inner[0] == inner[1] for inner in nested)  # a pool thread never waits on it
+        [0, 1, 2, 3])
+    assert all(inner[0] == inner[1] for inner in nested)  # an inner call runs where it is
     lamina.set_num_threads(1)
     assert parallel.run_chunks(lambda i: (i, threading.current_thread().name), [0, 1]) == \
-        [(0, threading.current_thread().name), (1, threading.current_thread().name)]
+        [(0, here), (1, here)]
+
+
+def test_the_first_failing_chunk_raises_and_the_team_works_on(restore_threads):
+    lamina.set_num_threads(2)
+
+    def chunk(i):
+        if i in (3, 5):
+            raise ValueError(f"chunk {i}")
+        return i * i
+
+    with pytest.raises(ValueError, match="chunk 3"):
+        parallel.run_chunks(chunk, list(range(8)))
+    assert parallel.run_chunks(lambda i: i * i, list(range(8))) == [i * i for i in range(8)]
+
+
+def test_another_threads_chunks_run_inline_while_the_team_is_busy(restore_threads):
+    import threading
+
+    lamina.set_num_threads(2)
+    started, release, seen = threading.Event(), threading.Event(), []
+
+    def slow(_):
+        started.set()
+        release.wait(20)
+
+    outer = threading.Thread(target=parallel.run_chunks, args=(slow, [0, 1]))
+    outer.start()
+    started.wait(20)
+    seen = parallel.run_chunks(lambda _: threading.current_thread().name, [0, 1])
+    release.set()
+    outer.join(20)
+    assert seen == [threading.current_thread().name] * 2
 
 
 def test_a_blas_limit_of_one_keeps_the_chunks_on_this_thread(restore_threads):
@@ -205,8 +254,7 @@ def test_a_blas_limit_of_one_keeps_the_chunks_on_this_thread(restore_threads):
         assert parallel.run_chunks(lambda _: threading.current_thread().name, [0, 1]) == [here] * 2
     with lamina.blas_threads(1):
         assert parallel.run_chunks(lambda _: threading.current_thread().name, [0, 1]) == [here] * 2
-    names = parallel.run_chunks(lambda _: threading.current_thread().name, [0, 1])
-    assert all(name.startswith("lamina") for name in names)
+    assert sorted(_names_at_once(2)) == sorted([here, "lamina-0"])
 
 
 def test_numpy_error_settings_reach_the_threads(restore_threads):

@@ -23,10 +23,15 @@ def test_piece_slices_cover_the_range_in_order(n, bytes_per_item):
 
 @pytest.mark.parametrize("single_pass", [False, True])
 def test_run_pieces_runs_each_piece_once_on_the_threads_only_when_large(single_pass,
-                                                                        restore_threads):
+                                                                        restore_threads,
+                                                                        monkeypatch):
     lamina.set_num_threads(2)
+    here, calls, run_chunks = threading.current_thread().name, [], P.run_chunks
+    monkeypatch.setattr(P, "run_chunks",
+                        lambda fn, chunks: calls.append(len(chunks)) or run_chunks(fn, chunks))
     for n, bytes_per_item, threaded in [(100, 16, False), (3000, P.PIECE_BYTES // 3, True)]:
         seen, names = [], set()
+        calls.clear()
 
         def record(piece):
             seen.append((piece.start, piece.stop))
@@ -35,7 +40,8 @@ def test_run_pieces_runs_each_piece_once_on_the_threads_only_when_large(single_p
         P.run_pieces(record, n, bytes_per_item, single_pass)
         covered = sorted(i for start, stop in seen for i in range(start, stop))
         assert covered == list(range(n))
-        assert all(name.startswith("lamina") for name in names) == threaded
+        assert (calls == [2]) == threaded and calls in ([], [2])  # this thread and a worker
+        assert names <= {here, "lamina-0"} and (threaded or names == {here})
         if single_pass and not threaded:
             assert seen == [(0, n)]
         else:
