@@ -159,7 +159,9 @@ def test_both_training_steps_do_the_same_step(name, build, loss):
     for _ in range(2):
         lamina_loss, torch_loss = lamina_step()[0], torch_step()
         assert lamina_loss == pytest.approx(torch_loss, rel=1e-5)
-    _assert_same_weights(lamina_model, torch_model, atol=1e-5)
+    # float32 through the CIFAR CNN's three batch norms: each side's first conv weights end
+    # 9.4e-5 from a float64 run (measured, both sides alike), so they may differ by that much
+    _assert_same_weights(lamina_model, torch_model, atol=2e-4 if build == "cifar_cnn" else 1e-5)
 
 
 @pytest.mark.parametrize("name, build", [("mlp_epoch", "mlp"), ("lenet_epoch", "lenet")])
