@@ -5,9 +5,10 @@ about PIECE_BYTES of input (at least MIN_ROWS rows, evenly sized) and runs the m
 each piece inside inference_mode, the pieces at once on lamina's threads
 (functional.parallel.run_chunks, BLAS at one thread in each), then joins the outputs in row
 order. Two things pay: a piece's activations stay in cache from one layer to the next
-(a (256, 32, 32, 32) float32 activation is 33 MB, beyond this CPU's 32 MB L3, and is
-faulted into fresh pages at every layer), and all the work between the matrix products
-(copies, pools, normalisations, activations) runs on every core instead of one.
+(a (256, 32, 32, 32) float32 activation is 33 MB: out of cache, and, past glibc's 32 MB
+limit for reusing freed memory, faulted into fresh pages at every layer), and all the work
+between the matrix products (copies, pools, normalisations, activations) runs on every core
+instead of one.
 
 The pieces are the same with one thread or many, and each is computed by the same
 operations, so the outputs do not depend on the thread count, bit for bit. They can differ
